@@ -1,0 +1,140 @@
+// Package checks proves the sender's side with live DNS and SMTP checks. Each check is a
+// small function registered under its id (spf, dkim, dmarc, ptr …); Run starts them all at
+// once over one shared resolver and streams each Result as it settles.
+//
+// The protocol knowledge lives in sub-packages (checks/spf, checks/dmarc …) that parse,
+// look up and evaluate; the files here turn their verdicts into a Result a person reads.
+package checks
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/unblock-mail/unblock/checks/resolver"
+)
+
+// Status is a check's verdict.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Warn Status = "warn"
+	Fail Status = "fail"
+	// Error means the check could not be made (a DNS timeout, port 25 blocked). It is
+	// never shown or counted as a failure, and never as "missing".
+	Error Status = "error"
+	Skip  Status = "skip"
+)
+
+// Result is one check's outcome, as the JSON contract of DESIGN.md spells it.
+type Result struct {
+	ID       string         `json:"id"`
+	Status   Status         `json:"status"`
+	Summary  string         `json:"summary"`
+	Fix      string         `json:"fix,omitempty"`
+	Duration time.Duration  `json:"-"`
+	Details  map[string]any `json:"details,omitempty"`
+}
+
+// Target is what the checks are about.
+type Target struct {
+	IP              netip.Addr `json:"ip,omitzero"`
+	Domain          string     `json:"domain,omitempty"`          // the sending (MAIL FROM or From) domain
+	EnvelopeSender  string     `json:"envelope_sender,omitempty"` // MAIL FROM address, when known
+	HELO            string     `json:"helo,omitempty"`
+	Selectors       []string   `json:"selectors,omitempty"` // DKIM selectors
+	RecipientDomain string     `json:"recipient_domain,omitempty"`
+	SMTPHost        string     `json:"smtp_host,omitempty"` // host to probe for STARTTLS instead of the MX
+}
+
+// Env is what every check gets: the shared resolver and the run's settings.
+type Env struct {
+	Resolver *resolver.Resolver
+	// SMTPPort is the port SMTP probes use (25; tests point it at a loopback server).
+	SMTPPort int
+	// Now is the clock (tests fix it).
+	Now func() time.Time
+}
+
+// Check is one registered check.
+type Check struct {
+	ID string
+	// Applies says whether the target has what the check needs; a check that does not
+	// apply is reported as skip with Why.
+	Applies func(Target) (ok bool, why string)
+	Run     func(ctx context.Context, env *Env, t Target) Result
+}
+
+var registry []Check
+
+// register adds a check; called from each check's file in init, in the order the table
+// of DESIGN.md lists them.
+func register(c Check) { registry = append(registry, c) }
+
+// IDs returns the ids of all registered checks.
+func IDs() []string {
+	out := make([]string, len(registry))
+	for i, c := range registry {
+		out[i] = c.ID
+	}
+	return out
+}
+
+// Run starts every check not in skip at once and sends each Result on the returned
+// channel as it finishes; the channel closes when all are done. The run is bounded by
+// ctx: a check still waiting when ctx ends reports error, never fail.
+func Run(ctx context.Context, env *Env, t Target, skip map[string]bool) <-chan Result {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.SMTPPort == 0 {
+		env.SMTPPort = 25
+	}
+	out := make(chan Result, len(registry))
+	pending := 0
+	done := make(chan Result, len(registry))
+	for _, c := range registry {
+		if skip[c.ID] {
+			out <- Result{ID: c.ID, Status: Skip, Summary: "skipped on request"}
+			continue
+		}
+		if c.Applies != nil {
+			if ok, why := c.Applies(t); !ok {
+				out <- Result{ID: c.ID, Status: Skip, Summary: why}
+				continue
+			}
+		}
+		pending++
+		go func(c Check) {
+			start := time.Now()
+			r := c.Run(ctx, env, t)
+			r.ID = c.ID
+			r.Duration = time.Since(start)
+			if ctx.Err() != nil && r.Status == Fail {
+				// A verdict reached after the deadline cannot be trusted to be complete.
+				r.Status = Error
+			}
+			done <- r
+		}(c)
+	}
+	go func() {
+		for ; pending > 0; pending-- {
+			out <- <-done
+		}
+		close(out)
+	}()
+	return out
+}
+
+// Worst returns the most serious status among results: fail, then error, warn, pass.
+func Worst(results []Result) Status {
+	rank := map[Status]int{Skip: 0, Pass: 1, Warn: 2, Error: 3, Fail: 4}
+	w := Skip
+	for _, r := range results {
+		if rank[r.Status] > rank[w] {
+			w = r.Status
+		}
+	}
+	return w
+}
