@@ -1,0 +1,85 @@
+package message
+
+import (
+	"context"
+
+	"github.com/unblock-mail/unblock/checks"
+)
+
+// test is one of the message's own tests that needs no network.
+type test struct {
+	name string
+	run  func(m *Message) checks.Result
+}
+
+// pureTests are run in this order; each returns its Result without the id prefix set.
+var pureTests []test
+
+// netTest is a message test that needs DNS.
+type netTest struct {
+	name string
+	run  func(ctx context.Context, m *Message, env *checks.Env) checks.Result
+}
+
+var netTests []netTest
+
+// Test runs the tests that need no network, in a stable order.
+func (m *Message) Test() []checks.Result {
+	out := make([]checks.Result, 0, len(pureTests))
+	for _, t := range pureTests {
+		r := t.run(m)
+		r.ID = "message/" + t.name
+		out = append(out, r)
+	}
+	return out
+}
+
+// IDs lists every message test's id, pure ones first.
+func IDs() []string {
+	var out []string
+	for _, t := range pureTests {
+		out = append(out, "message/"+t.name)
+	}
+	for _, t := range netTests {
+		out = append(out, "message/"+t.name)
+	}
+	return out
+}
+
+// netTests runs the tests that need DNS concurrently and streams their results.
+func (m *Message) netTests(ctx context.Context, env *checks.Env, skip map[string]bool) <-chan checks.Result {
+	out := make(chan checks.Result, len(netTests))
+	done := make(chan checks.Result, len(netTests))
+	pending := 0
+	for _, t := range netTests {
+		id := "message/" + t.name
+		if skip[id] {
+			out <- checks.Result{ID: id, Status: checks.Skip, Summary: "skipped on request"}
+			continue
+		}
+		pending++
+		go func(t netTest) {
+			r := t.run(ctx, m, env)
+			r.ID = id
+			if ctx.Err() != nil && r.Status == checks.Fail {
+				r.Status = checks.Error
+			}
+			done <- r
+		}(t)
+	}
+	go func() {
+		for ; pending > 0; pending-- {
+			out <- <-done
+		}
+		close(out)
+	}()
+	return out
+}
+
+// result builds a Result.
+func result(s checks.Status, summary, fix string) checks.Result {
+	return checks.Result{Status: s, Summary: summary, Fix: fix}
+}
+
+func pass(summary string) checks.Result { return result(checks.Pass, summary, "") }
+func skip(summary string) checks.Result { return result(checks.Skip, summary, "") }
