@@ -302,7 +302,7 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16, depth i
 		var next string
 		for _, rr := range msg.Answer {
 			h := rr.Header()
-			if !strings.EqualFold(strings.TrimSuffix(h.Name, "."), cur) {
+			if !strings.EqualFold(unescape(strings.TrimSuffix(h.Name, ".")), cur) { // owner names come escaped (\032)
 				continue
 			}
 			if h.Rrtype == qtype {
