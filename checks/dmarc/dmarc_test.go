@@ -1,0 +1,113 @@
+package dmarc
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/checks/dnstest"
+	"github.com/unblock-mail/unblock/checks/resolver"
+)
+
+const zone = `
+_dmarc.example.test.        TXT "v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:agg@example.test,mailto:d@reports.vendor.test; ruf=mailto:f@other.test"
+example.test._report._dmarc.reports.vendor.test. TXT "v=DMARC1"
+_dmarc.none.test.           TXT "v=DMARC1; p=none; pct=50; ri=3600"
+_dmarc.two.test.            TXT "v=DMARC1; p=none"
+_dmarc.two.test.            TXT "v=DMARC1; p=reject"
+_dmarc.bad.test.            TXT "v=DMARC1; p=bounce"
+_dmarc.psd.               TXT "v=DMARC1; p=reject; psd=y"
+_dmarc.org.psd.           TXT "v=DMARC1; p=quarantine"
+`
+
+func setup(t *testing.T) (*dnstest.Server, *resolver.Resolver) {
+	t.Helper()
+	srv := dnstest.Start(t, zone)
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: 300 * time.Millisecond, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, res
+}
+
+func TestParseRecord(t *testing.T) {
+	r, err := ParseRecord("v=DMARC1; p=quarantine; adkim=s; t=y; fo=1:d; pct=20; rf=afrf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Policy != PolicyQuarantine || r.ADKIM != Strict || r.ASPF != Relaxed || !r.Testing || len(r.Removed) != 2 {
+		t.Errorf("parsed %+v", r)
+	}
+	if got := r.With("p", "reject"); !strings.HasPrefix(got, "v=DMARC1; p=reject; adkim=s") {
+		t.Errorf("With: %q", got)
+	}
+	for _, bad := range []string{"v=DMARC1; p=bounce", "v=DMARC1; p=none; p=reject", "v=DMARC1; rua=http://x", "v=DMARC1", "v=spf1 -all", "v=DMARC1; p=none; adkim=x"} {
+		if _, err := ParseRecord(bad); !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: want a syntax error, got %v", bad, err)
+		}
+	}
+}
+
+func TestWalkNames(t *testing.T) {
+	got := WalkNames("a.b.c.d.e.f.g.h.i.example.com")
+	want := []string{"a.b.c.d.e.f.g.h.i.example.com", "e.f.g.h.i.example.com", "f.g.h.i.example.com", "g.h.i.example.com", "h.i.example.com", "i.example.com", "example.com", "com"}
+	if !slices.Equal(got, want) {
+		t.Errorf("walk %v, want %v", got, want)
+	}
+	if len(got) > MaxQueries {
+		t.Errorf("%d queries", len(got))
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	srv, res := setup(t)
+	ctx := context.Background()
+
+	d := Discover(ctx, res, "mail.example.test")
+	if d.Err != nil || d.Policy == nil || d.Policy.Domain != "example.test" || d.OrgDomain != "example.test" {
+		t.Fatalf("mail.example.test: %+v", d)
+	}
+	if p := d.Policy.Record.Applied("mail.example.test", "example.test", true); p != PolicyQuarantine {
+		t.Errorf("subdomain policy %s", p)
+	}
+	if p := d.Policy.Record.Applied("gone.example.test", "example.test", false); p != PolicyReject {
+		t.Errorf("non-existent policy %s", p)
+	}
+	ext := CheckReportDestinations(ctx, res, "example.test", d.OrgDomain, append(d.Policy.Record.RUA, d.Policy.Record.RUF...))
+	if len(ext) != 2 || !ext[0].Authorized || ext[1].Authorized || ext[1].DestDomain != "other.test" {
+		t.Errorf("external destinations %+v", ext)
+	}
+
+	if d := Discover(ctx, res, "x.org.psd"); d.OrgDomain != "org.psd" || d.Policy.Domain != "org.psd" {
+		t.Errorf("psd: %+v", d)
+	}
+	if d := Discover(ctx, res, "two.test"); d.Policy != nil || len(d.Found) != 1 || len(d.Found[0].Several) != 2 {
+		t.Errorf("two records: %+v", d)
+	}
+	if d := Discover(ctx, res, "bad.test"); d.Policy != nil || len(d.Found) != 1 || d.Found[0].Err == nil {
+		t.Errorf("bad record: %+v", d)
+	}
+	if d := Discover(ctx, res, "absent.test"); d.Policy != nil || d.Err != nil || d.OrgDomain != "absent.test" {
+		t.Errorf("absent: %+v", d)
+	}
+
+	srv.ServFail("_dmarc.broken.test")
+	if d := Discover(ctx, res, "broken.test"); d.Err == nil || d.Policy != nil {
+		t.Errorf("SERVFAIL must be an error, never absent: %+v", d)
+	}
+}
+
+func TestAligned(t *testing.T) {
+	if !Aligned(Relaxed, "example.test", "example.test", "bounce.example.test", "example.test") {
+		t.Error("relaxed subdomain not aligned")
+	}
+	if Aligned(Strict, "example.test", "example.test", "bounce.example.test", "example.test") {
+		t.Error("strict subdomain aligned")
+	}
+	if Aligned(Relaxed, "example.test", "example.test", "esp.test", "esp.test") {
+		t.Error("other domain aligned")
+	}
+}

@@ -1,0 +1,232 @@
+// Package dmarc reads DMARC policy records (RFC 9989), finds them by the DNS tree walk,
+// names the organizational domain, and tells whether two domains are aligned.
+//
+// go-msgauth/dmarc knows only RFC 7489; RFC 9989 added np, t and psd, removed pct, rf and
+// ri, and replaced the public suffix list with the tree walk.
+package dmarc
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Policy is a requested handling of failing mail (RFC 9989 §4.7).
+type Policy string
+
+const (
+	PolicyNone       Policy = "none"
+	PolicyQuarantine Policy = "quarantine"
+	PolicyReject     Policy = "reject"
+)
+
+// Alignment is an identifier alignment mode (RFC 9989 §4.4).
+type Alignment string
+
+const (
+	Relaxed Alignment = "r"
+	Strict  Alignment = "s"
+)
+
+// PSD is the psd tag: whether the record's domain is a public suffix domain.
+type PSD string
+
+const (
+	PSDYes     PSD = "y"
+	PSDNo      PSD = "n"
+	PSDUnknown PSD = "u" // the default
+)
+
+// ErrSyntax is wrapped by every error about a record's text.
+var ErrSyntax = errors.New("DMARC syntax error")
+
+// removedTags were dropped by RFC 9989: receivers ignore them.
+var removedTags = map[string]string{
+	"pct": "pct was removed by RFC 9989; use t=y to test a policy",
+	"rf":  "rf was removed by RFC 9989: failure reports have one format",
+	"ri":  "ri was removed by RFC 9989: aggregate reports are daily",
+}
+
+// Record is a parsed DMARC policy record.
+type Record struct {
+	Policy            Policy    // p
+	SubdomainPolicy   Policy    // sp; "" when absent (p applies)
+	NonexistentPolicy Policy    // np; "" when absent (sp, then p applies)
+	Testing           bool      // t=y
+	ADKIM             Alignment // default relaxed
+	ASPF              Alignment // default relaxed
+	FailureOptions    string    // fo, default "0"
+	RUA               []string  // aggregate report URIs as written
+	RUF               []string  // failure report URIs as written
+	PSD               PSD
+	// Removed lists tags RFC 9989 removed (pct, rf, ri) found in the record, with why.
+	Removed []string
+	tags    []string // the tags in order, as written, for String
+}
+
+// IsRecord reports whether a TXT string claims to be a DMARC record.
+func IsRecord(txt string) bool {
+	t := strings.TrimSpace(txt)
+	if len(t) < 8 || !strings.EqualFold(t[:2], "v=") {
+		return false
+	}
+	v, _, _ := strings.Cut(t[2:], ";")
+	return strings.TrimSpace(v) == "DMARC1"
+}
+
+// ParseRecord parses a record strictly enough to tell the publisher what is wrong; the
+// error wraps ErrSyntax and names the tag.
+func ParseRecord(txt string) (*Record, error) {
+	if !IsRecord(txt) {
+		return nil, fmt.Errorf(`%w: a DMARC record starts with "v=DMARC1"`, ErrSyntax)
+	}
+	r := &Record{ADKIM: Relaxed, ASPF: Relaxed, FailureOptions: "0", PSD: PSDUnknown}
+	seen := map[string]bool{}
+	parts := strings.Split(txt, ";")
+	for i, part := range parts {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not tag=value", ErrSyntax, part)
+		}
+		name = strings.ToLower(strings.TrimSpace(name))
+		value = strings.TrimSpace(value)
+		if i == 0 {
+			r.tags = append(r.tags, "v=DMARC1")
+			continue
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%w: tag %q appears twice", ErrSyntax, name)
+		}
+		seen[name] = true
+		r.tags = append(r.tags, name+"="+value)
+		bad := func(want string) error {
+			return fmt.Errorf("%w: %s=%s: want %s", ErrSyntax, name, value, want)
+		}
+		switch name {
+		case "p", "sp", "np":
+			p := Policy(strings.ToLower(value))
+			if p != PolicyNone && p != PolicyQuarantine && p != PolicyReject {
+				return nil, bad("none, quarantine or reject")
+			}
+			switch name {
+			case "p":
+				r.Policy = p
+			case "sp":
+				r.SubdomainPolicy = p
+			default:
+				r.NonexistentPolicy = p
+			}
+		case "adkim", "aspf":
+			a := Alignment(strings.ToLower(value))
+			if a != Relaxed && a != Strict {
+				return nil, bad("r (relaxed) or s (strict)")
+			}
+			if name == "adkim" {
+				r.ADKIM = a
+			} else {
+				r.ASPF = a
+			}
+		case "t":
+			switch strings.ToLower(value) {
+			case "y":
+				r.Testing = true
+			case "n":
+			default:
+				return nil, bad("y or n")
+			}
+		case "psd":
+			p := PSD(strings.ToLower(value))
+			if p != PSDYes && p != PSDNo && p != PSDUnknown {
+				return nil, bad("y, n or u")
+			}
+			r.PSD = p
+		case "fo":
+			for _, o := range strings.Split(value, ":") {
+				if o = strings.TrimSpace(o); o != "0" && o != "1" && o != "d" && o != "s" {
+					return nil, bad("0, 1, d or s, separated by colons")
+				}
+			}
+			r.FailureOptions = value
+		case "rua", "ruf":
+			var uris []string
+			for _, u := range strings.Split(value, ",") {
+				u = strings.TrimSpace(u)
+				if _, err := ReportDomain(u); err != nil {
+					return nil, fmt.Errorf("%w: %s: %v", ErrSyntax, name, err)
+				}
+				uris = append(uris, u)
+			}
+			if name == "rua" {
+				r.RUA = uris
+			} else {
+				r.RUF = uris
+			}
+		default:
+			if why, ok := removedTags[name]; ok {
+				r.Removed = append(r.Removed, why)
+			}
+			// Unknown tags are ignored (RFC 9989 §4.7).
+		}
+	}
+	if r.Policy == "" {
+		return nil, fmt.Errorf("%w: no p= tag: say none, quarantine or reject", ErrSyntax)
+	}
+	return r, nil
+}
+
+// ReportDomain returns the domain of a mailto: report URI (RFC 9989 §4.7: rua and ruf are
+// mailto URIs, optionally with a !size suffix).
+func ReportDomain(uri string) (string, error) {
+	if len(uri) < 7 || !strings.EqualFold(uri[:7], "mailto:") {
+		return "", fmt.Errorf("%q is not a mailto: URI", uri)
+	}
+	addr := uri[7:]
+	if i := strings.IndexByte(addr, '!'); i >= 0 {
+		addr = addr[:i]
+	}
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 {
+		return "", fmt.Errorf("%q has no address", uri)
+	}
+	return strings.ToLower(strings.TrimSuffix(addr[at+1:], ".")), nil
+}
+
+// Applied returns the policy that applies to a domain that found this record at
+// recordDomain: p for the domain itself, else np for a domain that does not exist, else
+// sp, each falling back to the next (RFC 9989 §4.7).
+func (r *Record) Applied(domain, recordDomain string, exists bool) Policy {
+	if strings.EqualFold(domain, recordDomain) {
+		return r.Policy
+	}
+	if !exists && r.NonexistentPolicy != "" {
+		return r.NonexistentPolicy
+	}
+	if r.SubdomainPolicy != "" {
+		return r.SubdomainPolicy
+	}
+	return r.Policy
+}
+
+// String prints the record as the text to publish.
+func (r *Record) String() string { return strings.Join(r.tags, "; ") }
+
+// With returns a copy of the record with tag set to value (added at the end if absent),
+// for a fix that changes one tag.
+func (r *Record) With(tag, value string) string {
+	tags := append([]string(nil), r.tags...)
+	found := false
+	for i, t := range tags {
+		if n, _, _ := strings.Cut(t, "="); strings.EqualFold(n, tag) {
+			tags[i] = tag + "=" + value
+			found = true
+		}
+	}
+	if !found {
+		tags = append(tags, tag+"="+value)
+	}
+	return strings.Join(tags, "; ")
+}
