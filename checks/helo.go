@@ -1,0 +1,85 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/unblock-mail/unblock/checks/iprev"
+	"github.com/unblock-mail/unblock/checks/resolver"
+)
+
+func init() {
+	register(Check{ID: "helo", Applies: heloApplies, Run: runHELO})
+}
+
+func heloApplies(t Target) (bool, string) {
+	if strings.TrimSpace(t.HELO) == "" {
+		return false, "no HELO name given (--helo, or a message with a Received header)"
+	}
+	return true, ""
+}
+
+// runHELO judges the name the sender's server gives in EHLO: receivers expect a fully
+// qualified name that resolves, ideally the IP's forward-confirmed PTR name.
+func runHELO(ctx context.Context, env *Env, t Target) Result {
+	var rdns iprev.Result
+	if t.IP.IsValid() {
+		rdns = iprev.Lookup(ctx, env.Resolver, t.IP)
+	}
+	h := iprev.CheckHELO(ctx, env.Resolver, t.HELO, t.IP, rdns)
+	d := map[string]any{"name": h.Name}
+	if len(h.Addrs) > 0 {
+		d["addresses"] = addrStrings(h.Addrs)
+	}
+	if t.IP.IsValid() {
+		d["resolves_to_ip"] = h.ToIP
+		d["matches_rdns"] = h.MatchRDNS
+	}
+	ptrName, _ := rdns.Confirmed()
+	fix := "Make the server introduce itself (EHLO) with its own fully qualified host name"
+	if ptrName != "" {
+		fix = fmt.Sprintf("Make the server introduce itself as %s (EHLO %s), the IP's forward-confirmed PTR name", ptrName, ptrName)
+	}
+	res := Result{Details: d}
+	switch {
+	case errors.Is(h.Syntax, iprev.ErrHELOLiteral):
+		res.Status, res.Fix = Warn, fix
+		res.Summary = fmt.Sprintf("HELO %s: %v", h.Name, h.Syntax)
+		if h.Literal.IsValid() && t.IP.IsValid() && !h.ToIP {
+			res.Summary += fmt.Sprintf("; and it is not the sending IP %s", t.IP)
+		}
+		return res
+	case h.Syntax != nil:
+		res.Status, res.Fix = Fail, fix
+		res.Summary = fmt.Sprintf("HELO %s: %v", h.Name, h.Syntax)
+		return res
+	case h.Err != nil && resolver.IsNotFound(h.Err):
+		res.Status, res.Fix = Fail, fix+"; or publish an A/AAAA record for "+h.Name+" pointing at the sending IP"
+		res.Summary = fmt.Sprintf("HELO %s does not resolve (%s)", h.Name, resolver.KindOf(h.Err))
+		return res
+	case h.Err != nil:
+		res.Status = Error
+		res.Summary = fmt.Sprintf("HELO %s could not be resolved: %s", h.Name, dnsTrouble(h.Err))
+		return res
+	case !t.IP.IsValid():
+		res.Status = Pass
+		res.Summary = fmt.Sprintf("HELO %s is a host name that resolves (no sending IP given to compare)", h.Name)
+		return res
+	case h.MatchRDNS:
+		res.Status = Pass
+		res.Summary = fmt.Sprintf("HELO %s is the IP's forward-confirmed PTR name", h.Name)
+		return res
+	case h.ToIP:
+		res.Status = Pass
+		res.Summary = fmt.Sprintf("HELO %s resolves to %s", h.Name, t.IP)
+		if ptrName != "" {
+			res.Summary += fmt.Sprintf(" (the PTR name is %s)", ptrName)
+		}
+		return res
+	}
+	res.Status, res.Fix = Warn, fix
+	res.Summary = fmt.Sprintf("HELO %s resolves to %s, not to the sending IP %s", h.Name, strings.Join(addrStrings(h.Addrs), ", "), t.IP)
+	return res
+}

@@ -1,0 +1,67 @@
+package checks
+
+import (
+	"net/netip"
+	"testing"
+)
+
+const mxZone = `
+good.example. MX 10 mx1.good.example.
+good.example. MX 20 mx2.good.example.
+mx1.good.example. A 192.0.2.10
+mx2.good.example. AAAA 2001:db8::10
+good.example. A 192.0.2.80
+
+implicit.example. A 192.0.2.81
+nothing.example. TXT "v=spf1 -all"
+null.example. MX 0 .
+half.example. MX 10 mx1.good.example.
+half.example. MX 20 missing.half.example.
+half.example. A 10.0.0.1
+alias.example. MX 10 mail.alias.example.
+mail.alias.example. CNAME mx1.good.example.
+literal.example. MX 10 192.0.2.10.
+dead.example. MX 10 missing.dead.example.
+slow.example. MX 10 mx.slow.example.
+broken.example. MX 10 mx1.good.example.
+`
+
+func TestMXCheck(t *testing.T) {
+	env, s := liveEnv(t, mxZone)
+	s.Hang("mx.slow.example")
+	s.ServFail("servfail.example")
+	s.Refuse("refused.example")
+	for _, c := range []liveCase{
+		{"two hosts", Target{Domain: "good.example"}, Pass, "every host resolves"},
+		{"implicit", Target{Domain: "implicit.example"}, Warn, "implicit MX"},
+		{"no mx no a", Target{Domain: "nothing.example"}, Fail, "no MX and no A/AAAA"},
+		{"nxdomain", Target{Domain: "absent.example"}, Fail, "NXDOMAIN"},
+		{"null mx", Target{Domain: "null.example"}, Fail, "null MX (RFC 7505)"},
+		{"one missing", Target{Domain: "half.example"}, Warn, "1 of 2 MX hosts resolve"},
+		{"cname", Target{Domain: "alias.example"}, Warn, "alias"},
+		{"ip literal", Target{Domain: "literal.example"}, Fail, "IP address"},
+		{"none resolve", Target{Domain: "dead.example"}, Fail, "no MX host resolves"},
+		{"host hangs", Target{Domain: "slow.example"}, Error, "could not be resolved"},
+		{"servfail", Target{Domain: "servfail.example"}, Error, "SERVFAIL"},
+		{"refused", Target{Domain: "refused.example"}, Error, "REFUSED"},
+		{"no domain", Target{IP: netip.MustParseAddr("192.0.2.1")}, Skip, "no sending domain"},
+	} {
+		c.check(t, env, "mx")
+	}
+}
+
+func TestACheck(t *testing.T) {
+	env, s := liveEnv(t, mxZone)
+	s.ServFail("servfail.example")
+	for _, c := range []liveCase{
+		{"address", Target{Domain: "good.example"}, Pass, "resolves to 192.0.2.80"},
+		{"private", Target{Domain: "half.example"}, Warn, "10.0.0.1"},
+		{"mx only", Target{Domain: "alias.example"}, Pass, "its MX receives"},
+		{"nothing", Target{Domain: "nothing.example"}, Fail, "neither"},
+		{"null mx only", Target{Domain: "null.example"}, Fail, "neither"},
+		{"nxdomain", Target{Domain: "absent.example"}, Fail, "does not exist"},
+		{"servfail", Target{Domain: "servfail.example"}, Error, "SERVFAIL"},
+	} {
+		c.check(t, env, "a")
+	}
+}
