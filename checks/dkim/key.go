@@ -1,0 +1,281 @@
+// Package dkim reads DKIM public key records (RFC 6376 §3.6.1): key type and size, flags,
+// revocation, hash restrictions, and the CNAME chain that delegates a selector to an
+// email service provider. Signature verification is go-msgauth's; this package tells a
+// publisher what is wrong with the key a verifier will fetch.
+package dkim
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/unblock-mail/unblock/checks/resolver"
+)
+
+// Key sizes (RFC 8301 §3.2: at least 1024 bits, 2048 recommended).
+const (
+	MinRSABits         = 1024
+	RecommendedRSABits = 2048
+)
+
+// ErrSyntax is wrapped by every error about a key record's text.
+var ErrSyntax = errors.New("DKIM key record syntax error")
+
+// Key is a parsed key record.
+type Key struct {
+	Type     string   // k: "rsa" (the default) or "ed25519"
+	Bits     int      // the key size; 256 for ed25519; 0 when revoked or unreadable
+	Hashes   []string // h: the hash algorithms allowed; empty means any
+	Services []string // s: empty means any ("*")
+	Testing  bool     // t=y: the domain is testing DKIM (RFC 6376 §3.6.1)
+	Strict   bool     // t=s: i= must equal d=, no subdomains
+	Revoked  bool     // p= is empty (RFC 6376 §3.6.1)
+	Notes    string   // n
+}
+
+// ParseKey parses a key record's text (the TXT strings joined).
+func ParseKey(txt string) (*Key, error) {
+	k := &Key{Type: "rsa"}
+	seen := map[string]bool{}
+	var p string
+	hasP := false
+	for i, part := range strings.Split(txt, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not tag=value", ErrSyntax, part)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if seen[name] {
+			return nil, fmt.Errorf("%w: tag %q appears twice", ErrSyntax, name)
+		}
+		seen[name] = true
+		switch name {
+		case "v":
+			if i != 0 || value != "DKIM1" {
+				return nil, fmt.Errorf(`%w: v= must come first and be "DKIM1"`, ErrSyntax)
+			}
+		case "k":
+			k.Type = strings.ToLower(value)
+		case "h":
+			for _, h := range strings.Split(value, ":") {
+				k.Hashes = append(k.Hashes, strings.ToLower(strings.TrimSpace(h)))
+			}
+		case "s":
+			for _, s := range strings.Split(value, ":") {
+				if s = strings.TrimSpace(s); s != "*" {
+					k.Services = append(k.Services, strings.ToLower(s))
+				}
+			}
+		case "t":
+			for _, f := range strings.Split(value, ":") {
+				switch strings.TrimSpace(f) {
+				case "y":
+					k.Testing = true
+				case "s":
+					k.Strict = true
+				}
+			}
+		case "n":
+			k.Notes = value
+		case "p":
+			hasP = true
+			p = strings.Join(strings.Fields(value), "")
+		}
+	}
+	if !hasP {
+		return nil, fmt.Errorf("%w: no p= tag (the public key)", ErrSyntax)
+	}
+	if p == "" {
+		k.Revoked = true
+		return k, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: p= is not valid base64", ErrSyntax)
+	}
+	switch k.Type {
+	case "rsa":
+		pub, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			// Some publishers put a bare PKCS#1 key in p=; verifiers differ on it.
+			rk, err2 := x509.ParsePKCS1PublicKey(der)
+			if err2 != nil {
+				return nil, fmt.Errorf("%w: p= is not an RSA public key: %v", ErrSyntax, err)
+			}
+			pub = rk
+		}
+		rk, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("%w: k=rsa but p= holds another kind of key", ErrSyntax)
+		}
+		k.Bits = rk.N.BitLen()
+	case "ed25519":
+		if len(der) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: an ed25519 key is %d bytes, p= has %d", ErrSyntax, ed25519.PublicKeySize, len(der))
+		}
+		k.Bits = 256
+	default:
+		return nil, fmt.Errorf("%w: unknown key type k=%s", ErrSyntax, k.Type)
+	}
+	return k, nil
+}
+
+// Level grades a key problem.
+type Level string
+
+const (
+	LevelFail Level = "fail"
+	LevelWarn Level = "warn"
+)
+
+// Problem is one thing wrong with a key.
+type Problem struct {
+	Level Level  `json:"level"`
+	Text  string `json:"text"`
+}
+
+// Problems grades the key: RSA under 1024 bits fails (verifiers ignore it, RFC 8301),
+// under 2048 warns; a revoked key fails; t=y warns (receivers may treat the signature as
+// unsigned); a key limited to sha1 fails (RFC 8301 forbids rsa-sha1).
+func (k *Key) Problems() []Problem {
+	var out []Problem
+	switch {
+	case k.Revoked:
+		out = append(out, Problem{LevelFail, "the key is revoked (empty p=): nothing signed with this selector verifies"})
+	case k.Type == "rsa" && k.Bits < MinRSABits:
+		out = append(out, Problem{LevelFail, fmt.Sprintf("RSA key of %d bits: verifiers ignore keys under %d bits (RFC 8301); publish a 2048-bit key", k.Bits, MinRSABits)})
+	case k.Type == "rsa" && k.Bits < RecommendedRSABits:
+		out = append(out, Problem{LevelWarn, fmt.Sprintf("RSA key of %d bits: 2048 is the recommended size", k.Bits)})
+	}
+	if k.Testing {
+		out = append(out, Problem{LevelWarn, "t=y: the domain says it is testing DKIM; receivers may treat its signatures as absent"})
+	}
+	if len(k.Hashes) > 0 && !contains(k.Hashes, "sha256") {
+		out = append(out, Problem{LevelFail, "h=" + strings.Join(k.Hashes, ":") + ": the key allows only sha1, which verifiers no longer accept (RFC 8301); remove h= or use sha256"})
+	}
+	if len(k.Services) > 0 && !contains(k.Services, "email") {
+		out = append(out, Problem{LevelFail, "s=" + strings.Join(k.Services, ":") + ": the key is not for email"})
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CommonSelectors are probed when no selector is known: those of the big mailbox
+// providers and ESPs and the usual defaults of MTAs. Finding none proves nothing.
+var CommonSelectors = []string{
+	"google", "selector1", "selector2", "k1", "k2", "k3", "s1", "s2",
+	"default", "dkim", "mail", "smtp", "mx", "sig1", "mandrill", "pm",
+}
+
+// espSuffixes name the provider a selector is delegated to by CNAME.
+var espSuffixes = map[string]string{
+	"sendgrid.net":      "esp:sendgrid",
+	"amazonses.com":     "esp:ses",
+	"mcsv.net":          "esp:mailchimp",
+	"mandrillapp.com":   "esp:mailchimp",
+	"mailgun.org":       "esp:mailgun",
+	"mailgun.net":       "esp:mailgun",
+	"mtasv.net":         "esp:postmark",
+	"sparkpostmail.com": "esp:sparkpost",
+	"hubspotemail.net":  "esp:hubspot",
+	"sendinblue.com":    "esp:brevo",
+	"brevo.com":         "esp:brevo",
+	"onmicrosoft.com":   "microsoft",
+	"zendesk.com":       "esp:zendesk",
+}
+
+// ESPFor returns the provider a name belongs to, or "".
+func ESPFor(name string) string {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	for suffix, esp := range espSuffixes {
+		if name == suffix || strings.HasSuffix(name, "."+suffix) {
+			return esp
+		}
+	}
+	return ""
+}
+
+// Lookup is the key record of one selector.
+type Lookup struct {
+	Selector string
+	Domain   string
+	Name     string   // <selector>._domainkey.<domain>
+	Text     string   // the record as published
+	Key      *Key     // nil when absent or unreadable
+	ParseErr error    // the record is there but broken
+	CNAMEs   []string // the chain followed from Name
+	ESP      string   // the provider the chain ends at, if known
+	Found    bool     // a record is published (Key or ParseErr set)
+	Err      error    // the name could not be asked: neither found nor absent
+}
+
+// LookupKey fetches and parses the key record of selector at domain.
+func LookupKey(ctx context.Context, res *resolver.Resolver, selector, domain string) *Lookup {
+	l := &Lookup{Selector: selector, Domain: domain, Name: selector + "._domainkey." + domain}
+	ans, err := res.Query(ctx, l.Name, dns.TypeTXT)
+	if err != nil {
+		if !resolver.IsNotFound(err) {
+			l.Err = err
+		}
+		return l
+	}
+	l.CNAMEs = ans.CNAMEs
+	for _, c := range l.CNAMEs {
+		if esp := ESPFor(c); esp != "" {
+			l.ESP = esp
+		}
+	}
+	txts, err := res.TXT(ctx, l.Name)
+	if err != nil {
+		l.Err = err
+		return l
+	}
+	// A name may carry other TXT records; the key record is the one that parses, or the
+	// one that looks like it tries to.
+	for _, t := range txts {
+		k, err := ParseKey(t)
+		if err == nil {
+			l.Found, l.Text, l.Key, l.ParseErr = true, t, k, nil
+			return l
+		}
+		if strings.Contains(t, "p=") || strings.Contains(t, "v=DKIM1") {
+			l.Found, l.Text, l.ParseErr = true, t, err
+		}
+	}
+	return l
+}
+
+// Probe looks up every selector at once, in the order given.
+func Probe(ctx context.Context, res *resolver.Resolver, domain string, selectors []string) []*Lookup {
+	out := make([]*Lookup, len(selectors))
+	var wg sync.WaitGroup
+	for i, s := range selectors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = LookupKey(ctx, res, s, domain)
+		}()
+	}
+	wg.Wait()
+	return out
+}
