@@ -1,0 +1,137 @@
+package smtpprobe
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/checks/smtpprobe/smtptest"
+)
+
+const host = "mx.test.example"
+
+func probe(t *testing.T, port int, opts Options, timeout time.Duration) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	opts.Host = host
+	opts.Addr = smtptest.Addr(port)
+	opts.HELO = "probe.test.example"
+	return Probe(ctx, opts)
+}
+
+func TestProbeTLS(t *testing.T) {
+	now := time.Now()
+	valid, validPool := smtptest.Cert(t, host, now.Add(-time.Hour), now.Add(24*time.Hour))
+	expired, expiredPool := smtptest.Cert(t, host, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	wrong, wrongPool := smtptest.Cert(t, "other.example", now.Add(-time.Hour), now.Add(24*time.Hour))
+
+	cases := []struct {
+		name    string
+		cfg     *tls.Config
+		roots   bool
+		pool    func() Options
+		outcome Outcome
+		problem string
+	}{
+		{"valid", &tls.Config{Certificates: []tls.Certificate{valid}}, true, func() Options { return Options{RootCAs: validPool} }, TLSValid, ""},
+		{"expired", &tls.Config{Certificates: []tls.Certificate{expired}}, true, func() Options { return Options{RootCAs: expiredPool} }, CertInvalid, "expired"},
+		{"wrong name", &tls.Config{Certificates: []tls.Certificate{wrong}}, true, func() Options { return Options{RootCAs: wrongPool} }, CertInvalid, "not for mx.test.example"},
+		{"untrusted", &tls.Config{Certificates: []tls.Certificate{valid}}, true, func() Options { return Options{} }, CertInvalid, "trusted authority"},
+		{"not offered", nil, false, func() Options { return Options{} }, NotOffered, "does not offer STARTTLS"},
+		{"handshake", &tls.Config{}, false, func() Options { return Options{} }, HandshakeFailed, "handshake failed"},
+	}
+	for _, c := range cases {
+		port := smtptest.Server(t, host, c.cfg)
+		res := probe(t, port, c.pool(), 5*time.Second)
+		if res.Outcome != c.outcome || !strings.Contains(res.Problem, c.problem) {
+			t.Errorf("%s: %s %q (err %v); want %s %q", c.name, res.Outcome, res.Problem, res.Err, c.outcome, c.problem)
+		}
+		if !strings.Contains(res.Banner, host) {
+			t.Errorf("%s: banner %q", c.name, res.Banner)
+		}
+		if c.outcome == TLSValid || c.outcome == CertInvalid {
+			if res.TLSVersion != "TLS 1.3" || res.Cert == nil {
+				t.Errorf("%s: version %q cert %v", c.name, res.TLSVersion, res.Cert)
+			}
+		}
+		if c.cfg != nil && !containsExt(res.Extensions, "STARTTLS") {
+			t.Errorf("%s: extensions %v", c.name, res.Extensions)
+		}
+	}
+}
+
+func containsExt(exts []string, e string) bool {
+	for _, x := range exts {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+func TestProbeUnreachable(t *testing.T) {
+	res := probe(t, smtptest.ClosedPort(t), Options{}, 2*time.Second)
+	if res.Outcome != Unreachable || !strings.Contains(res.Problem, "from this machine") {
+		t.Errorf("%s %q", res.Outcome, res.Problem)
+	}
+}
+
+func TestProbeSilentServerHoldsDeadline(t *testing.T) {
+	port := smtptest.Raw(t, func(c net.Conn) { time.Sleep(10 * time.Second) })
+	start := time.Now()
+	res := probe(t, port, Options{}, 300*time.Millisecond)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the probe outlived its deadline: %v", took)
+	}
+	if res.Outcome != NoAnswer {
+		t.Errorf("%s %q", res.Outcome, res.Problem)
+	}
+}
+
+func TestProbeRejectedAndHostileBanner(t *testing.T) {
+	port := smtptest.Raw(t, func(c net.Conn) {
+		c.Write([]byte("554-5.7.1 \x1b[2Jyou are\r\n554 5.7.1 not welcome\r\n"))
+		bufio.NewReader(c).ReadString('\n')
+	})
+	res := probe(t, port, Options{}, 2*time.Second)
+	if res.Outcome != Rejected || !strings.Contains(res.Problem, "not welcome") {
+		t.Errorf("%s %q", res.Outcome, res.Problem)
+	}
+	if strings.Contains(res.Banner+res.Problem, "\x1b") {
+		t.Errorf("raw escape in banner: %q", res.Banner)
+	}
+	port = smtptest.Server(t, "mx\x1b]0;pwned\x07.example", nil)
+	res = probe(t, port, Options{}, 2*time.Second)
+	if res.Outcome != NotOffered || strings.ContainsAny(res.Banner, "\x1b\x07") || res.Banner == "" {
+		t.Errorf("%s banner %q", res.Outcome, res.Banner)
+	}
+}
+
+func TestProbeEHLORejected(t *testing.T) {
+	port := smtptest.Raw(t, func(c net.Conn) {
+		c.Write([]byte("220 mx.test.example ESMTP\r\n"))
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		c.Write([]byte("550 5.7.1 EHLO name rejected\r\n"))
+		r.ReadString('\n')
+	})
+	res := probe(t, port, Options{}, 2*time.Second)
+	if res.Outcome != Rejected || !strings.Contains(res.Problem, "EHLO") {
+		t.Errorf("%s %q", res.Outcome, res.Problem)
+	}
+}
+
+func TestParseTranscript(t *testing.T) {
+	tr := parseTranscript("220-first\r\n220 second\r\n250-mx hello\r\n250-SIZE 100\r\n250-starttls\r\n250 8BITMIME\r\n")
+	if tr.banner != "first second" || tr.bannerCode != 220 || !tr.ehloDone || !tr.starttls || len(tr.extensions) != 3 {
+		t.Errorf("%+v", tr)
+	}
+	if tr := parseTranscript("220 x\r\n250 x\r\n"); !tr.ehloDone || tr.starttls || len(tr.extensions) != 0 {
+		t.Errorf("bare EHLO: %+v", tr)
+	}
+}
