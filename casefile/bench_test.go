@@ -1,0 +1,65 @@
+package casefile
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkLoad10k loads a case with 10,000 timeline events (target: under 50 ms).
+func BenchmarkLoad10k(b *testing.B) {
+	s := testStore(b)
+	c := bigCase(10000)
+	if err := s.Create(c, false); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := s.Find(c.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got.Timeline) != 10000 {
+			b.Fatalf("loaded %d events", len(got.Timeline))
+		}
+	}
+}
+
+// BenchmarkSave10k saves a changed case with 10,000 timeline events (target: under 50 ms).
+func BenchmarkSave10k(b *testing.B) {
+	s := testStore(b)
+	c := bigCase(10000)
+	if err := s.Create(c, false); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		i++
+		c.Title = fmt.Sprintf("PDR block, save %d", i)
+		if err := s.Save(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkList1000 lists a store of 1,000 cases (target: under 200 ms).
+func BenchmarkList1000(b *testing.B) {
+	s := testStore(b)
+	for i := range 1000 {
+		c := bigCase(5)
+		c.Identifiers.IPs = []string{fmt.Sprintf("198.51.%d.%d", i/256, i%256)}
+		if err := s.Create(c, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cases, err := s.List()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(cases) != 1000 {
+			b.Fatalf("listed %d cases", len(cases))
+		}
+	}
+}

@@ -1,0 +1,381 @@
+// Package casefile is the case: one YAML document per sending IP or delivery pattern, the
+// store that keeps them, the readiness computed from what a case holds, and the messages
+// written from it for each support desk.
+//
+// The command line and the TUI both work through this package; neither re-implements it.
+package casefile
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/unblock-mail/unblock/casefile/triage"
+)
+
+// SchemaVersion is the case-file schema this program writes and the newest it reads.
+const SchemaVersion = 1
+
+// Status is where a case stands.
+type Status string
+
+const (
+	StatusDraft    Status = "draft"
+	StatusOpen     Status = "open"
+	StatusWaiting  Status = "waiting" // waiting on the provider
+	StatusResolved Status = "resolved"
+	StatusClosed   Status = "closed"
+)
+
+// Statuses are the valid statuses, in their natural order.
+var Statuses = []Status{StatusDraft, StatusOpen, StatusWaiting, StatusResolved, StatusClosed}
+
+// IsOpen reports whether the case still needs work: draft, open or waiting.
+func (s Status) IsOpen() bool { return s == StatusDraft || s == StatusOpen || s == StatusWaiting }
+
+// Role is who the user is.
+type Role string
+
+const (
+	Customer Role = "customer" // a Proofpoint customer admin, with Customer Success Center access
+	Sender   Role = "sender"   // an external sender, with no portal
+)
+
+// Roles are the valid roles.
+var Roles = []Role{Customer, Sender}
+
+// Modes are the failure modes a case can be about (a subset of triage.Mode).
+var Modes = []triage.Mode{triage.HardBlock, triage.Deferral, triage.Filtering}
+
+// EvidenceKinds are the kinds of attached file.
+var EvidenceKinds = []string{"headers", "transcript", "sample", "bounce", "log", "screenshot", "other"}
+
+// MailKinds are the kinds of mail a case can be about.
+var MailKinds = []string{"transactional", "security", "billing", "marketing", "newsletter", "personal", "company"}
+
+// ChangeKinds are the kinds of recent change a person lists.
+var ChangeKinds = []string{"new-ip", "dns", "volume", "template", "routing", "other"}
+
+// Confirmable are the items only a person can know; each counts for readiness once the
+// person confirms it, even when there is nothing to list (no recent changes).
+var Confirmable = []string{"scope", "changes"}
+
+// Case is one case file. The field order is the order a person reads it in.
+type Case struct {
+	Schema   int         `yaml:"schema"`
+	ID       string      `yaml:"id"`
+	Title    string      `yaml:"title,omitempty"`
+	Status   Status      `yaml:"status"`
+	Created  time.Time   `yaml:"created"`
+	Updated  time.Time   `yaml:"updated"`
+	Role     Role        `yaml:"role"`
+	Provider string      `yaml:"provider"`
+	Route    Route       `yaml:"route,omitempty"`
+	Mode     triage.Mode `yaml:"mode,omitempty"`
+	Cause    string      `yaml:"cause,omitempty"`
+	Control  string      `yaml:"control,omitempty"`
+
+	Identifiers    Identifiers `yaml:"identifiers,omitempty"`
+	Scope          Scope       `yaml:"scope,omitempty"`
+	Changes        []Change    `yaml:"changes,omitempty"`
+	Authentication []AuthCheck `yaml:"authentication,omitempty"`
+	Evidence       Evidence    `yaml:"evidence,omitempty"`
+	Messages       []Message   `yaml:"messages,omitempty"`
+	// Timeline is last: it is the longest part and grows with every failure added.
+	Timeline []Event `yaml:"timeline,omitempty"`
+
+	// saved is the content as last loaded or saved, to tell whether anything changed.
+	saved *Case
+	// file is what the store saw on disk at load or save, to refuse clobbering a file
+	// that changed (or broke) since.
+	file fileStamp
+	path string
+}
+
+// Route is where the case goes and the reference the provider gave.
+type Route struct {
+	Kind      string `yaml:"kind,omitempty"`      // DESIGN.md route.kind
+	Reference string `yaml:"reference,omitempty"` // CSC case number, PDR reference ID, thread subject
+	Product   string `yaml:"product,omitempty"`   // for a support case: Protection Server, Essentials, TAP …
+	Component string `yaml:"component,omitempty"` // for a support case: as the user enters it
+}
+
+// Identifiers are what the provider needs to find the mail.
+type Identifiers struct {
+	IPs              []string `yaml:"ips,omitempty,flow"`
+	Domain           string   `yaml:"domain,omitempty"`
+	EnvelopeSender   string   `yaml:"envelope_sender,omitempty"`
+	HELO             string   `yaml:"helo,omitempty"`
+	Selectors        []string `yaml:"selectors,omitempty,flow"`
+	RecipientDomains []string `yaml:"recipient_domains,omitempty,flow"`
+	MessageIDs       []string `yaml:"message_ids,omitempty"`
+}
+
+// Event is one failure (or delivery) seen. First and last seen and the counts of a case
+// are derived from these, never typed.
+type Event struct {
+	At              time.Time   `yaml:"at,omitempty"`
+	RecipientDomain string      `yaml:"recipient_domain,omitempty"`
+	Recipient       string      `yaml:"recipient,omitempty"`
+	Reply           string      `yaml:"reply,omitempty"` // the exact reply text, sanitized
+	ReplyCode       int         `yaml:"reply_code,omitempty"`
+	EnhancedCode    string      `yaml:"enhanced_code,omitempty"`
+	Source          string      `yaml:"source,omitempty"` // file:line, stdin:3 …
+	Count           int         `yaml:"count,omitempty"`  // messages this line stands for; 0 means 1
+	Provider        string      `yaml:"provider,omitempty"`
+	Control         string      `yaml:"control,omitempty"`
+	IP              string      `yaml:"ip,omitempty"`
+	Mode            triage.Mode `yaml:"mode,omitempty"`
+}
+
+// Messages is how many messages the event stands for.
+func (e Event) Messages() int {
+	if e.Count > 0 {
+		return e.Count
+	}
+	return 1
+}
+
+// IsFailure reports whether the event is a failure (not a delivery or an auto-reply).
+func (e Event) IsFailure() bool { return e.Mode != triage.Delivered && e.Mode != triage.AutoReply }
+
+// Scope is how far the failure reaches, as the person states it.
+type Scope struct {
+	Volume    string   `yaml:"volume,omitempty"`    // "about 2,000 messages a day", as typed
+	Customers string   `yaml:"customers,omitempty"` // who is affected, as typed
+	MailKind  []string `yaml:"mail_kind,omitempty,flow"`
+	Impact    string   `yaml:"impact,omitempty"` // business impact in one sentence
+	// Confirmed lists the person-only items (Confirmable) the person has confirmed.
+	Confirmed []string `yaml:"confirmed,omitempty,flow"`
+}
+
+// Change is a recent change on the sender's side.
+type Change struct {
+	Kind       string    `yaml:"kind"` // ChangeKinds
+	Summary    string    `yaml:"summary,omitempty"`
+	At         time.Time `yaml:"at,omitempty"`
+	WarmupDays int       `yaml:"warmup_days,omitempty"` // for a new IP: days it has been warmed up
+}
+
+// AuthCheck is one live check's result, as last checked.
+type AuthCheck struct {
+	ID        string    `yaml:"id" json:"id"`
+	Status    string    `yaml:"status" json:"status"`
+	Summary   string    `yaml:"summary,omitempty" json:"summary,omitempty"`
+	Fix       string    `yaml:"fix,omitempty" json:"fix,omitempty"`
+	CheckedAt time.Time `yaml:"checked_at" json:"checked_at"`
+}
+
+// Evidence is what the case holds as proof.
+type Evidence struct {
+	Files []File `yaml:"files,omitempty"`
+	Notes []Note `yaml:"notes,omitempty"`
+}
+
+// File is an attached file; the file stays where it is, the case records its hash.
+type File struct {
+	Path   string    `yaml:"path"`
+	Kind   string    `yaml:"kind"` // EvidenceKinds
+	Size   int64     `yaml:"size"`
+	SHA256 string    `yaml:"sha256"`
+	Added  time.Time `yaml:"added"`
+}
+
+// Note is free text a person adds.
+type Note struct {
+	At   time.Time `yaml:"at"`
+	Text string    `yaml:"text"`
+}
+
+// Message is a message generated from the case.
+type Message struct {
+	Kind       string    `yaml:"kind"`
+	At         time.Time `yaml:"at"`           // when it was generated
+	To         string    `yaml:"to,omitempty"` // the desk's address or form
+	Subject    string    `yaml:"subject"`
+	Text       string    `yaml:"text"`
+	SentAt     time.Time `yaml:"sent_at,omitempty"`     // when the person marked it sent
+	AnsweredAt time.Time `yaml:"answered_at,omitempty"` // when the person recorded an answer
+}
+
+// Path is the file the case was loaded from or saved to; empty for a new case.
+func (c *Case) Path() string { return c.path }
+
+// IP is the case's first sending IP, or "".
+func (c *Case) IP() string {
+	if len(c.Identifiers.IPs) > 0 {
+		return c.Identifiers.IPs[0]
+	}
+	return ""
+}
+
+// Confirmed reports whether the person confirmed a person-only item.
+func (c *Case) Confirmed(item string) bool { return slices.Contains(c.Scope.Confirmed, item) }
+
+// Confirm records that the person confirmed a person-only item (Confirmable).
+func (c *Case) Confirm(item string) error {
+	if !slices.Contains(Confirmable, item) {
+		return fmt.Errorf("cannot confirm %q: one of %v", item, Confirmable)
+	}
+	if !c.Confirmed(item) {
+		c.Scope.Confirmed = append(c.Scope.Confirmed, item)
+	}
+	return nil
+}
+
+// Failures returns the timeline's failures (not deliveries), in timeline order.
+func (c *Case) Failures() []Event {
+	var out []Event
+	for _, e := range c.Timeline {
+		if e.IsFailure() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Seen is what the timeline says about the failures: derived, never stored.
+type Seen struct {
+	Failures         int // messages that failed (sums counts)
+	Events           int // timeline entries that are failures
+	First, Last      time.Time
+	LastEvent        Event // the latest failure (by time; the last added when none has a time)
+	RecipientDomains []string
+}
+
+// SeenSince summarises the failures at or after since (all of them when since is zero).
+func (c *Case) SeenSince(since time.Time) Seen {
+	var s Seen
+	domains := map[string]bool{}
+	for _, e := range c.Timeline {
+		if !e.IsFailure() {
+			continue
+		}
+		if !since.IsZero() && (e.At.IsZero() || e.At.Before(since)) {
+			continue
+		}
+		s.Events++
+		s.Failures += e.Messages()
+		if !e.At.IsZero() {
+			if s.First.IsZero() || e.At.Before(s.First) {
+				s.First = e.At
+			}
+			if s.Last.IsZero() || !e.At.Before(s.Last) {
+				s.Last = e.At
+				s.LastEvent = e
+			}
+		} else if s.Last.IsZero() {
+			s.LastEvent = e
+		}
+		if e.RecipientDomain != "" && !domains[e.RecipientDomain] {
+			domains[e.RecipientDomain] = true
+			s.RecipientDomains = append(s.RecipientDomains, e.RecipientDomain)
+		}
+	}
+	slices.Sort(s.RecipientDomains)
+	return s
+}
+
+// Seen summarises all the failures.
+func (c *Case) Seen() Seen { return c.SeenSince(time.Time{}) }
+
+// LastSent returns the last message marked sent.
+func (c *Case) LastSent() (Message, bool) {
+	var last Message
+	found := false
+	for _, m := range c.Messages {
+		if !m.SentAt.IsZero() && (!found || !m.SentAt.Before(last.SentAt)) {
+			last, found = m, true
+		}
+	}
+	return last, found
+}
+
+// Validate checks the values a person may have typed into the file.
+func (c *Case) Validate() error {
+	if c.ID == "" {
+		return fmt.Errorf("id is missing")
+	}
+	if !slices.Contains(Statuses, c.Status) {
+		return fmt.Errorf("status %q is not one of %v", c.Status, Statuses)
+	}
+	if !slices.Contains(Roles, c.Role) {
+		return fmt.Errorf("role %q is not one of %v", c.Role, Roles)
+	}
+	if c.Mode != "" && !slices.Contains(Modes, c.Mode) {
+		return fmt.Errorf("mode %q is not one of %v", c.Mode, Modes)
+	}
+	for _, f := range c.Evidence.Files {
+		if !slices.Contains(EvidenceKinds, f.Kind) {
+			return fmt.Errorf("evidence %s: kind %q is not one of %v", f.Path, f.Kind, EvidenceKinds)
+		}
+	}
+	return nil
+}
+
+// UnmarshalYAML checks the value where it is read, so the error names its line.
+func (s *Status) UnmarshalYAML(n *yaml.Node) error {
+	return oneOf(n, (*string)(s), "status", Statuses)
+}
+
+// UnmarshalYAML checks the value where it is read, so the error names its line.
+func (r *Role) UnmarshalYAML(n *yaml.Node) error {
+	return oneOf(n, (*string)(r), "role", Roles)
+}
+
+func oneOf[T ~string](n *yaml.Node, dst *string, field string, valid []T) error {
+	var v string
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	for _, x := range valid {
+		if string(x) == v {
+			*dst = v
+			return nil
+		}
+	}
+	return fmt.Errorf("line %d: field %s: %q is not one of %v", n.Line, field, v, valid)
+}
+
+// clone returns a deep copy of the case's content.
+func (c *Case) clone() *Case {
+	d := *c
+	d.saved, d.path, d.file = nil, "", fileStamp{}
+	d.Identifiers.IPs = slices.Clone(c.Identifiers.IPs)
+	d.Identifiers.Selectors = slices.Clone(c.Identifiers.Selectors)
+	d.Identifiers.RecipientDomains = slices.Clone(c.Identifiers.RecipientDomains)
+	d.Identifiers.MessageIDs = slices.Clone(c.Identifiers.MessageIDs)
+	d.Scope.MailKind = slices.Clone(c.Scope.MailKind)
+	d.Scope.Confirmed = slices.Clone(c.Scope.Confirmed)
+	d.Changes = slices.Clone(c.Changes)
+	d.Authentication = slices.Clone(c.Authentication)
+	d.Evidence.Files = slices.Clone(c.Evidence.Files)
+	d.Evidence.Notes = slices.Clone(c.Evidence.Notes)
+	d.Messages = slices.Clone(c.Messages)
+	d.Timeline = slices.Clone(c.Timeline)
+	return &d
+}
+
+// sameContent reports whether two cases hold the same content, ignoring updated.
+func sameContent(a, b *Case) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	x, y := *a, *b
+	x.Updated, y.Updated = time.Time{}, time.Time{}
+	x.saved, y.saved, x.file, y.file, x.path, y.path = nil, nil, fileStamp{}, fileStamp{}, "", ""
+	return equalCase(&x, &y)
+}
+
+// utc normalises a time the way the file stores it: UTC, whole seconds.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+func equalCase(a, b *Case) bool { return reflect.DeepEqual(a, b) }

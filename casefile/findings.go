@@ -1,0 +1,141 @@
+package casefile
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/checks"
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+// eventKey is what makes two findings the same failure: the same reply at the same time
+// for the same recipient (or, without a time, from the same source line).
+type eventKey struct {
+	at        time.Time
+	reply     string
+	recipient string
+	source    string
+}
+
+func keyOf(e Event) eventKey {
+	k := eventKey{at: e.At, reply: e.Reply, recipient: e.Recipient}
+	if k.recipient == "" {
+		k.recipient = e.RecipientDomain
+	}
+	if e.At.IsZero() {
+		k.source = e.Source
+	}
+	return k
+}
+
+// AddFindings adds triage's findings to the timeline and returns how many were new: a
+// failure already there (same reply, time and recipient) counts once however often it is
+// pasted. It fills the identifiers the case lacks, and the mode, cause, control and route
+// when the case has none yet.
+func (c *Case) AddFindings(fs []triage.Finding) (added int) {
+	seen := make(map[eventKey]bool, len(c.Timeline)+len(fs))
+	for _, e := range c.Timeline {
+		seen[keyOf(e)] = true
+	}
+	for _, f := range fs {
+		if f.Mode == triage.AutoReply {
+			continue // an out-of-office says nothing about delivery
+		}
+		e := Event{
+			At:              utc(f.At),
+			RecipientDomain: strings.ToLower(f.RecipientDomain),
+			Recipient:       f.Recipient,
+			Reply:           f.Text,
+			ReplyCode:       f.ReplyCode,
+			EnhancedCode:    f.EnhancedCode,
+			Source:          f.Source,
+			Provider:        f.Provider,
+			Control:         f.Control,
+			IP:              f.IP,
+			Mode:            f.Mode,
+		}
+		if e.RecipientDomain == "" && e.Recipient != "" {
+			if _, d, ok := strings.Cut(e.Recipient, "@"); ok {
+				e.RecipientDomain = strings.ToLower(d)
+			}
+		}
+		k := keyOf(e)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		c.Timeline = append(c.Timeline, e)
+		added++
+		c.fillFrom(f, e)
+	}
+	if added > 0 {
+		// Keep the timeline in time order; events without a time stay where they came.
+		slices.SortStableFunc(c.Timeline, func(a, b Event) int {
+			if a.At.IsZero() || b.At.IsZero() {
+				return 0
+			}
+			return a.At.Compare(b.At)
+		})
+	}
+	return added
+}
+
+func (c *Case) fillFrom(f triage.Finding, e Event) {
+	id := &c.Identifiers
+	if e.IsFailure() {
+		for _, ip := range []string{f.SendingIP, f.IP} {
+			if ip != "" && !slices.Contains(id.IPs, ip) {
+				id.IPs = append(id.IPs, ip)
+			}
+		}
+		if e.RecipientDomain != "" && !slices.Contains(id.RecipientDomains, e.RecipientDomain) {
+			id.RecipientDomains = append(id.RecipientDomains, e.RecipientDomain)
+		}
+		if c.Mode == "" && slices.Contains(Modes, f.Mode) {
+			c.Mode = f.Mode
+		}
+		if c.Cause == "" && f.Cause != "" && f.Cause != triage.UnknownCause {
+			c.Cause = string(f.Cause)
+		}
+		if c.Control == "" {
+			c.Control = f.Control
+		}
+		if c.Route.Kind == "" && f.Route.Kind != "" && f.Route.Kind != "none" {
+			c.Route.Kind = f.Route.Kind
+		}
+	}
+	if f.Sender != "" {
+		if id.EnvelopeSender == "" {
+			id.EnvelopeSender = f.Sender
+		}
+		if _, d, ok := strings.Cut(f.Sender, "@"); ok && id.Domain == "" {
+			id.Domain = strings.ToLower(d)
+		}
+	}
+	if f.MessageID != "" && !slices.Contains(id.MessageIDs, f.MessageID) {
+		id.MessageIDs = append(id.MessageIDs, f.MessageID)
+	}
+}
+
+// RecordChecks replaces the authentication status with a run's results, checked at at.
+// Skipped checks are left out: they say nothing about the sender.
+func (c *Case) RecordChecks(results []checks.Result, at time.Time) {
+	at = utc(at)
+	var out []AuthCheck
+	for _, r := range results {
+		if r.Status == checks.Skip {
+			continue
+		}
+		out = append(out, AuthCheck{
+			ID:        r.ID,
+			Status:    string(r.Status),
+			Summary:   sanitize.Line(r.Summary),
+			Fix:       sanitize.Line(r.Fix),
+			CheckedAt: at,
+		})
+	}
+	slices.SortStableFunc(out, func(a, b AuthCheck) int { return strings.Compare(a.ID, b.ID) })
+	c.Authentication = out
+}
