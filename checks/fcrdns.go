@@ -1,0 +1,58 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/unblock-mail/unblock/checks/iprev"
+	"github.com/unblock-mail/unblock/checks/resolver"
+)
+
+func init() {
+	register(Check{ID: "fcrdns", Applies: needIP, Run: runFCrDNS})
+}
+
+// runFCrDNS checks that a PTR name resolves back to the IP: a name anyone could claim
+// proves nothing until its forward record agrees.
+func runFCrDNS(ctx context.Context, env *Env, t Target) Result {
+	rd := iprev.Lookup(ctx, env.Resolver, t.IP)
+	d := map[string]any{"ip": rd.IP.String()}
+	if rd.Err != nil {
+		if resolver.IsNotFound(rd.Err) {
+			return Result{Status: Fail, Details: d, Fix: ptrFix(t),
+				Summary: fmt.Sprintf("%s has no PTR record, so there is nothing to confirm", rd.IP)}
+		}
+		return Result{Status: Error, Details: d, Summary: "PTR could not be checked: " + dnsTrouble(rd.Err)}
+	}
+	var names []map[string]any
+	var seen []string
+	for _, n := range rd.Names {
+		m := map[string]any{"name": n.Name, "confirmed": n.Confirmed}
+		if len(n.Addrs) > 0 {
+			m["addresses"] = addrStrings(n.Addrs)
+			seen = append(seen, fmt.Sprintf("%s → %s", n.Name, strings.Join(addrStrings(n.Addrs), ", ")))
+		} else if n.Err != nil {
+			m["error"] = n.Err.Error()
+			seen = append(seen, fmt.Sprintf("%s → %s", n.Name, resolver.KindOf(n.Err)))
+		}
+		names = append(names, m)
+	}
+	d["names"] = names
+	if name, ok := rd.Confirmed(); ok {
+		return Result{Status: Pass, Details: d, Summary: fmt.Sprintf("%s → %s → %s: forward-confirmed", rd.IP, name, rd.IP)}
+	}
+	if !rd.Conclusive() {
+		var why []string
+		for _, n := range rd.Names {
+			if n.Err != nil && !resolver.IsNotFound(n.Err) {
+				why = append(why, dnsTrouble(n.Err))
+			}
+		}
+		return Result{Status: Error, Details: d, Summary: "the PTR names could not all be resolved: " + strings.Join(why, "; ")}
+	}
+	first := rd.Names[0].Name
+	return Result{Status: Fail, Details: d,
+		Summary: fmt.Sprintf("no PTR name resolves back to %s: %s", rd.IP, strings.Join(seen, "; ")),
+		Fix:     fmt.Sprintf("Publish %s. IN %s %s (or have the PTR point at a name that does)", first, addrType(t), rd.IP)}
+}
