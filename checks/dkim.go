@@ -1,0 +1,147 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/unblock-mail/unblock/checks/dkim"
+)
+
+func init() {
+	register(Check{ID: "dkim", Applies: dkimApplies, Run: runDKIM})
+}
+
+func dkimApplies(t Target) (bool, string) {
+	if t.Domain == "" {
+		return false, "no sending domain given (--domain or --message)"
+	}
+	return true, ""
+}
+
+// runDKIM reads the key record of each selector given; with none, it probes the common
+// selectors at once and says which answered — finding none proves nothing.
+func runDKIM(ctx context.Context, env *Env, t Target) Result {
+	probed := len(t.Selectors) == 0
+	selectors := t.Selectors
+	if probed {
+		selectors = dkim.CommonSelectors
+	}
+	lookups := dkim.Probe(ctx, env.Resolver, t.Domain, selectors)
+
+	r := Result{Status: Pass, Details: map[string]any{"domain": t.Domain, "probed": probed}}
+	var summary, fixes, found, errs []string
+	worse := func(s Status, line string) {
+		if authRank[s] > authRank[r.Status] {
+			r.Status = s
+			summary = append([]string{line}, summary...)
+		} else {
+			summary = append(summary, line)
+		}
+	}
+	var rows []map[string]any
+	for _, l := range lookups {
+		row := map[string]any{"selector": l.Selector, "name": l.Name, "found": l.Found}
+		if len(l.CNAMEs) > 0 {
+			row["cnames"] = l.CNAMEs
+		}
+		if l.ESP != "" {
+			row["esp"] = l.ESP
+		}
+		switch {
+		case l.Err != nil:
+			row["error"] = authTrouble(l.Err)
+			errs = append(errs, l.Selector)
+			if !probed {
+				worse(Error, fmt.Sprintf("could not read the key of selector %s: %s", l.Selector, authTrouble(l.Err)))
+			}
+		case !l.Found:
+			if !probed {
+				worse(Fail, fmt.Sprintf("selector %s has no key at %s: signatures with it fail", l.Selector, l.Name))
+				fixes = append(fixes, fmt.Sprintf("publish the public key of selector %s: %s. IN TXT \"v=DKIM1; k=rsa; p=<base64 key>\" (your signing service shows it)", l.Selector, l.Name))
+			}
+		case l.ParseErr != nil:
+			row["error"] = l.ParseErr.Error()
+			row["record"] = clipText(l.Text)
+			found = append(found, l.Selector)
+			worse(Fail, fmt.Sprintf("the key record of selector %s is broken: %v", l.Selector, l.ParseErr))
+			fixes = append(fixes, fmt.Sprintf("republish %s as your signing service gives it: v=DKIM1; k=rsa; p=<base64 key>", l.Name))
+		default:
+			found = append(found, l.Selector)
+			k := l.Key
+			row["key_type"] = k.Type
+			row["bits"] = k.Bits
+			row["testing"] = k.Testing
+			row["revoked"] = k.Revoked
+			if len(k.Hashes) > 0 {
+				row["hashes"] = k.Hashes
+			}
+			var ps []string
+			for _, p := range k.Problems() {
+				ps = append(ps, p.Text)
+				line := "selector " + l.Selector + ": " + p.Text
+				switch {
+				case p.Level == dkim.LevelFail && k.Revoked && probed:
+					// An old selector left revoked is good hygiene, not a fault.
+					worse(Pass, line)
+				case p.Level == dkim.LevelFail:
+					worse(Fail, line)
+				default:
+					worse(Warn, line)
+				}
+			}
+			if len(ps) > 0 {
+				row["problems"] = ps
+			}
+			if k.Revoked && !probed {
+				fixes = append(fixes, fmt.Sprintf("sign with a selector whose key is published, or publish the key of %s again at %s", l.Selector, l.Name))
+			}
+			if k.Type == "rsa" && !k.Revoked && k.Bits < dkim.RecommendedRSABits {
+				fixes = append(fixes, fmt.Sprintf("generate a 2048-bit RSA key, publish it under a new selector (not %s), sign with it, then revoke %s with p=", l.Selector, l.Selector))
+			}
+		}
+		rows = append(rows, row)
+	}
+	r.Details["selectors"] = rows
+
+	head := ""
+	switch {
+	case probed && len(found) == 0 && len(errs) == len(lookups):
+		r.Status = Error
+		head = fmt.Sprintf("could not probe selectors at %s: %s", t.Domain, authTrouble(lookups[0].Err))
+	case probed && len(found) == 0:
+		worse(Warn, "")
+		head = fmt.Sprintf("no key at the %d common selectors probed for %s; absence proves nothing: give --selector (the s= of a DKIM-Signature)", len(selectors), t.Domain)
+	case probed:
+		head = fmt.Sprintf("keys found at selector(s) %s of %s (%d common selectors probed; others may exist)", strings.Join(found, ", "), t.Domain, len(selectors))
+	case r.Status == Pass:
+		head = fmt.Sprintf("key published for selector(s) %s of %s", strings.Join(found, ", "), t.Domain)
+	}
+	if head != "" && (r.Status == Pass || len(summary) == 0 || summary[0] == "") {
+		summary = append([]string{head}, summary...)
+	} else if head != "" {
+		summary = append(summary, head)
+	}
+	var lines []string
+	for _, s := range summary {
+		if s != "" {
+			lines = append(lines, s)
+		}
+	}
+	r.Summary = lines[0]
+	if len(lines) > 1 {
+		r.Details["notes"] = lines[1:]
+	}
+	if r.Status != Pass && len(fixes) > 0 {
+		r.Fix = strings.Join(fixes, "\n")
+	}
+	return r
+}
+
+// clipText keeps text from outside short enough to show.
+func clipText(s string) string {
+	if len(s) <= 512 {
+		return s
+	}
+	return s[:512] + "…"
+}

@@ -1,0 +1,51 @@
+package checks
+
+import "testing"
+
+func TestDMARCCheck(t *testing.T) {
+	env, srv := authEnv(t, authZone)
+	srv.ServFail("_dmarc.servfail.test")
+	cases := []authCase{
+		{"reject", Target{Domain: "good.test"}, Pass, "policy reject for good.test at _dmarc.good.test; organizational domain good.test", ""},
+		{"inherited", Target{Domain: "news.good.test"}, Pass, "inherited by news.good.test", ""},
+		{"p=none", Target{Domain: "neutral.test"}, Warn, "p=none", `_dmarc.neutral.test. IN TXT "v=DMARC1; p=quarantine`},
+		{"absent", Target{Domain: "none.test"}, Fail, "no DMARC policy for none.test", `_dmarc.none.test. IN TXT "v=DMARC1; p=none`},
+		{"several records", Target{Domain: "broken.test"}, Fail, "no DMARC policy", ""},
+		{"escape in rua", Target{Domain: "escape.test"}, Warn, "p=none", ""},
+		{"servfail", Target{Domain: "servfail.test"}, Error, "SERVFAIL", ""},
+		{"no domain", Target{}, Skip, "no sending domain", ""},
+	}
+	for _, c := range cases {
+		r := c.run(t, env, "dmarc")
+		switch c.name {
+		case "p=none":
+			notes, _ := r.Details["notes"].([]string)
+			if !containsLine(notes, "pct was removed") || !containsLine(notes, "has not agreed to receive reports") {
+				t.Errorf("p=none notes %q: want the removed pct and the unauthorised destination", notes)
+			}
+		case "several records":
+			notes, _ := r.Details["notes"].([]string)
+			if !containsLine(notes, "2 DMARC records") {
+				t.Errorf("several records: notes %q", notes)
+			}
+		}
+	}
+}
+
+func containsLine(lines []string, s string) bool {
+	for _, l := range lines {
+		if len(l) >= len(s) && indexOf(l, s) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}

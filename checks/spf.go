@@ -1,0 +1,267 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/unblock-mail/unblock/checks/resolver"
+	"github.com/unblock-mail/unblock/checks/spf"
+)
+
+func init() {
+	register(Check{ID: "spf", Applies: spfApplies, Run: runSPF})
+}
+
+func spfApplies(t Target) (bool, string) {
+	if t.Domain == "" && t.HELO == "" {
+		return false, "no sending domain or HELO name given (--domain, --helo or --message)"
+	}
+	return true, ""
+}
+
+// runSPF lints the sending domain's policy and evaluates check_host for the IP with the
+// MAIL FROM identity and with the HELO identity, all three at once: the lint walks the
+// tree level by level and warms the cache the evaluations read in order.
+func runSPF(ctx context.Context, env *Env, t Target) Result {
+	var (
+		wg         sync.WaitGroup
+		lint       *spf.Report
+		from, helo *spf.Verdict
+	)
+	sender := t.EnvelopeSender
+	if sender == "" && t.Domain != "" {
+		sender = "postmaster@" + t.Domain
+	}
+	if t.Domain != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); lint = spf.Lint(ctx, env.Resolver, t.Domain) }()
+		if t.IP.IsValid() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := spf.Evaluate(ctx, env.Resolver, t.IP, t.HELO, sender)
+				from = &v
+			}()
+		}
+	}
+	if t.HELO != "" && t.IP.IsValid() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := spf.Evaluate(ctx, env.Resolver, t.IP, t.HELO, "postmaster@"+t.HELO)
+			helo = &v
+		}()
+	}
+	wg.Wait()
+
+	r := Result{Status: Pass, Details: map[string]any{}}
+	var summary []string
+	var fixes []string
+	worse := func(s Status, line string) {
+		if authRank[s] > authRank[r.Status] {
+			r.Status = s
+			summary = append([]string{line}, summary...)
+		} else if line != "" {
+			summary = append(summary, line)
+		}
+	}
+
+	readable := lint == nil || (lint.Err == nil && lint.Found)
+	if lint != nil {
+		r.Details["domain"] = lint.Domain
+		switch {
+		case lint.Err != nil:
+			worse(Error, fmt.Sprintf("could not read the SPF record of %s: %s", lint.Domain, authTrouble(lint.Err)))
+		case !lint.Found:
+			worse(Fail, fmt.Sprintf("%s publishes no SPF record", lint.Domain))
+			fixes = append(fixes, txtRecord(lint.Domain, spfFirstRecord(t)))
+		default:
+			r.Details["record"] = lint.Root.Record
+			r.Details["lookups"] = lint.Lookups
+			r.Details["void_lookups"] = lint.VoidLookups
+			r.Details["tree"] = lint.Root
+			if len(lint.Problems) > 0 {
+				r.Details["problems"] = lint.Problems
+			}
+		}
+	}
+
+	// The verdict for the IP comes first: it is what the receiver sees.
+	if from != nil && readable {
+		r.Details["mail_from"] = verdictDetails(from)
+		switch from.Result {
+		case spf.Pass:
+			summary = append([]string{fmt.Sprintf("%s may send as %s (pass, %s)", t.IP, from.Domain, from.Reason)}, summary...)
+		case spf.TempError:
+			worse(Error, fmt.Sprintf("check_host for %s could not finish: %s", from.Domain, verdictTrouble(from)))
+		case spf.PermError:
+			worse(Fail, fmt.Sprintf("receivers get permerror for %s: %s", from.Domain, from.Reason))
+		case spf.Neutral:
+			worse(Warn, fmt.Sprintf("%s gets neutral from %s: the policy says nothing about it", t.IP, from.Domain))
+			if lint != nil && lint.Record != nil {
+				fixes = append(fixes, txtRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String()))
+			}
+		case spf.None:
+			if lint == nil {
+				worse(Fail, fmt.Sprintf("no SPF policy applies to %s: %s", from.Domain, from.Reason))
+			}
+		default: // fail, softfail
+			worse(Fail, fmt.Sprintf("%s is not authorized to send as %s (%s)", t.IP, from.Domain, from.Result))
+			if lint != nil && lint.Record != nil {
+				fixes = append([]string{txtRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String())}, fixes...)
+			}
+		}
+	}
+
+	if lint != nil && lint.Found && lint.Err == nil {
+		for _, p := range lint.Problems {
+			line := p.Text
+			if p.Term != "" && !strings.Contains(line, p.Term) {
+				line = p.Term + ": " + line
+			}
+			if p.Domain != lint.Domain {
+				line = p.Domain + ": " + line
+			}
+			switch p.Level {
+			case spf.LevelFail:
+				worse(Fail, line)
+				fixes = append(fixes, spfRemedy(lint, p))
+			case spf.LevelWarn:
+				worse(Warn, line)
+			case spf.LevelError:
+				worse(Error, line)
+			}
+		}
+		if r.Status == Fail && len(fixes) == 0 {
+			fixes = append(fixes, "correct the SPF record at "+lint.Domain+" so receivers can evaluate it")
+		}
+	}
+
+	if helo != nil {
+		r.Details["helo"] = verdictDetails(helo)
+		switch helo.Result {
+		case spf.Fail, spf.SoftFail, spf.PermError:
+			worse(Warn, fmt.Sprintf("the HELO name %s gets %s for %s (%s); receivers that check HELO may reject", t.HELO, helo.Result, t.IP, helo.Reason))
+			fixes = append(fixes, txtRecord(helo.Domain, "v=spf1 "+spfIPTerm(t)+" -all"))
+		case spf.TempError:
+			r.Details["helo_note"] = "the HELO check could not finish: " + verdictTrouble(helo)
+		}
+	}
+
+	if len(summary) == 0 {
+		switch {
+		case lint != nil:
+			summary = append(summary, fmt.Sprintf("%s publishes an SPF record: %d of %d lookups", lint.Domain, lint.Lookups, spf.MaxLookups))
+		case helo != nil:
+			summary = append(summary, fmt.Sprintf("the HELO name %s gets %s for %s", t.HELO, helo.Result, t.IP))
+		default:
+			summary = append(summary, "nothing to evaluate: give the sending IP with the domain or HELO name")
+		}
+	}
+	if r.Status == Pass && lint != nil && lint.Found && from != nil {
+		summary[0] += fmt.Sprintf("; %d of %d lookups", lint.Lookups, spf.MaxLookups)
+	}
+	r.Summary = summary[0]
+	if len(summary) > 1 {
+		r.Details["notes"] = summary[1:]
+	}
+	if r.Status != Pass && len(fixes) > 0 {
+		r.Fix = strings.Join(fixes, "\n")
+	}
+	return r
+}
+
+// authRank orders statuses for the authentication checks: a failure outranks "could not
+// check", which outranks a warning.
+var authRank = map[Status]int{Skip: 0, Pass: 1, Warn: 2, Error: 3, Fail: 4}
+
+func verdictDetails(v *spf.Verdict) map[string]any {
+	return map[string]any{"domain": v.Domain, "result": string(v.Result), "reason": v.Reason}
+}
+
+func verdictTrouble(v *spf.Verdict) string {
+	var re *resolver.Error
+	if errors.As(v.Err, &re) {
+		return authTrouble(re)
+	}
+	return v.Reason
+}
+
+// spfIPTerm is the term that authorizes the target's IP.
+func spfIPTerm(t Target) string {
+	if !t.IP.IsValid() {
+		return "mx"
+	}
+	if t.IP.Unmap().Is4() {
+		return "ip4:" + t.IP.Unmap().String()
+	}
+	return "ip6:" + t.IP.String()
+}
+
+func spfFirstRecord(t Target) string {
+	return "v=spf1 " + spfIPTerm(t) + " ~all"
+}
+
+// txtRecord writes a TXT record as a zone-file line, split into character-strings of at
+// most 255 bytes.
+func txtRecord(name, text string) string {
+	var parts []string
+	for len(text) > 255 {
+		parts = append(parts, text[:255])
+		text = text[255:]
+	}
+	parts = append(parts, text)
+	for i, p := range parts {
+		parts[i] = `"` + strings.ReplaceAll(strings.ReplaceAll(p, `\`, `\\`), `"`, `\"`) + `"`
+	}
+	return strings.TrimSuffix(name, ".") + ". IN TXT " + strings.Join(parts, " ")
+}
+
+// authTrouble says why a lookup failed, keeping "could not be checked" apart from "not
+// there".
+func authTrouble(err error) string {
+	var e *resolver.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	switch e.Kind {
+	case resolver.Timeout:
+		return fmt.Sprintf("no answer in time for %s", e.Name)
+	case resolver.ServFail:
+		return fmt.Sprintf("SERVFAIL for %s (a broken zone or DNSSEC chain, or an unreachable server)", e.Name)
+	case resolver.Refused:
+		return fmt.Sprintf("the resolver refused to answer for %s", e.Name)
+	case resolver.Network:
+		return "the resolver could not be reached: " + e.Error()
+	case resolver.Loop:
+		return fmt.Sprintf("the CNAME chain of %s loops or is too long", e.Name)
+	}
+	return e.Error()
+}
+
+// spfRemedy says what to change for a lint failure, with the record to publish where
+// one can be given.
+func spfRemedy(lint *spf.Report, p spf.Problem) string {
+	switch {
+	case strings.Contains(p.Text, "+all") && lint.Record != nil:
+		return txtRecord(lint.Domain, strings.Replace(lint.Record.String(), " +all", " ~all", 1))
+	case strings.HasPrefix(p.Text, "syntax error"):
+		return fmt.Sprintf("correct or remove %q in the record at %s", p.Term, p.Domain)
+	case strings.HasPrefix(p.Text, "loop"):
+		return fmt.Sprintf("remove %s from the record at %s", p.Term, p.Domain)
+	case strings.Contains(p.Text, "SPF records at"):
+		return "merge the SPF records at " + p.Domain + " into one"
+	case strings.Contains(p.Text, "which has no SPF record"):
+		return fmt.Sprintf("remove %s from the record at %s, or have %s publish SPF", p.Term, lint.Domain, p.Domain)
+	case strings.Contains(p.Text, "character-string"):
+		return "publish the record at " + p.Domain + " as several quoted strings of at most 255 bytes each"
+	case strings.Contains(p.Text, "return nothing"):
+		return "remove the a:, mx: and include: terms whose names do not exist"
+	case strings.Contains(p.Text, "needs"):
+		return fmt.Sprintf("cut the policy to %d lookups or fewer: drop includes you no longer use, or list senders with ip4:/ip6:", spf.MaxLookups)
+	}
+	return "at " + p.Domain + ": " + p.Text
+}

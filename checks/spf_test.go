@@ -1,0 +1,96 @@
+package checks
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"testing"
+)
+
+// testKey returns p= for an RSA public key of bits bits (only the size matters here).
+func testKey(bits int) string {
+	n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+	n.Add(n, big.NewInt(977))
+	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: n, E: 65537})
+	if err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+func splitTXT(s string) string {
+	out := ""
+	for len(s) > 200 {
+		out += `"` + s[:200] + `" `
+		s = s[200:]
+	}
+	return out + `"` + s + `"`
+}
+
+// authZone is a realistic sending domain and its faulty neighbours.
+var authZone = fmt.Sprintf(`
+good.test.                  TXT "v=spf1 mx include:_spf.esp.test ip4:192.0.2.10 -all"
+good.test.                  MX 10 mx.good.test.
+mx.good.test.               A 192.0.2.25
+mail.good.test.             A 192.0.2.10
+mail.good.test.             TXT "v=spf1 a -all"
+10.2.0.192.in-addr.arpa.    PTR mail.good.test.
+_spf.esp.test.              TXT "v=spf1 ip4:198.51.100.0/24 ~all"
+_dmarc.good.test.           TXT "v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
+s1._domainkey.good.test.    CNAME s1.domainkey.u1.wl.sendgrid.net.
+s1.domainkey.u1.wl.sendgrid.net. TXT "v=DKIM1; k=rsa; " %s
+google._domainkey.good.test. TXT "v=DKIM1; k=rsa; " %s
+weak._domainkey.good.test.  TXT "v=DKIM1; k=rsa; p=%s"
+tiny._domainkey.good.test.  TXT "v=DKIM1; k=rsa; p=%s"
+old._domainkey.good.test.   TXT "v=DKIM1; p="
+neutral.test.               TXT "v=spf1 ip4:198.51.100.1 ?all"
+_dmarc.neutral.test.        TXT "v=DMARC1; p=none; pct=100; rua=mailto:r@reports.vendor.test"
+none.test.                  A 192.0.2.99
+broken.test.                TXT "v=spf1 ip4:192.0.2.10 -all include:"
+_dmarc.broken.test.         TXT "v=DMARC1; p=reject"
+_dmarc.broken.test.         TXT "v=DMARC1; p=none"
+escape.test.                TXT "v=spf1 ip4:192.0.2.10 \027]0;pwned\007 -all"
+_dmarc.escape.test.         TXT "v=DMARC1; p=none; rua=mailto:\027[2Jx@escape.test"
+esc._domainkey.escape.test. TXT "v=DKIM1; p=\027[31mAAAA"
+loop.test.                  TXT "v=spf1 include:loop2.test -all"
+loop2.test.                 TXT "v=spf1 include:loop.test -all"
+cname.test.                 CNAME cname2.test.
+cname2.test.                CNAME cname.test.
+`, splitTXT("p="+testKey(2048)), splitTXT("p="+testKey(2048)), testKey(1024), testKey(768))
+
+func TestSPFCheck(t *testing.T) {
+	env, srv := authEnv(t, authZone)
+	srv.ServFail("servfail.test")
+	ip := netip.MustParseAddr("192.0.2.10")
+	other := netip.MustParseAddr("203.0.113.5")
+	cases := []authCase{
+		{"pass", Target{IP: ip, Domain: "good.test", HELO: "mail.good.test"}, Pass, "192.0.2.10 may send as good.test (pass", ""},
+		{"esp include", Target{IP: netip.MustParseAddr("198.51.100.9"), Domain: "good.test"}, Pass, "may send as good.test", ""},
+		{"domain only", Target{Domain: "good.test"}, Pass, "good.test publishes an SPF record: 2 of 10 lookups", ""},
+		{"not authorized", Target{IP: other, Domain: "good.test"}, Fail, "203.0.113.5 is not authorized to send as good.test (fail)",
+			`good.test. IN TXT "v=spf1 mx include:_spf.esp.test ip4:192.0.2.10 ip4:203.0.113.5 -all"`},
+		{"no record", Target{IP: ip, Domain: "none.test"}, Fail, "none.test publishes no SPF record", `none.test. IN TXT "v=spf1 ip4:192.0.2.10 ~all"`},
+		{"neutral", Target{IP: ip, Domain: "neutral.test"}, Warn, "gets neutral", "ip4:192.0.2.10 ?all"},
+		{"helo fails", Target{IP: other, HELO: "mail.good.test"}, Warn, "the HELO name mail.good.test gets fail", ""},
+		{"syntax error after match", Target{IP: ip, Domain: "broken.test"}, Fail, "permerror", ""},
+		{"include loop", Target{IP: other, Domain: "loop.test"}, Fail, "loop", ""},
+		{"escape sequence", Target{IP: ip, Domain: "escape.test"}, Fail, "permerror", ""},
+		{"servfail", Target{IP: ip, Domain: "servfail.test"}, Error, "SERVFAIL", ""},
+		{"cname loop", Target{IP: ip, Domain: "cname.test"}, Error, "CNAME chain", ""},
+		{"nothing", Target{IP: ip}, Skip, "no sending domain", ""},
+	}
+	for _, c := range cases {
+		r := c.run(t, env, "spf")
+		if c.name == "pass" {
+			if r.Details["lookups"] != 2 {
+				t.Errorf("pass: lookups %v, want 2 (mx and the include)", r.Details["lookups"])
+			}
+			if h, _ := r.Details["helo"].(map[string]any); h["result"] != "pass" {
+				t.Errorf("pass: HELO verdict %v", r.Details["helo"])
+			}
+		}
+	}
+}
