@@ -1,0 +1,62 @@
+package maillog
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// BenchmarkPostfix reads a generated 100 MB Postfix log from a temporary file and reports
+// the throughput, allocations per line and the largest live heap seen while reading.
+func BenchmarkPostfix(b *testing.B) {
+	const size = 100 << 20
+	path := filepath.Join(b.TempDir(), "maillog")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := newPostfixGen(1, size)
+	if _, err := io.Copy(f, gen); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	want := gen.counts[Sent] + gen.counts[Deferred] + gen.counts[Bounced] + gen.counts[Expired]
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	b.ReportAllocs()
+	var peak uint64
+	var ms runtime.MemStats
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		res, err := ReadPostfix(f, Options{Name: "maillog", Year: 2026}, func(e Event) error {
+			n++
+			if n%10000 == 0 {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != want || res.Bytes != fi.Size() {
+			b.Fatalf("read %d events of %d bytes, generated %d of %d", n, res.Bytes, want, fi.Size())
+		}
+		b.ReportMetric(float64(res.Lines), "lines/op")
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}

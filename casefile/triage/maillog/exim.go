@@ -1,0 +1,351 @@
+package maillog
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+// ReadExim reads an Exim main log, calling fn for every delivery (=>, ->, *>), failure (**),
+// deferral (==) and client our Exim rejected.
+func ReadExim(r io.Reader, opt Options, fn func(Event) error) (Result, error) {
+	return ReadFormat(Exim, r, opt, fn)
+}
+
+type eximReader struct {
+	opt   Options
+	clock *clock
+	res   Result
+	queue map[string]pfMessage
+	ln    lines
+}
+
+func readExim(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
+	x := &eximReader{opt: opt, clock: newClock(opt), queue: make(map[string]pfMessage), ln: lines{br: br, name: name(opt)}}
+	x.res.Format = Exim
+	var err error
+	for {
+		var line []byte
+		line, err = x.ln.next()
+		if err != nil {
+			break
+		}
+		if err = x.line(line, fn); err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	x.res.Lines = x.ln.n
+	x.clock.assumed(&x.res)
+	return x.res, err
+}
+
+// eximStamp measures "2026-11-22 21:16:01[.123][ +0100]" at the start of a line.
+func eximStamp(line []byte) (int, bool) {
+	if len(line) < 20 || line[4] != '-' || line[7] != '-' || line[10] != ' ' || line[13] != ':' || line[16] != ':' {
+		return 0, false
+	}
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if line[i] < '0' || line[i] > '9' {
+			return 0, false
+		}
+	}
+	n := 19
+	if line[n] == '.' {
+		n++
+		for n < len(line) && line[n] >= '0' && line[n] <= '9' {
+			n++
+		}
+	}
+	if n+6 < len(line) && line[n] == ' ' && (line[n+1] == '+' || line[n+1] == '-') && line[n+6] == ' ' {
+		if _, ok := digits(line[n+2 : n+6]); ok {
+			n += 6
+		}
+	}
+	if n >= len(line) || line[n] != ' ' {
+		return 0, false
+	}
+	return n, true
+}
+
+// eximID measures an Exim message ID: 1xVEun-0002FR-0C, or the 4.97 form 1xVEun-000000002FR-0C.
+func eximID(b []byte) int {
+	for _, n := range [...]int{16, 23} {
+		// Dashes at 6 and 13 (16 bytes) or at 6 and 18 (23 bytes).
+		if len(b) <= n || b[n] != ' ' || b[6] != '-' || n == 16 && b[13] != '-' || n == 23 && b[18] != '-' {
+			continue
+		}
+		ok := true
+		for i := 0; i < n; i++ {
+			c := b[i]
+			if c == '-' {
+				continue
+			}
+			if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return n
+		}
+	}
+	return 0
+}
+
+func (x *eximReader) time(stamp []byte) (time.Time, bool) {
+	if n := len(stamp); n > 6 && stamp[n-6] == ' ' && (stamp[n-5] == '+' || stamp[n-5] == '-') {
+		// "… 21:16:01 +0100" → "…21:16:01+0100" for the ISO reader.
+		var buf [40]byte
+		if n-1 > len(buf) {
+			return time.Time{}, false
+		}
+		k := copy(buf[:], stamp[:n-6])
+		k += copy(buf[k:], stamp[n-5:])
+		return x.clock.iso(buf[:k])
+	}
+	return x.clock.iso(stamp)
+}
+
+func (x *eximReader) line(line []byte, fn func(Event) error) error {
+	n, ok := eximStamp(line)
+	if !ok {
+		x.res.Skipped++
+		return nil
+	}
+	stamp, rest := line[:n], line[n+1:]
+	if len(rest) > 0 && rest[0] == '[' { // process id: [1234] or [1234/…]
+		if i := bytes.IndexByte(rest, ']'); i > 0 && i+1 < len(rest) && rest[i+1] == ' ' {
+			rest = rest[i+2:]
+		}
+	}
+	idLen := eximID(rest)
+	if idLen == 0 {
+		if bytes.Contains(rest, []byte(" rejected RCPT ")) || bytes.Contains(rest, []byte(" rejected MAIL ")) {
+			return x.reject(stamp, rest, fn)
+		}
+		return nil
+	}
+	id, rest := rest[:idLen], rest[idLen+1:]
+	if len(rest) < 3 || rest[2] != ' ' {
+		if bytes.Equal(rest, []byte("Completed")) {
+			delete(x.queue, string(id))
+		}
+		return nil
+	}
+	flag := string(rest[:2]) // two bytes: the compiler does not allocate for the switch
+	switch flag {
+	case "<=":
+		x.arrival(id, rest[3:])
+	case "=>", "->", "*>", "**", "==":
+		return x.delivery(stamp, id, flag, rest[3:], fn)
+	}
+	return nil
+}
+
+// eximTokens walks Exim's space-separated fields: quoted values (T="a b"), and the point
+// where the fields end and an error text begins (a field that ends with ':').
+type eximTokens struct{ s string }
+
+// next returns the next field and whether it ended with the ':' that starts an error text.
+func (t *eximTokens) next() (tok string, colon bool) {
+	s := strings.TrimLeft(t.s, " ")
+	if s == "" {
+		t.s = ""
+		return "", false
+	}
+	i := 0
+	for i < len(s) && s[i] != ' ' {
+		if s[i] == '"' { // quoted value: to the closing quote
+			i++
+			for i < len(s) && s[i] != '"' {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		}
+		i++
+	}
+	if i > len(s) {
+		i = len(s)
+	}
+	tok, t.s = s[:i], s[i:]
+	if strings.HasSuffix(tok, ":") && (t.s == "" || t.s[0] == ' ') {
+		return tok[:len(tok)-1], true
+	}
+	return tok, false
+}
+
+func (x *eximReader) arrival(id, b []byte) {
+	if len(x.queue) >= maxQueue {
+		clear(x.queue)
+	}
+	t := eximTokens{string(b)}
+	sender, _ := t.next()
+	m := pfMessage{sender: sanitize.Line(sender)}
+	for {
+		tok, _ := t.next()
+		if tok == "" || tok == "for" {
+			break
+		}
+		k, v, _ := strings.Cut(tok, "=")
+		switch k {
+		case "S":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				m.size = n
+			}
+		case "id":
+			m.messageID = sanitize.Line(v)
+		}
+	}
+	x.queue[string(id)] = m
+}
+
+func (x *eximReader) delivery(stamp, id []byte, flag string, b []byte, fn func(Event) error) error {
+	at, ok := x.time(stamp)
+	if !ok {
+		x.res.Skipped++
+		return nil
+	}
+	m := x.queue[string(id)]
+	e := Event{
+		At: at, File: name(x.opt), Line: x.ln.n, Format: Exim, Host: x.opt.Host, SendingIP: x.opt.SendingIP,
+		QueueID: string(id), Sender: m.sender, MessageID: m.messageID, Size: m.size,
+	}
+	switch flag {
+	case "**":
+		e.Status = Bounced
+	case "==":
+		e.Status = Deferred
+	default:
+		e.Status = Sent
+	}
+	t := eximTokens{string(b)}
+	addr, colon := t.next()
+	e.Recipient = sanitize.Line(strings.Trim(addr, "<>"))
+	last := ""
+	for !colon {
+		var tok string
+		tok, colon = t.next()
+		if tok == "" {
+			break
+		}
+		if tok[0] == '[' && last == "H" {
+			if j := strings.IndexByte(tok, ']'); j > 0 {
+				e.RelayIP = sanitize.Line(tok[1:j])
+			}
+			continue
+		}
+		k, v, _ := strings.Cut(tok, "=")
+		last = k
+		switch k {
+		case "H":
+			if v != "" && v[0] == '[' { // H=[ip] without a name
+				if j := strings.IndexByte(v, ']'); j > 0 {
+					e.RelayIP = sanitize.Line(v[1:j])
+					continue
+				}
+			}
+			e.Relay = sanitize.Line(v)
+		case "I": // +outgoing_interface: the address the mail left from
+			if j := strings.IndexByte(v, ']'); len(v) > 1 && v[0] == '[' && j > 0 {
+				e.SendingIP = sanitize.Line(v[1:j])
+			}
+		case "C": // the receiver's reply to a delivery
+			e.Reply = sanitize.Line(unquote(v))
+			e.Text = e.Reply
+		}
+	}
+	if colon {
+		text := strings.TrimLeft(t.s, " ")
+		// The delivery time, logged after the error text on ** lines, is not part of it.
+		if i := strings.LastIndex(text, " DT="); i >= 0 && !strings.Contains(text[i+1:], " ") {
+			text = text[:i]
+		}
+		e.Text = sanitize.Line(text)
+		e.Reply, e.Stage = eximReply(e.Text)
+	}
+	e.DSN = enhancedCode(e.Reply)
+	x.res.Events++
+	return fn(e)
+}
+
+func unquote(v string) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+		if strings.Contains(v, `\"`) {
+			v = strings.ReplaceAll(v, `\"`, `"`)
+		}
+	}
+	return v
+}
+
+// eximReply finds the reply in "SMTP error from remote mail server after RCPT TO:<x>: 550 …".
+func eximReply(text string) (reply, stage string) {
+	for _, p := range [...]string{"SMTP error from remote mail server after ", "SMTP error from remote mailer after ", "SMTP error from remote server after "} {
+		if i := strings.Index(text, p); i >= 0 {
+			st, r, ok := strings.Cut(text[i+len(p):], ": ")
+			if !ok {
+				return "", ""
+			}
+			if j := strings.Index(st, ":<"); j >= 0 {
+				st = st[:j]
+			}
+			return r, st
+		}
+	}
+	if startsWithCode(text) {
+		return text, ""
+	}
+	return "", ""
+}
+
+// reject reads "H=(helo) [192.0.2.1] F=<a@b> rejected RCPT <c@d>: reason".
+func (x *eximReader) reject(stamp, b []byte, fn func(Event) error) error {
+	at, ok := x.time(stamp)
+	if !ok {
+		x.res.Skipped++
+		return nil
+	}
+	s := string(b)
+	e := Event{At: at, File: name(x.opt), Line: x.ln.n, Format: Exim, Host: x.opt.Host, SendingIP: x.opt.SendingIP, Status: Rejected, Inbound: true}
+	head, reason, _ := strings.Cut(s, ">: ")
+	if i := strings.Index(head, " rejected "); i >= 0 {
+		st := head[i+len(" rejected "):]
+		if sp := strings.IndexByte(st, ' '); sp > 0 {
+			e.Stage = sanitize.Line(st[:sp])
+			e.Recipient = sanitize.Line(strings.Trim(st[sp+1:], "<>"))
+			if e.Stage == "MAIL" {
+				e.Recipient = ""
+			}
+		}
+		head = head[:i]
+	}
+	if i := strings.Index(head, "H="); i >= 0 {
+		h := head[i+2:]
+		if sp := strings.IndexByte(h, ' '); sp > 0 && h[0] != '(' && h[0] != '[' {
+			e.Relay = sanitize.Line(h[:sp])
+		}
+		if a := strings.IndexByte(h, '['); a >= 0 {
+			if z := strings.IndexByte(h[a:], ']'); z > 0 {
+				e.RelayIP = sanitize.Line(h[a+1 : a+z])
+			}
+		}
+	}
+	if v, ok := angleField(head, "F=<"); ok {
+		e.Sender = sanitize.Line(v)
+	}
+	e.Text = sanitize.Line(reason)
+	e.Reply = e.Text
+	e.DSN = enhancedCode(e.Reply)
+	x.res.Events++
+	return fn(e)
+}

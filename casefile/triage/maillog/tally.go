@@ -1,0 +1,217 @@
+package maillog
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Step is one stage of a message's progression: one status, seen Count times in a row.
+type Step struct {
+	Status Status    `json:"status"`
+	Count  int       `json:"count"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	DSN    string    `json:"dsn,omitempty"` // the last one of the stage
+}
+
+// Progression is what became of one recipient of one message, in order: for example
+// deferred three times, then bounced.
+type Progression struct {
+	QueueID   string `json:"queue_id"`
+	Recipient string `json:"recipient,omitempty"`
+	Sender    string `json:"sender,omitempty"`
+	Host      string `json:"sending_host,omitempty"`
+	Source    string `json:"source"` // where the first attempt stands
+	Steps     []Step `json:"steps"`
+	seq       int    // order of first appearance
+}
+
+// Final is the last status seen.
+func (p *Progression) Final() Status {
+	if len(p.Steps) == 0 {
+		return ""
+	}
+	return p.Steps[len(p.Steps)-1].Status
+}
+
+// Attempts counts every step.
+func (p *Progression) Attempts() int {
+	n := 0
+	for _, s := range p.Steps {
+		n += s.Count
+	}
+	return n
+}
+
+// String says the progression in words: "deferred ×3, then bounced".
+func (p *Progression) String() string {
+	var b strings.Builder
+	for i, s := range p.Steps {
+		if i > 0 {
+			b.WriteString(", then ")
+		}
+		b.WriteString(string(s.Status))
+		if s.Count > 1 {
+			fmt.Fprintf(&b, " ×%d", s.Count)
+		}
+	}
+	return b.String()
+}
+
+// Day is one sending host's delivery attempts on one UTC day.
+type Day struct {
+	Host     string `json:"host"`
+	Date     string `json:"date"`     // YYYY-MM-DD, UTC
+	Attempts int    `json:"attempts"` // every attempt the receivers saw, retries included
+	Sent     int    `json:"sent"`
+	Deferred int    `json:"deferred"`
+	Bounced  int    `json:"bounced"`
+	// Breach marks a day with more than twice the attempts of the day before: faster than
+	// the doubling per day that warm-up guidance (Proofpoint's among it) allows.
+	Breach   bool `json:"warmup_breach,omitempty"`
+	Previous int  `json:"previous_day,omitempty"` // attempts the day before, when there was one
+}
+
+// maxProgressions bounds the progressions kept; past it, new messages are only counted.
+const maxProgressions = 1 << 16
+
+// Tally aggregates events: progressions of messages that did not simply go through, and
+// daily volume per sending host. It keeps nothing for messages sent at the first attempt.
+type Tally struct {
+	progress map[string]*Progression
+	byQueue  map[string][]*Progression
+	days     map[dayKey]*Day
+	// Dropped counts progressions not kept because maxProgressions was reached.
+	Dropped int
+}
+
+type dayKey struct {
+	host string
+	date string
+}
+
+// NewTally returns an empty tally.
+func NewTally() *Tally {
+	return &Tally{progress: map[string]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}}
+}
+
+// Add counts one event.
+func (t *Tally) Add(e Event) {
+	if e.Inbound {
+		return
+	}
+	t.addDay(e)
+	id := e.QueueID
+	if id == "" {
+		id = e.MessageID
+	}
+	if id == "" {
+		return
+	}
+	if e.Status == Expired && e.Recipient == "" {
+		// Postfix's qmgr says it of the message: every recipient still waiting expired.
+		open := false
+		for _, p := range t.byQueue[id] {
+			if f := p.Final(); f == Deferred {
+				p.step(e)
+				open = true
+			}
+		}
+		if open {
+			return
+		}
+	}
+	key := id + "\x00" + e.Recipient
+	p := t.progress[key]
+	if p == nil {
+		if e.Status == Sent {
+			return // the common case: through at the first attempt, nothing to tell
+		}
+		if len(t.progress) >= maxProgressions {
+			t.Dropped++
+			return
+		}
+		p = &Progression{QueueID: id, Recipient: e.Recipient, Sender: e.Sender, Host: e.SendingHost(), Source: e.Source(), seq: len(t.progress)}
+		t.progress[key] = p
+		t.byQueue[id] = append(t.byQueue[id], p)
+	}
+	p.step(e)
+}
+
+func (p *Progression) step(e Event) {
+	if n := len(p.Steps); n > 0 && p.Steps[n-1].Status == e.Status {
+		s := &p.Steps[n-1]
+		s.Count++
+		s.Last = e.At
+		if e.DSN != "" {
+			s.DSN = e.DSN
+		}
+		return
+	}
+	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: e.DSN})
+}
+
+func (t *Tally) addDay(e Event) {
+	if e.At.IsZero() || (e.Status != Sent && e.Status != Deferred && e.Status != Bounced) {
+		return
+	}
+	k := dayKey{e.SendingHost(), e.At.UTC().Format(time.DateOnly)}
+	d := t.days[k]
+	if d == nil {
+		d = &Day{Host: k.host, Date: k.date}
+		t.days[k] = d
+	}
+	d.Attempts++
+	switch e.Status {
+	case Sent:
+		d.Sent++
+	case Deferred:
+		d.Deferred++
+	case Bounced:
+		d.Bounced++
+	}
+}
+
+// Progressions returns the messages that did not go through at the first attempt, in the
+// order of their first attempt.
+func (t *Tally) Progressions() []Progression {
+	out := make([]Progression, 0, len(t.progress))
+	for _, p := range t.progress {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b Progression) int {
+		if c := a.Steps[0].First.Compare(b.Steps[0].First); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return out
+}
+
+// Days returns the daily volumes by host and date, each compared with the calendar day
+// before it (a day with no attempts before it is not compared).
+func (t *Tally) Days() []Day {
+	out := make([]Day, 0, len(t.days))
+	for _, d := range t.days {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b Day) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Date, b.Date))
+	})
+	for i := range out {
+		day, err := time.Parse(time.DateOnly, out[i].Date)
+		if err != nil {
+			continue
+		}
+		prev := t.days[dayKey{out[i].Host, day.AddDate(0, 0, -1).Format(time.DateOnly)}]
+		if prev == nil || prev.Attempts == 0 {
+			continue
+		}
+		out[i].Previous = prev.Attempts
+		out[i].Breach = out[i].Attempts > 2*prev.Attempts
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package maillog
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func tally(evs []Event) *Tally {
+	t := NewTally()
+	for _, e := range evs {
+		t.Add(e)
+	}
+	return t
+}
+
+// The genuine Postfix log: the greylisted messages were deferred six times each and then
+// expired; the hard failures bounced at once; nothing else is a progression.
+func TestProgressions(t *testing.T) {
+	evs, _ := readFile(t, "testdata/postfix-3.7.11/maillog", Options{Year: 2026, Location: time.UTC})
+	ps := tally(evs).Progressions()
+	count := map[string]int{}
+	for _, p := range ps {
+		local, _, _ := strings.Cut(p.Recipient, "@")
+		count[strings.TrimRight(local, "0123456789")+": "+p.String()]++
+	}
+	want := map[string]int{
+		"grey: deferred ×6, then expired": 6,
+		"bad: bounced":                    6,
+		"block: bounced":                  6,
+		"quota: bounced":                  6,
+	}
+	if fmt.Sprint(count) != fmt.Sprint(want) {
+		t.Errorf("progressions\n got %v\nwant %v", count, want)
+	}
+	g := ps[1] // grey1, the second message of the log to fail
+	if g.Recipient != "grey1@example.net" || g.QueueID != "63FAB99E197" || g.Source != "maillog:39" || g.Attempts() != 7 ||
+		g.Final() != Expired || g.Steps[0].DSN != "4.7.1" || !g.Steps[0].Last.After(g.Steps[0].First) {
+		t.Errorf("grey1: %+v", g)
+	}
+}
+
+func TestDays(t *testing.T) {
+	evs, _ := readFile(t, "testdata/postfix-3.7.11/maillog", Options{Year: 2026, Location: time.UTC})
+	days := tally(evs).Days()
+	want := []Day{{Host: "mta", Date: "2026-11-22", Attempts: 84, Sent: 30, Deferred: 36, Bounced: 18}}
+	if fmt.Sprint(days) != fmt.Sprint(want) {
+		t.Errorf("days\n got %+v\nwant %+v", days, want)
+	}
+}
+
+// A day with more than twice the attempts of the day before is a warm-up breach; a day
+// after a gap is not compared.
+func TestWarmupBreach(t *testing.T) {
+	var b strings.Builder
+	perDay := []struct {
+		day string
+		n   int
+	}{{"Nov 20", 10}, {"Nov 21", 20}, {"Nov 22", 41}, {"Nov 23", 30}, {"Nov 25", 100}}
+	for _, d := range perDay {
+		for i := 0; i < d.n; i++ {
+			fmt.Fprintf(&b, "%s 10:%02d:00 mta postfix-203.0.113.25/smtp[1]: Q%05d: to=<u%d@example.com>, relay=mx[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)\n", d.day, i%60, i, i)
+		}
+		fmt.Fprintf(&b, "%s 11:00:00 other postfix/smtp[1]: QQQQQ1: to=<x@example.com>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)\n", d.day)
+	}
+	evs, _ := readAll(t, Postfix, strings.NewReader(b.String()), Options{Name: "m", Year: 2026, Location: time.UTC})
+	var got []string
+	for _, d := range tally(evs).Days() {
+		got = append(got, fmt.Sprintf("%s %s %d/%d %v", d.Host, d.Date, d.Attempts, d.Previous, d.Breach))
+	}
+	want := []string{
+		"203.0.113.25 2026-11-20 10/0 false",
+		"203.0.113.25 2026-11-21 20/10 false", // exactly double is allowed
+		"203.0.113.25 2026-11-22 41/20 true",
+		"203.0.113.25 2026-11-23 30/41 false",
+		"203.0.113.25 2026-11-25 100/0 false",
+		"other 2026-11-20 1/0 false",
+		"other 2026-11-21 1/1 false",
+		"other 2026-11-22 1/1 false",
+		"other 2026-11-23 1/1 false",
+		"other 2026-11-25 1/0 false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("days\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	// A message deferred on every day became one progression.
+	ps := tally(evs).Progressions()
+	if len(ps) != 1 || ps[0].String() != "deferred ×5" || ps[0].Host != "other" {
+		t.Errorf("progressions %+v", ps)
+	}
+}
