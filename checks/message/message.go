@@ -103,6 +103,7 @@ func Check(ctx context.Context, env *checks.Env, raw []byte, base checks.Target,
 		return base, nil, err
 	}
 	t := m.Target(base)
+	m.base = base
 	out := make(chan checks.Result, 64)
 	go func() {
 		defer close(out)

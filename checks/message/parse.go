@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-message/mail"
@@ -41,6 +42,13 @@ type Message struct {
 	// Sending is the index in Hops of the hop that received the message from the sender's
 	// systems, or -1.
 	Sending int
+
+	structure *structure // the MIME walk, made once
+	linkList  []Link     // links found in the text, made once
+
+	base       checks.Target // what the caller already knew (Check)
+	authOnce   sync.Once
+	authResult *Auth
 }
 
 // Hop is one Received field.

@@ -2,6 +2,8 @@ package message
 
 import (
 	"context"
+	"slices"
+	"sync"
 
 	"github.com/unblock-mail/unblock/checks"
 )
@@ -23,8 +25,40 @@ type netTest struct {
 
 var netTests []netTest
 
+// order is the order results are listed in: the message's form first, then transport,
+// authentication, bulk rules, content, and what filters wrote.
+var order = []string{
+	"size", "bare-lf", "line-length", "header-syntax", "header-size", "header-encoding",
+	"from", "from-display-name", "date", "message-id", "duplicate-headers", "recipients",
+	"subject", "reply-to", "return-path",
+	"mime-version", "mime-structure", "content-type", "transfer-encoding", "body",
+	"plain-text-part", "image-only", "attachments", "attachment-names",
+	"received", "sending-hop", "hop-count", "hop-delay", "tls-hops", "helo-rdns",
+	"dkim", "dkim-key", "dkim-signed-headers", "spf", "spf-helo", "dmarc", "arc",
+	"authentication-results",
+	"list-unsubscribe", "one-click-unsubscribe", "feedback-id",
+	"link-mismatch", "url-shorteners", "ip-links", "link-blocklist",
+	"proofpoint-spam-details", "urldefense", "microsoft-antispam", "spamassassin",
+}
+
+var sortOnce sync.Once
+
+func sortTests() {
+	sortOnce.Do(func() {
+		rank := func(name string) int {
+			if i := slices.Index(order, name); i >= 0 {
+				return i
+			}
+			return len(order)
+		}
+		slices.SortStableFunc(pureTests, func(a, b test) int { return rank(a.name) - rank(b.name) })
+		slices.SortStableFunc(netTests, func(a, b netTest) int { return rank(a.name) - rank(b.name) })
+	})
+}
+
 // Test runs the tests that need no network, in a stable order.
 func (m *Message) Test() []checks.Result {
+	sortTests()
 	out := make([]checks.Result, 0, len(pureTests))
 	for _, t := range pureTests {
 		r := t.run(m)
@@ -36,6 +70,7 @@ func (m *Message) Test() []checks.Result {
 
 // IDs lists every message test's id, pure ones first.
 func IDs() []string {
+	sortTests()
 	var out []string
 	for _, t := range pureTests {
 		out = append(out, "message/"+t.name)
@@ -48,6 +83,8 @@ func IDs() []string {
 
 // netTests runs the tests that need DNS concurrently and streams their results.
 func (m *Message) netTests(ctx context.Context, env *checks.Env, skip map[string]bool) <-chan checks.Result {
+	// The walk and the links are made here, before the tests share the message.
+	m.links()
 	out := make(chan checks.Result, len(netTests))
 	done := make(chan checks.Result, len(netTests))
 	pending := 0
