@@ -67,6 +67,14 @@ type Finding struct {
 	Text            string    `json:"text,omitempty"`  // the reply, sanitized
 	Notes           []string  `json:"notes,omitempty"` // e.g. "the reply names 192.0.2.9, not the sending IP"
 	Route           Route     `json:"route"`
+
+	// Additions to the contract of DESIGN.md.
+	ReceiverProvider string `json:"receiver_provider,omitempty"` // the provider operating the receiver
+	Meaning          string `json:"meaning,omitempty"`           // what the reply means, for people
+	Advice           string `json:"advice,omitempty"`            // what to do or send
+	Stage            string `json:"stage,omitempty"`             // SMTP stage of the reply: connect, rcpt, data …
+	Action           string `json:"action,omitempty"`            // the DSN's Action field
+	QueueID          string `json:"queue_id,omitempty"`          // a filter's queue ID (Proofpoint ppops.net hop)
 }
 
 // Group aggregates findings by provider, control and IP.

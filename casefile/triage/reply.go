@@ -1,0 +1,573 @@
+package triage
+
+import (
+	"cmp"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+// maxReply bounds the text one reply is read from: real replies are a few hundred bytes,
+// a pasted bounce a few kilobytes; beyond this it is not a reply any more.
+const maxReply = 64 << 10
+
+// EnhancedStatus is an RFC 3463 class.subject.detail code.
+type EnhancedStatus struct {
+	valid                  bool
+	class, subject, detail int
+}
+
+func (s EnhancedStatus) String() string {
+	if !s.valid {
+		return ""
+	}
+	return strconv.Itoa(s.class) + "." + strconv.Itoa(s.subject) + "." + strconv.Itoa(s.detail)
+}
+
+// parsedReply is one reply taken apart: what the rules match on.
+type parsedReply struct {
+	joined           string // the whole text on one line
+	lower            string // joined, lower-cased (ASCII)
+	reply            string // the reply itself, after any quoting prefix ("host X said:")
+	focus            string // the reply, lowered: what the rules read
+	code             int    // SMTP reply code, 0 when none
+	status           EnhancedStatus
+	host             string // the host that answered, when the text names it
+	receiverProvider string // the filter operating host
+	ip               string // the IP the reply is about
+	stage            string // SMTP stage: connect, helo, mail, rcpt, data; "" unknown
+}
+
+// ClassifyReply reads one SMTP reply or diagnostic text — multi-line replies and replies
+// quoted in other text ("host X said: …") included — and says what it means.
+func ClassifyReply(text string) Finding {
+	return classify(text, "")
+}
+
+// classify is ClassifyReply knowing the sending IP, when the evidence gave one.
+func classify(text, sendingIP string) Finding {
+	var p parsedReply
+	p.parse(text)
+	return p.finding(sendingIP)
+}
+
+func (p *parsedReply) parse(text string) {
+	if len(text) > maxReply {
+		text = text[:maxReply]
+	}
+	p.joined = joinReply(text)
+	p.lower = lowerASCII(p.joined)
+	start, host := quotedStart(p.lower)
+	p.reply = p.joined[start:]
+	replyLower := p.lower[start:]
+	p.code, p.status, _ = replyCodes(replyLower)
+	p.focus = replyLower
+	if host == "" {
+		host = hostInText(p.lower)
+	}
+	if host != "" {
+		p.host = host
+		if f, ok := FilterForHost(host); ok {
+			p.receiverProvider = f.Provider
+		}
+	}
+	p.ip = blockedIP(replyLower)
+	p.stage = stageOf(p.lower)
+}
+
+// stageMarkers tell at which SMTP stage a reply came, in the words MTAs quote it with.
+var stageMarkers = []struct{ marker, stage string }{
+	{"refused to talk to me", "connect"}, {"in reply to helo", "helo"}, {"in reply to ehlo", "helo"},
+	{"after helo", "helo"}, {"after ehlo", "helo"}, {"after initial connection", "connect"},
+	{"in reply to mail from", "mail"}, {"after mail from", "mail"}, {"did not like our mail from", "mail"},
+	{"in reply to rcpt to", "rcpt"}, {"after rcpt to", "rcpt"}, {"did not like our rcpt to", "rcpt"},
+	{"in reply to end of data", "data"}, {"after end of data", "data"}, {"in reply to data", "data"},
+	{"after data", "data"}, {"did not like our data", "data"},
+	{"sender was rejected", "mail"}, {"my name was rejected", "helo"}, {"greeting", "connect"},
+}
+
+func stageOf(lower string) string {
+	for _, m := range stageMarkers {
+		if strings.Contains(lower, m.marker) {
+			return m.stage
+		}
+	}
+	return ""
+}
+
+func (p *parsedReply) finding(sendingIP string) Finding {
+	f := Finding{
+		Mode:      UnknownMode,
+		Cause:     UnknownCause,
+		Provider:  "unknown",
+		Receiver:  p.host,
+		IP:        p.ip,
+		SendingIP: sendingIP,
+		ReplyCode: p.code,
+		Text:      sanitize.Line(p.joined),
+	}
+	f.EnhancedCode = p.status.String()
+	var rule, causeRule *Rule
+	for i, r := range rules {
+		if r.match(p) {
+			rule, causeRule = r, r
+			if r.Cause == "" && r.Registry == "" {
+				// The provider is known, the cause not: the generic words say it.
+				causeRule = nil
+				for _, g := range rules[i+1:] {
+					if g.table.Provider == "unknown" && g.match(p) {
+						causeRule = g
+						break
+					}
+				}
+			}
+			break
+		}
+	}
+	switch {
+	case p.code >= 400 && p.code < 500:
+		f.Mode = Deferral
+	case p.code >= 500:
+		f.Mode = HardBlock
+	case p.code >= 200 && p.code < 300:
+		f.Mode = Delivered
+	case p.status.valid && p.status.class == 4:
+		f.Mode = Deferral
+	case p.status.valid && p.status.class == 5:
+		f.Mode = HardBlock
+	case p.status.valid && p.status.class == 2:
+		f.Mode = Delivered
+	}
+	receiverProvider := p.receiverProvider
+	routeKind := ""
+	if rule != nil {
+		t := rule.table
+		if rule.Mode != "" {
+			f.Mode = rule.Mode
+		}
+		f.Control = rule.Control
+		f.Meaning = rule.Meaning
+		switch {
+		case causeRule != nil && causeRule.Registry == "":
+			f.Cause = causeRule.Cause
+			f.Control = cmp.Or(f.Control, causeRule.Control)
+			f.Meaning = cmp.Or(f.Meaning, causeRule.Meaning)
+		default:
+			if m, ok := registryMeaning(p.status); ok {
+				f.Cause = m.Cause
+				f.Meaning = cmp.Or(f.Meaning, m.Meaning)
+			}
+		}
+		f.Advice = rule.Send
+		f.Provider = t.Provider
+		if rule.Provider != "" {
+			f.Provider = rule.Provider
+		}
+		if t.Answers && receiverProvider == "" {
+			receiverProvider = t.Provider
+		}
+		routeKind = rule.Route
+		if f.Mode == Deferral && rule.DeferralRoute != "" {
+			routeKind = rule.DeferralRoute
+		}
+	} else if m, ok := registryMeaning(p.status); ok {
+		f.Cause, f.Meaning = m.Cause, m.Meaning
+	}
+	// The answering filter owns a control the generic words recognised, except a list
+	// it merely consults.
+	if f.Provider == "unknown" && receiverProvider != "" && f.Cause != Blocklist && f.Cause != UnknownCause {
+		f.Provider = receiverProvider
+	}
+	f.ReceiverProvider = receiverProvider
+	f.Stage = p.stage
+	if f.Receiver == "" {
+		f.Receiver = receiverProvider
+	}
+	if routeKind == "" {
+		routeKind = routeForCause(f.Mode, f.Cause)
+	}
+	f.Route = RouteFor(routeKind, f.IP)
+	if f.Mode == UnknownMode && f.Cause == UnknownCause {
+		f.Route = RouteFor("none", "")
+	}
+	if sendingIP != "" && f.IP != "" && f.IP != sendingIP {
+		f.Notes = append(f.Notes, "the reply names "+f.IP+", not the sending IP "+sendingIP)
+	}
+	return f
+}
+
+// registryMeaning is the registry's reading of a status code, falling back to its
+// subject's undefined detail.
+func registryMeaning(st EnhancedStatus) (StatusMeaning, bool) {
+	if !st.valid {
+		return StatusMeaning{}, false
+	}
+	if m, ok := registry[[2]int{st.subject, st.detail}]; ok {
+		return m, true
+	}
+	m, ok := registry[[2]int{st.subject, 0}]
+	return m, ok
+}
+
+// routeForCause is where a case goes when no provider's rule says.
+func routeForCause(m Mode, c Cause) string {
+	switch c {
+	case InvalidRecipient:
+		return "fix-recipient"
+	case Authentication:
+		return "fix-authentication"
+	case RateLimit:
+		return "wait"
+	case RecipientPolicy, Content, IPReputation, Blocklist, DomainReputation:
+		if m == Deferral {
+			return "wait"
+		}
+		return "recipient-admin"
+	}
+	if m == Deferral {
+		return "wait"
+	}
+	return "none"
+}
+
+// joinReply puts a (possibly multi-line) reply on one line: continuation lines of a
+// multi-line reply ("550-5.7.26 …" … "550 5.7.26 …") lose their repeated codes.
+func joinReply(text string) string {
+	if !strings.ContainsAny(text, "\r\n\t") && !strings.Contains(text, "  ") {
+		return strings.TrimSpace(text)
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	first := true
+	firstCode, firstStatus := "", ""
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if code, rest, ok := leadingCode(line); ok {
+			if firstCode == "" {
+				firstCode = code
+				if st, _, ok := strings.Cut(strings.TrimSpace(rest), " "); ok && looksStatus(st) {
+					firstStatus = st
+				}
+			} else if code == firstCode {
+				line = strings.TrimSpace(rest)
+				if firstStatus != "" && strings.HasPrefix(line, firstStatus) {
+					line = strings.TrimSpace(line[len(firstStatus):])
+				}
+			}
+		}
+		if line == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+		writeSpaced(&b, line)
+	}
+	return b.String()
+}
+
+// writeSpaced writes s with runs of blanks made one space.
+func writeSpaced(b *strings.Builder, s string) {
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteByte(c)
+	}
+}
+
+// leadingCode splits "550-5.7.26 text" into "550" and "5.7.26 text".
+func leadingCode(line string) (code, rest string, ok bool) {
+	if len(line) < 4 || !isReplyCode(line[:3]) || (line[3] != '-' && line[3] != ' ') {
+		return "", "", false
+	}
+	return line[:3], line[4:], true
+}
+
+func isReplyCode(s string) bool {
+	return len(s) == 3 && s[0] >= '2' && s[0] <= '5' && isDigit(s[1]) && isDigit(s[2])
+}
+
+func looksStatus(s string) bool {
+	st, n := scanStatus(s, 0)
+	return st.valid && n == len(s)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// Markers after which MTAs quote the remote server's reply; the text before names the
+// host that answered.
+var quoteMarkers = []string{
+	" said: ", " said:", "remote server returned '", "refused to talk to me: ",
+	"did not like our rcpt to:", "did not like our mail from:", "did not like our data:",
+	"the response was: ", "the error that the other server returned was: ",
+	"diagnostic-code: smtp; ", "diagnostic-code: ", "delay reason: ", "reason: ",
+}
+
+// quotedStart finds where the reply begins in lowered text, and the host named before.
+func quotedStart(lower string) (int, string) {
+	best := -1
+	end := 0
+	for _, m := range quoteMarkers {
+		if i := strings.Index(lower, m); i >= 0 && (best < 0 || i < best) {
+			best, end = i, i+len(m)
+		}
+	}
+	// "SMTP error from remote mail server after end of data: host X [IP]: 550 …"
+	if i := strings.Index(lower, "smtp error from remote mail server after "); i >= 0 && (best < 0 || i < best) {
+		if j := strings.Index(lower[i:], ": "); j >= 0 {
+			best, end = i, i+j+2
+			if strings.HasPrefix(lower[end:], "host ") {
+				if k := strings.Index(lower[end:], "]: "); k >= 0 {
+					return end + k + 3, hostAfter(lower[end:], "host ")
+				}
+			}
+		}
+	}
+	if best < 0 {
+		return 0, ""
+	}
+	host := ""
+	prefix := lower[:best]
+	for _, w := range []string{"host ", "connect to ", "from "} {
+		if i := strings.LastIndex(prefix, w); i >= 0 {
+			host = hostAfter(prefix[i:], w)
+			if host != "" {
+				break
+			}
+		}
+	}
+	return end, host
+}
+
+// hostAfter reads the host name that follows word in s.
+func hostAfter(s, word string) string {
+	s = strings.TrimPrefix(s, word)
+	n := 0
+	for n < len(s) && (isAlnum(s[n]) || s[n] == '.' || s[n] == '-' || s[n] == '_') {
+		n++
+	}
+	h := strings.Trim(s[:n], ".-")
+	if !strings.Contains(h, ".") {
+		return ""
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return ""
+	}
+	return h
+}
+
+// hostInText finds a host name of a known filter in the text, outside URLs.
+func hostInText(lower string) string {
+	for i := 0; i < len(lower); {
+		for i < len(lower) && !isAlnum(lower[i]) {
+			i++
+		}
+		j := i
+		for j < len(lower) && (isAlnum(lower[j]) || lower[j] == '.' || lower[j] == '-') {
+			j++
+		}
+		tok := strings.Trim(lower[i:j], ".-")
+		inURL := i >= 3 && lower[i-3:i] == "://"
+		if !inURL && strings.Count(tok, ".") >= 1 && !isDigit(tok[len(tok)-1]) {
+			if _, ok := FilterForHost(tok); ok {
+				return tok
+			}
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	return ""
+}
+
+// replyCodes finds the reply code and the enhanced status code in a reply.
+// The third result is where the reply proper starts: at its first code, else 0.
+func replyCodes(s string) (int, EnhancedStatus, int) {
+	code := 0
+	codeEnd, at := -1, -1
+	for i := 0; i+3 <= len(s); i++ {
+		if !isReplyCode(s[i : i+3]) {
+			continue
+		}
+		if i > 0 && !codeBoundaryBefore(s[i-1]) {
+			continue
+		}
+		if i+3 < len(s) && s[i+3] != ' ' && s[i+3] != '-' {
+			continue
+		}
+		if i+3 < len(s) && s[i+3] == '-' && (i+4 >= len(s) || !isDigit(s[i+4])) {
+			// "550-" must continue with a status code or be a multi-line reply.
+			if i+4 < len(s) && s[i+4] != ' ' {
+				continue
+			}
+		}
+		code, _ = strconv.Atoi(s[i : i+3])
+		codeEnd, at = i+3, i
+		break
+	}
+	// The status right after the reply code is the reply's own; otherwise the first.
+	if codeEnd >= 0 {
+		j := codeEnd
+		for j < len(s) && (s[j] == ' ' || s[j] == '-') {
+			j++
+		}
+		if st, _ := scanStatus(s, j); st.valid {
+			return code, st, at
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '2' && c != '4' && c != '5' {
+			continue
+		}
+		if i > 0 && !codeBoundaryBefore(s[i-1]) {
+			continue
+		}
+		if st, _ := scanStatus(s, i); st.valid {
+			if at < 0 || i < at {
+				at = i
+			}
+			return code, st, at
+		}
+	}
+	return code, EnhancedStatus{}, max(at, 0)
+}
+
+func codeBoundaryBefore(c byte) bool {
+	switch c {
+	case ' ', '(', '[', '#', '\'', '"', ':', ';', '<', '=', '\t':
+		return true
+	}
+	return false
+}
+
+// scanStatus reads class.subject.detail at s[i:], 1–3 digits each part, and returns the
+// index after it.
+func scanStatus(s string, i int) (EnhancedStatus, int) {
+	var parts [3]int
+	j := i
+	for k := range 3 {
+		n, v := 0, 0
+		for j < len(s) && isDigit(s[j]) && n < 4 {
+			v = v*10 + int(s[j]-'0')
+			j++
+			n++
+		}
+		if n == 0 || n > 3 || (k == 0 && n != 1) {
+			return EnhancedStatus{}, i
+		}
+		parts[k] = v
+		if k < 2 {
+			if j >= len(s) || s[j] != '.' {
+				return EnhancedStatus{}, i
+			}
+			j++
+		}
+	}
+	// Not an IP address or version number: nothing but a boundary may follow.
+	if j < len(s) && (isAlnum(s[j]) || (s[j] == '.' && j+1 < len(s) && isDigit(s[j+1]))) {
+		return EnhancedStatus{}, i
+	}
+	if parts[0] != 2 && parts[0] != 4 && parts[0] != 5 {
+		return EnhancedStatus{}, i
+	}
+	return EnhancedStatus{valid: true, class: parts[0], subject: parts[1], detail: parts[2]}, j
+}
+
+// ipContext ranks how surely an IP in a reply is the one the block is about.
+var ipContexts = []struct {
+	before string
+	rank   int
+}{
+	{"?ip=", 1}, {"&ip=", 1}, {".cgi?", 1}, {"ip=", 2},
+	{"[", 3}, {"from ", 4}, {"client ", 4}, {"address ", 4}, {"ip ", 4}, {"host ", 5}, {"sender", 5},
+}
+
+// blockedIP finds the IP a reply is about: from ?ip=, a bare ?IP, [IP], "from IP",
+// IPv4 or IPv6; loopback and unspecified addresses are never it.
+func blockedIP(lower string) string {
+	best, bestRank := "", 99
+	for i := 0; i < len(lower); {
+		if !isIPChar(lower[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(lower) && isIPChar(lower[j]) {
+			j++
+		}
+		start, tok := i, strings.TrimRight(lower[i:j], ".:")
+		i = j
+		if start > 0 && isAlnum(lower[start-1]) {
+			// Part of a word, except "IPv6:2001:db8::1".
+			if !strings.HasSuffix(lower[:start], "ipv") || !strings.HasPrefix(tok, "6:") {
+				continue
+			}
+			tok, start = tok[2:], start+2
+		}
+		a, ok := parseIP(tok)
+		if !ok {
+			continue
+		}
+		rank := 6
+		for _, ctx := range ipContexts {
+			if strings.HasSuffix(lower[:start], ctx.before) {
+				rank = ctx.rank
+				break
+			}
+		}
+		if rank < bestRank {
+			best, bestRank = a, rank
+		}
+	}
+	return best
+}
+
+func isIPChar(c byte) bool { return isHex(c) || c == ':' || c == '.' }
+
+func parseIP(tok string) (string, bool) {
+	if len(tok) < 7 || (strings.Count(tok, ".") != 3 && strings.Count(tok, ":") < 2) {
+		return "", false
+	}
+	a, err := netip.ParseAddr(tok)
+	if err != nil || a.IsLoopback() || a.IsUnspecified() {
+		return "", false
+	}
+	return a.Unmap().String(), true
+}
+
+func isHex(c byte) bool { return isDigit(c) || (c >= 'a' && c <= 'f') }

@@ -1,0 +1,325 @@
+package triage
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The provider tables: one YAML file per provider (PROVIDERS.md), plus the generic
+// table of words every MTA uses and the enhanced status code registry.
+//
+//go:embed knowledge/providers/*.yaml knowledge/standards/*.yaml
+var rulesFS embed.FS
+
+// ProviderTable is one provider's knowledge: the replies it writes and what they mean.
+type ProviderTable struct {
+	Provider string `yaml:"provider"` // the provider value; "unknown" for the generic table
+	Name     string `yaml:"name"`
+	// Order ranks tables: lower is tried first, so a specific provider wins over the
+	// generic words.
+	Order int `yaml:"order"`
+	// Answers says that a reply matching this table was written by the provider itself
+	// (Yahoo writes [BL21]); lists like Spamhaus are quoted by others and do not answer.
+	Answers bool   `yaml:"answers"`
+	Rules   []Rule `yaml:"rules"`
+}
+
+// Rule recognises one kind of reply by what is stable in it: codes, hosts, URLs and
+// bracketed tokens, never whole sentences.
+type Rule struct {
+	ID      string `yaml:"id"`
+	Meaning string `yaml:"meaning"`
+	// Any: at least one of these (case-insensitive substrings) must appear, unless the
+	// receiver is one of Receivers.
+	Any []string `yaml:"any"`
+	// All: every one of these must appear.
+	All []string `yaml:"all"`
+	// None: the rule does not apply when one of these appears.
+	None []string `yaml:"none"`
+	// Receivers: provider names of the answering host that stand in for Any.
+	Receivers []string `yaml:"receivers"`
+	// Codes: enhanced status codes ("5.7.26", "5.7.606-649", "x.7.1" for either class).
+	Codes []string `yaml:"codes"`
+	// Replies: reply codes ("421", "5xx").
+	Replies []string `yaml:"replies"`
+	// Stages: SMTP stages the reply came at (connect, mail, rcpt, data).
+	Stages []string `yaml:"stages"`
+	// Registry: "specific" matches a status code whose registry meaning is specific
+	// (5.1.1, 5.2.2 …, not 5.0.0 or 5.7.1), "any" any code the registry knows; the
+	// cause then comes from the registry.
+	Registry string `yaml:"registry"`
+
+	Mode     Mode   `yaml:"mode"`     // forced mode; empty: from the codes
+	Cause    Cause  `yaml:"cause"`    // empty: from the enhanced status code
+	Control  string `yaml:"control"`  // the control that fired
+	Provider string `yaml:"provider"` // owner of the control when not the table's provider
+	Route    string `yaml:"route"`    // route kind; empty: from the cause
+	// DeferralRoute is the route when the reply is a deferral (a PDR delay clears itself).
+	DeferralRoute string `yaml:"deferral_route"`
+	Send          string `yaml:"send"` // what to do or send, for people
+
+	table    *ProviderTable
+	codes    []codeRange
+	replies  []replyRange
+	rxProvs  []string
+	anyLower []string
+}
+
+type codeRange struct {
+	class          int // 0: either 4 or 5
+	subject        int
+	detailLo, detHi int
+}
+
+type replyRange struct{ lo, hi int }
+
+// StatusMeaning is the registry meaning of an enhanced status code's subject and detail.
+type StatusMeaning struct {
+	Code    string `yaml:"code"` // "x.1.1"
+	Meaning string `yaml:"meaning"`
+	Cause   Cause  `yaml:"cause"`
+	// Specific: the code alone says what happened, more surely than vague words.
+	Specific bool `yaml:"specific"`
+}
+
+var (
+	tables   []*ProviderTable
+	rules    []*Rule // every rule, in the order they are tried
+	registry = map[[2]int]StatusMeaning{}
+)
+
+func init() {
+	if err := loadRules(); err != nil {
+		panic(err) // the embedded data is part of the program; its tests catch this
+	}
+}
+
+var validCauses = map[Cause]bool{IPReputation: true, DomainReputation: true, Blocklist: true,
+	Authentication: true, RecipientPolicy: true, Content: true, RateLimit: true,
+	InvalidRecipient: true, TLS: true, Other: true, UnknownCause: true}
+
+var validModes = map[Mode]bool{"": true, HardBlock: true, Deferral: true, Filtering: true,
+	Complaint: true, Delivered: true, AutoReply: true, UnknownMode: true}
+
+func loadRules() error {
+	tables, rules = nil, nil
+	files, err := fs.Glob(rulesFS, "knowledge/providers/*.yaml")
+	if err != nil {
+		return err
+	}
+	for _, name := range files {
+		var t ProviderTable
+		if err := decodeRules(name, &t); err != nil {
+			return err
+		}
+		if t.Provider == "" || len(t.Rules) == 0 {
+			return fmt.Errorf("%s: a table needs a provider and rules", name)
+		}
+		for i := range t.Rules {
+			r := &t.Rules[i]
+			if err := r.compile(&t); err != nil {
+				return fmt.Errorf("%s: rule %q: %w", name, r.ID, err)
+			}
+		}
+		tables = append(tables, &t)
+	}
+	slices.SortStableFunc(tables, func(a, b *ProviderTable) int { return a.Order - b.Order })
+	for _, t := range tables {
+		for i := range t.Rules {
+			rules = append(rules, &t.Rules[i])
+		}
+	}
+	var reg []StatusMeaning
+	if err := decodeRules("knowledge/standards/enhanced-codes.yaml", &reg); err != nil {
+		return err
+	}
+	for _, m := range reg {
+		cr, err := parseCodePattern(m.Code)
+		if err != nil || cr.detailLo != cr.detHi || !validCauses[m.Cause] {
+			return fmt.Errorf("enhanced-codes.yaml: bad entry %q", m.Code)
+		}
+		registry[[2]int{cr.subject, cr.detailLo}] = m
+	}
+	return nil
+}
+
+func decodeRules(name string, v any) error {
+	data, err := rulesFS.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func (r *Rule) compile(t *ProviderTable) error {
+	r.table = t
+	if r.ID == "" || (r.Cause != "" && !validCauses[r.Cause]) || !validModes[r.Mode] {
+		return fmt.Errorf("needs an id, a valid cause and mode")
+	}
+	for _, st := range r.Stages {
+		if !slices.Contains([]string{"connect", "helo", "mail", "rcpt", "data"}, st) {
+			return fmt.Errorf("stage %q", st)
+		}
+	}
+	for _, kind := range []string{r.Route, r.DeferralRoute} {
+		if _, ok := DeskFor(kind); kind != "" && !ok {
+			return fmt.Errorf("route %q has no desk", kind)
+		}
+	}
+	for _, c := range r.Codes {
+		cr, err := parseCodePattern(c)
+		if err != nil {
+			return err
+		}
+		r.codes = append(r.codes, cr)
+	}
+	for _, s := range r.Replies {
+		rr, err := parseReplyPattern(s)
+		if err != nil {
+			return err
+		}
+		r.replies = append(r.replies, rr)
+	}
+	lower := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = strings.ToLower(s)
+		}
+		return out
+	}
+	r.anyLower, r.All, r.None = lower(r.Any), lower(r.All), lower(r.None)
+	r.rxProvs = r.Receivers
+	if r.Registry != "" && r.Registry != "specific" && r.Registry != "any" {
+		return fmt.Errorf("registry %q", r.Registry)
+	}
+	if len(r.Any) == 0 && len(r.All) == 0 && len(r.codes) == 0 && len(r.replies) == 0 && len(r.rxProvs) == 0 && len(r.Stages) == 0 && r.Registry == "" {
+		return fmt.Errorf("matches everything")
+	}
+	return nil
+}
+
+// parseCodePattern reads "5.7.26", "4.7.606-649" or "x.7.1".
+func parseCodePattern(s string) (codeRange, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return codeRange{}, fmt.Errorf("code %q is not class.subject.detail", s)
+	}
+	var cr codeRange
+	if parts[0] != "x" {
+		c, err := strconv.Atoi(parts[0])
+		if err != nil || (c != 2 && c != 4 && c != 5) {
+			return cr, fmt.Errorf("code %q: bad class", s)
+		}
+		cr.class = c
+	}
+	sub, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return cr, fmt.Errorf("code %q: bad subject", s)
+	}
+	cr.subject = sub
+	lo, hi, isRange := strings.Cut(parts[2], "-")
+	if cr.detailLo, err = strconv.Atoi(lo); err != nil {
+		return cr, fmt.Errorf("code %q: bad detail", s)
+	}
+	cr.detHi = cr.detailLo
+	if isRange {
+		if cr.detHi, err = strconv.Atoi(hi); err != nil || cr.detHi < cr.detailLo {
+			return cr, fmt.Errorf("code %q: bad detail range", s)
+		}
+	}
+	return cr, nil
+}
+
+// parseReplyPattern reads "421" or "5xx".
+func parseReplyPattern(s string) (replyRange, error) {
+	if len(s) == 3 && s[1:] == "xx" && s[0] >= '2' && s[0] <= '5' {
+		base := int(s[0]-'0') * 100
+		return replyRange{base, base + 99}, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 200 || n > 599 {
+		return replyRange{}, fmt.Errorf("reply code %q", s)
+	}
+	return replyRange{n, n}, nil
+}
+
+// match reports whether the rule fits a parsed reply.
+func (r *Rule) match(p *parsedReply) bool {
+	if len(r.codes) > 0 {
+		ok := false
+		for _, c := range r.codes {
+			if p.status.valid && (c.class == 0 || c.class == p.status.class) && c.subject == p.status.subject &&
+				p.status.detail >= c.detailLo && p.status.detail <= c.detHi {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(r.replies) > 0 {
+		ok := false
+		for _, rr := range r.replies {
+			if p.code >= rr.lo && p.code <= rr.hi {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(r.Stages) > 0 && !slices.Contains(r.Stages, p.stage) {
+		return false
+	}
+	if r.Registry != "" {
+		m, ok := registryMeaning(p.status)
+		if !ok || m.Cause == UnknownCause || (r.Registry == "specific" && !m.Specific) {
+			return false
+		}
+	}
+	for _, s := range r.All {
+		if !strings.Contains(p.focus, s) {
+			return false
+		}
+	}
+	for _, s := range r.None {
+		if strings.Contains(p.focus, s) {
+			return false
+		}
+	}
+	if len(r.anyLower) == 0 && len(r.rxProvs) == 0 {
+		return true
+	}
+	if p.receiverProvider != "" && slices.Contains(r.rxProvs, p.receiverProvider) {
+		return true
+	}
+	for _, s := range r.anyLower {
+		if strings.Contains(p.focus, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Tables returns the provider tables in the order they are tried.
+func Tables() []ProviderTable {
+	out := make([]ProviderTable, len(tables))
+	for i, t := range tables {
+		out[i] = *t
+	}
+	return out
+}
