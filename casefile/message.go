@@ -140,7 +140,10 @@ func Render(c *Case, kind string, opts RenderOptions) (Message, error) {
 // String is the message as a person pastes it: recipient, subject, then the body.
 func (m Message) String() string {
 	var b strings.Builder
-	if m.To != "" {
+	switch {
+	case strings.HasPrefix(m.To, "https://") || strings.HasPrefix(m.To, "http://"):
+		b.WriteString("Form: " + m.To + "\n")
+	case m.To != "":
 		b.WriteString("To: " + m.To + "\n")
 	}
 	b.WriteString("Subject: " + m.Subject + "\n\n")
@@ -292,6 +295,7 @@ func (w *writer) block() string {
 	add("Evidence attached", w.evidenceSummary())
 	add("Reference", c.Route.Reference)
 	fields = append(fields, w.extra...)
+	fields = slices.DeleteFunc(fields, func(f field) bool { return f.value == "" })
 	width := 0
 	for _, f := range fields {
 		width = max(width, len(f.label)+1)
@@ -577,7 +581,6 @@ func supportCaseBody(w *writer) (string, string) {
 }
 
 func ipcheckBody(w *writer) (string, string) {
-	w.extra = append(w.extra, field{"Type of mail", strings.Join(w.c.Scope.MailKind, ", ")})
 	n := w.situation() + w.authSentence() + w.changesSentence()
 	return n, fmt.Sprintf("Could you review %s and remove it from Proofpoint Dynamic Reputation, or tell us what still keeps it listed?", w.who())
 }
