@@ -19,7 +19,8 @@ func TestMain(m *testing.M) {
 // with stdout, stderr and exit status compared.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:  "testdata/script",
+		Cmds: scriptCmds, // check_test.go: a loopback DNS server for the check scripts
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("UNBLOCK_DIR", env.WorkDir+"/cases")
 			env.Setenv("NO_COLOR", "1")
