@@ -1,0 +1,191 @@
+package triage
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/casefile/triage/maillog"
+)
+
+func readLogFile(t *testing.T, path string, opt maillog.Options) LogReport {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	opt.Name = path[strings.LastIndexByte(path, '/')+1:]
+	rep, err := ReadLog(f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func kindOf(rcpt string) string {
+	local, _, _ := strings.Cut(rcpt, "@")
+	return strings.TrimRight(local, "0123456789")
+}
+
+// The genuine Postfix log: every deferral and bounce becomes a finding read from its
+// reply; deliveries and expiries do not.
+func TestLogPostfix(t *testing.T) {
+	rep := readLogFile(t, "maillog/testdata/postfix-3.7.11/maillog", maillog.Options{Year: 2026, Location: time.UTC, SendingIP: "192.0.2.25"})
+	if rep.Events != 90 || rep.Failures != 54 || len(rep.Findings) != 54 {
+		t.Fatalf("events %d, failures %d, findings %d", rep.Events, rep.Failures, len(rep.Findings))
+	}
+	byKind := map[string][]Finding{}
+	for _, f := range rep.Findings {
+		byKind[kindOf(f.Recipient)] = append(byKind[kindOf(f.Recipient)], f)
+	}
+	if len(byKind["grey"]) != 36 || len(byKind["bad"]) != 6 || len(byKind["block"]) != 6 || len(byKind["quota"]) != 6 || len(byKind) != 4 {
+		t.Errorf("findings by kind: %d grey, %d bad, %d block, %d quota, %d kinds", len(byKind["grey"]), len(byKind["bad"]), len(byKind["block"]), len(byKind["quota"]), len(byKind))
+	}
+	for _, f := range byKind["grey"] {
+		if f.Mode != Deferral || f.ReplyCode != 451 || f.EnhancedCode != "4.7.1" {
+			t.Errorf("grey: %+v", f)
+			break
+		}
+	}
+	for _, f := range byKind["bad"] {
+		if f.Mode != HardBlock || f.Cause != InvalidRecipient || f.ReplyCode != 550 {
+			t.Errorf("bad: %+v", f)
+			break
+		}
+	}
+	b := byKind["block"][0]
+	want := Finding{
+		Source: "maillog:41", At: time.Date(2026, 11, 22, 21, 17, 36, 0, time.UTC), SendingIP: "192.0.2.25",
+		Recipient: "block1@example.net", RecipientDomain: "example.net", Receiver: "127.0.0.1",
+		Sender: "sender@example.com", MessageID: "<20261122211736.009660@vm>", Mode: HardBlock, ReplyCode: 554, EnhancedCode: "5.7.1",
+	}
+	if b.Source != want.Source || !b.At.Equal(want.At) || b.SendingIP != want.SendingIP || b.Recipient != want.Recipient ||
+		b.RecipientDomain != want.RecipientDomain || b.Receiver != want.Receiver || b.Sender != want.Sender || b.MessageID != want.MessageID ||
+		b.Mode != want.Mode || b.ReplyCode != want.ReplyCode || b.EnhancedCode != want.EnhancedCode || b.Stage != "rcpt" {
+		t.Errorf("block finding\n got %+v\nwant %+v", b, want)
+	}
+	if b.Cause != Blocklist && b.Cause != IPReputation {
+		t.Errorf("block cause %q", b.Cause)
+	}
+	if len(rep.Progressions) != 24 || rep.Progressions[1].String() != "deferred ×6, then expired" {
+		t.Errorf("progressions: %d, second %v", len(rep.Progressions), rep.Progressions[1].String())
+	}
+	if len(rep.Days) != 1 || rep.Days[0].Host != "192.0.2.25" || rep.Days[0].Attempts != 84 || len(rep.Breaches) != 0 {
+		t.Errorf("days %+v, breaches %+v", rep.Days, rep.Breaches)
+	}
+	if len(rep.Inputs) != 1 || rep.Inputs[0].Format != "postfix" || rep.Inputs[0].Lines != 407 ||
+		!slices.Contains(rep.Assumed, "maillog: year 2026 for syslog timestamps (as given)") {
+		t.Errorf("inputs %+v, assumed %q", rep.Inputs, rep.Assumed)
+	}
+	// The report is the JSON the triage verb prints.
+	out, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"findings":[`, `"progressions":[`, `"daily_volume":[`, `"source":"maillog:41"`, `"steps":[`} {
+		if !strings.Contains(string(out), key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+}
+
+func TestLogExim(t *testing.T) {
+	rep := readLogFile(t, "maillog/testdata/exim-4.96/mainlog", maillog.Options{Location: time.UTC})
+	if rep.Events != 14 || len(rep.Findings) != 8 {
+		t.Fatalf("events %d, findings %d", rep.Events, len(rep.Findings))
+	}
+	modes := map[string]Mode{}
+	for _, f := range rep.Findings {
+		modes[kindOf(f.Recipient)] = f.Mode
+	}
+	if modes["grey"] != Deferral || modes["bad"] != HardBlock || modes["block"] != HardBlock || modes["quota"] != HardBlock {
+		t.Errorf("modes %v", modes)
+	}
+}
+
+// Several logs into one report, findings streamed instead of kept.
+func TestLogReaderStream(t *testing.T) {
+	lr := NewLogReader()
+	n := 0
+	lr.OnFinding = func(f Finding) error {
+		n++
+		if f.Source == "" || f.At.IsZero() {
+			t.Errorf("finding without source or time: %+v", f)
+		}
+		return nil
+	}
+	for _, p := range []string{"maillog/testdata/postfix-3.7.11/maillog", "maillog/testdata/exim-4.96/mainlog"} {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = lr.Read(f, maillog.Unknown, maillog.Options{Name: p, Year: 2026, Location: time.UTC})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := lr.Report()
+	if n != 62 || len(rep.Findings) != 0 || rep.Failures != 62 || len(rep.Inputs) != 2 || rep.Inputs[1].Format != "exim" {
+		t.Errorf("streamed %d, kept %d, failures %d, inputs %+v", n, len(rep.Findings), rep.Failures, rep.Inputs)
+	}
+}
+
+// ESP events: a reputation block of mail sent from the ESP's pool goes to the ESP's support;
+// a complaint is a complaint.
+func TestLogESP(t *testing.T) {
+	in := `{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General","bouncedRecipients":[{"emailAddress":"a@example.com","status":"5.7.0","diagnosticCode":"smtp; 550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=54.240.8.1"}],"timestamp":"2026-11-22T10:00:00.000Z","reportingMTA":"dsn; a8-1.smtp-out.amazonses.com"},"mail":{"timestamp":"2026-11-22T09:59:59.000Z","source":"news@example.org","messageId":"0100"}}
+{"event":"spamreport","email":"b@example.net","timestamp":1700000000,"sg_message_id":"x"}
+`
+	rep, err := ReadLog(strings.NewReader(in), maillog.Options{Name: "events.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 2 {
+		t.Fatalf("%d findings", len(rep.Findings))
+	}
+	b := rep.Findings[0]
+	if b.Route.Kind != "esp-support" || b.Provider != "proofpoint" || b.IP != "54.240.8.1" || b.Sender != "news@example.org" || b.Source != "events.json:1" {
+		t.Errorf("SES block: %+v", b)
+	}
+	if c := rep.Findings[1]; c.Mode != Complaint || c.RecipientDomain != "example.net" || c.Source != "events.json:2" {
+		t.Errorf("complaint: %+v", c)
+	}
+}
+
+// A reply about another IP than the one the mail left from says so.
+func TestLogOtherIP(t *testing.T) {
+	in := "Nov 22 10:00:00 mta postfix-203.0.113.25/smtp[1]: AAAAA1: to=<a@example.com>, relay=mx0a-00069f02.pphosted.com[148.163.156.1]:25, delay=1, dsn=5.7.0, status=bounced (host mx0a-00069f02.pphosted.com[148.163.156.1] said: 550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=203.0.113.99 (in reply to RCPT TO command))\n"
+	rep, err := ReadLog(strings.NewReader(in), maillog.Options{Name: "m", Year: 2026, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rep.Findings[0]
+	if f.IP != "203.0.113.99" || f.SendingIP != "203.0.113.25" || f.Receiver != "mx0a-00069f02.pphosted.com" || f.Provider != "proofpoint" ||
+		!slices.Contains(f.Notes, "the reply names 203.0.113.99, not the sending IP 203.0.113.25") {
+		t.Errorf("finding %+v", f)
+	}
+}
+
+// Our own server's rejections name the client as the sending side.
+func TestLogInboundReject(t *testing.T) {
+	in := "2026-05-04T08:00:02Z mx1 postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[198.51.100.3]: 554 5.7.1 Service unavailable; Client host [198.51.100.3] blocked using zen.spamhaus.org; from=<s@bad.example> to=<c@example.net> proto=ESMTP helo=<x>\n"
+	rep, err := ReadLog(strings.NewReader(in), maillog.Options{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 {
+		t.Fatalf("%d findings", len(rep.Findings))
+	}
+	f := rep.Findings[0]
+	if f.SendingIP != "198.51.100.3" || f.Receiver != "mx1" || f.IP != "198.51.100.3" || len(f.Notes) != 1 || !strings.Contains(f.Notes[0], "own server (mx1)") {
+		t.Errorf("reject: %+v", f)
+	}
+	if len(rep.Days) != 0 {
+		t.Errorf("an inbound reject is no sending volume: %+v", rep.Days)
+	}
+}
