@@ -104,6 +104,10 @@ func Render(c *Case, kind string, opts RenderOptions) (Message, error) {
 	}
 	w := &writer{c: c, opts: opts, kind: kind, seen: c.Seen()}
 	w.desk = w.deskFor(spec.route)
+	if (kind == "update" || kind == "escalation") && w.desk.Contact == "" && c.Provider == "proofpoint" && c.Role == Sender {
+		// A form takes no follow-up: Proofpoint asks senders to follow up by mail to postmaster@.
+		w.desk = w.deskFor("proofpoint-postmaster")
+	}
 	if kind == "update" || kind == "escalation" {
 		last, sent := c.LastSent()
 		if !sent {
