@@ -2,6 +2,7 @@ package triage
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -187,5 +188,47 @@ func TestLogInboundReject(t *testing.T) {
 	}
 	if len(rep.Days) != 0 {
 		t.Errorf("an inbound reject is no sending volume: %+v", rep.Days)
+	}
+}
+
+// repeated reads b again and again up to n bytes, so a benchmark streams a large log
+// without holding it.
+type repeated struct {
+	b   []byte
+	off int
+	n   int64
+}
+
+func (r *repeated) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(int64(len(p)), r.n)], r.b[r.off:])
+	r.off = (r.off + k) % len(r.b)
+	r.n -= int64(k)
+	return k, nil
+}
+
+// BenchmarkLogReader reads the genuine Postfix log over and over (one failure in eight
+// lines, far more than a healthy log has) into findings, progressions and volumes.
+func BenchmarkLogReader(b *testing.B) {
+	log, err := os.ReadFile("maillog/testdata/postfix-3.7.11/maillog")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const size = 32 << 20
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		lr := NewLogReader()
+		n := 0
+		lr.OnFinding = func(Finding) error { n++; return nil }
+		if _, err := lr.Read(&repeated{b: log, n: size}, maillog.Postfix, maillog.Options{Year: 2026, Location: time.UTC}); err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			b.Fatal("no findings")
+		}
+		b.ReportMetric(float64(n), "findings/op")
 	}
 }

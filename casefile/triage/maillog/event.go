@@ -16,6 +16,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 // Format is the kind of log a reader understands.
@@ -135,6 +137,10 @@ func ReadFormat(f Format, r io.Reader, opt Options, fn func(Event) error) (Resul
 }
 
 func readFormat(f Format, br *bufio.Reader, cr *counter, opt Options, fn func(Event) error) (Result, error) {
+	// What the caller passes may come from a command line or a file name: sanitized once.
+	opt.Name = sanitize.Line(name(opt))
+	opt.Host = sanitize.Line(opt.Host)
+	opt.SendingIP = sanitize.Line(opt.SendingIP)
 	var (
 		res Result
 		err error

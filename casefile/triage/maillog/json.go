@@ -256,10 +256,9 @@ func (j *jsonReader) ses(raw json.RawMessage, fn func(Event) error) error {
 		b := n.Bounce
 		e.Host = dsnHost(b.ReportingMTA, e.Host)
 		e.RelayIP = sanitize.Line(b.RemoteMtaIP)
+		// Even a Transient bounce is SES giving up on this message (its retries are over);
+		// the reply's code still says whether the cause was temporary.
 		e.Status = Bounced
-		if b.BounceType == "Transient" {
-			e.Status = Deferred
-		}
 		for _, r := range b.BouncedRecipients {
 			e := e
 			e.Recipient = sanitize.Line(r.EmailAddress)

@@ -458,6 +458,11 @@ func TestBadInput(t *testing.T) {
 	if !errors.Is(err, ErrNotLog) || !strings.Contains(err.Error(), "larger than 4 MiB") {
 		t.Errorf("huge JSON: %v", err)
 	}
+	// A file name is shown sanitized.
+	_, err = Read(strings.NewReader("x"), Options{Name: "evil\x1b[2J"}, noop)
+	if err == nil || err.Error() != "evil␛[2J: "+ErrNotLog.Error() {
+		t.Errorf("file name: %v", err)
+	}
 	// An error from the caller stops reading and comes back as is.
 	stop := errors.New("stop")
 	_, err = ReadFormat(Postfix, strings.NewReader(strings.Repeat("Nov 22 10:00:00 mta postfix/smtp[1]: AAAAA1: to=<a@x>, relay=none, dsn=4.4.1, status=deferred (x)\n", 3)), Options{}, func(Event) error { return stop })
