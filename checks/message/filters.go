@@ -196,7 +196,9 @@ func testProofpointSpamDetails(m *Message) checks.Result {
 			high = append(high, score{what + " " + strconv.Itoa(n), n})
 		}
 	}
-	sort.Slice(high, func(i, j int) bool { return high[i].v > high[j].v || high[i].v == high[j].v && high[i].name < high[j].name })
+	sort.Slice(high, func(i, j int) bool {
+		return high[i].v > high[j].v || high[i].v == high[j].v && high[i].name < high[j].name
+	})
 	var hs []string
 	for _, h := range high {
 		hs = append(hs, h.name)

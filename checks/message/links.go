@@ -118,13 +118,13 @@ func (m *Message) links() []Link {
 	}
 	s := m.mime()
 	out := []Link{}
-	if len(s.html) > 0 {
-		for _, a := range parseHTML(s.html).anchors {
-			out = append(out, a)
-		}
+	for _, h := range s.htmls {
+		out = append(out, parseHTML(h).anchors...)
 	}
-	for _, u := range textURL.FindAll(s.text, maxLinks) {
-		out = append(out, Link{URL: string(u)})
+	for _, t := range s.texts {
+		for _, u := range textURL.FindAll(t, maxLinks) {
+			out = append(out, Link{URL: string(u)})
+		}
 	}
 	if len(out) > maxLinks {
 		out = out[:maxLinks]

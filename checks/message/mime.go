@@ -36,17 +36,19 @@ type structure struct {
 	encProblems  []string // transfer encodings
 	depthCapped  bool
 	partsCapped  bool
-	text         []byte // decoded text/plain, up to MaxTextScan
-	html         []byte // decoded text/html, up to MaxTextScan
+	arena        []byte   // decoded text of all text parts, at most MaxTextScan
+	texts        [][]byte // text/plain parts, slices of arena
+	htmls        [][]byte // text/html parts, slices of arena
 	textCapped   bool
 	maxDepth     int
+	bodyLen      int // the raw body's length: decoded text is never longer
 }
 
 var knownEncodings = map[string]bool{"7bit": true, "8bit": true, "binary": true, "quoted-printable": true, "base64": true}
 
 // walkMIME reads the body once, bounded by MaxMIMEDepth, MaxParts and MaxTextScan.
 func (m *Message) walkMIME() *structure {
-	s := &structure{}
+	s := &structure{bodyLen: len(m.body)}
 	h := message.Header{Header: m.header}
 	e, err := message.New(h, bytes.NewReader(m.body))
 	if e == nil {
@@ -56,8 +58,6 @@ func (m *Message) walkMIME() *structure {
 	s.walk(e, err, 0, "")
 	return s
 }
-
-func (s *structure) budget() int { return MaxTextScan - len(s.text) - len(s.html) }
 
 func (s *structure) walk(e *message.Entity, entErr error, depth int, p string) {
 	if len(s.parts) >= MaxParts {
@@ -172,11 +172,7 @@ func (s *structure) walk(e *message.Entity, entErr error, depth int, p string) {
 		}
 		s.walk(inner, err, depth+1, cp)
 	case (mt == "text/plain" || mt == "text/html") && part.Disposition != "attachment":
-		dst := &s.text
-		if mt == "text/html" {
-			dst = &s.html
-		}
-		n, err := s.readText(dst, e.Body)
+		n, err := s.readText(mt == "text/html", e.Body)
 		s.parts[idx].Size = n
 		if err != nil {
 			s.encProblems = append(s.encProblems, fmt.Sprintf("%s: %s body does not decode: %s", where, orDefault(part.Encoding, "7bit"), errText(err)))
@@ -197,14 +193,30 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// readText appends up to the remaining budget of r to dst and counts the rest.
-func (s *structure) readText(dst *[]byte, r io.Reader) (int64, error) {
+// readText reads a text part into the arena, which is allocated once at the size of the
+// raw body (decoded text is rarely longer) or MaxTextScan, whichever is smaller: what
+// does not fit is counted, not kept.
+func (s *structure) readText(html bool, r io.Reader) (int64, error) {
+	if s.arena == nil {
+		s.arena = make([]byte, 0, min(MaxTextScan, s.bodyLen+1))
+	}
 	var total int64
-	if b := s.budget(); b > 0 {
-		buf := bytes.NewBuffer(*dst)
-		n, err := io.Copy(buf, io.LimitReader(r, int64(b)))
-		*dst = buf.Bytes()
-		total += n
+	if free := cap(s.arena) - len(s.arena); free > 0 {
+		start := len(s.arena)
+		n, err := io.ReadFull(r, s.arena[start:start+free])
+		s.arena = s.arena[:start+n]
+		total += int64(n)
+		if n > 0 {
+			span := s.arena[start : start+n : start+n]
+			if html {
+				s.htmls = append(s.htmls, span)
+			} else {
+				s.texts = append(s.texts, span)
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return total, nil
+		}
 		if err != nil {
 			return total, err
 		}
@@ -364,17 +376,20 @@ func testPlainTextPart(m *Message) checks.Result {
 
 func testImageOnly(m *Message) checks.Result {
 	s := m.mime()
-	if len(s.html) == 0 {
+	if len(s.htmls) == 0 {
 		return skip("no HTML part")
 	}
-	doc := parseHTML(s.html)
-	imgs := doc.images
+	imgs, words := 0, 0
+	for _, h := range s.htmls {
+		doc := parseHTML(h)
+		imgs += doc.images
+		words += len(strings.Fields(doc.text))
+	}
 	for _, p := range s.parts {
 		if strings.HasPrefix(p.Type, "image/") {
 			imgs++
 		}
 	}
-	words := len(strings.Fields(doc.text))
 	d := map[string]any{"images": imgs, "words": words}
 	if imgs > 0 && words < 25 {
 		r := result(checks.Warn, fmt.Sprintf("%d images and %d words of text: image-only mail is a classic way to hide spam text, and filters score it", imgs, words),

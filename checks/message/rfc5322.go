@@ -25,7 +25,7 @@ const (
 	maxLine = 998
 	// headerSizeLimit is Postfix's default header_size_limit: beyond it the rest of the
 	// header is dropped.
-	headerSizeLimit = 102400
+	headerSizeLimit  = 102400
 	headerFieldsWarn = 500
 )
 
@@ -304,7 +304,9 @@ func testFromDisplayName(m *Message) checks.Result {
 		return pass("From has no display name")
 	}
 	fromOrg := orgDomain(domainOf(a.Address))
-	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '<' || r == '>' || r == '(' || r == ')' || r == '"' || r == '\'' || r == ',' }) {
+	for _, w := range strings.FieldsFunc(name, func(r rune) bool {
+		return r == ' ' || r == '<' || r == '>' || r == '(' || r == ')' || r == '"' || r == '\'' || r == ','
+	}) {
 		var d string
 		if strings.Contains(w, "@") {
 			d = domainOf(w)
