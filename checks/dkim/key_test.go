@@ -122,3 +122,15 @@ loop2._domainkey.example.test.      CNAME loop._domainkey.example.test.
 		t.Error("selector1 not probed exactly once")
 	}
 }
+
+func FuzzParseKey(f *testing.F) {
+	f.Add("v=DKIM1; k=rsa; p=" + rsaKey(f, 1024))
+	f.Add("v=DKIM1; k=ed25519; t=y:s; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+	f.Add("v=DKIM1; p=")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseKey(s)
+		if err == nil && !k.Revoked && k.Bits == 0 {
+			t.Fatalf("%q: a key without a size", s)
+		}
+	})
+}

@@ -111,3 +111,22 @@ func TestAligned(t *testing.T) {
 		t.Error("other domain aligned")
 	}
 }
+
+func FuzzParseRecord(f *testing.F) {
+	for _, s := range []string{"v=DMARC1; p=reject", "v=DMARC1; p=none; rua=mailto:a@b.test!10m; fo=1:d; psd=y", "v=DMARC1;p=quarantine;sp=none;np=reject;t=y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRecord(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseRecord(r.String())
+		if err != nil {
+			t.Fatalf("%q printed back as %q: %v", s, r.String(), err)
+		}
+		if back.Policy != r.Policy {
+			t.Fatalf("%q: policy %s printed back as %s", s, r.Policy, back.Policy)
+		}
+	})
+}
