@@ -177,6 +177,11 @@ func (f *checkFlags) skipSet() (map[string]bool, error) {
 	return skip, nil
 }
 
+// checkMaxInFlight bounds the lookups in flight. The blocklist check alone asks 33 names
+// at once, so the resolver's default of 32 would make the first level of lookups take two
+// round trips (checks/bench_test.go measures it).
+const checkMaxInFlight = 64
+
 func (f *checkFlags) resolver() (*resolver.Resolver, error) {
 	servers := f.resolvers
 	if len(servers) == 0 {
@@ -191,7 +196,7 @@ func (f *checkFlags) resolver() (*resolver.Resolver, error) {
 			return nil, badInput("--resolver %v", err)
 		}
 	}
-	res, err := resolver.New(resolver.Config{Servers: servers})
+	res, err := resolver.New(resolver.Config{Servers: servers, MaxInFlight: checkMaxInFlight})
 	if err != nil {
 		return nil, badInput("--resolver: %v", err)
 	}
