@@ -46,6 +46,9 @@ var v3RunLength = func() map[byte]int {
 // decodeURLDefense returns the original URL behind a Proofpoint URL Defense rewriting and
 // its version, or "", "" when s is not one (or cannot be decoded).
 func decodeURLDefense(s string) (string, string) {
+	if len(s) < 24 || !strings.Contains(s[:min(len(s), 40)], "urldefense") {
+		return "", ""
+	}
 	switch {
 	case urlDefenseV3.MatchString(s):
 		m := urlDefenseV3.FindStringSubmatch(s)

@@ -2,7 +2,6 @@ package message
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -39,6 +38,7 @@ type structure struct {
 	arena        []byte   // decoded text of all text parts, at most MaxTextScan
 	texts        [][]byte // text/plain parts, slices of arena
 	htmls        [][]byte // text/html parts, slices of arena
+	parsed       []htmlDoc
 	textCapped   bool
 	maxDepth     int
 	bodyLen      int // the raw body's length: decoded text is never longer
@@ -380,10 +380,9 @@ func testImageOnly(m *Message) checks.Result {
 		return skip("no HTML part")
 	}
 	imgs, words := 0, 0
-	for _, h := range s.htmls {
-		doc := parseHTML(h)
+	for _, doc := range s.docs() {
 		imgs += doc.images
-		words += len(strings.Fields(doc.text))
+		words += doc.words
 	}
 	for _, p := range s.parts {
 		if strings.HasPrefix(p.Type, "image/") {
@@ -507,5 +506,3 @@ func testAttachmentNames(m *Message) checks.Result {
 	}
 	return pass("attachment names match their declared types")
 }
-
-var errNoHTML = errors.New("no html")

@@ -389,8 +389,10 @@ func roundDur(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour:
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	case d >= time.Hour:
+	case d >= 2*time.Hour:
 		return fmt.Sprintf("%.0f hours", d.Hours())
+	case d >= time.Hour:
+		return "1 hour"
 	}
 	return fmt.Sprintf("%.0f minutes", d.Minutes())
 }
@@ -468,7 +470,7 @@ func testRecipients(m *Message) checks.Result {
 		return result(checks.Warn, fmt.Sprintf("%d visible recipients: filters score long recipient lists as bulk", n),
 			"send one message per recipient, or use Bcc / a list")
 	}
-	return pass(fmt.Sprintf("%d visible recipients", n))
+	return pass(fmt.Sprintf("%d visible recipient(s)", n))
 }
 
 func testSubject(m *Message) checks.Result {

@@ -99,7 +99,7 @@ func testHopCount(m *Message) checks.Result {
 		return result(checks.Warn, fmt.Sprintf("%d hops: near where receivers decide mail loops", n),
 			"shorten the relay chain")
 	}
-	return pass(fmt.Sprintf("%d hops", n))
+	return pass(fmt.Sprintf("%d hops, far from loop detection", n))
 }
 
 func testHopDelay(m *Message) checks.Result {
@@ -129,7 +129,7 @@ func testHopDelay(m *Message) checks.Result {
 	to := m.Hops[worstAt].By
 	d := map[string]any{"worst_seconds": int(worst.Seconds()), "from": from, "to": to}
 	if worst > delayWarn {
-		r := result(checks.Warn, fmt.Sprintf("%s between %s and %s: the message waited in a queue (a deferral, greylisting or a slow filter)", roundDur(worst), orDefault(from, "?"), orDefault(to, "?")),
+		r := result(checks.Warn, fmt.Sprintf("%s at %s before %s took it: the message waited in a queue (a deferral, greylisting or a slow filter)", roundDur(worst), orDefault(from, "?"), orDefault(to, "?")),
 			"look in the logs of "+orDefault(from, "the earlier hop")+" for deferrals (4xx replies) at that time")
 		r.Details = d
 		return r
