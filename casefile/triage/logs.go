@@ -128,9 +128,9 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 		}
 		lr.replies[text] = f
 	}
-	// The cached value shares its slices: copy before adding to them.
-	f.Notes = append([]string(nil), f.Notes...)
-	f.Route.Asks = append([]string(nil), f.Route.Asks...)
+	// The cached value's slices are shared: capped, so that appending to them copies.
+	f.Notes = f.Notes[:len(f.Notes):len(f.Notes)]
+	f.Route.Asks = f.Route.Asks[:len(f.Route.Asks):len(f.Route.Asks)]
 
 	f.Source = e.Source()
 	f.At = e.At
@@ -199,15 +199,15 @@ func stageOfEvent(s string) string {
 	switch {
 	case l == "":
 		return ""
-	case strings.HasPrefix(l, "rcpt"):
+	case strings.Contains(l, "rcpt"): // "RCPT TO", Exim's "pipelined RCPT TO"
 		return "rcpt"
-	case strings.HasPrefix(l, "mail"):
+	case strings.HasPrefix(l, "mail"), strings.Contains(l, "mail from"):
 		return "mail"
 	case strings.Contains(l, "data"), strings.HasPrefix(l, "end-of-message"):
 		return "data"
-	case strings.HasPrefix(l, "helo"), strings.HasPrefix(l, "ehlo"):
+	case strings.Contains(l, "helo"), strings.Contains(l, "ehlo"):
 		return "helo"
-	case strings.HasPrefix(l, "connect"), strings.Contains(l, "initial connection"):
+	case strings.HasPrefix(l, "connect"), strings.Contains(l, "initial connection"), strings.Contains(l, "greeting"):
 		return "connect"
 	}
 	return ""

@@ -175,8 +175,12 @@ func Detect(head []byte) Format {
 		if _, ok := eximStamp(line); ok {
 			return Exim
 		}
-		if h, ok := parseSyslog(line); ok && bytes.IndexByte(h.tag, '/') > 0 && bytes.HasPrefix(h.tag, []byte("postfix")) {
-			return Postfix
+		if h, ok := parseSyslog(line); ok && bytes.IndexByte(h.tag, '/') > 0 {
+			// postfix/smtp, or an instance with a syslog_name of its own whose lines have
+			// the shape of Postfix deliveries.
+			if bytes.HasPrefix(h.tag, []byte("postfix")) || bytes.Contains(h.msg, []byte(": to=<")) && bytes.Contains(h.msg, []byte(", status=")) {
+				return Postfix
+			}
 		}
 	}
 	return Unknown

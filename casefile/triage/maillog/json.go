@@ -390,7 +390,11 @@ func (j *jsonReader) sendgrid(raw json.RawMessage, fn func(Event) error) error {
 	e := j.base(SendGrid)
 	switch s.Event {
 	case "bounce", "":
-		// No event name: the older bounce list, where every entry is a bounce.
+		// No event name: the older bounce list, where every entry is a bounce with a reason.
+		if s.Event == "" && s.Reason == "" && len(s.Status) == 0 {
+			j.res.Skipped++
+			return nil
+		}
 		e.Status = Bounced
 		e.Text = sanitize.Line(strings.TrimSpace(s.Reason))
 		e.Reply = diagnosticReply(e.Text)

@@ -432,6 +432,13 @@ func TestDetect(t *testing.T) {
 			t.Errorf("%s: %q, want %q", file, got, want)
 		}
 	}
+	own := "Nov 22 10:00:00 mta mta-out/smtp[1]: AAAAA1: to=<a@example.com>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)\n"
+	if got := Detect([]byte("Nov 22 09:59:59 mta kernel: hello\n" + own)); got != Postfix {
+		t.Errorf("own syslog_name: %q", got)
+	}
+	if got := Detect([]byte("Nov 22 09:59:59 mta dovecot/imap[1]: login\n")); got != Unknown {
+		t.Errorf("another program's log: %q", got)
+	}
 }
 
 // Bad input gets a clear error naming where, never a panic or a silent success.

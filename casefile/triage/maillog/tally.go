@@ -75,6 +75,15 @@ type Day struct {
 	Previous int  `json:"previous_day,omitempty"` // attempts the day before, when there was one
 }
 
+// String says the day in words, for people.
+func (d *Day) String() string {
+	s := fmt.Sprintf("%s %s: %d attempts (%d sent, %d deferred, %d bounced)", d.Date, d.Host, d.Attempts, d.Sent, d.Deferred, d.Bounced)
+	if d.Breach {
+		s += fmt.Sprintf(", more than double the %d of the day before: warm-up breach", d.Previous)
+	}
+	return s
+}
+
 // maxProgressions bounds the progressions kept; past it, new messages are only counted.
 const maxProgressions = 1 << 16
 

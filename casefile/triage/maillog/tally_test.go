@@ -90,3 +90,15 @@ func TestWarmupBreach(t *testing.T) {
 		t.Errorf("progressions %+v", ps)
 	}
 }
+
+func TestDayString(t *testing.T) {
+	d := Day{Host: "203.0.113.25", Date: "2026-11-22", Attempts: 41, Sent: 30, Deferred: 6, Bounced: 5, Breach: true, Previous: 20}
+	want := "2026-11-22 203.0.113.25: 41 attempts (30 sent, 6 deferred, 5 bounced), more than double the 20 of the day before: warm-up breach"
+	if got := d.String(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	d.Breach = false
+	if got := d.String(); strings.Contains(got, "breach") {
+		t.Errorf("no breach: %s", got)
+	}
+}
