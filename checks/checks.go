@@ -83,7 +83,8 @@ func IDs() []string {
 
 // Run starts every check not in skip at once and sends each Result on the returned
 // channel as it finishes; the channel closes when all are done. The run is bounded by
-// ctx: a check still waiting when ctx ends reports error, never fail.
+// ctx: a check still waiting when ctx ends reports error, never fail, and one that has
+// not returned RunGrace after it is reported as error without waiting for it.
 func Run(ctx context.Context, env *Env, t Target, skip map[string]bool) <-chan Result {
 	if env.Now == nil {
 		env.Now = time.Now
@@ -93,6 +94,7 @@ func Run(ctx context.Context, env *Env, t Target, skip map[string]bool) <-chan R
 	}
 	out := make(chan Result, len(registry))
 	pending := 0
+	waiting := map[string]bool{} // touched only before the collector starts, then by it
 	done := make(chan Result, len(registry))
 	for _, c := range registry {
 		if skip[c.ID] {
@@ -106,6 +108,7 @@ func Run(ctx context.Context, env *Env, t Target, skip map[string]bool) <-chan R
 			}
 		}
 		pending++
+		waiting[c.ID] = true
 		go func(c Check) {
 			start := time.Now()
 			r := c.Run(ctx, env, t)
@@ -119,13 +122,34 @@ func Run(ctx context.Context, env *Env, t Target, skip map[string]bool) <-chan R
 		}(c)
 	}
 	go func() {
-		for ; pending > 0; pending-- {
-			out <- <-done
+		defer close(out)
+		ctxDone := ctx.Done()
+		var late <-chan time.Time
+		for pending > 0 {
+			select {
+			case r := <-done:
+				pending--
+				waiting[r.ID] = false
+				out <- r
+			case <-ctxDone:
+				// Checks get a moment to report their own error (it says more than
+				// ours), then the run ends whatever they do: the deadline holds.
+				ctxDone, late = nil, time.After(RunGrace)
+			case <-late:
+				for _, c := range registry {
+					if waiting[c.ID] {
+						out <- Result{ID: c.ID, Status: Error, Summary: "no result before the run's deadline"}
+					}
+				}
+				return
+			}
 		}
-		close(out)
 	}()
 	return out
 }
+
+// RunGrace is how long Run waits past its deadline for checks to report.
+const RunGrace = 250 * time.Millisecond
 
 // Worst returns the most serious status among results: fail, then error, warn, pass.
 func Worst(results []Result) Status {

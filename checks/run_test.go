@@ -177,3 +177,29 @@ func TestWorst(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDeadlineHoldsForStuckCheck: a check that ignores its context does not hold the run
+// past the deadline and RunGrace; it is reported as error.
+func TestRunDeadlineHoldsForStuckCheck(t *testing.T) {
+	env, _ := authEnv(t, authZone)
+	release := make(chan struct{})
+	saved := registry
+	t.Cleanup(func() { close(release); registry = saved })
+	registry = []Check{
+		{ID: "stuck", Run: func(context.Context, *Env, Target) Result { <-release; return Result{Status: Fail} }},
+		{ID: "quick", Run: func(context.Context, *Env, Target) Result { return Result{Status: Pass, Summary: "ok"} }},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got := map[string]Result{}
+	for r := range Run(ctx, env, Target{Domain: "good.test"}, nil) {
+		got[r.ID] = r
+	}
+	if d := time.Since(start); d > 100*time.Millisecond+RunGrace+300*time.Millisecond {
+		t.Errorf("run took %v", d)
+	}
+	if got["stuck"].Status != Error || got["quick"].Status != Pass {
+		t.Errorf("results %+v", got)
+	}
+}
