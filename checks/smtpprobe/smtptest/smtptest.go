@@ -85,7 +85,9 @@ func Server(tb testing.TB, domain string, tlsConfig *tls.Config) int {
 			tb.Log(err)
 		}
 	}()
-	tb.Cleanup(func() { s.Close(); <-done })
+	// Close the listener too: a Close that comes before Serve has registered it
+	// would leave Serve accepting forever.
+	tb.Cleanup(func() { s.Close(); l.Close(); <-done })
 	return l.Addr().(*net.TCPAddr).Port
 }
 
