@@ -94,3 +94,39 @@ func TestSPFCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestSPFCheckHostile: a 20-deep include chain, a 64 KB record, and an answer that only
+// fits over TCP.
+func TestSPFCheckHostile(t *testing.T) {
+	env, srv := authEnv(t, authZone)
+	zone := ""
+	for i := 0; i < 20; i++ {
+		zone += fmt.Sprintf("d%d.deep.test. TXT \"v=spf1 include:d%d.deep.test -all\"\n", i, i+1)
+	}
+	zone += "d20.deep.test. TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
+	huge := "v=spf1"
+	for i := 0; len(huge) < 62000; i++ {
+		huge += fmt.Sprintf(" ip4:10.%d.%d.0/24", i/256, i%256)
+	}
+	huge += " ip4:192.0.2.10 -all"
+	zone += "huge.test. TXT " + splitTXT(huge) + "\n"
+	if err := srv.AddZone(zone); err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("192.0.2.10")
+	authCase{"20-deep chain", Target{IP: ip, Domain: "d0.deep.test"}, Fail, "permerror", ""}.run(t, env, "spf")
+	r := authCase{"64 KB record", Target{IP: ip, Domain: "huge.test"}, Warn, "bytes; over 450", ""}.run(t, env, "spf")
+	if rec, _ := r.Details["record"].(string); len(rec) > 1100 {
+		t.Errorf("64 KB record kept whole in the details: %d bytes", len(rec))
+	}
+	if mf, _ := r.Details["mail_from"].(map[string]any); mf["result"] != "pass" {
+		t.Errorf("64 KB record: verdict %v", r.Details["mail_from"])
+	}
+
+	srv.TruncateUDP(true)
+	before := srv.Queries("good.test", "TXT")
+	authCase{"truncated UDP", Target{IP: ip, Domain: "good.test"}, Pass, "may send as good.test", ""}.run(t, env, "spf")
+	if srv.Queries("good.test", "TXT")-before < 2 {
+		t.Error("truncated UDP answer was not retried over TCP")
+	}
+}
