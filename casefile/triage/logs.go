@@ -116,10 +116,7 @@ func ReadLog(r io.Reader, opt maillog.Options) (LogReport, error) {
 
 // finding classifies one failed delivery's reply and fills in what the log knows.
 func (lr *LogReader) finding(e maillog.Event) Finding {
-	text := e.Reply
-	if text == "" {
-		text = e.Text
-	}
+	text := replyInContext(e)
 	f, ok := lr.replies[text]
 	if !ok {
 		f = ClassifyReply(text)
@@ -159,8 +156,8 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 	case f.Mode == UnknownMode && e.Status == maillog.Bounced:
 		f.Mode = HardBlock
 	}
-	if f.Text == "" {
-		f.Text = e.Text
+	if e.Text != "" {
+		f.Text = e.Text // as the log wrote it
 	}
 	if f.IP != "" && e.SendingIP != "" && f.IP != e.SendingIP && !e.Inbound {
 		f.Notes = append(f.Notes, "the reply names "+f.IP+", not the sending IP "+e.SendingIP)
@@ -179,6 +176,22 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 		f.Notes = append(f.Notes, "sent from "+esp.Product+"'s pool: its support takes the case to the receiver")
 	}
 	return f
+}
+
+// replyInContext is the text to classify: the reply with the host that gave it, in the
+// quoting the classifier reads ("host X[IP] said: …"), since who answered is evidence too
+// (a pphosted.com host saying "user unknown" is Proofpoint's). Postfix writes that form
+// itself; for the other logs it is put together from the event.
+func replyInContext(e maillog.Event) string {
+	switch {
+	case e.Reply == "":
+		return e.Text
+	case e.Format == maillog.Postfix && strings.Contains(e.Text, " said: "):
+		return e.Text
+	case e.Relay != "" && e.Relay != "none" && !e.Inbound:
+		return "host " + e.Relay + "[" + e.RelayIP + "] said: " + e.Reply
+	}
+	return e.Reply
 }
 
 // esp names the email service provider an event was sent through, when the log is the

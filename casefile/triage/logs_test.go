@@ -172,6 +172,25 @@ func TestLogOtherIP(t *testing.T) {
 	}
 }
 
+// Who answered is evidence: a Proofpoint host saying "user unknown" is Proofpoint's
+// receiver, whether the log is Postfix's (which quotes the host) or Exim's (which logs it
+// apart).
+func TestLogReceiver(t *testing.T) {
+	for _, in := range []string{
+		"Nov 22 10:00:00 mta postfix/smtp[1]: AAAAA1: to=<a@example.com>, relay=mx0a-00069f02.pphosted.com[148.163.156.1]:25, delay=1, dsn=5.1.1, status=bounced (host mx0a-00069f02.pphosted.com[148.163.156.1] said: 550 5.1.1 User Unknown (in reply to RCPT TO command))\n",
+		"2026-11-22 10:00:00 1xVEun-0002Ff-0n ** a@example.com R=dnslookup T=remote_smtp H=mx0a-00069f02.pphosted.com [148.163.156.1]: SMTP error from remote mail server after RCPT TO:<a@example.com>: 550 5.1.1 User Unknown\n",
+	} {
+		rep, err := ReadLog(strings.NewReader(in), maillog.Options{Name: "m", Year: 2026, Location: time.UTC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := rep.Findings[0]
+		if f.ReceiverProvider != "proofpoint" || f.Receiver != "mx0a-00069f02.pphosted.com" || f.Cause != InvalidRecipient || f.Stage != "rcpt" || !strings.HasPrefix(f.Text, "host mx0a") && !strings.HasPrefix(f.Text, "SMTP error from") {
+			t.Errorf("%s: %+v", in[:20], f)
+		}
+	}
+}
+
 // Our own server's rejections name the client as the sending side.
 func TestLogInboundReject(t *testing.T) {
 	in := "2026-05-04T08:00:02Z mx1 postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[198.51.100.3]: 554 5.7.1 Service unavailable; Client host [198.51.100.3] blocked using zen.spamhaus.org; from=<s@bad.example> to=<c@example.net> proto=ESMTP helo=<x>\n"

@@ -144,7 +144,7 @@ func (x *eximReader) line(line []byte, fn func(Event) error) error {
 	switch flag {
 	case "<=":
 		x.arrival(id, rest[3:])
-	case "=>", "->", "*>", "**", "==":
+	case "=>", "->", "*>", ">>", "**", "==": // >> is a cutthrough delivery
 		return x.delivery(stamp, id, flag, rest[3:], fn)
 	}
 	return nil

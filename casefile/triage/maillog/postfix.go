@@ -249,7 +249,7 @@ func (p *postfixReader) delivery(h syslogHeader, qidb, msg []byte, fn func(Event
 	}
 	if text != "" {
 		e.Text = sanitize.Line(text)
-		e.Reply, e.Stage = postfixReply(e.Text, e.Status)
+		e.Reply, e.Stage = postfixReply(e.Text)
 	}
 	p.res.Events++
 	return fn(e)
@@ -291,12 +291,12 @@ func hostIP(v string) (string, string) {
 
 // postfixReply finds the remote server's reply inside Postfix's explanation:
 // "host X[IP] said: 550 … (in reply to RCPT TO command)" or "… refused to talk to me: 554 …".
-func postfixReply(text string, st Status) (reply, stage string) {
+func postfixReply(text string) (reply, stage string) {
 	if i := strings.Index(text, " said: "); i >= 0 {
 		reply = text[i+len(" said: "):]
 	} else if i := strings.Index(text, " refused to talk to me: "); i >= 0 {
 		reply, stage = text[i+len(" refused to talk to me: "):], "connect"
-	} else if st == Sent || startsWithCode(text) {
+	} else if startsWithCode(text) {
 		reply = text
 	}
 	if i := strings.LastIndex(reply, " (in reply to "); i >= 0 && strings.HasSuffix(reply, " command)") {
