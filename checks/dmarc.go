@@ -90,6 +90,9 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	for _, why := range rec.Removed {
 		worse(Warn, why)
 	}
+	if len(rec.Removed) > 0 && applied != dmarc.PolicyNone {
+		fixes = append(fixes, txtRecord("_dmarc."+p.Domain, rec.With("", "")))
+	}
 	if len(rec.RUA) == 0 {
 		summary = append(summary, "no rua=: you receive no aggregate reports to see who sends as you")
 	}

@@ -8,7 +8,7 @@ func TestDMARCCheck(t *testing.T) {
 	cases := []authCase{
 		{"reject", Target{Domain: "good.test"}, Pass, "policy reject for good.test at _dmarc.good.test; organizational domain good.test", ""},
 		{"inherited", Target{Domain: "news.good.test"}, Pass, "inherited by news.good.test", ""},
-		{"p=none", Target{Domain: "neutral.test"}, Warn, "p=none", `_dmarc.neutral.test. IN TXT "v=DMARC1; p=quarantine`},
+		{"p=none", Target{Domain: "neutral.test"}, Warn, "p=none", `_dmarc.neutral.test. IN TXT "v=DMARC1; p=quarantine; rua=mailto:r@reports.vendor.test"`},
 		{"absent", Target{Domain: "none.test"}, Fail, "no DMARC policy for none.test", `_dmarc.none.test. IN TXT "v=DMARC1; p=none`},
 		{"several records", Target{Domain: "broken.test"}, Fail, "no DMARC policy", ""},
 		{"escape in rua", Target{Domain: "escape.test"}, Warn, "p=none", ""},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,8 +40,8 @@ func TestParseRecord(t *testing.T) {
 	if r.Policy != PolicyQuarantine || r.ADKIM != Strict || r.ASPF != Relaxed || !r.Testing || len(r.Removed) != 2 {
 		t.Errorf("parsed %+v", r)
 	}
-	if got := r.With("p", "reject"); !strings.HasPrefix(got, "v=DMARC1; p=reject; adkim=s") {
-		t.Errorf("With: %q", got)
+	if got := r.With("p", "reject"); got != "v=DMARC1; p=reject; adkim=s; t=y; fo=1:d" {
+		t.Errorf("With: %q, want p changed and pct, rf left out", got)
 	}
 	for _, bad := range []string{"v=DMARC1; p=bounce", "v=DMARC1; p=none; p=reject", "v=DMARC1; rua=http://x", "v=DMARC1", "v=spf1 -all", "v=DMARC1; p=none; adkim=x"} {
 		if _, err := ParseRecord(bad); !errors.Is(err, ErrSyntax) {

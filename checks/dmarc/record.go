@@ -214,18 +214,23 @@ func (r *Record) Applied(domain, recordDomain string, exists bool) Policy {
 // String prints the record as the text to publish.
 func (r *Record) String() string { return strings.Join(r.tags, "; ") }
 
-// With returns a copy of the record with tag set to value (added at the end if absent),
-// for a fix that changes one tag.
+// With returns the record's text to publish with tag set to value (added at the end if
+// absent) and the tags RFC 9989 removed left out; an empty tag changes nothing else.
 func (r *Record) With(tag, value string) string {
-	tags := append([]string(nil), r.tags...)
+	var tags []string
 	found := false
-	for i, t := range tags {
-		if n, _, _ := strings.Cut(t, "="); strings.EqualFold(n, tag) {
-			tags[i] = tag + "=" + value
+	for _, t := range r.tags {
+		n, _, _ := strings.Cut(t, "=")
+		switch {
+		case removedTags[strings.ToLower(n)] != "":
+			continue
+		case tag != "" && strings.EqualFold(n, tag):
+			t = tag + "=" + value
 			found = true
 		}
+		tags = append(tags, t)
 	}
-	if !found {
+	if !found && tag != "" {
 		tags = append(tags, tag+"="+value)
 	}
 	return strings.Join(tags, "; ")
