@@ -2,16 +2,63 @@ package casefile
 
 import (
 	"bytes"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
-// TestMarshalMatchesYAML: the chunked timeline encoding gives the bytes yaml/v3 gives for
-// the whole document, including multi-line replies.
-func TestMarshalMatchesYAML(t *testing.T) {
-	c := bigCase(200)
+// fullDecode reads a case file wholly through yaml/v3: what the plain-form timeline
+// reader must agree with.
+func fullDecode(t testing.TB, data []byte) *Case {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	c := new(Case)
+	if err := dec.Decode(c); err != nil {
+		t.Fatalf("yaml/v3: %v\n%s", err, data)
+	}
+	return c
+}
+
+func sameTimeline(a, b []Event) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if !x.At.Equal(y.At) {
+			return false
+		}
+		x.At, y.At = time.Time{}, time.Time{}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// tricky are values the plain form must not write plain (or must write so they read back).
+var tricky = []string{
+	"550-5.7.26 first line\n550 5.7.26 second: line\n\nafter a blank",
+	"quoted: \"yes\" # not a comment", "- starts like a list", "ends with a colon:", "true", "null", "~", "",
+	" leading space", "trailing space ", "550", "5.7.0", "1e3", "0x1F", "2026-11-22", "#hash", "a # b", "tab\there",
+	"ok: no", "'single'", "[flow]", "{map}", "*alias", "&anchor", "!tag", "%dir", "@at", "`tick", "|pipe", ">fold",
+	"?q", ",comma", "ünïcödé ✓", "control ␛[31m pictured", "2001:db8::1", "http://x.example/?a=b#frag",
+}
+
+// TestMarshalReadsBack: whatever the values, the bytes Marshal writes read back the same
+// through the plain-form reader and through yaml/v3, and match yaml/v3's own encoding.
+func TestMarshalReadsBack(t *testing.T) {
+	c := bigCase(len(tricky) + 10)
 	c.ID, c.Schema, c.Status, c.Created, c.Updated = "x", 1, StatusOpen, t0, t0
-	c.Timeline[3].Reply = "550-5.7.26 first line\n550 5.7.26 second: line\n\nafter a blank"
-	c.Timeline[5].Reply = "quoted: \"yes\" # not a comment"
+	for i, v := range tricky {
+		c.Timeline[i].Reply = v
+		c.Timeline[len(tricky)-1-i].Source = v
+	}
+	c.Timeline[2].RecipientDomain = "null"
 	got, err := Marshal(c)
 	if err != nil {
 		t.Fatal(err)
@@ -21,13 +68,75 @@ func TestMarshalMatchesYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want.Bytes()) {
-		t.Fatalf("chunked encoding differs from yaml/v3's:\n%s\n----\n%s", got[:2000], want.Bytes()[:2000])
+		t.Errorf("Marshal differs from yaml/v3's encoding:\n%s\n----\n%s", got, want.Bytes())
 	}
 	back, err := Parse("x.yaml", got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Timeline[3].Reply != c.Timeline[3].Reply || len(back.Timeline) != 200 {
-		t.Fatalf("round trip lost the timeline: %q", back.Timeline[3].Reply)
+	if !sameTimeline(back.Timeline, c.Timeline) {
+		t.Errorf("round trip changed the timeline")
 	}
+	if full := fullDecode(t, got); !sameTimeline(back.Timeline, full.Timeline) {
+		t.Errorf("plain-form reader and yaml/v3 disagree")
+	}
+}
+
+// TestHandEditedTimeline: a timeline a person edited (comments, quotes, flow maps, keys
+// in another order) reads as yaml/v3 reads it, and errors in it name the file's line.
+func TestHandEditedTimeline(t *testing.T) {
+	head := "schema: 1\nid: h\nstatus: open\ncreated: 2026-11-22T09:00:00Z\nupdated: 2026-11-22T09:00:00Z\nrole: sender\nprovider: proofpoint\n"
+	for _, tl := range []string{
+		"timeline:\n  - at: 2026-11-22T08:00:00Z\n    reply: plain\n",
+		"timeline:\n  # a comment\n  - at: 2026-11-22T08:00:00Z\n    reply: 'quoted'\n",
+		"timeline:\n  - {at: 2026-11-22T08:00:00Z, reply: flow}\n  - reply: second\n    at: 2026-11-22T09:00:00+01:00\n",
+		"timeline:\n- at: 2026-11-22T08:00:00Z\n  reply: not indented\n",
+		"timeline:\n  - reply: a\n    count: 3\n  - reply: >-\n      folded\n      text\n",
+		"timeline:\n  - reply: a # with a comment\n    reply_code: 0550\n",
+		"timeline:\n  - at: 2026-11-22 08:00:00\n    reply: space-separated time\n",
+	} {
+		data := []byte(head + tl)
+		c, err := Parse("h.yaml", data)
+		if err != nil {
+			t.Errorf("%q: %v", tl, err)
+			continue
+		}
+		if full := fullDecode(t, data); !sameTimeline(c.Timeline, full.Timeline) {
+			t.Errorf("%q: read %+v, yaml/v3 reads %+v", tl, c.Timeline, full.Timeline)
+		}
+	}
+	for tl, want := range map[string]string{
+		"timeline:\n  - at: 2026-11-22T08:00:00Z\n    reply: a\n  - reply: b\n    colour: red\n": `h.yaml:12: unknown field "colour"`,
+		"timeline:\n  - reply: a\n  - reply: b\n    reply_code: five\n":                          "h.yaml:11: field reply_code: cannot unmarshal",
+		"timeline:\n  - reply: a\n    reply: b\n":                                                 `h.yaml:10: field reply: mapping key "reply" already defined at line 9`,
+	} {
+		_, err := Parse("h.yaml", []byte(head+tl))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", tl, err, want)
+		}
+	}
+}
+
+func FuzzTimelineValue(f *testing.F) {
+	for _, v := range tricky {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c := &Case{Schema: 1, ID: "f", Status: StatusOpen, Role: Sender, Provider: "p", Created: t0, Updated: t0}
+		c.Timeline = []Event{{At: t0, Reply: v, Source: v}, {Reply: "x", Recipient: v}}
+		data, err := Marshal(c)
+		if err != nil {
+			return // yaml/v3 refuses some strings (invalid UTF-8); so does the file
+		}
+		back, err := Parse("f.yaml", data)
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", v, err, data)
+		}
+		if !reflect.DeepEqual(back.Timeline[1], c.Timeline[1]) || back.Timeline[0].Reply != v {
+			t.Fatalf("%q read back as %+v", v, back.Timeline)
+		}
+		if full := fullDecode(t, data); !sameTimeline(back.Timeline, full.Timeline) {
+			t.Fatalf("%q: plain-form reader and yaml/v3 disagree", v)
+		}
+	})
 }
