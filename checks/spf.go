@@ -16,7 +16,7 @@ func init() {
 }
 
 func spfApplies(t Target) (bool, string) {
-	if t.Domain == "" && t.HELO == "" {
+	if t.Domain == "" && t.HELO == "" && !strings.Contains(t.EnvelopeSender, "@") {
 		return false, "no sending domain or HELO name given (--domain, --helo or --message)"
 	}
 	return true, ""
@@ -31,13 +31,20 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 		lint       *spf.Report
 		from, helo *spf.Verdict
 	)
-	sender := t.EnvelopeSender
-	if sender == "" && t.Domain != "" {
-		sender = "postmaster@" + t.Domain
+	// SPF is about the MAIL FROM domain; the From domain stands in when the envelope
+	// sender is not known (or is null, as in a bounce).
+	domain, sender := t.Domain, t.EnvelopeSender
+	if i := strings.LastIndexByte(sender, '@'); i >= 0 && i < len(sender)-1 {
+		domain = strings.TrimSuffix(sender[i+1:], ">")
+	} else {
+		sender = ""
 	}
-	if t.Domain != "" {
+	if sender == "" && domain != "" {
+		sender = "postmaster@" + domain
+	}
+	if domain != "" {
 		wg.Add(1)
-		go func() { defer wg.Done(); lint = spf.Lint(ctx, env.Resolver, t.Domain) }()
+		go func() { defer wg.Done(); lint = spf.Lint(ctx, env.Resolver, domain) }()
 		if t.IP.IsValid() {
 			wg.Add(1)
 			go func() {

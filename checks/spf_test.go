@@ -68,6 +68,7 @@ func TestSPFCheck(t *testing.T) {
 	other := netip.MustParseAddr("203.0.113.5")
 	cases := []authCase{
 		{"pass", Target{IP: ip, Domain: "good.test", HELO: "mail.good.test"}, Pass, "192.0.2.10 may send as good.test (pass", ""},
+		{"envelope sender's domain", Target{IP: ip, Domain: "neutral.test", EnvelopeSender: "bounce@good.test"}, Pass, "192.0.2.10 may send as good.test", ""},
 		{"esp include", Target{IP: netip.MustParseAddr("198.51.100.9"), Domain: "good.test"}, Pass, "may send as good.test", ""},
 		{"domain only", Target{Domain: "good.test"}, Pass, "good.test publishes an SPF record: 2 of 10 lookups", ""},
 		{"not authorized", Target{IP: other, Domain: "good.test"}, Fail, "203.0.113.5 is not authorized to send as good.test (fail)",
