@@ -21,9 +21,9 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// Cert makes a self-signed certificate for name, valid from notBefore to notAfter, and a
-// pool that trusts it.
-func Cert(tb testing.TB, name string, notBefore, notAfter time.Time) (tls.Certificate, *x509.CertPool) {
+// Cert makes a self-signed certificate for name (and more names), valid from notBefore
+// to notAfter, and a pool that trusts it.
+func Cert(tb testing.TB, name string, notBefore, notAfter time.Time, more ...string) (tls.Certificate, *x509.CertPool) {
 	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -32,7 +32,7 @@ func Cert(tb testing.TB, name string, notBefore, notAfter time.Time) (tls.Certif
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: name},
-		DNSNames:              []string{name},
+		DNSNames:              append([]string{name}, more...),
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
