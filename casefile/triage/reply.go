@@ -28,16 +28,18 @@ func (s EnhancedStatus) String() string {
 
 // parsedReply is one reply taken apart: what the rules match on.
 type parsedReply struct {
-	joined           string // the whole text on one line
-	lower            string // joined, lower-cased (ASCII)
-	reply            string // the reply itself, after any quoting prefix ("host X said:")
-	focus            string // the reply, lowered: what the rules read
-	code             int    // SMTP reply code, 0 when none
+	joined           string   // the whole text on one line
+	lower            string   // joined, lower-cased (ASCII)
+	reply            string   // the reply itself, after any quoting prefix ("host X said:")
+	focus            string   // the reply, lowered: what the rules read
+	seen             []uint64 // which of the tables' phrases occur in focus
+	code             int      // SMTP reply code, 0 when none
 	status           EnhancedStatus
 	host             string // the host that answered, when the text names it
 	receiverProvider string // the filter operating host
 	ip               string // the IP the reply is about
 	stage            string // SMTP stage: connect, helo, mail, rcpt, data; "" unknown
+	rcptDomain       string // the recipient's domain, when the evidence names it
 }
 
 // ClassifyReply reads one SMTP reply or diagnostic text — multi-line replies and replies
@@ -64,6 +66,8 @@ func (p *parsedReply) parse(text string) {
 	replyLower := p.lower[start:]
 	p.code, p.status, _ = replyCodes(replyLower)
 	p.focus = replyLower
+	p.seen = make([]uint64, (phrases.size()+63)/64)
+	phrases.scan(p.focus, p.seen)
 	if host == "" {
 		host = hostInText(p.lower)
 	}
@@ -332,7 +336,7 @@ func lowerASCII(s string) string {
 var quoteMarkers = []string{
 	" said: ", " said:", "remote server returned '", "refused to talk to me: ",
 	"did not like our rcpt to:", "did not like our mail from:", "did not like our data:",
-	"the response was: ", "the error that the other server returned was: ",
+	"the response was: ", "the error that the other server returned was: ", "it responded as follows: ",
 	"diagnostic-code: smtp; ", "diagnostic-code: ", "delay reason: ", "reason: ",
 }
 

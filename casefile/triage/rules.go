@@ -49,6 +49,8 @@ type Rule struct {
 	Codes []string `yaml:"codes"`
 	// Replies: reply codes ("421", "5xx").
 	Replies []string `yaml:"replies"`
+	// Recipients: the recipient's domain ends with one of these (googlegroups.com).
+	Recipients []string `yaml:"recipients"`
 	// Stages: SMTP stages the reply came at (connect, mail, rcpt, data).
 	Stages []string `yaml:"stages"`
 	// Registry: "specific" matches a status code whose registry meaning is specific
@@ -65,16 +67,18 @@ type Rule struct {
 	DeferralRoute string `yaml:"deferral_route"`
 	Send          string `yaml:"send"` // what to do or send, for people
 
-	table    *ProviderTable
-	codes    []codeRange
-	replies  []replyRange
-	rxProvs  []string
-	anyLower []string
+	table   *ProviderTable
+	codes   []codeRange
+	replies []replyRange
+	rxProvs []string
+	anyIDs  []int // phrase ids in the shared matcher
+	allIDs  []int
+	noneIDs []int
 }
 
 type codeRange struct {
-	class          int // 0: either 4 or 5
-	subject        int
+	class           int // 0: either 4 or 5
+	subject         int
 	detailLo, detHi int
 }
 
@@ -90,6 +94,7 @@ type StatusMeaning struct {
 }
 
 var (
+	phrases  phraseSet // every phrase of every rule, matched in one pass
 	tables   []*ProviderTable
 	rules    []*Rule // every rule, in the order they are tried
 	registry = map[[2]int]StatusMeaning{}
@@ -109,7 +114,7 @@ var validModes = map[Mode]bool{"": true, HardBlock: true, Deferral: true, Filter
 	Complaint: true, Delivered: true, AutoReply: true, UnknownMode: true}
 
 func loadRules() error {
-	tables, rules = nil, nil
+	tables, rules, phrases = nil, nil, phraseSet{}
 	files, err := fs.Glob(rulesFS, "knowledge/providers/*.yaml")
 	if err != nil {
 		return err
@@ -130,6 +135,7 @@ func loadRules() error {
 		}
 		tables = append(tables, &t)
 	}
+	phrases.compile()
 	slices.SortStableFunc(tables, func(a, b *ProviderTable) int { return a.Order - b.Order })
 	for _, t := range tables {
 		for i := range t.Rules {
@@ -192,19 +198,25 @@ func (r *Rule) compile(t *ProviderTable) error {
 		}
 		r.replies = append(r.replies, rr)
 	}
-	lower := func(in []string) []string {
-		out := make([]string, len(in))
+	ids := func(in []string) []int {
+		out := make([]int, len(in))
 		for i, s := range in {
-			out[i] = strings.ToLower(s)
+			if s == "" {
+				return nil
+			}
+			out[i] = phrases.add(strings.ToLower(s))
 		}
 		return out
 	}
-	r.anyLower, r.All, r.None = lower(r.Any), lower(r.All), lower(r.None)
+	r.anyIDs, r.allIDs, r.noneIDs = ids(r.Any), ids(r.All), ids(r.None)
+	if len(r.anyIDs) != len(r.Any) || len(r.allIDs) != len(r.All) || len(r.noneIDs) != len(r.None) {
+		return fmt.Errorf("an empty phrase matches everything")
+	}
 	r.rxProvs = r.Receivers
 	if r.Registry != "" && r.Registry != "specific" && r.Registry != "any" {
 		return fmt.Errorf("registry %q", r.Registry)
 	}
-	if len(r.Any) == 0 && len(r.All) == 0 && len(r.codes) == 0 && len(r.replies) == 0 && len(r.rxProvs) == 0 && len(r.Stages) == 0 && r.Registry == "" {
+	if len(r.Any) == 0 && len(r.All) == 0 && len(r.codes) == 0 && len(r.replies) == 0 && len(r.rxProvs) == 0 && len(r.Stages) == 0 && r.Registry == "" && len(r.Recipients) == 0 {
 		return fmt.Errorf("matches everything")
 	}
 	return nil
@@ -285,30 +297,33 @@ func (r *Rule) match(p *parsedReply) bool {
 	if len(r.Stages) > 0 && !slices.Contains(r.Stages, p.stage) {
 		return false
 	}
+	if len(r.Recipients) > 0 && (p.rcptDomain == "" || !hasSuffix(p.rcptDomain, r.Recipients)) {
+		return false
+	}
 	if r.Registry != "" {
 		m, ok := registryMeaning(p.status)
 		if !ok || m.Cause == UnknownCause || (r.Registry == "specific" && !m.Specific) {
 			return false
 		}
 	}
-	for _, s := range r.All {
-		if !strings.Contains(p.focus, s) {
+	for _, id := range r.allIDs {
+		if !has(p.seen, id) {
 			return false
 		}
 	}
-	for _, s := range r.None {
-		if strings.Contains(p.focus, s) {
+	for _, id := range r.noneIDs {
+		if has(p.seen, id) {
 			return false
 		}
 	}
-	if len(r.anyLower) == 0 && len(r.rxProvs) == 0 {
+	if len(r.anyIDs) == 0 && len(r.rxProvs) == 0 {
 		return true
 	}
 	if p.receiverProvider != "" && slices.Contains(r.rxProvs, p.receiverProvider) {
 		return true
 	}
-	for _, s := range r.anyLower {
-		if strings.Contains(p.focus, s) {
+	for _, id := range r.anyIDs {
+		if has(p.seen, id) {
 			return true
 		}
 	}

@@ -1,0 +1,846 @@
+package triage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/mail"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode every charset bounces come in
+
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+// maxPart bounds one decoded part of a message: bounces are small; the attached original
+// may be large but only its headers matter.
+const maxPart = 4 << 20
+
+// hint is what the evidence around a reply says: the sending IP, the DSN's Status and
+// Action, the Remote-MTA.
+type hint struct {
+	sendingIP string
+	status    EnhancedStatus
+	action    string
+	remote    string
+	recipient string
+	stage     string
+}
+
+// classifyHint is classify with what a DSN or bounce knows besides the reply.
+func classifyHint(text string, h hint) Finding {
+	var p parsedReply
+	p.parse(text)
+	if !p.status.valid && h.status.valid {
+		p.status = h.status
+	}
+	if p.host == "" && h.remote != "" {
+		p.host = h.remote
+		if f, ok := FilterForHost(h.remote); ok {
+			p.receiverProvider = f.Provider
+		}
+	}
+	if _, d, ok := strings.Cut(h.recipient, "@"); ok {
+		p.rcptDomain = d
+	}
+	if p.stage == "" {
+		p.stage = h.stage
+	}
+	f := p.finding(h.sendingIP)
+	switch {
+	case f.Mode != UnknownMode && !(f.Mode == Delivered && h.action == "failed"):
+	case h.action == "failed":
+		f.Mode = HardBlock
+	case h.action == "delayed":
+		f.Mode = Deferral
+	case h.action == "delivered", h.action == "relayed", h.action == "expanded":
+		f.Mode = Delivered
+	}
+	f.Action = h.action
+	if f.Mode == UnknownMode && f.Cause != UnknownCause {
+		f.Mode = HardBlock // a bounce is a failure even when its text names no code
+	}
+	if f.Route.Kind == "none" && f.Mode == Deferral && f.Cause == UnknownCause {
+		f.Route = RouteFor("wait", "")
+	}
+	return f
+}
+
+// original is what the bounced message's own headers say.
+type original struct {
+	sender    string
+	messageID string
+	hosts     []string // envelope and DKIM domains, Received names: for ESP pools
+}
+
+// readMessage reads one message: a DSN or plain-text bounce, an ARF report, an
+// auto-reply, or the headers of a delivered message.
+func (rd *Reader) readMessage(name string, data []byte, n int) error {
+	source := name
+	if n > 0 {
+		source = fmt.Sprintf("%s msg %d", name, n)
+	}
+	ent, err := message.Read(bytes.NewReader(data))
+	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+		return &InputError{Name: source, Reason: "not a mail message: " + oneLineErr(err)}
+	}
+	m := &msgReader{rd: rd, source: source}
+	m.walk(ent, 0)
+	if len(m.recipients) == 0 && m.arf == nil && strings.TrimSpace(m.plain.String()) == "" {
+		// A broken MIME structure (a boundary that never comes): read the raw body.
+		m.rawBody(data)
+	}
+	top := ent.Header
+	m.date = parseDate(headerText(top, "Date"))
+	from := strings.ToLower(headerText(top, "From"))
+	subject := headerText(top, "Subject")
+	m.exclude = addressesIn(strings.ToLower(headerText(top, "To")))
+	m.failed = addressesIn(strings.ToLower(strings.Join(top.Values("X-Failed-Recipients"), ",")))
+	switch {
+	case m.arf != nil:
+		m.complaint()
+	case len(m.recipients) > 0:
+		m.dsnFindings()
+	case len(m.failed) > 0 || isBounce(from, subject, m.plain.String(), m.attached):
+		m.plainFindings()
+	case autoReply(top, subject):
+		f := Finding{Source: source, Mode: AutoReply, Cause: Other, Provider: "unknown", At: m.date,
+			Text: sanitize.Line(subject), Route: RouteFor("none", ""), Meaning: "an automatic reply (vacation, out of office): the message was delivered"}
+		f.Sender = addressOf(from)
+		rd.add(f)
+	default:
+		return rd.readHeaders(source, data)
+	}
+	return nil
+}
+
+// msgReader collects the parts of one message.
+type msgReader struct {
+	rd         *Reader
+	source     string
+	date       time.Time
+	recipients []textproto.MIMEHeader // DSN per-recipient blocks
+	perMessage textproto.MIMEHeader
+	arf        textproto.MIMEHeader
+	plain      strings.Builder // human-readable text of the bounce
+	orig       original
+	exclude    []string
+	failed     []string // X-Failed-Recipients
+	attached   bool     // the original message is attached
+	nested     string   // text of an attached message: sometimes the bounce itself
+}
+
+func (m *msgReader) walk(e *message.Entity, depth int) {
+	if depth > 8 {
+		return
+	}
+	ct, params, _ := e.Header.ContentType()
+	ct = strings.ToLower(ct)
+	if mr := e.MultipartReader(); mr != nil {
+		for range 64 {
+			part, err := mr.NextPart()
+			if err != nil && part == nil {
+				return
+			}
+			m.walk(part, depth+1)
+		}
+		return
+	}
+	_ = params
+	body, _ := io.ReadAll(io.LimitReader(e.Body, maxPart))
+	switch {
+	case ct == "message/delivery-status" || ct == "message/global-delivery-status":
+		m.deliveryStatus(body)
+	case ct == "message/feedback-report":
+		h, _ := readBlock(bufio.NewReader(bytes.NewReader(body)))
+		if h != nil {
+			m.arf = h
+		}
+	case ct == "message/rfc822" || ct == "message/global" || ct == "text/rfc822-headers" || ct == "message/rfc822-headers" || ct == "message/global-headers":
+		m.attached = true
+		m.originalHeaders(body)
+		if nested, err := message.Read(bytes.NewReader(body)); nested != nil && err == nil {
+			if nct, _, _ := nested.Header.ContentType(); strings.EqualFold(nct, "multipart/report") && len(m.recipients) == 0 {
+				// A bounce forwarded inside another: its report is the one to read.
+				m.walk(nested, depth+1)
+				return
+			}
+		}
+		if ct != "text/rfc822-headers" && len(m.nested) < 16<<10 {
+			if i := bytes.Index(body, []byte("\n\n")); i >= 0 {
+				m.nested += string(body[i+2 : min(len(body), i+2+16<<10)])
+			}
+		}
+	case ct == "" || strings.HasPrefix(ct, "text/"):
+		if ct == "text/html" && m.plain.Len() > 0 {
+			return
+		}
+		text := string(body)
+		if ct == "text/html" {
+			text = stripTags(text)
+		}
+		if depth == 0 {
+			text = m.splitInlineOriginal(text)
+		}
+		if m.plain.Len() < 64<<10 {
+			m.plain.WriteString(text)
+			m.plain.WriteString("\n")
+		}
+	}
+}
+
+// rawBody reads a message body as text, with any delivery-status fields in it.
+func (m *msgReader) rawBody(data []byte) {
+	i := bytes.Index(data, []byte("\n\n"))
+	if i < 0 {
+		return
+	}
+	body := data[i+2:]
+	if len(body) > maxPart {
+		body = body[:maxPart]
+	}
+	for _, k := range []string{"\nReporting-MTA:", "\nFinal-Recipient:"} {
+		if j := bytes.Index(body, []byte(k)); j >= 0 {
+			m.deliveryStatus(body[j+1:])
+			break
+		}
+	}
+	text := m.splitInlineOriginal(string(body))
+	m.plain.WriteString(text)
+}
+
+// readBlock reads one header block of a delivery-status or feedback-report part.
+func readBlock(br *bufio.Reader) (textproto.MIMEHeader, error) {
+	// Blank lines between blocks, sometimes several.
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			return nil, err
+		}
+		if b[0] != '\n' && b[0] != '\r' && b[0] != ' ' && b[0] != '\t' {
+			break
+		}
+		if _, err := br.ReadString('\n'); err != nil {
+			return nil, err
+		}
+	}
+	h, err := textproto.NewReader(br).ReadMIMEHeader()
+	if len(h) == 0 {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (m *msgReader) deliveryStatus(body []byte) {
+	br := bufio.NewReader(bytes.NewReader(body))
+	first := true
+	for range 1000 {
+		h, err := readBlock(br)
+		if h != nil {
+			if first && h.Get("Final-Recipient") == "" && h.Get("Original-Recipient") == "" {
+				m.perMessage = h
+			} else if h.Get("Final-Recipient") != "" || h.Get("Original-Recipient") != "" || h.Get("Diagnostic-Code") != "" || h.Get("Status") != "" {
+				m.recipients = append(m.recipients, splitRecipients(h)...)
+			}
+			first = false
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// splitRecipients separates recipient blocks written without the blank line between
+// them: the fields then repeat, one value per recipient.
+func splitRecipients(h textproto.MIMEHeader) []textproto.MIMEHeader {
+	n := len(h.Values("Final-Recipient"))
+	if n <= 1 {
+		return []textproto.MIMEHeader{h}
+	}
+	out := make([]textproto.MIMEHeader, n)
+	for i := range out {
+		out[i] = textproto.MIMEHeader{}
+		for k, vs := range h {
+			switch {
+			case len(vs) == n:
+				out[i][k] = []string{vs[i]}
+			case len(vs) == 1:
+				out[i][k] = vs
+			}
+		}
+	}
+	return out
+}
+
+// originalHeaders reads the bounced message's headers: sender, Message-ID, hosts.
+func (m *msgReader) originalHeaders(body []byte) {
+	ent, err := message.Read(bytes.NewReader(body))
+	if ent == nil {
+		_ = err
+		return
+	}
+	h := ent.Header
+	if m.orig.sender == "" {
+		m.orig.sender = addressOf(strings.ToLower(headerText(h, "Return-Path")))
+		if m.orig.sender == "" {
+			m.orig.sender = addressOf(strings.ToLower(headerText(h, "From")))
+		}
+	}
+	if m.orig.messageID == "" {
+		m.orig.messageID = sanitize.Line(strings.TrimSpace(headerText(h, "Message-Id")))
+	}
+	if _, d, ok := strings.Cut(m.orig.sender, "@"); ok {
+		m.orig.hosts = append(m.orig.hosts, d)
+	}
+	for _, sig := range h.Values("DKIM-Signature") {
+		if d := tagValue(sig, "d"); d != "" {
+			m.orig.hosts = append(m.orig.hosts, strings.ToLower(d))
+		}
+	}
+	for _, rcv := range h.Values("Received") {
+		for _, w := range []string{"by ", "from "} {
+			if i := strings.Index(strings.ToLower(rcv), w); i >= 0 {
+				if host := hostAfter(strings.ToLower(rcv[i:]), w); host != "" {
+					m.orig.hosts = append(m.orig.hosts, host)
+				}
+			}
+		}
+	}
+}
+
+// originalMarkers start the copy of the original message in plain-text bounces.
+var originalMarkers = []string{
+	"------ this is a copy of the message", "--- below this line is a copy", "----- original message -----",
+	"original message follows", "unsent message below", "message headers follow", "headers of the original message", "------ original message ------",
+	"----- the following is a copy", "-- the header and top 20 lines", "--- the header of the original message",
+	"------ the header of the original message", "content-type: message/rfc822", "content-type: text/rfc822-headers",
+}
+
+// splitInlineOriginal cuts the copy of the original message from a plain-text bounce
+// and reads its headers.
+func (m *msgReader) splitInlineOriginal(text string) string {
+	lower := lowerASCII(text)
+	cut := -1
+	for _, mk := range originalMarkers {
+		if i := strings.Index(lower, mk); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut < 0 {
+		cut = inlineHeaderBlock(text)
+	}
+	if cut < 0 {
+		return text
+	}
+	m.attached = true
+	rest := text[cut:]
+	if i := strings.Index(rest, "\n"); i >= 0 {
+		rest = strings.TrimLeft(rest[i+1:], "\r\n")
+		m.originalHeaders([]byte(rest))
+	}
+	return text[:cut]
+}
+
+// dsnFindings makes one finding per recipient block of a DSN.
+func (m *msgReader) dsnFindings() {
+	reporting := ""
+	if m.perMessage != nil {
+		reporting = fieldValue(m.perMessage.Get("Reporting-MTA"))
+	}
+	for _, r := range m.recipients {
+		diag := unfold(fieldValue(r.Get("Diagnostic-Code")))
+		status, _ := scanStatus(strings.TrimSpace(r.Get("Status")), 0)
+		h := hint{sendingIP: m.rd.opts.IP, status: status, action: strings.ToLower(strings.TrimSpace(r.Get("Action"))),
+			remote: strings.ToLower(fieldValue(r.Get("Remote-MTA")))}
+		if _, err := parseIPHost(h.remote); err == nil {
+			h.remote = ""
+		}
+		text := diag
+		rcpt := strings.ToLower(addressOf(fieldValue(cmpOr(r.Get("Final-Recipient"), r.Get("Original-Recipient")))))
+		h.recipient = rcpt
+		// The human-readable part often names the SMTP stage the diagnostic leaves out.
+		h.stage = stageOf(lowerASCII(joinReply(recipientChunk(m.plain.String(), rcpt, m.rcptList()))))
+		if text == "" || weak(classifyHint(text, h)) {
+			// The human-readable part often says more than a bare Status.
+			if chunk := recipientChunk(m.plain.String(), rcpt, m.rcptList()); chunk != "" {
+				if alt := classifyHint(chunk, h); !weak(alt) || text == "" {
+					text = chunk
+				}
+			}
+		}
+		f := classifyHint(text, h)
+		if diag != "" && text != diag {
+			f.Text = sanitize.Line(joinReply(diag))
+		}
+		f.Recipient = sanitize.Line(rcpt)
+		m.finish(&f, r, reporting)
+		m.rd.add(f)
+	}
+}
+
+// rcptList lists the DSN's recipients.
+func (m *msgReader) rcptList() []string {
+	var out []string
+	for _, r := range m.recipients {
+		out = append(out, strings.ToLower(addressOf(fieldValue(cmpOr(r.Get("Final-Recipient"), r.Get("Original-Recipient"))))))
+	}
+	return out
+}
+
+// weak reports a finding that says little: no cause, or only a code's vague meaning.
+func weak(f Finding) bool {
+	return f.Cause == UnknownCause || (f.Control == "" && f.Cause == Other)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// finish fills what the message knows into a finding.
+func (m *msgReader) finish(f *Finding, r textproto.MIMEHeader, reporting string) {
+	f.Source = m.source
+	if _, d, ok := strings.Cut(f.Recipient, "@"); ok {
+		f.RecipientDomain = d
+	}
+	f.Sender = sanitize.Line(m.orig.sender)
+	f.MessageID = m.orig.messageID
+	at := time.Time{}
+	if r != nil {
+		at = parseDate(r.Get("Last-Attempt-Date"))
+	}
+	if at.IsZero() && m.perMessage != nil {
+		at = parseDate(m.perMessage.Get("Arrival-Date"))
+	}
+	if at.IsZero() {
+		at = m.date
+	}
+	f.At = at
+	hosts := append([]string{reporting}, m.orig.hosts...)
+	applyESP(f, hosts)
+}
+
+// applyESP routes a reputation case to the ESP whose pool the mail left from.
+func applyESP(f *Finding, hosts []string) {
+	if f.Cause != IPReputation && f.Cause != Blocklist && f.Cause != DomainReputation {
+		return
+	}
+	for _, h := range hosts {
+		if esp, ok := ESPForHost(h); ok {
+			f.Route = ESPRoute(esp)
+			f.Notes = append(f.Notes, "sent from "+esp.Product+"'s pool ("+sanitize.Line(h)+"): its support takes the case to the receiver")
+			return
+		}
+	}
+}
+
+// plainFindings reads a plain-text bounce: one finding per failed recipient it names.
+func (m *msgReader) plainFindings() {
+	body := m.plain.String()
+	rcpts := addressesIn(lowerASCII(body))
+	var keep []string
+	for _, a := range rcpts {
+		local, _, _ := strings.Cut(a, "@")
+		if containsString(m.exclude, a) || a == m.orig.sender || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
+			continue
+		}
+		keep = append(keep, a)
+	}
+	if len(m.failed) > 0 {
+		keep = m.failed
+	}
+	if len(keep) > 16 {
+		keep = keep[:16]
+	}
+	h := hint{sendingIP: m.rd.opts.IP, action: "failed"}
+	if strings.Contains(lowerASCII(body), "will be retried") || strings.Contains(lowerASCII(body), "warning only") {
+		h.action = "delayed"
+	}
+	if len(keep) == 0 {
+		f := classifyHint(body, h)
+		m.finish(&f, nil, "")
+		m.rd.add(f)
+		return
+	}
+	for _, a := range keep {
+		h.recipient = a
+		chunk := recipientChunk(body, a, keep)
+		f := classifyHint(chunk, h)
+		if weak(f) {
+			if alt := classifyHint(body, h); !weak(alt) {
+				f = alt
+			} else if m.nested != "" {
+				// A bounce forwarded inside another: its text is in the attachment.
+				if alt := classifyHint(recipientChunk(m.nested, a, keep), h); !weak(alt) {
+					f = alt
+				}
+			}
+		}
+		f.Recipient = sanitize.Line(a)
+		m.finish(&f, nil, "")
+		m.rd.add(f)
+	}
+}
+
+// recipientChunk is the part of a bounce's text about one recipient: from where it is
+// first named to where another recipient is.
+func recipientChunk(body, rcpt string, others []string) string {
+	lower := lowerASCII(body)
+	if rcpt == "" {
+		return body
+	}
+	i := strings.Index(lower, rcpt)
+	if i < 0 {
+		return body
+	}
+	// Start at the line naming the recipient.
+	if j := strings.LastIndexByte(lower[:i], '\n'); j >= 0 {
+		i = j + 1
+	} else {
+		i = 0
+	}
+	end := len(body)
+	// The recipient's paragraph ends at the first blank line after its reply.
+	seen, lines := false, 0
+	for j := i; j < len(body); {
+		k := strings.IndexByte(body[j:], '\n')
+		if k < 0 {
+			break
+		}
+		line := strings.TrimSpace(body[j : j+k])
+		lines++
+		if line == "" && seen || lines > 40 {
+			end = j
+			break
+		}
+		if c, st, _ := replyCodes(lowerASCII(line)); c != 0 || st.valid {
+			seen = true
+		}
+		j += k + 1
+	}
+	for _, a := range addressesIn(lower[i+len(rcpt) : end]) {
+		if a == rcpt || !containsString(others, a) {
+			continue
+		}
+		if k := strings.Index(lower[i+len(rcpt):], a); k >= 0 {
+			// The other recipient's line ends this one's chunk, unless the reply itself
+			// names it within a few lines.
+			pos := i + len(rcpt) + k
+			if j := strings.LastIndexByte(lower[:pos], '\n'); j > i {
+				end = j
+			}
+			break
+		}
+	}
+	chunk := body[i:end]
+	if len(chunk) > 4096 {
+		chunk = chunk[:4096]
+	}
+	return chunk
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// addressesIn lists the distinct mail addresses in lowered text, in order.
+func addressesIn(lower string) []string {
+	var out []string
+	for i := 0; i < len(lower); i++ {
+		if lower[i] != '@' {
+			continue
+		}
+		s := i
+		for s > 0 && isAddrChar(lower[s-1]) {
+			s--
+		}
+		e := i + 1
+		for e < len(lower) && (isAlnum(lower[e]) || lower[e] == '.' || lower[e] == '-') {
+			e++
+		}
+		local, domain := strings.Trim(lower[s:i], "."), strings.Trim(lower[i+1:e], ".-")
+		if local == "" || !strings.Contains(domain, ".") {
+			continue
+		}
+		a := local + "@" + domain
+		if !containsString(out, a) {
+			out = append(out, a)
+		}
+		i = e
+	}
+	return out
+}
+
+func isAddrChar(c byte) bool {
+	return isAlnum(c) || strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// addressOf takes the address out of "Name <addr>", "rfc822; addr" or a bare address.
+func addressOf(s string) string {
+	if a := addressesIn(strings.ToLower(s)); len(a) > 0 {
+		return a[0]
+	}
+	return ""
+}
+
+// fieldValue drops the type of a DSN field ("rfc822; addr", "smtp; 550 …", "dns; host").
+func fieldValue(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, ';'); i > 0 && i < 16 && !strings.ContainsAny(v[:i], " <@") {
+		v = strings.TrimSpace(v[i+1:])
+	}
+	return v
+}
+
+func unfold(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func parseIPHost(s string) (string, error) {
+	ip, ok := parseIP(strings.Trim(s, "[]"))
+	if !ok {
+		return "", fmt.Errorf("not an IP")
+	}
+	return ip, nil
+}
+
+// complaint reads an ARF feedback report.
+func (m *msgReader) complaint() {
+	h := m.arf
+	typ := strings.ToLower(strings.TrimSpace(h.Get("Feedback-Type")))
+	ip, _ := parseIPHost(strings.TrimSpace(h.Get("Source-Ip")))
+	f := Finding{Source: m.source, Mode: Complaint, Cause: Other, Provider: "unknown", IP: ip,
+		Control: "feedback-loop", Route: RouteFor("none", ""),
+		Meaning: "a recipient reported the message (" + sanitize.Line(cmpOr(typ, "abuse")) + "): complaints above 0.3% hurt the sender's reputation"}
+	agent := strings.ToLower(h.Get("User-Agent"))
+	for _, host := range append([]string{agent, strings.ToLower(h.Get("Reporting-Mta"))}, m.exclude...) {
+		if fl, ok := FilterForHost(fieldValue(host)); ok {
+			f.ReceiverProvider = fl.Provider
+			break
+		}
+	}
+	f.Recipient = sanitize.Line(addressOf(h.Get("Original-Rcpt-To")))
+	if _, d, ok := strings.Cut(f.Recipient, "@"); ok {
+		f.RecipientDomain = d
+	}
+	f.Text = sanitize.Line(unfold(m.plain.String()))
+	if len(f.Text) > 500 {
+		f.Text = f.Text[:500]
+	}
+	f.At = parseDate(h.Get("Arrival-Date"))
+	if f.At.IsZero() {
+		f.At = m.date
+	}
+	f.Sender = sanitize.Line(cmpOr(addressOf(h.Get("Original-Mail-From")), m.orig.sender))
+	f.MessageID = m.orig.messageID
+	f.SendingIP = m.rd.opts.IP
+	m.rd.add(f)
+}
+
+// isBounce tells a non-delivery report from other mail by its sender, subject and text.
+func isBounce(from, subject, body string, attached bool) bool {
+	for _, w := range []string{"mailer-daemon", "postmaster", "mail delivery", "mail administrator", "mdaemon", "mail system"} {
+		if strings.Contains(from, w) {
+			return true
+		}
+	}
+	s := strings.ToLower(subject)
+	for _, w := range []string{"undeliver", "undelivered", "delivery status", "delivery fail", "failure notice", "returned mail",
+		"delivery notification", "not delivered", "could not be delivered", "mail delivery", "non-delivery", "nondelivery",
+		"rejected", "bounce", "could not send", "delayed", "delivery problem", "returned to sender", "failed"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	var p parsedReply
+	p.parse(body)
+	if p.code >= 400 || (p.status.valid && p.status.class != 2) {
+		return true
+	}
+	// Without codes, the words of a non-delivery report, next to the returned message.
+	lb := lowerASCII(body)
+	for _, w := range []string{"could not be delivered", "couldn't be delivered", "undeliverable", "delivery has failed",
+		"failed permanently", "unable to deliver", "not be delivered", "delivery to the following", "permanent error", "not a member"} {
+		if strings.Contains(lb, w) {
+			return true
+		}
+	}
+	return attached && strings.Contains(lb, "deliver")
+}
+
+// autoReply recognises RFC 3834 automatic responses and the usual vacation markers.
+func autoReply(h message.Header, subject string) bool {
+	if v := strings.ToLower(strings.TrimSpace(headerText(h, "Auto-Submitted"))); v != "" && v != "no" {
+		return true
+	}
+	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"} {
+		if h.Get(k) != "" {
+			return true
+		}
+	}
+	if p := strings.ToLower(h.Get("Precedence")); p == "auto_reply" {
+		return true
+	}
+	s := strings.ToLower(subject)
+	for _, w := range []string{"auto:", "automatic reply", "autoreply", "auto-reply", "out of office", "out of the office", "vacation", "away from"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// readMbox splits an mbox file into messages.
+func (rd *Reader) readMbox(ctx context.Context, name string, data []byte) (int, error) {
+	n := 0
+	var cur []byte
+	flush := func() error {
+		if len(bytes.TrimSpace(cur)) == 0 {
+			return nil
+		}
+		n++
+		return rd.readMessage(name, cur, n)
+	}
+	start := 0
+	for i := 0; i <= len(data); {
+		j := bytes.IndexByte(data[i:], '\n')
+		end := len(data)
+		if j >= 0 {
+			end = i + j + 1
+		}
+		line := data[i:end]
+		if isMboxFromLine(line) && (i == 0 || (i >= 2 && data[i-2] == '\n') || (i >= 3 && data[i-3] == '\n' && data[i-2] == '\r')) {
+			cur = data[start:i]
+			if err := flush(); err != nil {
+				return n, err
+			}
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			start = end
+		}
+		if j < 0 {
+			break
+		}
+		i = end
+	}
+	cur = data[start:]
+	if err := flush(); err != nil {
+		return n, err
+	}
+	if n == 0 {
+		return 0, &InputError{Name: name, Reason: "mbox holds no messages"}
+	}
+	return n, nil
+}
+
+func headerText(h message.Header, k string) string {
+	v, err := h.Text(k)
+	if err != nil {
+		return h.Get(k)
+	}
+	return v
+}
+
+func parseDate(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	if i := strings.Index(s, " ("); i > 0 && strings.HasSuffix(s, ")") {
+		// A trailing comment the parser may not take.
+		if t, err := mail.ParseDate(s); err == nil {
+			return t.UTC()
+		}
+		s = s[:i]
+	}
+	t, err := mail.ParseDate(s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func tagValue(sig, tag string) string {
+	for _, part := range strings.Split(sig, ";") {
+		k, v, ok := strings.Cut(part, "=")
+		if ok && strings.TrimSpace(k) == tag {
+			return strings.Join(strings.Fields(v), "")
+		}
+	}
+	return ""
+}
+
+func oneLineErr(err error) string { return sanitize.Line(err.Error()) }
+
+// stripTags makes HTML into text, crudely: tags become spaces.
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+			b.WriteByte(' ')
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// inlineHeaderBlock finds a copy of the original message's headers in the text: a blank
+// line, then several header fields in a row.
+func inlineHeaderBlock(text string) int {
+	for i := 0; i < len(text); {
+		j := strings.Index(text[i:], "\n\n")
+		if j < 0 {
+			return -1
+		}
+		start := i + j + 2
+		fields, transport := 0, false
+		for _, line := range strings.SplitN(text[start:], "\n", 6) {
+			line = strings.TrimRight(line, "\r")
+			if line != "" && (line[0] == ' ' || line[0] == '\t') {
+				continue
+			}
+			k := strings.IndexByte(line, ':')
+			if k <= 0 || strings.ContainsAny(line[:k], " \t") || !knownField(line[:k]) {
+				break
+			}
+			fields++
+			switch strings.ToLower(line[:k]) {
+			case "received", "return-path", "message-id", "mime-version", "dkim-signature":
+				transport = true
+			}
+		}
+		if fields >= 2 && transport {
+			return start
+		}
+		i = start
+	}
+	return -1
+}
+
+func knownField(k string) bool {
+	switch strings.ToLower(k) {
+	case "received", "return-path", "from", "to", "subject", "date", "message-id", "mime-version", "content-type",
+		"cc", "reply-to", "sender", "delivered-to", "x-mailer", "dkim-signature", "content-transfer-encoding", "user-agent", "references", "in-reply-to":
+		return true
+	}
+	return strings.HasPrefix(strings.ToLower(k), "x-")
+}
