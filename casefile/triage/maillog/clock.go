@@ -1,6 +1,7 @@
 package maillog
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -110,14 +111,7 @@ func parseSyslog(line []byte) (h syslogHeader, ok bool) {
 	return h, true
 }
 
-func indexByte(b []byte, c byte) int {
-	for i := range b {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
 
 // clock turns log timestamps into UTC times, filling in the year and zone that syslog
 // leaves out, and remembers what it assumed.

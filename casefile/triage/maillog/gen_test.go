@@ -53,7 +53,7 @@ var (
 		{"example-com.mail.protection.outlook.com[52.101.68.10]:25", "host example-com.mail.protection.outlook.com[52.101.68.10] said: 550 5.7.606 Access denied, banned sending IP [203.0.113.25]. To request removal from this list please visit https://sender.office.com/ and follow the directions. (AS16012609) (in reply to RCPT TO command)", "5.7.606"},
 		{"gmail-smtp-in.l.google.com[142.250.102.27]:25", "host gmail-smtp-in.l.google.com[142.250.102.27] said: 550-5.1.1 The email account that you tried to reach does not exist. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser a1si123456wrb.12 - gsmtp (in reply to RCPT TO command)", "5.1.1"},
 	}
-	genDomains = []string{"gmail.com", "example.com", "example.org", "yahoo.com"}
+	genDomains = []string{"gmail.com", "example.org", "example.com", "yahoo.com"} // served by genRelays, in order
 )
 
 func newPostfixGen(seed uint64, limit int64) *postfixGen {
@@ -96,7 +96,8 @@ func (g *postfixGen) message() {
 	g.seq++
 	h := genHosts[g.rnd.IntN(len(genHosts))]
 	qid := fmt.Sprintf("%05X%06X", g.seq&0xfffff, g.rnd.IntN(1<<24))
-	rcpt := fmt.Sprintf("user%d@%s", g.rnd.IntN(100000), genDomains[g.rnd.IntN(len(genDomains))])
+	dom := g.rnd.IntN(len(genDomains))
+	rcpt := fmt.Sprintf("user%d@%s", g.rnd.IntN(100000), genDomains[dom])
 	client := fmt.Sprintf("app%d.example.net[198.51.100.%d]", g.rnd.IntN(9), 1+g.rnd.IntN(250))
 	g.line(h.host, h.tag, "smtpd", 1200, "connect from %s", client)
 	g.line(h.host, h.tag, "smtpd", 1200, "%s: client=%s, sasl_method=PLAIN, sasl_username=app", qid, client)
@@ -105,7 +106,7 @@ func (g *postfixGen) message() {
 	g.line(h.host, h.tag, "smtpd", 1200, "disconnect from %s ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6", client)
 	switch r := g.rnd.IntN(100); {
 	case r < 80:
-		rl := genRelays[g.rnd.IntN(len(genRelays))]
+		rl := genRelays[dom]
 		g.deliver(h.host, h.tag, qid, rcpt, rl.relay, rl.dsn, Sent, rl.reply)
 		g.line(h.host, h.tag, "qmgr", 900, "%s: removed", qid)
 	case r < 92:
