@@ -103,3 +103,21 @@ func skipAllBut(id string) map[string]bool {
 	}
 	return skip
 }
+
+// runOnly runs one check through Run with a deadline and returns its results.
+func runOnly(t *testing.T, env *Env, id string, tg Target, d time.Duration) []Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var out []Result
+	for r := range Run(ctx, env, tg, skipAllBut(id)) {
+		if r.ID == id {
+			assertPrintable(t, r)
+			out = append(out, r)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("%s: %d results", id, len(out))
+	}
+	return out
+}
