@@ -57,9 +57,10 @@ func testAuthResults(ctx context.Context, m *Message, env *checks.Env) checks.Re
 	for _, r := range rs {
 		switch r := r.(type) {
 		case *authres.SPFResult:
-			said["spf"] = string(r.Value)
-			if a.SPF != nil && string(r.Value) != string(a.SPF.Result) {
-				diffs = append(diffs, fmt.Sprintf("spf: receiver %s, we %s", r.Value, a.SPF.Result))
+			v := sanitize.Line(string(r.Value))
+			said["spf"] = v
+			if a.SPF != nil && v != string(a.SPF.Result) {
+				diffs = append(diffs, fmt.Sprintf("spf: receiver %s, we %s", v, a.SPF.Result))
 			}
 		case *authres.DKIMResult:
 			dom := strings.ToLower(r.Domain)
@@ -68,20 +69,23 @@ func testAuthResults(ctx context.Context, m *Message, env *checks.Env) checks.Re
 					dom = strings.ToLower(after)
 				}
 			}
-			said["dkim "+sanitize.Line(dom)] = string(r.Value)
+			dom = sanitize.Line(dom)
+			v := sanitize.Line(string(r.Value))
+			said["dkim "+dom] = v
 			for _, s := range a.Signatures {
-				if s.Domain == dom && string(r.Value) != s.Result {
-					diffs = append(diffs, fmt.Sprintf("dkim d=%s: receiver %s, we %s", dom, r.Value, s.Result))
+				if s.Domain == dom && v != s.Result {
+					diffs = append(diffs, fmt.Sprintf("dkim d=%s: receiver %s, we %s", dom, v, s.Result))
 					break
 				}
 			}
 		case *authres.DMARCResult:
-			said["dmarc"] = string(r.Value)
-			if a.DMARC != nil && string(r.Value) != a.DMARC.Result {
-				diffs = append(diffs, fmt.Sprintf("dmarc: receiver %s, we %s", r.Value, a.DMARC.Result))
+			v := sanitize.Line(string(r.Value))
+			said["dmarc"] = v
+			if a.DMARC != nil && v != a.DMARC.Result {
+				diffs = append(diffs, fmt.Sprintf("dmarc: receiver %s, we %s", v, a.DMARC.Result))
 			}
 		case *authres.ARCResult:
-			said["arc"] = string(r.Value)
+			said["arc"] = sanitize.Line(string(r.Value))
 		}
 	}
 	if hasRSPF {
@@ -100,7 +104,7 @@ func testAuthResults(ctx context.Context, m *Message, env *checks.Env) checks.Re
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+sanitize.Line(said[k]))
+		parts = append(parts, k+"="+said[k])
 	}
 	d := map[string]any{"authserv_id": id, "receiver": said}
 	if len(diffs) > 0 {
