@@ -125,7 +125,7 @@ var ErrNotLog = errors.New("not a Postfix or Exim log, nor SES or SendGrid JSON"
 func Read(r io.Reader, opt Options, fn func(Event) error) (Result, error) {
 	cr := newCounter(r, opt.Progress)
 	br := bufio.NewReaderSize(cr, 64<<10)
-	head, _ := br.Peek(16 << 10)
+	head, _ := br.Peek(br.Size()) // a mixed syslog may hold other programs' lines first
 	f := Detect(head)
 	return readFormat(f, br, cr, opt, fn)
 }
@@ -165,7 +165,7 @@ func Detect(head []byte) Format {
 	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		return JSON
 	}
-	for n := 0; len(head) > 0 && n < 200; n++ {
+	for n := 0; len(head) > 0 && n < 1000; n++ {
 		line := head
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {
 			line, head = head[:i], head[i+1:]

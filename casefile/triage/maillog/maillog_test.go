@@ -436,6 +436,11 @@ func TestDetect(t *testing.T) {
 	if got := Detect([]byte("Nov 22 09:59:59 mta kernel: hello\n" + own)); got != Postfix {
 		t.Errorf("own syslog_name: %q", got)
 	}
+	// In a mixed syslog, the first Postfix line may come after many others.
+	mixed := strings.Repeat("Nov 22 09:59:59 mta kernel: [12345.678] eth0: link up, 1000 Mbps, full duplex\n", 400) + own
+	if res, err := Read(strings.NewReader(mixed), Options{Year: 2026}, func(Event) error { return nil }); err != nil || res.Events != 1 || res.Format != Postfix {
+		t.Errorf("mixed syslog: %+v %v", res, err)
+	}
 	if got := Detect([]byte("Nov 22 09:59:59 mta dovecot/imap[1]: login\n")); got != Unknown {
 		t.Errorf("another program's log: %q", got)
 	}

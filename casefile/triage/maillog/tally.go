@@ -61,23 +61,25 @@ func (p *Progression) String() string {
 	return b.String()
 }
 
-// Day is one sending host's delivery attempts on one UTC day.
+// Day is one sending host's mail on one UTC day.
 type Day struct {
 	Host     string `json:"host"`
 	Date     string `json:"date"`     // YYYY-MM-DD, UTC
+	Messages int    `json:"messages"` // messages (per recipient) first attempted that day: the volume
 	Attempts int    `json:"attempts"` // every attempt the receivers saw, retries included
 	Sent     int    `json:"sent"`
 	Deferred int    `json:"deferred"`
 	Bounced  int    `json:"bounced"`
-	// Breach marks a day with more than twice the attempts of the day before: faster than
-	// the doubling per day that warm-up guidance (Proofpoint's among it) allows.
+	// Breach marks a day with more than twice the messages of the day before: faster than
+	// the doubling per day that warm-up guidance (Proofpoint's among it) allows. Retries
+	// are not volume: a deferral storm is no breach.
 	Breach   bool `json:"warmup_breach,omitempty"`
-	Previous int  `json:"previous_day,omitempty"` // attempts the day before, when there was one
+	Previous int  `json:"previous_day,omitempty"` // messages the day before, when there were any
 }
 
 // String says the day in words, for people.
 func (d *Day) String() string {
-	s := fmt.Sprintf("%s %s: %d attempts (%d sent, %d deferred, %d bounced)", d.Date, d.Host, d.Attempts, d.Sent, d.Deferred, d.Bounced)
+	s := fmt.Sprintf("%s %s: %d messages, %d attempts (%d sent, %d deferred, %d bounced)", d.Date, d.Host, d.Messages, d.Attempts, d.Sent, d.Deferred, d.Bounced)
 	if d.Breach {
 		s += fmt.Sprintf(", more than double the %d of the day before: warm-up breach", d.Previous)
 	}
@@ -112,14 +114,16 @@ func (t *Tally) Add(e Event) {
 	if e.Inbound {
 		return
 	}
-	t.addDay(e)
 	id := e.QueueID
 	if id == "" {
 		id = e.MessageID
 	}
 	if id == "" {
+		t.addDay(e, true)
 		return
 	}
+	// A message is new on the day of its first attempt; retries are attempts only.
+	t.addDay(e, t.progress[id+"\x00"+e.Recipient] == nil)
 	if e.Status == Expired && e.Recipient == "" {
 		// Postfix's qmgr says it of the message: every recipient still waiting expired.
 		open := false
@@ -163,17 +167,24 @@ func (p *Progression) step(e Event) {
 	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: e.DSN})
 }
 
-func (t *Tally) addDay(e Event) {
+func (t *Tally) addDay(e Event, first bool) {
 	if e.At.IsZero() || (e.Status != Sent && e.Status != Deferred && e.Status != Bounced) {
 		return
 	}
-	k := dayKey{e.SendingHost(), e.At.UTC().Format(time.DateOnly)}
+	host := e.SendingHost()
+	if host == "" {
+		host = e.File // Exim logs name no host: the log's own name stands for it
+	}
+	k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
 	d := t.days[k]
 	if d == nil {
 		d = &Day{Host: k.host, Date: k.date}
 		t.days[k] = d
 	}
 	d.Attempts++
+	if first {
+		d.Messages++
+	}
 	switch e.Status {
 	case Sent:
 		d.Sent++
@@ -201,7 +212,7 @@ func (t *Tally) Progressions() []Progression {
 }
 
 // Days returns the daily volumes by host and date, each compared with the calendar day
-// before it (a day with no attempts before it is not compared).
+// before it (a day with no messages before it is not compared).
 func (t *Tally) Days() []Day {
 	out := make([]Day, 0, len(t.days))
 	for _, d := range t.days {
@@ -216,11 +227,11 @@ func (t *Tally) Days() []Day {
 			continue
 		}
 		prev := t.days[dayKey{out[i].Host, day.AddDate(0, 0, -1).Format(time.DateOnly)}]
-		if prev == nil || prev.Attempts == 0 {
+		if prev == nil || prev.Messages == 0 {
 			continue
 		}
-		out[i].Previous = prev.Attempts
-		out[i].Breach = out[i].Attempts > 2*prev.Attempts
+		out[i].Previous = prev.Messages
+		out[i].Breach = out[i].Messages > 2*prev.Messages
 	}
 	return out
 }

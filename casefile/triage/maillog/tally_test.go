@@ -44,9 +44,17 @@ func TestProgressions(t *testing.T) {
 func TestDays(t *testing.T) {
 	evs, _ := readFile(t, "testdata/postfix-3.7.11/maillog", Options{Year: 2026, Location: time.UTC})
 	days := tally(evs).Days()
-	want := []Day{{Host: "mta", Date: "2026-11-22", Attempts: 84, Sent: 30, Deferred: 36, Bounced: 18}}
+	// 30 messages of the six rounds and the 24 notices of failure sent back to the sender;
+	// the greylisted ones tried six times each.
+	want := []Day{{Host: "mta", Date: "2026-11-22", Messages: 54, Attempts: 84, Sent: 30, Deferred: 36, Bounced: 18}}
 	if fmt.Sprint(days) != fmt.Sprint(want) {
 		t.Errorf("days\n got %+v\nwant %+v", days, want)
+	}
+	// Exim names no host: the log stands for it.
+	evs, _ = readFile(t, "testdata/exim-4.96/mainlog", Options{Location: time.UTC})
+	days = tally(evs).Days()
+	if len(days) != 1 || days[0].Host != "mainlog" || days[0].Messages != 12 || days[0].Attempts != 14 {
+		t.Errorf("exim days %+v", days)
 	}
 }
 
@@ -67,19 +75,19 @@ func TestWarmupBreach(t *testing.T) {
 	evs, _ := readAll(t, Postfix, strings.NewReader(b.String()), Options{Name: "m", Year: 2026, Location: time.UTC})
 	var got []string
 	for _, d := range tally(evs).Days() {
-		got = append(got, fmt.Sprintf("%s %s %d/%d %v", d.Host, d.Date, d.Attempts, d.Previous, d.Breach))
+		got = append(got, fmt.Sprintf("%s %s %d %d/%d %v", d.Host, d.Date, d.Attempts, d.Messages, d.Previous, d.Breach))
 	}
 	want := []string{
-		"203.0.113.25 2026-11-20 10/0 false",
-		"203.0.113.25 2026-11-21 20/10 false", // exactly double is allowed
-		"203.0.113.25 2026-11-22 41/20 true",
-		"203.0.113.25 2026-11-23 30/41 false",
-		"203.0.113.25 2026-11-25 100/0 false",
-		"other 2026-11-20 1/0 false",
-		"other 2026-11-21 1/1 false",
-		"other 2026-11-22 1/1 false",
-		"other 2026-11-23 1/1 false",
-		"other 2026-11-25 1/0 false",
+		"203.0.113.25 2026-11-20 10 10/0 false",
+		"203.0.113.25 2026-11-21 20 20/10 false", // exactly double is allowed
+		"203.0.113.25 2026-11-22 41 41/20 true",
+		"203.0.113.25 2026-11-23 30 30/41 false",
+		"203.0.113.25 2026-11-25 100 100/0 false", // after a gap: not compared
+		"other 2026-11-20 1 1/0 false",
+		"other 2026-11-21 1 0/1 false", // retries are attempts, not new volume
+		"other 2026-11-22 1 0/0 false",
+		"other 2026-11-23 1 0/0 false",
+		"other 2026-11-25 1 0/0 false",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("days\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -92,8 +100,8 @@ func TestWarmupBreach(t *testing.T) {
 }
 
 func TestDayString(t *testing.T) {
-	d := Day{Host: "203.0.113.25", Date: "2026-11-22", Attempts: 41, Sent: 30, Deferred: 6, Bounced: 5, Breach: true, Previous: 20}
-	want := "2026-11-22 203.0.113.25: 41 attempts (30 sent, 6 deferred, 5 bounced), more than double the 20 of the day before: warm-up breach"
+	d := Day{Host: "203.0.113.25", Date: "2026-11-22", Messages: 41, Attempts: 41, Sent: 30, Deferred: 6, Bounced: 5, Breach: true, Previous: 20}
+	want := "2026-11-22 203.0.113.25: 41 messages, 41 attempts (30 sent, 6 deferred, 5 bounced), more than double the 20 of the day before: warm-up breach"
 	if got := d.String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
