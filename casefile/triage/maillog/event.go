@@ -92,13 +92,13 @@ func (e *Event) SendingHost() string {
 
 // Options tune a reader. The zero value reads with the local zone and the current year.
 type Options struct {
-	Name      string         // the input's name in sources; "stdin" when empty
-	Year      int            // year of syslog timestamps that carry none; 0 = current year
-	Location  *time.Location // zone of timestamps that carry none; nil = time.Local
-	SendingIP string         // the sending IP when the log does not name one (--ip)
-	Host      string         // the logging host when the log does not name one (Exim)
-	Progress  func(bytesRead int64)
-	Now       func() time.Time // the clock for the default year; nil = time.Now
+	Name      string                // the input's name in sources; "stdin" when empty
+	Year      int                   // year of syslog timestamps that carry none; 0 = current year
+	Location  *time.Location        // zone of timestamps that carry none; nil = time.Local
+	SendingIP string                // the sending IP when the log does not name one (--ip)
+	Host      string                // the logging host when the log does not name one (Exim)
+	Progress  func(bytesRead int64) // called as the input is read, with the total so far
+	Now       func() time.Time      // the clock for the default year; nil = time.Now
 }
 
 // Result says what a reader read and what it assumed.

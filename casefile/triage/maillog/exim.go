@@ -21,12 +21,12 @@ type eximReader struct {
 	opt   Options
 	clock *clock
 	res   Result
-	queue map[string]pfMessage
+	queue map[string]queuedMessage
 	ln    lines
 }
 
 func readExim(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	x := &eximReader{opt: opt, clock: newClock(opt), queue: make(map[string]pfMessage), ln: lines{br: br, name: name(opt)}}
+	x := &eximReader{opt: opt, clock: newClock(opt), queue: make(map[string]queuedMessage), ln: lines{br: br, name: name(opt)}}
 	x.res.Format = Exim
 	var err error
 	for {
@@ -190,7 +190,7 @@ func (x *eximReader) arrival(id, b []byte) {
 	}
 	t := eximTokens{string(b)}
 	sender, _ := t.next()
-	m := pfMessage{sender: sanitize.Line(sender)}
+	m := queuedMessage{sender: sanitize.Line(sender)}
 	for {
 		tok, _ := t.next()
 		if tok == "" || tok == "for" {

@@ -19,8 +19,9 @@ func ReadPostfix(r io.Reader, opt Options, fn func(Event) error) (Result, error)
 	return ReadFormat(Postfix, r, opt, fn)
 }
 
-// pfMessage is what Postfix said about a queued message before delivering it.
-type pfMessage struct {
+// queuedMessage is what the log said of a message before delivering it (Postfix qmgr and
+// cleanup lines, Exim arrivals).
+type queuedMessage struct {
 	sender    string
 	messageID string
 	size      int64
@@ -34,7 +35,7 @@ type postfixReader struct {
 	opt   Options
 	clock *clock
 	res   Result
-	queue map[string]pfMessage
+	queue map[string]queuedMessage
 	ln    lines
 	// The last host, instance and sending IP seen, so each line does not allocate them anew.
 	host, instance, instanceIP string
@@ -45,7 +46,7 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 	p := &postfixReader{
 		opt:   opt,
 		clock: newClock(opt),
-		queue: make(map[string]pfMessage),
+		queue: make(map[string]queuedMessage),
 		ln:    lines{br: br, name: name(opt)},
 	}
 	p.res.Format = Postfix
@@ -123,7 +124,7 @@ func (p *postfixReader) line(line []byte, fn func(Event) error) error {
 	return nil
 }
 
-func (p *postfixReader) remember(qid []byte, m pfMessage) {
+func (p *postfixReader) remember(qid []byte, m queuedMessage) {
 	if _, ok := p.queue[string(qid)]; !ok && len(p.queue) >= maxQueue {
 		clear(p.queue)
 	}

@@ -30,7 +30,7 @@ type Progression struct {
 }
 
 // Final is the last status seen.
-func (p *Progression) Final() Status {
+func (p Progression) Final() Status {
 	if len(p.Steps) == 0 {
 		return ""
 	}
@@ -38,7 +38,7 @@ func (p *Progression) Final() Status {
 }
 
 // Attempts counts every step.
-func (p *Progression) Attempts() int {
+func (p Progression) Attempts() int {
 	n := 0
 	for _, s := range p.Steps {
 		n += s.Count
@@ -47,7 +47,7 @@ func (p *Progression) Attempts() int {
 }
 
 // String says the progression in words: "deferred ×3, then bounced".
-func (p *Progression) String() string {
+func (p Progression) String() string {
 	var b strings.Builder
 	for i, s := range p.Steps {
 		if i > 0 {
@@ -78,7 +78,7 @@ type Day struct {
 }
 
 // String says the day in words, for people.
-func (d *Day) String() string {
+func (d Day) String() string {
 	s := fmt.Sprintf("%s %s: %d messages, %d attempts (%d sent, %d deferred, %d bounced)", d.Date, d.Host, d.Messages, d.Attempts, d.Sent, d.Deferred, d.Bounced)
 	if d.Breach {
 		s += fmt.Sprintf(", more than double the %d of the day before: warm-up breach", d.Previous)
