@@ -102,7 +102,7 @@ func (c *Case) fillFrom(f triage.Finding, e Event) {
 		if c.Control == "" {
 			c.Control = f.Control
 		}
-		if c.Route.Kind == "" && f.Route.Kind != "" && f.Route.Kind != "none" {
+		if c.Route.Kind == "" && f.Route.Kind != "" && f.Route.Kind != "none" && c.suits(f.Route.Kind) {
 			c.Route.Kind = f.Route.Kind
 		}
 	}
@@ -138,4 +138,14 @@ func (c *Case) RecordChecks(results []checks.Result, at time.Time) {
 	}
 	slices.SortStableFunc(out, func(a, b AuthCheck) int { return strings.Compare(a.ID, b.ID) })
 	c.Authentication = out
+}
+
+// suits reports whether a route's desk serves the case's role: a customer admin does not
+// file the external sender's delisting form, and a sender has no support portal.
+func (c *Case) suits(route string) bool {
+	d, ok := triage.DeskFor(route)
+	if !ok || d.Audience == "" || d.Audience == "any" {
+		return true
+	}
+	return d.Audience == string(c.Role)
 }

@@ -195,3 +195,40 @@ func TestProposePriority(t *testing.T) {
 		t.Errorf("hard block: %v", p)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	c := &Case{Schema: 1, ID: "r", Status: StatusOpen, Role: Sender, Provider: "mimecast", Mode: triage.HardBlock}
+	c.Identifiers = Identifiers{IPs: []string{"192.0.2.1"}, Domain: "example.com", EnvelopeSender: "bounces@mail.example.net"}
+	c.Timeline = []Event{{At: t0, Recipient: "jane.doe@customer.example", RecipientDomain: "customer.example", Mode: triage.HardBlock,
+		Reply: "550 Envelope blocked - User Entry <jane.doe@customer.example> from <bounces@mail.example.net> and <ceo@example.com>"}}
+	m, err := Render(c, "recipient-admin", RenderOptions{Now: t0, Redact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.String(), "jane.doe@") {
+		t.Errorf("recipient address not redacted:\n%s", m)
+	}
+	for _, want := range []string{"j***@customer.example", "<bounces@mail.example.net>", "<ceo@example.com>"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("redacted text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	plain, _ := Render(c, "recipient-admin", RenderOptions{Now: t0})
+	if !strings.Contains(plain.Text, "jane.doe@customer.example") {
+		t.Errorf("unredacted text lost the recipient:\n%s", plain.Text)
+	}
+}
+
+func TestRouteFromFindingsSuitsRole(t *testing.T) {
+	f := pdrFinding(1, t0) // triage routes it to proofpoint-ipcheck, a sender's desk
+	cust := &Case{Role: Customer, Provider: "proofpoint"}
+	cust.AddFindings([]triage.Finding{f})
+	if cust.Route.Kind != "" || cust.RouteKind() != "proofpoint-support" {
+		t.Errorf("a customer's case took the sender's route: %q / %q", cust.Route.Kind, cust.RouteKind())
+	}
+	snd := &Case{Role: Sender, Provider: "proofpoint"}
+	snd.AddFindings([]triage.Finding{f})
+	if snd.Route.Kind != "proofpoint-ipcheck" {
+		t.Errorf("a sender's case route %q", snd.Route.Kind)
+	}
+}
