@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/unblock-mail/unblock/checks/iprev"
@@ -25,6 +26,10 @@ func heloApplies(t Target) (bool, string) {
 // qualified name that resolves, ideally the IP's forward-confirmed PTR name.
 func runHELO(ctx context.Context, env *Env, t Target) Result {
 	var rdns iprev.Result
+	// The HELO name's addresses do not depend on the reverse lookup: ask at once.
+	if _, err := netip.ParseAddr(t.HELO); err != nil && strings.Contains(t.HELO, ".") && !strings.HasPrefix(t.HELO, "[") {
+		go env.Resolver.IPs(ctx, t.HELO)
+	}
 	if t.IP.IsValid() {
 		rdns = iprev.Lookup(ctx, env.Resolver, t.IP)
 	}

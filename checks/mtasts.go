@@ -61,6 +61,10 @@ func policyClient(env *Env) *http.Client {
 func runMTASTS(ctx context.Context, env *Env, t Target) Result {
 	dom := strings.ToLower(strings.TrimSuffix(t.Domain, "."))
 	d := map[string]any{"domain": dom}
+	// Ask now what later steps need, so the run is not three round trips deep here; the
+	// resolver's cache hands the answers over.
+	go env.Resolver.MX(ctx, dom)
+	go env.Resolver.IPs(ctx, "mta-sts."+dom)
 	txts, err := env.Resolver.TXT(ctx, "_mta-sts."+dom)
 	if err != nil && !resolver.IsNotFound(err) {
 		return Result{Status: Error, Details: d, Summary: "the MTA-STS record could not be checked: " + dnsTrouble(err)}

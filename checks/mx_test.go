@@ -1,8 +1,13 @@
 package checks
 
 import (
+	"context"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/checks/resolver"
 )
 
 const mxZone = `
@@ -63,5 +68,39 @@ func TestACheck(t *testing.T) {
 		{"servfail", Target{Domain: "servfail.example"}, Error, "SERVFAIL"},
 	} {
 		c.check(t, env, "a")
+	}
+}
+
+// TestLiveChecksHoldRunDeadline: with a DNS server that never answers and a resolver
+// that would wait 5 s, every live check ends at the run's deadline with
+// error, never fail.
+func TestLiveChecksHoldRunDeadline(t *testing.T) {
+	env, s := liveEnv(t, "")
+	s.SetDelay(time.Second) // longer than the run, short enough for the server to shut down soon
+	slow, err := resolver.New(resolver.Config{Servers: []string{s.Addr}, Timeout: 5 * time.Second, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Resolver = slow
+	ids := []string{"ptr", "fcrdns", "helo", "mx", "a", "dnsbl", "recipient", "starttls", "mta-sts", "tls-rpt"}
+	skip := map[string]bool{}
+	for _, id := range IDs() {
+		skip[id] = !slices.Contains(ids, id)
+	}
+	tg := Target{IP: netip.MustParseAddr("192.0.2.1"), Domain: "shop.example", HELO: "mail.shop.example", RecipientDomain: "customer.example"}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got := map[string]Result{}
+	for r := range Run(ctx, env, tg, skip) {
+		got[r.ID] = r
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("run took %v with a 300ms deadline", took)
+	}
+	for _, id := range ids {
+		if r := got[id]; r.Status != Error {
+			t.Errorf("%s: %s %q, want error", id, r.Status, r.Summary)
+		}
 	}
 }
