@@ -65,12 +65,13 @@ type Event struct {
 	Relay     string // the receiver's host name; for Rejected, the client we refused
 	RelayIP   string
 	Status    Status
-	DSN       string // enhanced status code, as logged or read from the reply
-	Reply     string // the remote SMTP reply, when one was received
-	Text      string // the whole explanation as logged (Postfix's parentheses, Exim's error)
-	Stage     string // the SMTP stage the reply answered: "RCPT TO", "end of DATA" …
-	Size      int64  // message size in bytes, when logged
-	Inbound   bool   // a rejection by our own server of someone else's mail
+	DSN       string        // enhanced status code, as logged or read from the reply
+	Reply     string        // the remote SMTP reply, when one was received
+	Text      string        // the whole explanation as logged (Postfix's parentheses, Exim's error)
+	Stage     string        // the SMTP stage the reply answered: "RCPT TO", "end of DATA" …
+	Size      int64         // message size in bytes, when logged
+	Delay     time.Duration // Postfix delay= (arrival to this attempt), Exim DT= (this delivery)
+	Inbound   bool          // a rejection by our own server of someone else's mail
 }
 
 // Source is "file:line", the finding's source.

@@ -259,6 +259,8 @@ func (x *eximReader) delivery(stamp, id []byte, flag string, b []byte, fn func(E
 			if j := strings.IndexByte(v, ']'); len(v) > 1 && v[0] == '[' && j > 0 {
 				e.SendingIP = sanitize.Line(v[1:j])
 			}
+		case "DT":
+			e.Delay = eximDuration(v)
 		case "C": // the receiver's reply to a delivery
 			e.Reply = sanitize.Line(unquote(v))
 			e.Text = e.Reply
@@ -268,6 +270,7 @@ func (x *eximReader) delivery(stamp, id []byte, flag string, b []byte, fn func(E
 		text := strings.TrimLeft(t.s, " ")
 		// The delivery time, logged after the error text on ** lines, is not part of it.
 		if i := strings.LastIndex(text, " DT="); i >= 0 && !strings.Contains(text[i+1:], " ") {
+			e.Delay = eximDuration(text[i+4:])
 			text = text[:i]
 		}
 		e.Text = sanitize.Line(text)
@@ -348,4 +351,40 @@ func (x *eximReader) reject(stamp, b []byte, fn func(Event) error) error {
 	e.DSN = enhancedCode(e.Reply)
 	x.res.Events++
 	return fn(e)
+}
+
+// eximDuration reads Exim's time format: "0s", "1m13s", "2h3m", "1d2h".
+func eximDuration(v string) time.Duration {
+	var d, n time.Duration
+	digits := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= '0' && c <= '9' {
+			if n > 1e9 {
+				return 0
+			}
+			n = n*10 + time.Duration(c-'0')
+			digits = true
+			continue
+		}
+		if !digits {
+			return 0
+		}
+		switch c {
+		case 'w':
+			d += n * 7 * 24 * time.Hour
+		case 'd':
+			d += n * 24 * time.Hour
+		case 'h':
+			d += n * time.Hour
+		case 'm':
+			d += n * time.Minute
+		case 's':
+			d += n * time.Second
+		default:
+			return 0
+		}
+		n, digits = 0, false
+	}
+	return d
 }

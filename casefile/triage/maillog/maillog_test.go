@@ -139,7 +139,7 @@ func TestPostfixFields(t *testing.T) {
 		Status: Bounced, DSN: "5.1.1",
 		Reply: "550 5.1.1 <bad1@example.net>: Recipient address rejected: User unknown in virtual mailbox table",
 		Text:  "host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <bad1@example.net>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)",
-		Stage: "RCPT TO", Size: 400,
+		Stage: "RCPT TO", Size: 400, Delay: 70 * time.Millisecond,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("event\n got %+v\nwant %+v", got, want)
@@ -187,6 +187,14 @@ func TestEximFields(t *testing.T) {
 		t.Errorf("bounce: %+v", e)
 	}
 	if e := evs[0]; e.Reply != "250 2.0.0 Ok: queued as SINK1" || e.Status != Sent {
+		t.Errorf("delivery: %+v", e)
+	}
+	for in, want := range map[string]time.Duration{"0s": 0, "1m13s": 73 * time.Second, "2h3m": 2*time.Hour + 3*time.Minute, "1d2h": 26 * time.Hour, "5": 0, "x": 0, "3q": 0} {
+		if got := eximDuration(in); got != want {
+			t.Errorf("eximDuration(%q) = %v, want %v", in, got, want)
+		}
+	}
+	if e := evs[0]; e.Delay != 0 {
 		t.Errorf("delivery: %+v", e)
 	}
 }

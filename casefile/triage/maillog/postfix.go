@@ -243,6 +243,10 @@ func (p *postfixReader) delivery(h syslogHeader, qidb, msg []byte, fn func(Event
 			e.Relay, e.RelayIP = hostIP(v)
 		case "dsn":
 			e.DSN = sanitize.Line(v)
+		case "delay":
+			if d, err := strconv.ParseFloat(v, 64); err == nil && d >= 0 && d < 1e9 {
+				e.Delay = time.Duration(d * float64(time.Second))
+			}
 		}
 	}
 	if len(text) >= 2 && text[0] == '(' && text[len(text)-1] == ')' {
