@@ -279,6 +279,10 @@ func splitRecipients(h textproto.MIMEHeader) []textproto.MIMEHeader {
 
 // originalHeaders reads the bounced message's headers: sender, Message-ID, hosts.
 func (m *msgReader) originalHeaders(body []byte) {
+	if !bytes.Contains(body, []byte("\n\n")) {
+		// Headers alone (text/rfc822-headers): end the block so it parses.
+		body = append(bytes.TrimRight(body, "\r\n"), "\n\n"...)
+	}
 	ent, err := message.Read(bytes.NewReader(body))
 	if ent == nil {
 		_ = err

@@ -152,15 +152,15 @@ func (rd *Reader) ReadPath(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		data, err := os.ReadFile(name)
+		f, err := os.Open(name)
 		if err != nil {
 			return &InputError{Name: name, Reason: "cannot read: " + errReason(err)}
 		}
-		rd.progress(int64(len(data)))
-		if err := rd.readMessage(name, data, 0); err != nil {
+		err = rd.Read(ctx, name, f)
+		f.Close()
+		if err != nil {
 			return err
 		}
-		rd.report.Inputs = append(rd.report.Inputs, Input{Name: name, Format: FormatMessage, Bytes: int64(len(data)), Messages: 1})
 	}
 	return nil
 }

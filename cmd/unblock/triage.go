@@ -1,0 +1,301 @@
+package main
+
+// The triage verbs: triage (read evidence, say what failed and where to go) and add (the
+// same, recorded in a case's timeline). Thin layers over casefile/triage.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+func init() {
+	verbs = append(verbs, triageCmd, addCmd)
+}
+
+// triageFlags are the flags triage and add share.
+type triageFlags struct {
+	format string
+	ip     string
+	year   int
+	zone   string
+}
+
+func (tf *triageFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	var names []string
+	for _, x := range triage.Formats {
+		names = append(names, string(x))
+	}
+	f.StringVar(&tf.format, "format", "", "read the input as this format instead of detecting it ("+strings.Join(names, ", ")+")")
+	f.StringVar(&tf.ip, "ip", "", "the sending IP, when the input does not say (logs rarely do)")
+	f.IntVar(&tf.year, "year", 0, "year of syslog timestamps, which carry none (default: the current year)")
+	f.StringVar(&tf.zone, "zone", "", "time zone of syslog timestamps, e.g. Europe/Paris or UTC (default: the local zone)")
+}
+
+func (tf *triageFlags) options() (triage.Options, error) {
+	var o triage.Options
+	if tf.format != "" {
+		if !slices.Contains(triage.Formats, triage.Format(tf.format)) {
+			return o, badInput("--format %q is not one of the formats triage reads", tf.format)
+		}
+		o.Format = triage.Format(tf.format)
+	}
+	if tf.ip != "" {
+		ip, err := checkIP(tf.ip)
+		if err != nil {
+			return o, err
+		}
+		o.IP = ip
+	}
+	if tf.year != 0 && (tf.year < 1970 || tf.year > 9999) {
+		return o, badInput("--year %d is out of range", tf.year)
+	}
+	o.Year = tf.year
+	if tf.zone != "" {
+		loc, err := time.LoadLocation(tf.zone)
+		if err != nil {
+			return o, badInput("--zone %q is not a known time zone", tf.zone)
+		}
+		o.Location = loc
+	}
+	return o, nil
+}
+
+// readInputs triages every argument (a file, a folder, or "-" for standard input).
+func (a *app) readInputs(ctx context.Context, args []string, opts triage.Options) (*triage.Report, error) {
+	rd := triage.NewReader(opts)
+	if len(args) == 0 {
+		args = []string{"-"}
+	}
+	for _, arg := range args {
+		var err error
+		if arg == "-" {
+			err = rd.Read(ctx, "stdin", a.stdin)
+		} else {
+			err = rd.ReadPath(ctx, arg)
+		}
+		if err != nil {
+			var ie *triage.InputError
+			if errors.As(err, &ie) {
+				return nil, badInput("%v", err)
+			}
+			return nil, badInput("%s: %v", arg, err)
+		}
+	}
+	return rd.Report(), nil
+}
+
+func triageCmd(a *app) *cobra.Command {
+	var tf triageFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "triage [FILE...|-]",
+		Short: "Read a bounce, reply, headers or mail log and say what failed and where to go",
+		Long: `triage reads SMTP replies, DSN and plain-text bounces (.eml), mbox files and Maildir
+folders of bounces, headers of delivered messages, Postfix and Exim logs, and Amazon SES
+and SendGrid JSON events. For each failure it says the mode, the cause, whose control
+caused it, the IP it is about, and the route: the desk, its address or form, and what it
+asks for. With no FILE, or "-", it reads standard input.
+
+Exit status: 0 when something was classified, 1 when nothing could be, 2 for bad input.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := tf.options()
+			if err != nil {
+				return err
+			}
+			rep, err := a.readInputs(cmd.Context(), args, opts)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false) // addresses and Message-IDs stay readable
+				if err := enc.Encode(rep); err != nil {
+					return fmt.Errorf("writing JSON: %w", err)
+				}
+			} else {
+				printTriage(a.stdout, rep)
+			}
+			if !rep.Classified() {
+				return foundProblems
+			}
+			return nil
+		},
+	}
+	tf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"findings":[…],"groups":[…]} as JSON`)
+	return cmd
+}
+
+func addCmd(a *app) *cobra.Command {
+	var tf triageFlags
+	cmd := &cobra.Command{
+		Use:   "add CASE [FILE...|-]",
+		Short: "Triage the input and add what it found to a case's timeline",
+		Long: `add reads the same inputs as triage and adds each failure to the case's timeline. The
+same failure (same reply, time and recipient) counts once, however often it is added.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := tf.options()
+			if err != nil {
+				return err
+			}
+			s, err := a.store()
+			if err != nil {
+				return err
+			}
+			if _, err := a.findCase(s, args[0]); err != nil {
+				return err
+			}
+			rep, err := a.readInputs(cmd.Context(), args[1:], opts)
+			if err != nil {
+				return err
+			}
+			if !rep.Classified() {
+				fmt.Fprintln(a.stderr, "unblock: nothing in the input could be classified; the case is unchanged")
+				return foundProblems
+			}
+			added := 0
+			c, err := a.edit(s, args[0], func(c *casefile.Case) error {
+				added = c.AddFindings(rep.Findings)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: added %d of %d findings (%d already in the timeline)\n",
+				sanitize.Line(c.ID), added, len(rep.Findings), len(rep.Findings)-added)
+			return nil
+		},
+	}
+	tf.register(cmd)
+	return cmd
+}
+
+// The human output: one line per finding, then each group with its route spelled out.
+// Colours go through lipgloss, which drops them for NO_COLOR and non-terminals.
+var (
+	modeStyles = map[triage.Mode]lipgloss.Style{
+		triage.HardBlock: lipgloss.NewStyle().Foreground(lipgloss.Color("1")),
+		triage.Deferral:  lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+		triage.Filtering: lipgloss.NewStyle().Foreground(lipgloss.Color("5")),
+		triage.Complaint: lipgloss.NewStyle().Foreground(lipgloss.Color("5")),
+		triage.Delivered: lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
+		triage.AutoReply: lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
+	}
+	mutedStyle = lipgloss.NewStyle().Foreground(lipgloss.Color("8"))
+	boldStyle  = lipgloss.NewStyle().Bold(true)
+)
+
+func pad(s string, n int) string {
+	if w := lipgloss.Width(s); w < n {
+		return s + strings.Repeat(" ", n-w)
+	}
+	return s
+}
+
+func printTriage(w io.Writer, rep *triage.Report) {
+	if len(rep.Findings) == 0 {
+		lipgloss.Fprintln(w, mutedStyle.Render("no findings"))
+	}
+	// Column widths from the content, capped so a long source does not push the rest off.
+	widths := [5]int{6, 4, 5, 8, 2}
+	rows := make([][5]string, 0, len(rep.Findings))
+	codes := make([]string, 0, len(rep.Findings))
+	for _, f := range rep.Findings {
+		code := ""
+		if f.ReplyCode != 0 {
+			code = fmt.Sprint(f.ReplyCode)
+		}
+		if f.EnhancedCode != "" {
+			code = strings.TrimSpace(code + " " + f.EnhancedCode)
+		}
+		who := f.Provider
+		if f.Control != "" {
+			who += "/" + f.Control
+		}
+		src := f.Source
+		if f.Recipient != "" {
+			src += " " + f.Recipient
+		}
+		r := [5]string{sanitize.Line(src), string(f.Mode), string(f.Cause), sanitize.Line(who), sanitize.Line(f.IP)}
+		for i, c := range r {
+			widths[i] = min(max(widths[i], lipgloss.Width(c)), 40)
+		}
+		rows = append(rows, r)
+		codes = append(codes, code)
+	}
+	if len(rows) > 0 {
+		lipgloss.Fprintln(w, mutedStyle.Render(pad("SOURCE", widths[0])+"  "+pad("MODE", widths[1])+"  "+pad("CAUSE", widths[2])+"  "+pad("PROVIDER", widths[3])+"  "+pad("IP", widths[4])+"  CODE"))
+	}
+	for i, r := range rows {
+		f := rep.Findings[i]
+		st, ok := modeStyles[f.Mode]
+		if !ok {
+			st = mutedStyle
+		}
+		line := pad(r[0], widths[0]) + "  " + st.Render(pad(r[1], widths[1])) + "  " + pad(r[2], widths[2]) + "  " + pad(r[3], widths[3]) + "  " + pad(r[4], widths[4]) + "  " + codes[i]
+		lipgloss.Fprintln(w, line)
+		if f.Text != "" {
+			text := f.Text
+			if len(text) > 200 {
+				text = text[:200] + "…"
+			}
+			lipgloss.Fprintln(w, "  "+mutedStyle.Render(sanitize.Line(text)))
+		}
+		for _, n := range f.Notes {
+			lipgloss.Fprintln(w, "  "+mutedStyle.Render("note: ")+sanitize.Line(n))
+		}
+	}
+	for _, g := range rep.Groups {
+		lipgloss.Fprintln(w, "")
+		head := fmt.Sprintf("%s %s · %s · %s", string(g.Mode), string(g.Cause), g.Provider, cmpOr(g.Control, "-"))
+		if g.IP != "" {
+			head += " · " + g.IP
+		}
+		head += fmt.Sprintf(" · %d×", g.Count)
+		lipgloss.Fprintln(w, boldStyle.Render(sanitize.Line(head)))
+		if !g.FirstSeen.IsZero() {
+			lipgloss.Fprintln(w, "  "+mutedStyle.Render("seen ")+g.FirstSeen.Format(time.RFC3339)+" … "+g.LastSeen.Format(time.RFC3339))
+		}
+		if len(g.RecipientDomains) > 0 {
+			lipgloss.Fprintln(w, "  "+mutedStyle.Render("to   ")+sanitize.Line(strings.Join(g.RecipientDomains, ", ")))
+		}
+		desk, _ := triage.DeskFor(g.Route.Kind)
+		route := cmpOr(desk.Name, g.Route.Kind)
+		lipgloss.Fprintln(w, "  "+mutedStyle.Render("go   ")+sanitize.Line(route)+" ("+g.Route.Kind+")")
+		if g.Route.URL != "" {
+			lipgloss.Fprintln(w, "       "+sanitize.Line(g.Route.URL))
+		}
+		if g.Route.Contact != "" {
+			lipgloss.Fprintln(w, "       "+sanitize.Line(g.Route.Contact))
+		}
+		for _, ask := range g.Route.Asks {
+			lipgloss.Fprintln(w, "       "+mutedStyle.Render("· ")+sanitize.Line(ask))
+		}
+	}
+	for _, n := range rep.Notes {
+		lipgloss.Fprintln(w, mutedStyle.Render("assumed: ")+sanitize.Line(n))
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
