@@ -209,6 +209,9 @@ func TestSaveKilledHalfWayKeepsOldFile(t *testing.T) {
 	if cases, err := s.List(); err != nil || len(cases) != 1 {
 		t.Errorf("List after a crash: %d cases, %v (a leftover temporary file is not a case)", len(cases), err)
 	}
+	if _, err := os.Stat(temps[0]); err == nil {
+		t.Errorf("the dead save's temporary file is still there after the next save")
+	}
 }
 
 // TestUnwritableDirectory: a user who may read but not write the case directory gets an

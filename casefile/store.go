@@ -343,6 +343,13 @@ func (s *Store) Save(c *Case) error {
 	if err := s.checkUnchangedOnDisk(c, path); err != nil {
 		return err
 	}
+	// With the lock held, a temporary file of this case can only be left by a save that
+	// died half-way.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".*.tmp")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	return s.write(path, c, false)
 }
 
@@ -383,6 +390,10 @@ func (s *Store) Edit(ref string, fn func(*Case) error) (*Case, error) {
 		return nil, err
 	}
 	return c, s.Save(c)
+}
+
+func globEscape(s string) string {
+	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
 }
 
 func (s *Store) mkdir() error {

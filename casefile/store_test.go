@@ -289,3 +289,25 @@ func TestLockInProcess(t *testing.T) {
 		t.Fatalf("after unlock: %v", err)
 	}
 }
+
+func TestDefaultDir(t *testing.T) {
+	t.Setenv("UNBLOCK_DIR", "")
+	t.Setenv("XDG_DATA_HOME", "/data")
+	t.Setenv("HOME", "/home/pm")
+	for _, tc := range []struct{ unblock, xdg, want string }{
+		{"", "/data", "/data/unblock/cases"},
+		{"", "", "/home/pm/.local/share/unblock/cases"},
+		{"", "relative", "/home/pm/.local/share/unblock/cases"}, // the spec ignores a relative XDG_DATA_HOME
+		{"/cases", "/data", "/cases"},
+	} {
+		t.Setenv("UNBLOCK_DIR", tc.unblock)
+		t.Setenv("XDG_DATA_HOME", tc.xdg)
+		s, err := Open("")
+		if err != nil || s.Dir() != tc.want {
+			t.Errorf("UNBLOCK_DIR=%q XDG_DATA_HOME=%q: %q, %v; want %q", tc.unblock, tc.xdg, s.Dir(), err, tc.want)
+		}
+	}
+	if s, _ := Open("/given"); s.Dir() != "/given" {
+		t.Errorf("an explicit directory is not used: %q", s.Dir())
+	}
+}
