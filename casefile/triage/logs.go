@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/unblock-mail/unblock/casefile/triage/maillog"
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 // LogReport is what mail logs say: a finding for every failed delivery, the progression of
@@ -79,7 +80,7 @@ func (lr *LogReader) Read(r io.Reader, format maillog.Format, opt maillog.Option
 		res, err = maillog.ReadFormat(format, r, opt, fn)
 	}
 	in := LogInput{
-		Name: opt.Name, Format: string(res.Format), Bytes: res.Bytes, Lines: res.Lines, Events: res.Events,
+		Name: sanitize.Line(opt.Name), Format: string(res.Format), Bytes: res.Bytes, Lines: res.Lines, Events: res.Events,
 		Skipped: res.Skipped, Rollovers: res.Rollovers, Assumed: res.Assumed,
 	}
 	if in.Name == "" {

@@ -210,6 +210,18 @@ func TestLogInboundReject(t *testing.T) {
 	}
 }
 
+// A file name reaches the report sanitized, like everything from outside.
+func TestLogName(t *testing.T) {
+	rep, err := ReadLog(strings.NewReader("Nov 22 10:00:00 mta postfix/smtp[1]: AAAAA1: to=<a@example.com>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)\n"), maillog.Options{Name: "log\x1b]0;pwned\x07", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(rep)
+	if strings.ContainsAny(string(out), "\x1b\x07") || strings.Contains(string(out), `\u001b`) || rep.Inputs[0].Name != "log␛]0;pwned␇" || rep.Findings[0].Source != "log␛]0;pwned␇:1" {
+		t.Errorf("name not sanitized: %s", out)
+	}
+}
+
 // repeated reads b again and again up to n bytes, so a benchmark streams a large log
 // without holding it.
 type repeated struct {
