@@ -263,14 +263,19 @@ type Health struct {
 	Note string // what is wrong, when not OK
 }
 
-// CheckHealth asks zone for its test entries: 127.0.0.2 (listed) and 127.0.0.1 (not
-// listed) for an ip list, TEST and INVALID for a domain list. A zone whose test entry
-// is missing does not answer (or does not answer this resolver), so its "not listed"
-// proves nothing; a zone that lists the never-listed entry lists everything.
-func CheckHealth(ctx context.Context, r *resolver.Resolver, z Zone) Health {
+// CheckHealth asks zone for its test entries (RFC 5782 §5): 127.0.0.2 (listed) and
+// 127.0.0.1 (not listed) for an ip list — for IPv6, ::FFFF:7F00:2 and ::FFFF:7F00:1 by
+// nibbles, which a list that does not serve IPv6 lacks — and TEST and INVALID for a
+// domain list. A zone whose test entry is missing does not answer (or does not answer
+// this resolver), so its "not listed" proves nothing; a zone that lists the
+// never-listed entry lists everything.
+func CheckHealth(ctx context.Context, r *resolver.Resolver, z Zone, ipv6 bool) Health {
 	listedQ, cleanQ := "2.0.0.127."+z.Zone, "1.0.0.127."+z.Zone
-	if z.Kind == KindDomain {
+	switch {
+	case z.Kind == KindDomain:
 		listedQ, cleanQ = "test."+z.Zone, "invalid."+z.Zone
+	case ipv6:
+		listedQ, cleanQ = mappedNibbles(2)+z.Zone, mappedNibbles(1)+z.Zone
 	}
 	var (
 		wg               sync.WaitGroup
@@ -294,6 +299,22 @@ func CheckHealth(ctx context.Context, r *resolver.Resolver, z Zone) Health {
 	return Health{OK: true}
 }
 
+// mappedNibbles is the reversed nibble form of ::FFFF:7F00:n with a trailing dot. It is
+// spelled out because netip and ReverseName would turn the mapped address into IPv4.
+func mappedNibbles(n byte) string {
+	var a [16]byte
+	a[10], a[11], a[12], a[15] = 0xff, 0xff, 0x7f, n
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 15; i >= 0; i-- {
+		b.WriteByte(hex[a[i]&0xf])
+		b.WriteByte('.')
+		b.WriteByte(hex[a[i]>>4])
+		b.WriteByte('.')
+	}
+	return b.String()
+}
+
 // Check asks every zone of the subject's kind at once, each with its health check, and
 // returns the results in the zones' order. A zone whose health check fails turns a
 // "not listed" into error: the absence of a listing from a list that does not answer
@@ -305,6 +326,10 @@ func Check(ctx context.Context, r *resolver.Resolver, zones []Zone, kind, subjec
 			picked = append(picked, z)
 		}
 	}
+	ipv6 := false
+	if a, err := netip.ParseAddr(subject); err == nil && !a.Unmap().Is4() {
+		ipv6 = true
+	}
 	out := make([]Result, len(picked))
 	var wg sync.WaitGroup
 	for i, z := range picked {
@@ -314,7 +339,7 @@ func Check(ctx context.Context, r *resolver.Resolver, zones []Zone, kind, subjec
 			var h Health
 			var hw sync.WaitGroup
 			hw.Add(1)
-			go func() { defer hw.Done(); h = CheckHealth(ctx, r, z) }()
+			go func() { defer hw.Done(); h = CheckHealth(ctx, r, z, ipv6 && z.Kind == KindIP) }()
 			res := Lookup(ctx, r, z, subject)
 			hw.Wait()
 			if res.State == NotListed && !h.OK {

@@ -174,13 +174,13 @@ func TestCheckHealth(t *testing.T) {
 `)
 	r := newResolver(t, s)
 	ctx := context.Background()
-	if h := CheckHealth(ctx, r, zone(t, "zen.spamhaus.org")); !h.OK {
+	if h := CheckHealth(ctx, r, zone(t, "zen.spamhaus.org"), false); !h.OK {
 		t.Errorf("healthy zone: %+v", h)
 	}
-	if h := CheckHealth(ctx, r, zone(t, "bl.spamcop.net")); h.OK || !strings.Contains(h.Note, "never-listed") {
+	if h := CheckHealth(ctx, r, zone(t, "bl.spamcop.net"), false); h.OK || !strings.Contains(h.Note, "never-listed") {
 		t.Errorf("lists everything: %+v", h)
 	}
-	if h := CheckHealth(ctx, r, zone(t, "bl.mailspike.net")); h.OK || !strings.Contains(h.Note, "proves nothing") {
+	if h := CheckHealth(ctx, r, zone(t, "bl.mailspike.net"), false); h.OK || !strings.Contains(h.Note, "proves nothing") {
 		t.Errorf("dead zone: %+v", h)
 	}
 	// A dead zone turns "not listed" into error in Check.
@@ -204,9 +204,23 @@ func TestCheckHealth(t *testing.T) {
 
 func TestIPv6Nibbles(t *testing.T) {
 	a := netip.MustParseAddr("2001:db8::2")
-	s := dnstest.Start(t, healthy()+resolver.ReverseName(a, "zen.spamhaus.org")+". A 127.0.0.4\n")
+	if got := mappedNibbles(2); got != "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0." {
+		t.Errorf("mapped test entry: %s", got)
+	}
+	// Only ZEN serves IPv6 here: it has the IPv6 test entry, the others do not.
+	s := dnstest.Start(t, healthy()+resolver.ReverseName(a, "zen.spamhaus.org")+". A 127.0.0.4\n"+
+		mappedNibbles(2)+"zen.spamhaus.org. A 127.0.0.2\n")
 	r := newResolver(t, s)
 	if res := Lookup(context.Background(), r, zone(t, "zen.spamhaus.org"), a.String()); res.State != Listed || !strings.Contains(res.Meanings[0], "XBL") {
 		t.Errorf("v6 XBL: %+v", res)
+	}
+	for _, res := range Check(context.Background(), r, Zones(), KindIP, "2001:db8::3") {
+		want := Error // no IPv6 test entry: "not listed" would prove nothing
+		if res.Zone.Zone == "zen.spamhaus.org" {
+			want = NotListed
+		}
+		if res.State != want {
+			t.Errorf("%s for IPv6: %s (%s), want %s", res.Zone.Zone, res.State, res.Note, want)
+		}
 	}
 }
