@@ -44,7 +44,13 @@ type Options struct {
 	HELO    string // the name to introduce the probe with after TLS; default this machine's name
 	RootCAs *x509.CertPool
 	Now     time.Time // the time the certificate is judged at; zero: now
+	// ConnectTimeout bounds the TCP connect (default DefaultConnectTimeout): a blocked
+	// port 25 drops packets, and the rest of the run should not wait for it.
+	ConnectTimeout time.Duration
 }
+
+// DefaultConnectTimeout is how long the probe waits for a TCP connection.
+const DefaultConnectTimeout = 5 * time.Second
 
 // Result is what the probe met.
 type Result struct {
@@ -107,7 +113,10 @@ func Probe(ctx context.Context, opts Options) Result {
 	if opts.HELO == "" {
 		opts.HELO = localName()
 	}
-	var d net.Dialer
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	d := net.Dialer{Timeout: opts.ConnectTimeout}
 	conn, err := d.DialContext(ctx, "tcp", opts.Addr)
 	if err != nil {
 		res.Outcome, res.Err = Unreachable, err

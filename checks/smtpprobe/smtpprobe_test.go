@@ -81,6 +81,17 @@ func TestProbeUnreachable(t *testing.T) {
 	}
 }
 
+func TestProbeConnectTimeout(t *testing.T) {
+	// 192.0.2.0/24 is TEST-NET-1: nothing answers, as with a firewall that drops port 25.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	res := Probe(ctx, Options{Host: host, Addr: "192.0.2.25:25", ConnectTimeout: 200 * time.Millisecond})
+	if res.Outcome != Unreachable || time.Since(start) > 2*time.Second {
+		t.Errorf("%s %q after %v", res.Outcome, res.Problem, time.Since(start))
+	}
+}
+
 func TestProbeSilentServerHoldsDeadline(t *testing.T) {
 	port := smtptest.Raw(t, func(c net.Conn) { time.Sleep(10 * time.Second) })
 	start := time.Now()
