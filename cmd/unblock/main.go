@@ -61,6 +61,7 @@ func main() {
 }
 
 func newRoot(a *app) *cobra.Command {
+	var session sessionFlags
 	root := &cobra.Command{
 		Use:   "unblock",
 		Short: "Turn an email delivery failure into a support case that gets answered",
@@ -72,9 +73,10 @@ Run it without arguments for the guided terminal interface; every step is also a
 for scripts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return cmd.Help()
+			return runSession(a, cmd, &session, "")
 		},
 	}
+	session.add(root)
 	root.PersistentFlags().StringVar(&a.dir, "dir", "", "directory of case files (default $UNBLOCK_DIR, else $XDG_DATA_HOME/unblock/cases)")
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/checks/dnstest"
+)
+
+// e2eZone is what the loopback DNS server answers: the sender of the Proofpoint bounce
+// in testdata (example.com, 192.0.2.225), set up properly.
+const e2eZone = `
+$ORIGIN example.com.
+@            300 IN A     192.0.2.80
+@            300 IN MX    10 mx100.qin.example.com.
+@            300 IN TXT   "v=spf1 ip4:192.0.2.225 -all"
+_dmarc       300 IN TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
+mx100.qin    300 IN A     192.0.2.225
+$ORIGIN 2.0.192.in-addr.arpa.
+225          300 IN PTR   mx100.qin.example.com.
+$ORIGIN example.org.
+@            300 IN MX    10 mx0a-00069f02.pphosted.com.
+`
+
+// tmuxSession drives the real binary in a tmux server of its own, as a person types.
+type tmuxSession struct {
+	t    *testing.T
+	sock string
+}
+
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command("tmux", append([]string{"-S", s.sock, "-f", "/dev/null"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) capture() string { return s.run("capture-pane", "-p", "-t", "e2e") }
+
+// keys sends tmux key names (Enter, Escape, Down, C-u) or literal text.
+func (s *tmuxSession) keys(keys ...string) {
+	s.t.Helper()
+	for _, k := range keys {
+		s.run("send-keys", "-t", "e2e", k)
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// text types literal text.
+func (s *tmuxSession) text(t string) {
+	s.t.Helper()
+	s.run("send-keys", "-t", "e2e", "-l", t)
+	time.Sleep(30 * time.Millisecond)
+}
+
+// paste pastes a file with bracketed paste, as a terminal does.
+func (s *tmuxSession) paste(path string) {
+	s.t.Helper()
+	s.run("load-buffer", "-b", "input", path)
+	s.run("paste-buffer", "-p", "-d", "-b", "input", "-t", "e2e")
+}
+
+// wait waits until the pane shows what.
+func (s *tmuxSession) wait(what string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		screen := s.capture()
+		if strings.Contains(screen, what) {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %q; the pane shows:\n%s", what, screen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitExit waits until the program in the pane has exited.
+func (s *tmuxSession) waitExit() {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.TrimSpace(s.run("display-message", "-p", "-t", "e2e", "#{pane_dead}")) != "1" {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the program did not exit; the pane shows:\n%s", s.capture())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEndToEnd drives the built binary in tmux: a new case from a pasted Proofpoint
+// bounce, the live checks against a loopback DNS server, the evidence ticked, the
+// message copied through OSC 52 into tmux's buffer; then `unblock open` on the case, a
+// new failure pasted and the update written.
+func TestEndToEnd(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "unblock")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dns := dnstest.Start(t, e2eZone)
+	cases := filepath.Join(dir, "cases")
+	bounce, err := filepath.Abs("../../tui/testdata/proofpoint-bounce.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := &tmuxSession{t: t, sock: filepath.Join(dir, "tmux.sock")}
+	env := []string{"-e", "UNBLOCK_DIR=" + cases, "-e", "TZ=UTC", "-e", "NO_COLOR="}
+	session := func(args ...string) string {
+		return fmt.Sprintf("%s %s --resolver %s --timeout 5s", bin, strings.Join(args, " "), dns.Addr)
+	}
+	start := time.Now()
+	s.run(append(append([]string{"new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30"}, env...), session())...)
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
+	s.run("set-option", "-g", "set-clipboard", "on")
+	s.run("set-option", "-g", "remain-on-exit", "on")
+	s.wait("Who are you in this case?")
+	t.Logf("first frame of the real binary in tmux after %v", time.Since(start).Round(time.Millisecond))
+
+	// A new case: sender, the pasted bounce.
+	s.keys("Enter")
+	s.wait("What failed?")
+	s.paste(bounce)
+	s.wait("Proposed")
+	s.keys("Enter")
+	s.wait("What the provider needs")
+	s.keys("Down", "C-u")
+	s.text("example.com")
+	s.keys("Enter", "C-u")
+	s.text("nekonyaan@example.com")
+	s.keys("Enter", "C-u")
+	s.text("mx100.qin.example.com")
+	s.keys("Enter", "Enter", "Enter")
+
+	// The checks run against the loopback server.
+	s.wait("Proving your side")
+	screen := s.wait("r re-runs")
+	if !strings.Contains(screen, "spf        ✓ pass") {
+		t.Errorf("SPF does not pass against the fixture zone:\n%s", screen)
+	}
+
+	// Evidence: tick scope and changes.
+	s.keys("Enter")
+	s.wait("Checklist")
+	s.keys("Down", "Down", "Down", "Down", "Down", "Space", "Down", "Space")
+	s.wait("you confirmed")
+
+	// The message, copied into tmux's buffer through OSC 52.
+	s.keys("Enter")
+	s.wait("c copy")
+	s.keys("c")
+	s.wait("copied")
+	buf := s.run("show-buffer")
+	if !strings.Contains(buf, "Subject:") || !strings.Contains(buf, "192.0.2.225") {
+		t.Fatalf("tmux buffer after c:\n%s", buf)
+	}
+	s.keys("m")
+	s.wait("marked sent")
+	s.keys("q")
+	s.wait("Unsaved changes")
+	s.keys("y")
+	s.waitExit()
+
+	// Coming back: open the case, paste a new failure, write the update.
+	st, err := casefile.Open(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.List()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%d cases on disk (%v)", len(list), err)
+	}
+	id := list[0].ID
+	s.run("respawn-pane", "-k", "-t", "e2e", session("open", id))
+	s.wait("Timeline")
+	s.keys("p")
+	s.wait("Add new failures")
+	later := time.Now().UTC().Add(2 * time.Minute)
+	logLine := fmt.Sprintf("%s mx100 postfix/smtp[4242]: 3F2A1B: to=<sales@example.org>, relay=mx0a-00069f02.pphosted.com[198.51.100.18]:25, delay=1, delays=0/0/0.5/0, dsn=5.7.0, status=bounced (host mx0a-00069f02.pphosted.com[198.51.100.18] said: 550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.225 (in reply to RCPT TO command))\n",
+		later.Format(time.RFC3339))
+	newFailure := filepath.Join(dir, "new.log")
+	if err := os.WriteFile(newFailure, []byte(logLine), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.paste(newFailure)
+	s.wait("1 new in the case")
+	s.keys("Enter")
+	s.wait("Since then: 1 new failure")
+	s.keys("u")
+	s.wait("Failures since")
+	s.keys("c")
+	s.wait("copied")
+	update := s.run("show-buffer")
+	if !strings.Contains(update, "1 message") || update == buf {
+		t.Errorf("the update in tmux's buffer does not count the new failure:\n%s", update)
+	}
+	s.keys("q")
+	s.wait("Unsaved changes")
+	s.keys("y")
+	s.waitExit()
+
+	c, err := casefile.Load(st.PathOf(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Timeline) < 2 {
+		t.Errorf("timeline holds %d events after the new failure", len(c.Timeline))
+	}
+	if len(c.Messages) < 2 || c.Messages[len(c.Messages)-1].Kind != "update" {
+		t.Errorf("messages on disk: %d, last %+v", len(c.Messages), c.Messages[len(c.Messages)-1].Kind)
+	}
+}

@@ -1,0 +1,639 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/checks"
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+// Options configure a session.
+type Options struct {
+	// Store holds the cases.
+	Store *casefile.Store
+	// Case, when set, opens that case's overview (an id, an id prefix or a path).
+	Case string
+	// Resolvers are the DNS servers the checks ask (host:port); empty means the system's.
+	Resolvers []string
+	// Timeout bounds one run of the checks (10 s when zero).
+	Timeout time.Duration
+	// CheckEnv, when set, replaces the environment the checks run in (tests).
+	CheckEnv func() (*checks.Env, error)
+	// Clipboard writes to the native clipboard; nil uses the system's where present.
+	Clipboard func(string) error
+	// Now is the clock (tests fix it).
+	Now func() time.Time
+	// NoColor draws without colour (NO_COLOR).
+	NoColor bool
+	// Dark is the first guess of the background until the terminal answers.
+	Dark bool
+}
+
+// Model is the root: it owns the size, the open case and its lock, routing between
+// screens, autosaving, the status line and the quit guard.
+type Model struct {
+	c    *Common
+	opts Options
+	help help.Model
+
+	cur     screenID
+	screens map[screenID]screen
+	prev    []screenID // where esc goes
+
+	cas     *casefile.Case
+	created bool // the case exists on disk
+	lock    *casefile.Lock
+	dirty   bool
+	force   bool // create even if a case for the same IP is open
+
+	// While a save runs in a Cmd the case belongs to it: messages wait in held and
+	// View shows the last frame, so nothing reads the case while it is written.
+	saving    bool
+	saveID    int
+	held      []tea.Msg
+	lastFrame string
+	afterSave tea.Cmd // what to do once the save is through (navigate, quit)
+
+	status    string
+	statusBad bool
+	statusID  int
+
+	dup       *casefile.DuplicateError
+	quitAsk   bool
+	showHelp  bool
+	quitting  bool
+	printText string // printed on quit when the person asked for it
+	loadErr   error
+}
+
+// New returns the root model of a session.
+func New(opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	m := &Model{c: newCommon(opts.Dark, opts.NoColor), opts: opts, screens: map[screenID]screen{}}
+	m.help = help.New()
+	m.restyleHelp()
+	return m
+}
+
+func (m *Model) restyleHelp() {
+	if m.c.NoColor {
+		m.help.Styles = help.Styles{}
+	} else {
+		m.help.Styles = help.DefaultStyles(m.c.IsDark)
+	}
+}
+
+// Init asks for the background colour and loads what the session starts with.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if m.opts.Case != "" {
+		cmds = append(cmds, m.openCase(m.opts.Case))
+	} else {
+		cmds = append(cmds, m.listCases())
+	}
+	return tea.Batch(cmds...)
+}
+
+// Messages of the root's own I/O.
+type (
+	casesMsg struct {
+		cases []*casefile.Case
+		err   error
+	}
+	openedMsg struct {
+		cas  *casefile.Case
+		lock *casefile.Lock
+		err  error
+	}
+	savedMsg struct {
+		id      int
+		created bool
+		lock    *casefile.Lock
+		err     error
+	}
+	clearStatusMsg struct{ id int }
+	showKindMsg    struct{ kind string }
+	quitNowMsg     struct{}
+)
+
+func (m *Model) listCases() tea.Cmd {
+	st := m.opts.Store
+	return func() tea.Msg {
+		cases, err := st.List()
+		return casesMsg{cases, err}
+	}
+}
+
+// openCase loads a case and takes its lock, so no other program writes it meanwhile.
+func (m *Model) openCase(ref string) tea.Cmd {
+	st := m.opts.Store
+	return func() tea.Msg {
+		c, err := st.Find(ref)
+		if err != nil {
+			return openedMsg{err: err}
+		}
+		l, err := st.Lock(c.ID)
+		if err != nil {
+			return openedMsg{err: err}
+		}
+		// Load again under the lock: the file may have changed before we held it.
+		c, err = st.Load(c.Path())
+		if err != nil {
+			l.Unlock()
+			return openedMsg{err: err}
+		}
+		return openedMsg{cas: c, lock: l}
+	}
+}
+
+// save writes the case in a Cmd; then is run once it is through.
+func (m *Model) save(then tea.Cmd) tea.Cmd {
+	if m.cas == nil || m.opts.Store == nil {
+		return then
+	}
+	m.saving = true
+	m.saveID++
+	m.afterSave = then
+	id, st, c, create, force := m.saveID, m.opts.Store, m.cas, !m.created, m.force
+	return func() tea.Msg {
+		if create {
+			if err := st.Create(c, force); err != nil {
+				return savedMsg{id: id, created: false, err: err}
+			}
+			l, err := st.Lock(c.ID)
+			return savedMsg{id: id, created: true, lock: l, err: err}
+		}
+		return savedMsg{id: id, err: st.Save(c)}
+	}
+}
+
+// Update routes a message: the root's own first, then the current screen.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.saving {
+		if s, ok := msg.(savedMsg); ok && s.id == m.saveID {
+			return m, m.saved(s)
+		}
+		m.held = append(m.held, msg)
+		return m, nil
+	}
+	return m, m.handle(msg)
+}
+
+func (m *Model) handle(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		return nil
+	case tea.BackgroundColorMsg:
+		m.c.setBackground(msg.IsDark())
+		m.restyleHelp()
+		for _, s := range m.screens {
+			if r, ok := s.(interface{ restyle() }); ok {
+				r.restyle()
+			}
+		}
+		return nil
+	case casesMsg:
+		return m.gotCases(msg)
+	case openedMsg:
+		if msg.err != nil {
+			m.loadErr = msg.err
+			m.cur = scrPicker
+			if _, ok := m.screens[scrPicker]; !ok {
+				m.screens[scrPicker] = newPicker(m.c, nil)
+			}
+			return tea.Batch(flashError(oneLine(msg.err)), m.listCases())
+		}
+		m.setCase(msg.cas, msg.lock, true)
+		if _, ok := m.screens[scrPicker]; ok {
+			m.prev = []screenID{scrPicker}
+		}
+		return m.show(scrOverview)
+	case flashMsg:
+		m.statusID++
+		m.status, m.statusBad = sanitize.Line(msg.text), msg.bad
+		id := m.statusID
+		return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{id} })
+	case clearStatusMsg:
+		if msg.id == m.statusID {
+			m.status = ""
+		}
+		return nil
+	case changedMsg:
+		m.dirty = true
+		if o, ok := m.screens[scrOverview].(*overview); ok {
+			o.refresh()
+		}
+		return nil
+	case nextMsg:
+		return m.next()
+	case backMsg:
+		return m.back()
+	case gotoMsg:
+		return m.leaveTo(msg.to)
+	case newCaseMsg:
+		m.startWizard()
+		return m.show(scrRole)
+	case pickMsg:
+		m.release()
+		return m.openCase(msg.ref)
+	case printMsg:
+		m.printText = msg.text
+		return nil
+	case quitNowMsg:
+		return m.quit()
+	case addFailuresMsg:
+		t := newTriage(newSession(m.c, m.opts, m.cas))
+		t.addOnly = true
+		m.screens[scrTriage] = t
+		return m.leaveTo(scrTriage)
+	case writeMsg:
+		cs := m.screens[scrChecks].(*checksScreen)
+		cs.then = emit(showKindMsg(msg))
+		m.prev = append(m.prev, m.cur)
+		m.cur = scrChecks
+		return cs.start("")
+	case showKindMsg:
+		m.screens[scrMessage].(*messageScreen).show(msg.kind)
+		if m.cur == scrChecks {
+			m.cur = scrMessage
+			return nil
+		}
+		return m.leaveTo(scrMessage)
+	case tea.KeyPressMsg:
+		if cmd, done := m.key(msg); done {
+			return cmd
+		}
+	}
+	if s := m.screens[m.cur]; s != nil {
+		return s.update(msg)
+	}
+	return nil
+}
+
+// key handles the keys that mean the same on every screen.
+func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	k := m.c.Keys
+	if m.dup != nil {
+		switch msg.String() {
+		case "enter":
+			ref := m.dup.Existing.ID
+			m.dup = nil
+			m.dirty = false
+			m.release()
+			return m.openCase(ref), true
+		case "f":
+			m.dup = nil
+			m.force = true
+			return m.save(m.afterDup()), true
+		case "esc":
+			m.dup = nil
+			return nil, true
+		case "ctrl+c":
+			return tea.Quit, true
+		}
+		return nil, true
+	}
+	if m.quitAsk {
+		switch msg.String() {
+		case "y", "s":
+			m.quitAsk = false
+			// Quit only once the save is through: a failed save keeps the session.
+			return m.save(emit(quitNowMsg{})), true
+		case "n":
+			return m.quit(), true
+		case "esc":
+			m.quitAsk = false
+			return nil, true
+		case "ctrl+c":
+			return m.quit(), true
+		}
+		return nil, true
+	}
+	editing := false
+	if s := m.screens[m.cur]; s != nil {
+		editing = s.editing()
+	}
+	switch {
+	case msg.String() == "ctrl+c" || (!editing && key.Matches(msg, k.Quit)):
+		if m.dirty && m.cas != nil {
+			m.quitAsk = true
+			return nil, true
+		}
+		return m.quit(), true
+	case !editing && key.Matches(msg, k.Help):
+		m.showHelp = !m.showHelp
+		return nil, true
+	}
+	return nil, false
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	m.release()
+	return tea.Quit
+}
+
+// release gives up the open case's lock (leaving it for another case, or quitting).
+func (m *Model) release() {
+	if m.lock != nil {
+		m.lock.Unlock()
+		m.lock = nil
+	}
+}
+
+func (m *Model) saved(s savedMsg) tea.Cmd {
+	m.saving = false
+	then := m.afterSave
+	m.afterSave = nil
+	var cmds []tea.Cmd
+	var dup *casefile.DuplicateError
+	switch {
+	case errors.As(s.err, &dup):
+		m.dup = dup
+		then = nil
+	case s.err != nil:
+		cmds = append(cmds, flashError("not saved: "+oneLine(s.err)))
+		then = nil
+	default:
+		m.dirty = false
+		if s.created {
+			m.created = true
+			m.lock = s.lock
+		}
+	}
+	if then != nil {
+		cmds = append(cmds, then)
+	}
+	// Replay what arrived during the save, in order.
+	held := m.held
+	m.held = nil
+	for i, h := range held {
+		if m.saving {
+			m.held = append(m.held, held[i:]...)
+			break
+		}
+		cmds = append(cmds, m.handle(h))
+	}
+	return tea.Batch(cmds...)
+}
+
+// afterDup is where a forced creation continues: the step after triage.
+func (m *Model) afterDup() tea.Cmd { return m.show(scrIdents) }
+
+func (m *Model) gotCases(msg casesMsg) tea.Cmd {
+	var cmd tea.Cmd
+	if msg.err != nil {
+		cmd = flashError(oneLine(msg.err))
+	}
+	if len(msg.cases) == 0 && msg.err == nil {
+		m.startWizard()
+		return tea.Batch(cmd, m.show(scrRole))
+	}
+	m.screens[scrPicker] = newPicker(m.c, msg.cases)
+	return tea.Batch(cmd, m.show(scrPicker))
+}
+
+// startWizard begins a new case in memory; it is created on disk when triage is done
+// (its id and the duplicate guard need the IP or domain triage finds).
+func (m *Model) startWizard() {
+	m.release()
+	m.setCase(&casefile.Case{Role: casefile.Sender, Provider: "proofpoint"}, nil, false)
+	m.prev = nil
+	if _, ok := m.screens[scrPicker]; ok {
+		m.prev = []screenID{scrPicker}
+	}
+}
+
+func (m *Model) setCase(c *casefile.Case, l *casefile.Lock, created bool) {
+	m.cas, m.lock, m.created, m.dirty, m.force = c, l, created, false, false
+	s := newSession(m.c, m.opts, c)
+	m.screens[scrRole] = newRole(s)
+	m.screens[scrTriage] = newTriage(s)
+	m.screens[scrIdents] = newIdents(s)
+	m.screens[scrChecks] = newChecks(s)
+	m.screens[scrEvidence] = newEvidence(s)
+	m.screens[scrMessage] = newMessage(s)
+	m.screens[scrOverview] = newOverview(s)
+	m.prev = nil
+}
+
+// show makes a screen current without saving (the caller has saved if needed).
+func (m *Model) show(to screenID) tea.Cmd {
+	m.cur = to
+	if s := m.screens[to]; s != nil {
+		return s.enter()
+	}
+	return nil
+}
+
+// leaveTo leaves the current screen for another, saving the case first when it changed.
+func (m *Model) leaveTo(to screenID) tea.Cmd {
+	if to == m.cur {
+		return nil
+	}
+	m.prev = append(m.prev, m.cur)
+	return m.autosave(to)
+}
+
+func (m *Model) autosave(to screenID) tea.Cmd {
+	switch {
+	case m.cas == nil:
+	case m.created && m.dirty:
+		return m.save(m.show(to))
+	case !m.created && (stepNumber(to) > stepNumber(scrTriage) || to == scrOverview):
+		// A new case is created once triage is done: its id and the duplicate guard
+		// need the IP or domain triage finds. Before that it lives in memory.
+		return m.save(m.show(to))
+	}
+	return m.show(to)
+}
+
+func (m *Model) next() tea.Cmd {
+	n := stepNumber(m.cur)
+	if n == 0 || n == len(wizardSteps) {
+		return m.leaveTo(scrOverview)
+	}
+	return m.leaveTo(wizardSteps[n])
+}
+
+func (m *Model) back() tea.Cmd {
+	if len(m.prev) == 0 {
+		if n := stepNumber(m.cur); n > 1 {
+			return m.autosave(wizardSteps[n-2])
+		}
+		return nil
+	}
+	to := m.prev[len(m.prev)-1]
+	m.prev = m.prev[:len(m.prev)-1]
+	if to == scrPicker {
+		// Back to the list: release this case and show the list as it is now.
+		cmd := m.autosave(scrPicker)
+		return tea.Sequence(cmd, m.listCases())
+	}
+	return m.autosave(to)
+}
+
+// View draws the frame: title bar, the screen, the status line and the help footer.
+func (m *Model) View() tea.View {
+	var v tea.View
+	v.AltScreen = true
+	v.WindowTitle = "unblock"
+	if m.saving && m.lastFrame != "" {
+		v.SetContent(m.lastFrame)
+		return v
+	}
+	if m.quitting {
+		v.SetContent("")
+		return v
+	}
+	frame := m.frame()
+	m.lastFrame = frame
+	v.SetContent(frame)
+	return v
+}
+
+func (m *Model) frame() string {
+	w, h := m.c.size()
+	st := m.c.Styles
+	header := m.header(w)
+	footer := m.footer(w)
+	body := ""
+	switch {
+	case m.dup != nil:
+		body = m.dupView(w)
+	case m.quitAsk:
+		body = st.Heading.Render("Unsaved changes.") + "\n\n" +
+			"  y  save and quit\n  n  quit without saving\n  esc  stay"
+	case m.showHelp:
+		body = m.fullHelp()
+	default:
+		if s := m.screens[m.cur]; s != nil {
+			body = s.view()
+		} else {
+			body = st.Muted.Render("Loading cases…")
+		}
+	}
+	bodyH := h - lipgloss.Height(header) - lipgloss.Height(footer)
+	body = fit(body, w, bodyH)
+	return header + "\n" + body + "\n" + footer
+}
+
+func (m *Model) header(w int) string {
+	st := m.c.Styles
+	left := st.Title.Render("unblock")
+	name := stepNames[m.cur]
+	if n := stepNumber(m.cur); n > 0 {
+		name = fmt.Sprintf("%s · step %d of %d", name, n, len(wizardSteps))
+	}
+	left += "  " + st.Heading.Render(name)
+	right := ""
+	if m.cas != nil && m.cur != scrPicker {
+		id := m.cas.ID
+		if id == "" {
+			id = "new case"
+		}
+		right = st.Muted.Render(id)
+		if m.dirty {
+			right += st.Warn.Render(" •")
+		}
+	}
+	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
+	if gap < 1 {
+		return truncate(left, w)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func (m *Model) footer(w int) string {
+	st := m.c.Styles
+	status := ""
+	if m.status != "" {
+		if m.statusBad {
+			status = st.Fail.Render("✗ " + m.status)
+		} else {
+			status = st.Flash.Render("✓ " + m.status)
+		}
+	}
+	var keys []key.Binding
+	editing := false
+	if s := m.screens[m.cur]; s != nil && m.dup == nil && !m.quitAsk {
+		keys = append(keys, s.help()...)
+		editing = s.editing()
+	}
+	tail := []key.Binding{m.c.Keys.Help, m.c.Keys.Quit}
+	if editing {
+		// Letters are text here: only ctrl+c quits.
+		tail = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
+	}
+	// The screen's keys are cut to the width; help and quit always show.
+	end := m.help.ShortHelpView(tail)
+	line := ""
+	if len(keys) > 0 {
+		line = truncate(m.help.ShortHelpView(keys), max(0, w-lipgloss.Width(end)-3)) + m.help.Styles.ShortSeparator.Render(" • ")
+	}
+	return truncate(status, w) + "\n" + truncate(line+end, w)
+}
+
+func (m *Model) fullHelp() string {
+	k := m.c.Keys
+	groups := [][]key.Binding{
+		{k.Next, k.Back, k.Tab, k.Toggle, k.Up, k.Down},
+		{k.Filter, k.Copy, k.Save, k.Kind, k.Sent, k.Print},
+		{k.New, k.Rerun, k.RerunAll, k.Cancel, k.Attach, k.Paste, k.Update},
+		{k.Help, k.Quit},
+	}
+	h := m.help
+	h.ShowAll = true
+	intro := m.c.Styles.Heading.Render("Keys") + "\n" + m.c.Styles.Muted.Render(
+		"The same keys mean the same thing on every screen. While a text field has focus,\nletters are typed into it: press esc or tab to leave it.") + "\n\n"
+	return intro + h.FullHelpView(groups)
+}
+
+func (m *Model) dupView(w int) string {
+	st := m.c.Styles
+	d := m.dup
+	return st.Warn.Render("A case for this is already open") + "\n\n" +
+		wrap(fmt.Sprintf("Case %s covers %s. One case per IP keeps one timeline: add the new failures there instead of opening a duplicate.", d.Existing.ID, d.Why), w) +
+		"\n\n  enter  open " + d.Existing.ID + " (and paste the failures there)\n  f      create a new case anyway\n  esc    back"
+}
+
+// Run runs a session in the terminal. On quit it prints the last message when the person
+// asked for it.
+func Run(ctx context.Context, opts Options, stdout io.Writer) error {
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	m := New(opts)
+	p := tea.NewProgram(m, tea.WithContext(ctx))
+	_, err := p.Run()
+	m.release()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	if m.printText != "" {
+		fmt.Fprintln(stdout, m.printText)
+	}
+	return nil
+}
+
+// oneLine makes an error printable in the status line.
+func oneLine(err error) string { return sanitize.Line(strings.TrimSpace(err.Error())) }

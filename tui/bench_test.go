@@ -1,0 +1,67 @@
+package tui
+
+import (
+	"fmt"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/unblock-mail/unblock/casefile"
+)
+
+// BenchmarkUpdateView is one key press handled and the frame drawn, on each screen of a
+// case with 10,000 timeline events: what typing costs.
+func BenchmarkUpdateView(b *testing.B) {
+	st := testStore(b)
+	c := timelineCase(b, st, 10000)
+	c, err := casefile.Load(st.PathOf(c.ID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts, _ := testOptions(b, st)
+	for _, tc := range []struct {
+		name string
+		scr  screenID
+		key  tea.Msg
+	}{
+		{"overview", scrOverview, tea.KeyPressMsg{Code: tea.KeyDown}},
+		{"evidence", scrEvidence, tea.KeyPressMsg{Code: tea.KeyDown}},
+		{"message", scrMessage, tea.KeyPressMsg{Code: tea.KeyDown}},
+		{"triage", scrTriage, tea.KeyPressMsg{Code: 'a', Text: "a"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			m := New(opts)
+			m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})
+			m.setCase(c, nil, true)
+			m.show(tc.scr)
+			m.View()
+			for b.Loop() {
+				m.Update(tc.key)
+				m.View()
+			}
+		})
+	}
+}
+
+// BenchmarkFirstFrame is the start of a session up to its first frame: the model built,
+// the saved cases listed (20 of them) and the picker drawn.
+func BenchmarkFirstFrame(b *testing.B) {
+	st := testStore(b)
+	for i := range 20 {
+		c := &casefile.Case{Role: casefile.Sender, Provider: "proofpoint", Title: fmt.Sprintf("case %d", i),
+			Identifiers: casefile.Identifiers{IPs: []string{fmt.Sprintf("192.0.2.%d", i+1)}}}
+		if err := st.Create(c, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	opts, _ := testOptions(b, st)
+	for b.Loop() {
+		m := New(opts)
+		m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})
+		m.Update(m.listCases()())
+		if m.cur != scrPicker {
+			b.Fatalf("first screen %d, want the picker", m.cur)
+		}
+		m.View()
+	}
+}

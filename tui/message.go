@@ -1,0 +1,274 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/atotto/clipboard"
+
+	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/casefile/triage"
+)
+
+// The message screen's outcomes and I/O results.
+type (
+	printMsg  struct{ text string }
+	copiedMsg struct {
+		native error
+	}
+	savedFileMsg struct {
+		path string
+		err  error
+	}
+)
+
+// messageScreen is step 6: the text for the route, switchable between the kinds the case
+// allows, to copy, save, print and mark sent.
+type messageScreen struct {
+	s     *session
+	kinds []string
+	kind  int
+	msg   casefile.Message
+	err   string
+	vp    viewport.Model
+	print bool
+	// wrapped is the width the viewport's text was wrapped for.
+	wrapped int
+}
+
+func newMessage(s *session) *messageScreen {
+	return &messageScreen{s: s, vp: viewport.New()}
+}
+
+// kindsFor are the messages the case allows: the one its route calls for first, then
+// the update and escalation once something was sent, then the alternatives for the
+// same provider and the false-positive routes.
+func kindsFor(c *casefile.Case) []string {
+	var out []string
+	add := func(k string) {
+		if k != "" && !slices.Contains(out, k) && slices.Contains(casefile.MessageKinds(), k) {
+			out = append(out, k)
+		}
+	}
+	if k, err := c.DefaultMessageKind(); err == nil {
+		add(k)
+	}
+	if _, sent := c.LastSent(); sent {
+		add("update")
+		add("escalation")
+	}
+	for _, d := range triage.Desks() {
+		if d.Provider == c.Provider && (d.Audience == "any" || d.Audience == string(c.Role)) {
+			add(d.Message)
+		}
+	}
+	if c.Mode == triage.Filtering {
+		add("false-positive")
+		add("recipient-admin")
+	}
+	if strings.HasPrefix(c.Provider, "esp:") {
+		add("esp-support")
+	}
+	if len(out) == 0 {
+		add("postmaster")
+	}
+	return out
+}
+
+// enter renders the message for the case as it is now.
+func (ms *messageScreen) enter() tea.Cmd {
+	cur := ""
+	if ms.kind < len(ms.kinds) {
+		cur = ms.kinds[ms.kind]
+	}
+	ms.kinds = kindsFor(ms.s.cas)
+	ms.kind = max(0, slices.Index(ms.kinds, cur))
+	ms.render()
+	return nil
+}
+
+// show picks a kind to show (the overview's update and escalation).
+func (ms *messageScreen) show(kind string) {
+	ms.kinds = kindsFor(ms.s.cas)
+	if i := slices.Index(ms.kinds, kind); i >= 0 {
+		ms.kind = i
+	}
+	ms.render()
+}
+
+func (ms *messageScreen) render() {
+	ms.err = ""
+	if len(ms.kinds) == 0 {
+		ms.err = "no message fits this case yet"
+		ms.vp.SetContent("")
+		return
+	}
+	m, err := casefile.Render(ms.s.cas, ms.kinds[ms.kind], casefile.RenderOptions{Now: ms.s.opts.Now()})
+	if err != nil {
+		ms.err = oneLine(err)
+		ms.msg = casefile.Message{}
+		ms.vp.SetContent("")
+		return
+	}
+	ms.msg = m
+	ms.wrapped = -1
+	ms.vp.GotoTop()
+}
+
+// layout wraps the text to the pane's width; the copy keeps the text as written.
+func (ms *messageScreen) layout(w int) {
+	if ms.wrapped == w {
+		return
+	}
+	ms.wrapped = w
+	ms.vp.SetContent(wrap(expandTabs(ms.msg.String()), w))
+}
+
+func (ms *messageScreen) editing() bool { return false }
+
+func (ms *messageScreen) help() []key.Binding {
+	k := ms.s.c.Keys
+	done := k.Next
+	done.SetHelp("enter", "done")
+	return []key.Binding{k.Copy, k.Save, k.Sent, k.Kind, k.Print, done, k.Back}
+}
+
+func (ms *messageScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case copiedMsg:
+		if msg.native != nil {
+			return flash("copied through the terminal (OSC 52); no system clipboard here — s saves it to a file")
+		}
+		return flash("copied to the clipboard")
+	case savedFileMsg:
+		if msg.err != nil {
+			return flashError("not saved: " + oneLine(msg.err))
+		}
+		return flash("saved to " + msg.path)
+	case tea.KeyPressMsg:
+		return ms.key(msg)
+	}
+	var cmd tea.Cmd
+	ms.vp, cmd = ms.vp.Update(msg)
+	return cmd
+}
+
+func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
+	k := ms.s.c.Keys
+	c := ms.s.cas
+	switch {
+	case key.Matches(km, k.Back):
+		return emit(backMsg{})
+	case key.Matches(km, k.Next):
+		return emit(nextMsg{})
+	case km.String() == "left" || km.String() == "h":
+		if len(ms.kinds) > 0 {
+			ms.kind = (ms.kind + len(ms.kinds) - 1) % len(ms.kinds)
+			ms.render()
+		}
+		return nil
+	case km.String() == "right" || km.String() == "l":
+		if len(ms.kinds) > 0 {
+			ms.kind = (ms.kind + 1) % len(ms.kinds)
+			ms.render()
+		}
+		return nil
+	}
+	if ms.err != "" {
+		var cmd tea.Cmd
+		ms.vp, cmd = ms.vp.Update(km)
+		return cmd
+	}
+	text := ms.msg.String()
+	switch {
+	case key.Matches(km, k.Copy):
+		c.RecordMessage(ms.msg, false, ms.s.opts.Now())
+		native := ms.s.opts.Clipboard
+		if native == nil {
+			native = clipboard.WriteAll
+		}
+		return tea.Batch(tea.SetClipboard(text), emit(changedMsg{}), func() tea.Msg {
+			return copiedMsg{native: native(text)}
+		})
+	case key.Matches(km, k.Save):
+		c.RecordMessage(ms.msg, false, ms.s.opts.Now())
+		name := fmt.Sprintf("%s-%s.txt", c.ID, ms.msg.Kind)
+		return tea.Batch(emit(changedMsg{}), func() tea.Msg {
+			abs, err := filepath.Abs(name)
+			if err != nil {
+				return savedFileMsg{err: err}
+			}
+			return savedFileMsg{path: abs, err: os.WriteFile(abs, []byte(text), 0o600)}
+		})
+	case key.Matches(km, k.Sent):
+		c.RecordMessage(ms.msg, true, ms.s.opts.Now())
+		if c.Status == casefile.StatusDraft || c.Status == casefile.StatusOpen || c.Status == "" {
+			c.Status = casefile.StatusWaiting
+		}
+		return tea.Batch(emit(changedMsg{}), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
+	case key.Matches(km, k.Print):
+		ms.print = !ms.print
+		if ms.print {
+			return tea.Batch(emit(printMsg{text: text}), flash("the message will be printed when you quit"))
+		}
+		return tea.Batch(emit(printMsg{}), flash("nothing will be printed on quit"))
+	}
+	var cmd tea.Cmd
+	ms.vp, cmd = ms.vp.Update(km)
+	return cmd
+}
+
+// waitFor says how long the desk is expected to take.
+func waitFor(c *casefile.Case, kind string) string {
+	d := c.ResponseTime(kind)
+	if d <= 0 {
+		return "an answer"
+	}
+	if d >= 24*3600e9 && d%(24*3600e9) == 0 {
+		return fmt.Sprintf("an answer (the desk takes about %d days)", int(d.Hours()/24))
+	}
+	return fmt.Sprintf("an answer (the desk takes about %d hours)", int(d.Hours()))
+}
+
+func (ms *messageScreen) view() string {
+	st := ms.s.c.Styles
+	w, h := ms.s.c.body()
+	var b strings.Builder
+	// The kinds as tabs.
+	var tabs []string
+	for i, k := range ms.kinds {
+		if i == ms.kind {
+			tabs = append(tabs, st.Selected.Render(" "+k+" "))
+		} else {
+			tabs = append(tabs, st.Muted.Render(" "+k+" "))
+		}
+	}
+	b.WriteString(truncate(st.Muted.Render("kind ←/→ ")+strings.Join(tabs, ""), w) + "\n")
+	b.WriteString(readinessLine(st, ms.s.cas.Readiness(), w) + "\n")
+	if ms.err != "" {
+		b.WriteString("\n" + st.Warn.Render(wrap(ms.err, w)) + "\n")
+		return b.String()
+	}
+	// What is left after the two lines above, the pane's border and the status line.
+	vh := max(3, h-5)
+	ms.vp.SetWidth(max(10, w-4))
+	ms.vp.SetHeight(vh)
+	ms.layout(max(10, w-4))
+	pane := st.Pane.Width(w).Render(ms.vp.View())
+	b.WriteString(pane + "\n")
+	status := fmt.Sprintf("%d%% · ↑/↓ scroll", int(ms.vp.ScrollPercent()*100))
+	if last, ok := ms.s.cas.LastSent(); ok {
+		status += " · last sent " + last.SentAt.UTC().Format("2006-01-02 15:04") + " UTC (" + last.Kind + ")"
+	}
+	if ms.print {
+		status += " · printed on quit"
+	}
+	b.WriteString(st.Muted.Render(truncate(status, w)))
+	return b.String()
+}

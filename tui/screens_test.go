@@ -1,0 +1,344 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/checks"
+)
+
+func readBounce(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/proofpoint-bounce.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var sizes = []struct{ w, h int }{{80, 24}, {120, 35}}
+
+// TestWizard walks a new case through the six steps at both sizes, checking each
+// screen's state after its keys and its view against a golden file.
+func TestWizard(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			st := testStore(t)
+			opts, clip := testOptions(t, st)
+			d := newDriver(t, opts, sz.w, sz.h)
+			name := func(s string) string { return fmt.Sprintf("%s-%d", s, sz.w) }
+
+			// No saved cases: the wizard starts at once.
+			d.waitText("Who are you in this case?")
+			if d.m.cur != scrRole {
+				t.Fatalf("started on screen %d, want the role step", d.m.cur)
+			}
+			golden(t, name("1-role"), d.screen())
+			d.keys("down")
+			if d.m.cas.Role != casefile.Sender {
+				t.Fatal("moving the selection changed the role before enter")
+			}
+			d.keys("up", "enter")
+			d.waitText("What failed?")
+
+			// Step 2: a bracketed paste of a Proofpoint bounce is read at once.
+			d.send(tea.PasteMsg{Content: readBounce(t)})
+			d.waitText("Proposed")
+			if len(d.m.cas.Timeline) == 0 {
+				t.Fatal("the pasted bounce added nothing to the timeline")
+			}
+			if got := d.m.cas.Provider; got != "proofpoint" {
+				t.Errorf("provider %q, want proofpoint", got)
+			}
+			if got := d.m.cas.IP(); got != "192.0.2.225" {
+				t.Errorf("IP %q, want the blocked 192.0.2.225", got)
+			}
+			golden(t, name("2-triage"), d.screen())
+			// Changing an answer: the mode cycles, and back.
+			d.keys("right")
+			if d.m.cas.Mode != triage.Deferral {
+				t.Errorf("→ on the mode gave %q, want deferral", d.m.cas.Mode)
+			}
+			d.keys("left", "enter")
+			d.waitText("What the provider needs")
+			if !d.m.created {
+				t.Fatal("leaving triage did not create the case")
+			}
+
+			// Step 3: identifiers are validated as typed.
+			d.keys("x")
+			d.waitText("is not an IP address")
+			d.keys("backspace")
+			d.keys("down", "ctrl+u", "example.com", "down", "ctrl+u", "nekonyaan@example.com", "down", "ctrl+u", "mx100.qin.example.com", "down", "down")
+			golden(t, name("3-idents"), d.screen())
+			d.keys("enter")
+			d.waitText("Proving your side")
+
+			// Step 4: the checks run and settle.
+			cs := d.m.screens[scrChecks].(*checksScreen)
+			d.until("the checks to finish", func() bool { return cs.running == 0 && len(d.m.cas.Authentication) > 0 })
+			spf := cs.rows[cs.index("spf")].res
+			if spf.Status != checks.Pass {
+				t.Errorf("spf %s (%s), want pass for 192.0.2.225 against the fixture zone", spf.Status, spf.Summary)
+			}
+			golden(t, name("4-checks"), d.screen())
+			d.keys("enter")
+			d.waitText("Checklist")
+
+			// Step 5: tick the scope, type the volume.
+			d.keys("down", "down", "down", "down", "down", "space")
+			if !d.m.cas.Confirmed("scope") {
+				t.Fatal("space on the scope item did not confirm it")
+			}
+			d.keys("tab", "about 400 a day", "enter")
+			golden(t, name("5-evidence"), d.screen())
+			d.keys("esc")
+			if got := d.m.cas.Scope.Volume; got != "about 400 a day" {
+				t.Errorf("volume %q after leaving the fields", got)
+			}
+			d.keys("enter")
+			d.waitText("kind ←/→")
+
+			// Step 6: the message, copied.
+			golden(t, name("6-message"), d.screen())
+			d.keys("c")
+			d.waitText("copied")
+			if !strings.Contains(clip.get(), "192.0.2.225") {
+				t.Errorf("clipboard holds %q", clip.get())
+			}
+			d.keys("m")
+			d.until("the save", func() bool { return !d.m.dirty || !d.m.saving })
+			d.keys("enter")
+			d.waitText("Timeline")
+
+			// The case on disk has what the session did.
+			d.until("the save", func() bool { return !d.m.saving && !d.m.dirty })
+			c, err := casefile.Load(st.PathOf(d.m.cas.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Timeline) == 0 || len(c.Authentication) == 0 || len(c.Messages) == 0 {
+				t.Fatalf("case on disk: %d events, %d checks, %d messages", len(c.Timeline), len(c.Authentication), len(c.Messages))
+			}
+			if c.Messages[0].SentAt.IsZero() || c.Status != casefile.StatusWaiting {
+				t.Errorf("marking sent: sent at %v, status %s", c.Messages[0].SentAt, c.Status)
+			}
+			if c.Scope.Volume != "about 400 a day" || !c.Confirmed("scope") {
+				t.Errorf("evidence fields not saved: %+v", c.Scope)
+			}
+			golden(t, name("7-overview"), d.screen())
+		})
+	}
+}
+
+// TestEscBackKeepsWork goes back through the steps and finds what was entered.
+func TestEscBackKeepsWork(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("down", "enter")
+	if d.m.cas.Role != casefile.Customer {
+		t.Fatalf("role %q, want customer", d.m.cas.Role)
+	}
+	d.waitText("What failed?")
+	d.send(tea.PasteMsg{Content: "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.7"})
+	d.waitText("Proposed")
+	d.keys("enter")
+	d.waitText("What the provider needs")
+	d.keys("esc")
+	d.waitText("What failed?")
+	if !strings.Contains(d.screen(), "198.51.100.7") {
+		t.Errorf("back on triage the finding is gone:\n%s", d.screen())
+	}
+	d.keys("esc")
+	d.waitText("Who are you")
+	if !strings.Contains(d.screen(), "▸ 2") {
+		t.Errorf("back on the role step the choice is lost:\n%s", d.screen())
+	}
+}
+
+// TestUntrustedText pastes escape sequences: they show as visible characters and never
+// reach the frame raw.
+func TestUntrustedText(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	evil := "550 5.7.1 blocked \x1b[2J\x1b]52;c;ZXZpbA==\x07 \x9b31m see https://ipcheck.proofpoint.com/?ip=192.0.2.9\r\nmore\x1b[1;1H"
+	d.send(tea.PasteMsg{Content: evil})
+	d.waitText("read pasted text")
+	frame := d.m.View().Content
+	for _, bad := range []string{"\x1b[2J", "\x1b]52", "\x07", "\u009b", "\x1b[1;1H", "\r"} {
+		if strings.Contains(frame, bad) {
+			t.Errorf("the frame holds %q raw", bad)
+		}
+	}
+	// Without our own styling, nothing in the frame may act on a terminal.
+	for _, r := range ansi.Strip(frame) {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			t.Errorf("the frame holds the control character %U", r)
+		}
+	}
+	if !strings.Contains(frame, "␛") {
+		t.Errorf("the escape is not shown as a visible ␛:\n%s", d.screen())
+	}
+}
+
+// TestPicker lists saved cases, filters them and starts a new one.
+func TestPicker(t *testing.T) {
+	st := testStore(t)
+	for _, c := range []*casefile.Case{
+		{Role: casefile.Sender, Provider: "proofpoint", Title: "Newsletter blocked at Proofpoint", Identifiers: casefile.Identifiers{IPs: []string{"192.0.2.10"}, Domain: "news.example"}},
+		{Role: casefile.Sender, Provider: "microsoft", Title: "Invoices to Outlook", Identifiers: casefile.Identifiers{IPs: []string{"198.51.100.20"}, Domain: "billing.example"}},
+	} {
+		if err := st.Create(c, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			opts, _ := testOptions(t, st)
+			d := newDriver(t, opts, sz.w, sz.h)
+			d.waitText("2 saved cases")
+			golden(t, fmt.Sprintf("picker-%d", sz.w), d.screen())
+			d.keys("/", "outlook")
+			p := d.m.screens[scrPicker].(*picker)
+			if len(p.shown) != 1 || p.rows[p.shown[0]].provider != "microsoft" {
+				t.Fatalf("filter \"outlook\" shows %d rows", len(p.shown))
+			}
+			d.keys("enter", "enter")
+			d.waitText("Invoices to Outlook")
+			if d.m.cur != scrOverview {
+				t.Fatalf("enter on a case showed screen %d, want the overview", d.m.cur)
+			}
+			if d.m.lock == nil {
+				t.Error("an opened case is not locked")
+			}
+			d.keys("esc")
+			d.waitText("2 saved cases")
+			d.keys("n")
+			d.waitText("Who are you in this case?")
+		})
+	}
+}
+
+// timelineCase is a saved case with failures over three days at three domains, one
+// message sent, and new failures since.
+func timelineCase(t testing.TB, st *casefile.Store, events int) *casefile.Case {
+	t.Helper()
+	c := &casefile.Case{Role: casefile.Sender, Provider: "proofpoint", Mode: triage.HardBlock, Cause: "ip-reputation",
+		Control:     "dynamic-reputation",
+		Identifiers: casefile.Identifiers{IPs: []string{"192.0.2.225"}, Domain: "example.com", RecipientDomains: []string{"example.org"}}}
+	domains := []string{"example.org", "example.net", "customer.example", "shop.example", "bank.example", "mail.example"}
+	start := fixedNow.Add(-72 * time.Hour)
+	for i := range events {
+		c.Timeline = append(c.Timeline, casefile.Event{
+			At:              start.Add(time.Duration(i) * 72 * time.Hour / time.Duration(events)),
+			RecipientDomain: domains[(i*i)%len(domains)],
+			Reply:           "554 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.225",
+			ReplyCode:       554,
+			Provider:        "proofpoint",
+			Mode:            triage.HardBlock,
+			Source:          fmt.Sprintf("log:%d", i),
+		})
+	}
+	c.Messages = []casefile.Message{{Kind: "ipcheck-request", At: start.Add(24 * time.Hour), Subject: "Mail blocked by Proofpoint Dynamic Reputation: 192.0.2.225", Text: "…", SentAt: start.Add(24 * time.Hour)}}
+	c.Status = casefile.StatusWaiting
+	if err := st.Create(c, false); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestOverview opens a case with `open`: the timeline chart, what is new since the last
+// message, new failures pasted, and the update written after the checks run again.
+func TestOverview(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			st := testStore(t)
+			c := timelineCase(t, st, 60)
+			opts, _ := testOptions(t, st)
+			opts.Case = c.ID
+			d := newDriver(t, opts, sz.w, sz.h)
+			d.waitText("Timeline")
+			golden(t, fmt.Sprintf("overview-%d", sz.w), d.screen())
+			if !strings.Contains(d.screen(), "Since then: 40 new failures") {
+				t.Errorf("the overview does not count what is new since the message sent:\n%s", d.screen())
+			}
+
+			// New failures pasted on the overview go into the timeline.
+			d.keys("p")
+			d.waitText("Add new failures")
+			d.send(tea.PasteMsg{Content: "2026-11-19T10:00:00+00:00 mx100 postfix/smtp[4242]: 3F2A1B: to=<sales@example.org>, relay=mx0a-00069f02.pphosted.com[198.51.100.18]:25, delay=1, delays=0/0/0.5/0, dsn=5.7.0, status=bounced (host mx0a-00069f02.pphosted.com[198.51.100.18] said: 550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.225 (in reply to RCPT TO command))\n"})
+			d.waitText("1 new in the case")
+			d.keys("enter")
+			d.waitText("Since then: 41 new failures")
+
+			// u: the checks run again before the update is written.
+			before := len(d.m.cas.Authentication)
+			d.keys("u")
+			d.waitText("kind ←/→")
+			if len(d.m.cas.Authentication) <= before {
+				t.Error("the update was written without running the checks")
+			}
+			ms := d.m.screens[scrMessage].(*messageScreen)
+			if ms.kinds[ms.kind] != "update" || !strings.Contains(ms.msg.Text, "41") {
+				t.Errorf("update message (%s) does not count the 41 new failures:\n%s", ms.kinds[ms.kind], ms.msg.Text)
+			}
+		})
+	}
+}
+
+// TestQuitGuard: q with unsaved changes asks first.
+func TestQuitGuard(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("down", "enter")
+	d.waitText("What failed?")
+	d.keys("tab") // to the questions: letters are commands again
+	d.keys("q")
+	if !d.m.quitAsk || d.m.quitting {
+		t.Fatalf("q with an unsaved case: asked %v, quitting %v", d.m.quitAsk, d.m.quitting)
+	}
+	if !strings.Contains(d.screen(), "Unsaved changes") {
+		t.Errorf("no guard on screen:\n%s", d.screen())
+	}
+	d.keys("esc")
+	if d.m.quitAsk || d.m.quitting {
+		t.Fatal("esc did not cancel the quit")
+	}
+}
+
+// TestZeroSize draws every screen before the terminal has said its size.
+func TestZeroSize(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 10)
+	opts, _ := testOptions(t, st)
+	m := New(opts)
+	m.setCase(c, nil, true)
+	for id, s := range m.screens {
+		s.enter()
+		m.cur = id
+		v := m.View().Content
+		if v == "" {
+			t.Errorf("screen %d drew nothing at size 0", id)
+		}
+	}
+	if !slices.Contains(wizardSteps, scrMessage) {
+		t.Fatal("the message step is not in the wizard")
+	}
+}

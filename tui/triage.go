@@ -1,0 +1,604 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/sanitize"
+)
+
+// The proposal's fields, in the order they are asked.
+const (
+	fMode = iota
+	fCause
+	fProvider
+	fControl
+	fRoute
+	nFields
+)
+
+var fieldQuestions = [nFields]string{
+	"What happened to the mail?",
+	"Why, according to the reply?",
+	"Whose control blocked it?",
+	"Which control?",
+	"Where does the case go?",
+}
+
+var modeChoices = []string{string(triage.HardBlock), string(triage.Deferral), string(triage.Filtering)}
+
+var modeMeaning = map[string]string{
+	string(triage.HardBlock): "rejected (5xx): the mail bounced",
+	string(triage.Deferral):  "delayed (4xx): the server said try again later",
+	string(triage.Filtering): "accepted, then quarantined or put in spam: a false positive",
+}
+
+var causeChoices = []string{
+	string(triage.IPReputation), string(triage.Blocklist), string(triage.Authentication),
+	string(triage.RecipientPolicy), string(triage.Content), string(triage.RateLimit),
+	string(triage.DomainReputation), string(triage.InvalidRecipient), string(triage.TLS),
+	string(triage.Other), string(triage.UnknownCause),
+}
+
+// The triage screen's I/O results.
+type (
+	triageProgressMsg struct {
+		id          int
+		read, total int64
+		ch          <-chan tea.Msg
+	}
+	triageDoneMsg struct {
+		id       int
+		source   string
+		findings []triage.Finding
+		groups   []triage.Group
+		notes    []string
+		err      error
+	}
+)
+
+// triageScreen is step 2: the user pastes what they have, or answers a few questions.
+type triageScreen struct {
+	s      *session
+	input  textinput.Model
+	focus  int // 0 the paste field, 1 the proposal
+	field  int
+	readID int
+	cancel context.CancelFunc
+
+	reading      bool
+	read, total  int64
+	bar          progress.Model
+	source       string
+	preview      []string // the first lines of what was pasted, sanitized
+	findings     []triage.Finding
+	groups       []triage.Group
+	notes        []string // what triage assumed (a syslog year, a zone)
+	added        int
+	err          string
+	routeTouched bool
+	// addOnly is set when the screen is reached from the overview: new failures are added
+	// to the case and the proposal is not asked again.
+	addOnly bool
+}
+
+func newTriage(s *session) *triageScreen {
+	t := &triageScreen{s: s}
+	t.input = newInput(s.c, "paste here (ctrl+v or your terminal's paste), or type a file path and press enter")
+	t.input.CharLimit = 4096
+	t.bar = progress.New(progress.WithWidth(40), progress.WithoutPercentage())
+	return t
+}
+
+func (t *triageScreen) restyle() { t.input.SetStyles(inputStyles(t.s.c)) }
+
+func (t *triageScreen) enter() tea.Cmd {
+	if t.focus == 0 {
+		return t.input.Focus()
+	}
+	return nil
+}
+
+func (t *triageScreen) editing() bool { return t.focus == 0 && t.input.Focused() }
+
+func (t *triageScreen) help() []key.Binding {
+	k := t.s.c.Keys
+	if t.focus == 0 {
+		read := k.Next
+		read.SetHelp("enter", "read / next")
+		return []key.Binding{read, k.Tab, k.Back}
+	}
+	change := k.Kind
+	change.SetHelp("←/→", "change answer")
+	return []key.Binding{k.Up, k.Down, change, k.Next, k.Tab, k.Back}
+}
+
+// readText triages pasted text in a Cmd.
+func (t *triageScreen) readText(text string) tea.Cmd {
+	t.start("pasted text", int64(len(text)))
+	t.preview = previewLines(text, 2)
+	return t.readFrom("paste", func() (io.ReadCloser, int64, error) {
+		return io.NopCloser(strings.NewReader(text)), int64(len(text)), nil
+	}, "")
+}
+
+// readFile triages a file in a Cmd, with progress for the bar.
+func (t *triageScreen) readFile(path string) tea.Cmd {
+	t.start(path, 0)
+	t.preview = nil
+	return t.readFrom(filepath.Base(path), func() (io.ReadCloser, int64, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		if st.IsDir() {
+			f.Close()
+			return nil, -1, nil
+		}
+		return f, st.Size(), nil
+	}, path)
+}
+
+func (t *triageScreen) start(source string, total int64) {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.readID++
+	t.reading, t.read, t.total, t.err, t.source = true, 0, total, "", sanitize.Line(source)
+}
+
+// readFrom runs triage over what open returns and streams progress messages on a
+// channel the screen listens to, one message per Cmd. open returns a nil reader for a
+// folder (a Maildir), which triage reads by its path.
+func (t *triageScreen) readFrom(name string, open func() (io.ReadCloser, int64, error), path string) tea.Cmd {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	id := t.readID
+	ch := make(chan tea.Msg, 16)
+	go func() {
+		defer close(ch)
+		r, total, err := open()
+		if err != nil {
+			ch <- triageDoneMsg{id: id, err: err}
+			return
+		}
+		last := int64(0)
+		progress := func(n int64) {
+			// Progress is advisory: drop an update rather than wait for the screen.
+			if n-last >= 256<<10 || n == total {
+				last = n
+				select {
+				case ch <- triageProgressMsg{id: id, read: n, total: max(total, 0), ch: ch}:
+				default:
+				}
+			}
+		}
+		var rep *triage.Report
+		if r == nil {
+			rep, err = readFolder(ctx, path, progress)
+		} else {
+			rep, err = readEvidence(ctx, name, r, progress)
+			r.Close()
+		}
+		if err != nil {
+			ch <- triageDoneMsg{id: id, err: err}
+			return
+		}
+		ch <- triageDoneMsg{id: id, source: name, findings: rep.Findings, groups: rep.Groups, notes: rep.Notes}
+	}()
+	return listen(ch)
+}
+
+// listen waits for the next message of a stream.
+func listen(ch <-chan tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		msg, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return msg
+	}
+}
+
+func (t *triageScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		// A paste is read at once (bracketed paste keeps it whole); a pasted path to a
+		// file reads the file.
+		if t.focus == 0 || t.addOnly {
+			t.input.SetValue("")
+			if p := expandHome(strings.TrimSpace(msg.Content)); isFile(p) {
+				return t.readFile(p)
+			}
+			if strings.TrimSpace(msg.Content) != "" {
+				return t.readText(msg.Content)
+			}
+			return nil
+		}
+	case triageProgressMsg:
+		if msg.id != t.readID {
+			return nil
+		}
+		t.read, t.total = msg.read, msg.total
+		var cmd tea.Cmd
+		if t.total > 0 {
+			cmd = t.bar.SetPercent(float64(t.read) / float64(t.total))
+		}
+		return tea.Batch(cmd, listen(msg.ch))
+	case progress.FrameMsg:
+		var cmd tea.Cmd
+		t.bar, cmd = t.bar.Update(msg)
+		return cmd
+	case triageDoneMsg:
+		if msg.id != t.readID {
+			return nil
+		}
+		return t.done(msg)
+	case tea.KeyPressMsg:
+		return t.key(msg)
+	}
+	if t.focus == 0 {
+		var cmd tea.Cmd
+		t.input, cmd = t.input.Update(msg)
+		return cmd
+	}
+	return nil
+}
+
+func (t *triageScreen) done(msg triageDoneMsg) tea.Cmd {
+	t.reading = false
+	if msg.err != nil {
+		t.err = oneLine(msg.err)
+		return nil
+	}
+	t.findings, t.groups, t.notes = msg.findings, msg.groups, msg.notes
+	if len(msg.findings) == 0 {
+		t.err = "nothing in it could be read as a delivery failure: paste the reply or bounce itself, or answer the questions (tab)"
+		return nil
+	}
+	c := t.s.cas
+	t.added = c.AddFindings(msg.findings)
+	if !t.addOnly {
+		if g, ok := topGroup(msg.groups); ok {
+			if c.Provider == "" || c.Provider == "proofpoint" || len(c.Timeline) == t.added {
+				c.Provider = g.Provider
+			}
+			if c.Route.Kind == "" && g.Route.Kind != "" {
+				c.Route.Kind = g.Route.Kind
+			}
+		}
+		t.focus = 1
+		t.input.Blur()
+	}
+	return emit(changedMsg{})
+}
+
+// topGroup is the group with most failures: what the case is about.
+func topGroup(gs []triage.Group) (triage.Group, bool) {
+	best := -1
+	for i, g := range gs {
+		if g.Mode == triage.Delivered || g.Mode == triage.AutoReply {
+			continue
+		}
+		if best < 0 || g.Count > gs[best].Count {
+			best = i
+		}
+	}
+	if best < 0 {
+		return triage.Group{}, false
+	}
+	return gs[best], true
+}
+
+func (t *triageScreen) key(km tea.KeyPressMsg) tea.Cmd {
+	k := t.s.c.Keys
+	switch {
+	case key.Matches(km, k.Back):
+		if t.reading && t.cancel != nil {
+			t.cancel()
+			t.reading = false
+			t.readID++
+			return flash("reading cancelled")
+		}
+		return emit(backMsg{})
+	case key.Matches(km, k.Tab):
+		if t.addOnly {
+			return nil
+		}
+		t.focus = 1 - t.focus
+		if t.focus == 0 {
+			return t.input.Focus()
+		}
+		t.input.Blur()
+		return nil
+	}
+	if t.focus == 0 {
+		if key.Matches(km, k.Next) {
+			v := strings.TrimSpace(t.input.Value())
+			if v == "" {
+				if t.addOnly {
+					return emit(backMsg{})
+				}
+				if len(t.findings) > 0 || t.s.cas.Mode != "" {
+					return t.confirm()
+				}
+				t.focus = 1
+				t.input.Blur()
+				return nil
+			}
+			t.input.SetValue("")
+			if p := expandHome(v); isFile(p) {
+				return t.readFile(p)
+			}
+			return t.readText(v)
+		}
+		var cmd tea.Cmd
+		t.input, cmd = t.input.Update(km)
+		return cmd
+	}
+	switch {
+	case key.Matches(km, k.Up):
+		t.field = (t.field + nFields - 1) % nFields
+	case key.Matches(km, k.Down):
+		t.field = (t.field + 1) % nFields
+	case km.String() == "left" || km.String() == "h":
+		return t.cycle(-1)
+	case km.String() == "right" || km.String() == "l" || key.Matches(km, k.Toggle):
+		return t.cycle(1)
+	case key.Matches(km, k.Next):
+		return t.confirm()
+	}
+	return nil
+}
+
+// cycle changes the selected field of the proposal to the next or previous choice.
+func (t *triageScreen) cycle(d int) tea.Cmd {
+	c := t.s.cas
+	switch t.field {
+	case fMode:
+		c.Mode = triage.Mode(step(modeChoices, string(c.Mode), d))
+	case fCause:
+		c.Cause = step(causeChoices, c.Cause, d)
+	case fProvider:
+		c.Provider = step(providerChoices(), c.Provider, d)
+	case fControl:
+		c.Control = step(controlChoices(c.Provider, c.Control), c.Control, d)
+	case fRoute:
+		c.Route.Kind = step(routeChoices(c.Role), c.RouteKind(), d)
+		t.routeTouched = true
+		return emit(changedMsg{})
+	}
+	if !t.routeTouched && t.field != fControl {
+		// The route follows the answers until the person picks one.
+		c.Route.Kind = casefile.DefaultRoute(c.Role, c.Provider, c.Mode)
+	}
+	return emit(changedMsg{})
+}
+
+// confirm accepts the proposal and goes on.
+func (t *triageScreen) confirm() tea.Cmd {
+	c := t.s.cas
+	if c.Mode == "" {
+		c.Mode = triage.HardBlock
+	}
+	if c.Route.Kind == "" {
+		c.Route.Kind = c.RouteKind()
+	}
+	return tea.Sequence(emit(changedMsg{}), emit(nextMsg{}))
+}
+
+func (t *triageScreen) view() string {
+	st := t.s.c.Styles
+	w, _ := t.s.c.size()
+	var b strings.Builder
+	if t.addOnly {
+		b.WriteString(st.Heading.Render("Add new failures to this case") + "\n")
+		b.WriteString(st.Muted.Render(wrap("Paste the new bounces, replies or log lines (or a file path). Failures already in the case count once.", w)) + "\n\n")
+	} else {
+		b.WriteString(st.Heading.Render("What failed?") + "\n")
+		b.WriteString(st.Muted.Render(wrap("Paste the SMTP reply, the bounce (DSN/.eml), headers of a filtered message or mail-log lines — or type the path of a file. Nothing to paste? Press tab and answer the questions.", w)) + "\n\n")
+	}
+	t.input.SetWidth(max(10, w-4))
+	field := "  " + t.input.View()
+	if t.focus == 0 {
+		field = st.Accent.Render("▸ ") + t.input.View()
+	}
+	b.WriteString(field + "\n")
+	switch {
+	case t.reading:
+		if t.total > 0 {
+			t.bar.SetWidth(min(40, max(10, w-30)))
+			fmt.Fprintf(&b, "  reading %s  %s %s of %s\n", t.source, t.bar.View(), size(t.read), size(t.total))
+		} else {
+			fmt.Fprintf(&b, "  reading %s …\n", t.source)
+		}
+	case t.err != "":
+		b.WriteString(st.Fail.Render(wrap("  "+t.err, w)) + "\n")
+	case t.source != "":
+		fmt.Fprintf(&b, "  %s\n", st.Muted.Render(fmt.Sprintf("read %s: %s, %d new in the case", t.source, plural(len(t.findings), "finding"), t.added)))
+	}
+	for _, l := range t.preview {
+		b.WriteString(st.Muted.Render(truncate("  │ "+l, w)) + "\n")
+	}
+	for _, n := range t.notes {
+		b.WriteString(st.Muted.Render(truncate("  note: "+n, w)) + "\n")
+	}
+	b.WriteString("\n")
+	if len(t.findings) > 0 {
+		b.WriteString(st.Heading.Render("Findings") + "\n")
+		for i, f := range t.findings {
+			if i == 4 {
+				b.WriteString(st.Muted.Render(fmt.Sprintf("  … and %d more", len(t.findings)-4)) + "\n")
+				break
+			}
+			line := fmt.Sprintf("  %-10s %-16s %-11s %-15s %s", f.Mode, f.Cause, f.Provider, f.IP, f.Text)
+			b.WriteString(truncate(line, w) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if !t.addOnly {
+		b.WriteString(t.proposalView(w))
+	}
+	return b.String()
+}
+
+func (t *triageScreen) proposalView(w int) string {
+	st := t.s.c.Styles
+	c := t.s.cas
+	var b strings.Builder
+	title := "Proposed"
+	if len(t.findings) == 0 {
+		title = "A few questions"
+	}
+	b.WriteString(st.Heading.Render(title) + st.Muted.Render("  (tab here, ↑/↓ a question, ←/→ change the answer, enter confirm)") + "\n")
+	route := c.RouteKind()
+	routeName := route
+	if d, ok := triage.DeskFor(route); ok {
+		routeName = route + " — " + d.Name
+	}
+	values := [nFields]string{string(c.Mode), c.Cause, c.Provider, c.Control, routeName}
+	if c.Mode != "" {
+		values[fMode] += st.Muted.Render("  " + modeMeaning[string(c.Mode)])
+	}
+	for i := range nFields {
+		v := values[i]
+		if v == "" {
+			v = st.Muted.Render("—")
+		}
+		q := fmt.Sprintf("%-30s", fieldQuestions[i])
+		if t.focus == 1 && t.field == i {
+			b.WriteString(truncate(st.Accent.Render("▸ ")+st.Selected.Render(q)+" ‹ "+v+" ›", w) + "\n")
+		} else {
+			b.WriteString(truncate("  "+q+"   "+v, w) + "\n")
+		}
+	}
+	return b.String()
+}
+
+// step returns the choice d places from cur in choices (the first when cur is absent).
+func step(choices []string, cur string, d int) string {
+	if len(choices) == 0 {
+		return cur
+	}
+	i := slices.Index(choices, cur)
+	if i < 0 {
+		if d < 0 {
+			return choices[len(choices)-1]
+		}
+		return choices[0]
+	}
+	return choices[(i+d+len(choices))%len(choices)]
+}
+
+// providerChoices are the providers the triage knowledge knows, then "unknown".
+func providerChoices() []string {
+	var out []string
+	add := func(p string) {
+		if p != "" && p != "unknown" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	add("proofpoint")
+	add("cloudmark")
+	for _, t := range triage.Tables() {
+		add(t.Provider)
+	}
+	for _, d := range triage.Desks() {
+		add(d.Provider)
+	}
+	return append(out, "unknown")
+}
+
+// controlChoices are the controls the knowledge names for a provider.
+func controlChoices(provider, cur string) []string {
+	var out []string
+	for _, t := range triage.Tables() {
+		for _, r := range t.Rules {
+			owner := r.Provider
+			if owner == "" {
+				owner = t.Provider
+			}
+			if owner == provider && r.Control != "" && !slices.Contains(out, r.Control) {
+				out = append(out, r.Control)
+			}
+		}
+	}
+	if cur != "" && !slices.Contains(out, cur) {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// routeChoices are the desks open to someone in this role.
+func routeChoices(role casefile.Role) []string {
+	var out []string
+	for _, d := range triage.Desks() {
+		if d.Audience == "any" || d.Audience == string(role) {
+			out = append(out, d.Kind)
+		}
+	}
+	return out
+}
+
+// previewLines are the first n non-empty lines of untrusted text, made safe to show.
+func previewLines(text string, n int) []string {
+	var out []string
+	for line := range strings.Lines(text) {
+		line = strings.TrimRight(line, "\r\n")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		out = append(out, sanitize.Line(expandTabs(line)))
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[2:])
+		}
+	}
+	return p
+}
+
+// isFile reports whether p names a file or folder to read, rather than pasted text.
+func isFile(p string) bool {
+	if p == "" || strings.ContainsAny(p, "\n") || len(p) > 1024 {
+		return false
+	}
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
