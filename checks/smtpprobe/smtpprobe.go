@@ -80,11 +80,31 @@ const maxTranscript = 16 << 10
 
 // recorder keeps the plaintext part of the conversation: go-smtp does not expose the
 // greeting or the EHLO reply, and a failed STARTTLS leaves no client to ask.
+//
+// It also puts the probe's name into the first EHLO: go-smtp's STARTTLS client greets
+// with "EHLO localhost" before TLS and takes a chosen name only after, and receivers
+// that refuse "localhost" would turn the probe into a rejection.
 type recorder struct {
 	net.Conn
+	helo string
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	stop bool
+	sent bool // the first EHLO has gone out
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	first := !r.sent && !r.stop
+	r.sent = true
+	r.mu.Unlock()
+	if first && r.helo != "" && bytes.Equal(p, []byte("EHLO localhost\r\n")) {
+		if _, err := r.Conn.Write([]byte("EHLO " + r.helo + "\r\n")); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return r.Conn.Write(p)
 }
 
 func (r *recorder) Read(p []byte) (int, error) {
@@ -127,7 +147,7 @@ func Probe(ctx context.Context, opts Options) Result {
 	// connection when the run's context ends is what makes the deadline hold.
 	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopClose()
-	rec := &recorder{Conn: conn}
+	rec := &recorder{Conn: conn, helo: opts.HELO}
 	tlsCfg := &tls.Config{
 		ServerName: opts.Host,
 		// Verified below against opts.RootCAs and opts.Now, so that a bad certificate is

@@ -123,6 +123,25 @@ func TestProbeRejectedAndHostileBanner(t *testing.T) {
 	}
 }
 
+func TestProbeIntroducesItselfByName(t *testing.T) {
+	got := make(chan string, 1)
+	port := smtptest.Raw(t, func(c net.Conn) {
+		c.Write([]byte("220 mx.test.example ESMTP\r\n"))
+		r := bufio.NewReader(c)
+		line, _ := r.ReadString('\n')
+		got <- strings.TrimSpace(line)
+		c.Write([]byte("250 mx.test.example\r\n"))
+		r.ReadString('\n')
+	})
+	res := probe(t, port, Options{}, 2*time.Second)
+	if ehlo := <-got; ehlo != "EHLO probe.test.example" {
+		t.Errorf("the probe said %q before TLS", ehlo)
+	}
+	if res.Outcome != NotOffered {
+		t.Errorf("%s %q", res.Outcome, res.Problem)
+	}
+}
+
 func TestProbeEHLORejected(t *testing.T) {
 	port := smtptest.Raw(t, func(c net.Conn) {
 		c.Write([]byte("220 mx.test.example ESMTP\r\n"))
