@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -226,4 +227,78 @@ func TestARCStructureAgainstSuite(t *testing.T) {
 		t.Errorf("caught %d of %d failing chains by structure", caught, fails)
 	}
 	t.Logf("ARC suite: %d tests; %d of %d failing chains caught by structure alone", total, caught, fails)
+}
+
+// The ARC suite with its keys on loopback DNS: the signatures are verified, and our
+// verdict is the suite's on every test whose expected result is pass, fail or none.
+func TestARCSuiteVerified(t *testing.T) {
+	f, err := os.ReadFile("testdata/arc/arc-draft-validation-tests.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type suiteTest struct {
+		Message string `yaml:"message"`
+		CV      string `yaml:"cv"`
+	}
+	var docs []map[string]suiteTest
+	var zone strings.Builder
+	dec := yaml.NewDecoder(bytes.NewReader(f))
+	for {
+		var doc struct {
+			Tests map[string]suiteTest `yaml:"tests"`
+			TXT   map[string]string    `yaml:"txt-records"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			break
+		}
+		docs = append(docs, doc.Tests)
+		for name, txt := range doc.TXT {
+			zone.WriteString(keyTXT(name+".", txt))
+		}
+	}
+	env := testEnv(t, zone.String(), testNow)
+	agree, total := 0, 0
+	var disagree []string
+	for _, tests := range docs {
+		for name, tc := range tests {
+			cv := strings.ToLower(strings.TrimSpace(tc.CV))
+			if cv == "" || tc.Message == "" {
+				continue
+			}
+			total++
+			var r checks.Result
+			if Parse([]byte(tc.Message), Options{}).NotAMessage() != nil {
+				// An empty message or one without header fields carries no chain.
+				r = checks.Result{Status: checks.Skip, Summary: "not a message"}
+			} else {
+				_, rs := runCheck(t, env, []byte(tc.Message))
+				r = rs["message/arc"]
+			}
+			got := map[checks.Status]string{checks.Pass: "pass", checks.Fail: "fail", checks.Skip: "none"}[r.Status]
+			if got == cv {
+				agree++
+			} else {
+				disagree = append(disagree, fmt.Sprintf("%s: suite %s, we %s %q", name, cv, r.Status, r.Summary))
+			}
+		}
+	}
+	for _, d := range disagree {
+		t.Log(d)
+	}
+	t.Logf("ARC suite verified: %d of %d agree", agree, total)
+	if agree != total || total < 100 {
+		t.Errorf("%d of %d ARC suite verdicts agree", agree, total)
+	}
+}
+
+// keyTXT writes a TXT record in master-file form, split into 200-byte strings.
+func keyTXT(name, v string) string {
+	v = strings.Join(strings.Fields(v), " ")
+	var parts []string
+	for len(v) > 200 {
+		parts = append(parts, `"`+v[:200]+`"`)
+		v = v[200:]
+	}
+	parts = append(parts, `"`+v+`"`)
+	return name + " TXT " + strings.Join(parts, " ") + "\n"
 }

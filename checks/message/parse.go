@@ -23,6 +23,7 @@ type Field struct {
 	Name  string // canonical case (Dkim-Signature)
 	Value string // unfolded, sanitized for display
 	raw   string // unfolded, as received: for parsers only, never shown
+	field []byte // the whole field as received (name, folding, CRLF): for signatures
 }
 
 // Message is a parsed message: what the tests read. Build it with Parse.
@@ -105,7 +106,8 @@ func Parse(raw []byte, opts Options) *Message {
 	m.Fields = make([]Field, 0, fs.Len())
 	for fs.Next() {
 		v := fs.Value()
-		m.Fields = append(m.Fields, Field{Name: fs.Key(), Value: sanitize.Line(v), raw: v})
+		b, _ := fs.Raw()
+		m.Fields = append(m.Fields, Field{Name: fs.Key(), Value: sanitize.Line(v), raw: v, field: b})
 	}
 	for _, f := range m.Fields {
 		if f.Name == "Received" {

@@ -34,24 +34,53 @@ func (m *Message) Signatures() []Signature {
 }
 
 // tagList splits a tag=value list (RFC 6376 §3.2) with whitespace removed from values.
+// It reads on past a fault, so callers can still name the domain, and returns the first
+// fault: an empty tag between semicolons, a tag without "=", a malformed or repeated name.
 func tagList(v string) (map[string]string, string) {
 	tags := map[string]string{}
-	for _, part := range strings.Split(v, ";") {
+	fault := ""
+	parts := strings.Split(v, ";")
+	for i, part := range parts {
 		part = strings.TrimSpace(part)
 		if part == "" {
+			if i < len(parts)-1 && fault == "" {
+				fault = "empty tag between semicolons"
+			}
 			continue
 		}
 		k, val, ok := strings.Cut(part, "=")
 		if !ok {
-			return tags, "tag without '=': " + sanitize.Line(clip(part, 40))
+			if fault == "" {
+				fault = "tag without '=': " + sanitize.Line(clip(part, 40))
+			}
+			continue
 		}
 		k = strings.TrimSpace(k)
-		if _, dup := tags[k]; dup {
-			return tags, "tag " + sanitize.Line(k) + " given twice"
+		if !tagName(k) && fault == "" {
+			fault = "malformed tag name " + strconv.Quote(sanitize.Line(clip(k, 20)))
 		}
-		tags[k] = strings.Join(strings.Fields(val), "")
+		if _, dup := tags[k]; dup && fault == "" {
+			fault = "tag " + sanitize.Line(k) + " given twice"
+		}
+		if _, dup := tags[k]; !dup {
+			tags[k] = strings.Join(strings.Fields(val), "")
+		}
 	}
-	return tags, ""
+	return tags, fault
+}
+
+// tagName is ALPHA *(ALPHA / DIGIT / "_") (RFC 6376 §3.2).
+func tagName(k string) bool {
+	if k == "" || !(k[0] >= 'a' && k[0] <= 'z' || k[0] >= 'A' && k[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func parseSignature(v string) Signature {

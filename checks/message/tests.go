@@ -76,9 +76,22 @@ func IDs() []string {
 		out = append(out, "message/"+t.name)
 	}
 	for _, t := range netTests {
-		out = append(out, "message/"+t.name)
+		if !slices.Contains(out, "message/"+t.name) {
+			out = append(out, "message/"+t.name)
+		}
 	}
 	return out
+}
+
+// hasNetTest reports whether id is run by a network test (which then replaces the pure
+// test of the same id in Check).
+func hasNetTest(id string) bool {
+	for _, t := range netTests {
+		if "message/"+t.name == id {
+			return true
+		}
+	}
+	return false
 }
 
 // netTests runs the tests that need DNS concurrently and streams their results.
