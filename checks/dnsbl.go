@@ -94,6 +94,10 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 	}
 	d := map[string]any{"zones": zones}
 	res := Result{Details: d}
+	unread := ""
+	if len(trouble) > 0 {
+		unread = fmt.Sprintf("; %d lists could not be read: %s", len(trouble), strings.Join(trouble, "; "))
+	}
 	switch {
 	case len(major) > 0:
 		res.Status = Fail
@@ -101,17 +105,18 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		if len(minor) > 0 {
 			res.Summary += "; also " + strings.Join(minor, ", ")
 		}
+		res.Summary += unread
 		res.Fix = strings.Join(fixes, "\n")
 	case len(minor) > 0:
 		res.Status = Warn
-		res.Summary = "listed only on lists that weigh little: " + strings.Join(minor, ", ")
+		res.Summary = "listed only on lists that weigh little: " + strings.Join(minor, ", ") + unread
 		res.Fix = "Read each listing's meaning: a PBL listing is fixed by relaying through your provider or by a proper rDNS name, not by a delisting request"
 	case len(answered) == 0:
 		res.Status = Error
 		res.Summary = "no blocklist could be read: " + strings.Join(trouble, "; ")
 	case len(trouble) > 0:
 		res.Status = Warn
-		res.Summary = fmt.Sprintf("not listed on the %d lists that answered; %d could not be read: %s", len(answered), len(trouble), strings.Join(trouble, "; "))
+		res.Summary = fmt.Sprintf("not listed on the %d lists that answered%s", len(answered), unread)
 	default:
 		res.Status = Pass
 		res.Summary = fmt.Sprintf("not listed on any of %d blocklists", len(answered))

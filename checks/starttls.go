@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -196,8 +197,11 @@ func smtpAddr(ctx context.Context, r *resolver.Resolver, host string) (netip.Add
 		return a, nil
 	}
 	addrs, err := r.IPs(ctx, host)
+	if resolver.IsNotFound(err) {
+		return netip.Addr{}, fmt.Errorf("%s does not resolve (%s)", host, resolver.KindOf(err))
+	}
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%s: %s", host, dnsTrouble(err))
+		return netip.Addr{}, errors.New(dnsTrouble(err))
 	}
 	for _, a := range addrs {
 		if a.Is4() {
