@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -51,7 +52,7 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 
 	zones := make([]map[string]any, 0, len(all))
 	var major, minor, trouble, answered []string
-	var fixes []string
+	var fixes, remedies []string
 	for _, r := range all {
 		subject := t.Domain
 		if r.Zone.Kind == dnsbl.KindIP {
@@ -85,19 +86,22 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		case dnsbl.NotListed:
 			answered = append(answered, r.Zone.Zone)
 		case dnsbl.Refused:
-			trouble = append(trouble, fmt.Sprintf("%s refused: %s", r.Zone.Name, r.Advice))
-		case dnsbl.Unknown:
-			trouble = append(trouble, fmt.Sprintf("%s: %s", r.Zone.Name, r.Note))
+			trouble = append(trouble, fmt.Sprintf("%s (%s)", r.Zone.Name, r.Short))
+			remedies = append(remedies, fmt.Sprintf("%s: %s", r.Zone.Name, r.Advice))
 		default:
-			trouble = append(trouble, fmt.Sprintf("%s: %s", r.Zone.Name, r.Note))
+			trouble = append(trouble, fmt.Sprintf("%s (%s)", r.Zone.Name, r.Short))
+			if r.Short == "the resolver rewrites NXDOMAIN" {
+				remedies = append(remedies, r.Note)
+			}
 		}
 	}
 	d := map[string]any{"zones": zones}
 	res := Result{Details: d}
 	unread := ""
 	if len(trouble) > 0 {
-		unread = fmt.Sprintf("; %d lists could not be read: %s", len(trouble), strings.Join(trouble, "; "))
+		unread = fmt.Sprintf("; %d lists could not be read: %s", len(trouble), strings.Join(trouble, ", "))
 	}
+	remedies = slices.Compact(remedies)
 	switch {
 	case len(major) > 0:
 		res.Status = Fail
@@ -106,17 +110,19 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 			res.Summary += "; also " + strings.Join(minor, ", ")
 		}
 		res.Summary += unread
-		res.Fix = strings.Join(fixes, "\n")
+		res.Fix = strings.Join(append(fixes, remedies...), "\n")
 	case len(minor) > 0:
 		res.Status = Warn
 		res.Summary = "listed only on lists that weigh little: " + strings.Join(minor, ", ") + unread
-		res.Fix = "Read each listing's meaning: a PBL listing is fixed by relaying through your provider or by a proper rDNS name, not by a delisting request"
+		res.Fix = strings.Join(append([]string{"Read each listing's meaning: a PBL listing is fixed by relaying through your provider or by a proper rDNS name, not by a delisting request"}, remedies...), "\n")
 	case len(answered) == 0:
 		res.Status = Error
-		res.Summary = "no blocklist could be read: " + strings.Join(trouble, "; ")
+		res.Summary = "no blocklist could be read: " + strings.Join(trouble, ", ")
+		res.Fix = strings.Join(remedies, "\n")
 	case len(trouble) > 0:
 		res.Status = Warn
 		res.Summary = fmt.Sprintf("not listed on the %d lists that answered%s", len(answered), unread)
+		res.Fix = strings.Join(remedies, "\n")
 	default:
 		res.Status = Pass
 		res.Summary = fmt.Sprintf("not listed on any of %d blocklists", len(answered))

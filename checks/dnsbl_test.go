@@ -38,13 +38,16 @@ bad.example.dbl.spamhaus.org. A 127.0.1.2
 		{"clean", Target{IP: ip("192.0.2.9"), Domain: "good.example"}, Pass, "not listed on any of 11 blocklists"},
 		{"sbl", Target{IP: ip("192.0.2.1")}, Fail, "Spamhaus ZEN (SBL"},
 		{"pbl and uceprotect", Target{IP: ip("192.0.2.2")}, Warn, "weigh little"},
-		{"public resolver refusal", Target{IP: ip("192.0.2.3")}, Warn, "public or open resolver"},
+		{"public resolver refusal", Target{IP: ip("192.0.2.3")}, Warn, "Spamhaus ZEN (refusal code 127.255.255.254)"},
 		{"unknown code", Target{IP: ip("192.0.2.4")}, Warn, "127.0.0.99"},
-		{"barracuda refused", Target{IP: ip("192.0.2.5")}, Warn, "register"},
+		{"barracuda refused", Target{IP: ip("192.0.2.5")}, Warn, "Barracuda Reputation Block List (REFUSED)"},
 		{"dbl", Target{Domain: "bad.example"}, Fail, "Spamhaus DBL"},
 		{"nothing", Target{HELO: "x.example"}, Skip, "no sending IP"},
 	} {
 		r := c.check(t, env, "dnsbl")
+		if fix := map[string]string{"public resolver refusal": "public or open resolver", "barracuda refused": "register"}[c.name]; !strings.Contains(r.Fix, fix) {
+			t.Errorf("%s: the fix does not say what to do: %q", c.name, r.Fix)
+		}
 		zones, _ := r.Details["zones"].([]map[string]any)
 		if c.status != Skip && len(zones) == 0 {
 			t.Errorf("%s: no zones in details", c.name)
@@ -77,7 +80,7 @@ func TestDNSBLCheckUnreadable(t *testing.T) {
 	}
 	dnsblZones = zen
 	r := runLive(t, env, "dnsbl", Target{IP: netip.MustParseAddr("192.0.2.1")})
-	if r.Status != Error || !strings.Contains(r.Summary, "rewrites NXDOMAIN") {
+	if r.Status != Error || !strings.Contains(r.Summary, "rewrites NXDOMAIN") || !strings.Contains(r.Fix, "use a resolver that does not") {
 		t.Errorf("rewriting resolver: %s %q", r.Status, r.Summary)
 	}
 	env2, s2 := liveEnv(t, "")

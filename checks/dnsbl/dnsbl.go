@@ -68,7 +68,8 @@ type Result struct {
 	Weight   int      // the heaviest known code's weight; the zone's when not listed
 	Reason   string   // the list's TXT record for a listing, sanitized
 	Advice   string   // what to do: the refusal's remedy, or the delisting page
-	Note     string   // why the state is error or unknown, in a person's words
+	Note     string   // why the state is error, refused or unknown, in a person's words
+	Short    string   // the same in a few words, for a one-line summary
 	Err      error    // the lookup error behind an error state
 }
 
@@ -141,6 +142,7 @@ func Lookup(ctx context.Context, r *resolver.Resolver, z Zone, subject string) R
 	q, err := QueryName(z, subject)
 	if err != nil {
 		res.State, res.Note, res.Err = Error, err.Error(), err
+		res.Short = "bad query"
 		return res
 	}
 	res.Query = q
@@ -163,6 +165,7 @@ func readError(res Result, err error) Result {
 		res.State = NotListed
 	case resolver.Refused:
 		res.State, res.Err = Refused, err
+		res.Short = "REFUSED"
 		res.Advice = res.Zone.Refused
 		res.Note = "the list's servers (or the resolver) answered REFUSED"
 		if res.Advice == "" {
@@ -171,6 +174,7 @@ func readError(res Result, err error) Result {
 	default:
 		res.State, res.Err = Error, err
 		res.Note = err.Error()
+		res.Short = resolver.KindOf(err).String()
 	}
 	return res
 }
@@ -187,7 +191,7 @@ func read(res Result, addrs []netip.Addr) Result {
 	for _, a := range addrs {
 		code := a.String()
 		if !a.Is4() || a.As4()[0] != 127 {
-			res.State = Error
+			res.State, res.Short = Error, "the resolver rewrites NXDOMAIN"
 			res.Note = fmt.Sprintf("the resolver answered %s, outside 127.0.0.0/8: it rewrites NXDOMAIN (an ISP or 'safe browsing' resolver), so this list cannot be read through it; use a resolver that does not", code)
 			res.Weight = z.Weight
 			return res
@@ -213,12 +217,12 @@ func read(res Result, addrs []netip.Addr) Result {
 		res.State = Listed
 		res.Advice = z.Delist
 	case len(refusal) > 0:
-		res.State = Refused
+		res.State, res.Short = Refused, "refusal code "+strings.Join(res.Codes, ", ")
 		res.Advice = refusal[0]
 		res.Note = "the answer is a refusal code, not a listing"
 		res.Weight = z.Weight
 	default:
-		res.State = Unknown
+		res.State, res.Short = Unknown, "unknown answer "+strings.Join(unknown, ", ")
 		res.Note = fmt.Sprintf("answer %s is not in %s's table of codes: not counted as a listing", strings.Join(unknown, ", "), z.Zone)
 		res.Weight = z.Weight
 	}
@@ -343,7 +347,7 @@ func Check(ctx context.Context, r *resolver.Resolver, zones []Zone, kind, subjec
 			res := Lookup(ctx, r, z, subject)
 			hw.Wait()
 			if res.State == NotListed && !h.OK {
-				res.State, res.Note = Error, h.Note
+				res.State, res.Note, res.Short = Error, h.Note, "fails its RFC 5782 self-test"
 			}
 			out[i] = res
 		}()
