@@ -45,42 +45,61 @@ func (e *LockedError) Error() string {
 
 // Lock is an advisory lock on one case: a program that has a case open for editing (the
 // TUI) holds it, and every other writer is refused with a *LockedError naming the holder.
-// It is an flock on a hidden sidecar file, so it dies with the process that held it.
+// It is an flock on a hidden sidecar file next to the case file (.ID.lock), so it dies
+// with the process that held it and is the same lock however the case was named.
 type Lock struct {
 	store *Store
 	id    string
+	path  string // the lock file
 	f     *os.File
 }
 
-// Lock takes the lock of the case with this id, or fails at once with a *LockedError.
-func (s *Store) Lock(id string) (*Lock, error) {
+// Lock takes the lock of the case with this id in the store, or fails at once with a
+// *LockedError.
+func (s *Store) Lock(id string) (*Lock, error) { return s.lockCase(id, s.PathOf(id)) }
+
+// LockCase takes the lock of a loaded case, wherever its file is.
+func (s *Store) LockCase(c *Case) (*Lock, error) { return s.lockCase(c.ID, c.filePath(s)) }
+
+func (c *Case) filePath(s *Store) string {
+	if c.path != "" {
+		return c.path
+	}
+	return s.PathOf(c.ID)
+}
+
+func (s *Store) lockCase(id, casePath string) (*Lock, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, held := s.locks[id]; held {
+	lp := lockPath(casePath)
+	if _, held := s.locks[lp]; held {
 		return nil, fmt.Errorf("case %s is already open for editing in this program", id)
 	}
-	l, err := s.lock(id)
+	l, err := s.lock(id, lp)
 	if err != nil {
 		return nil, err
 	}
-	s.locks[id] = l
+	s.locks[lp] = l
 	return l, nil
 }
 
-func (s *Store) lockPath(id string) string { return filepath.Join(s.dir, "."+id+".lock") }
+// lockPath is the sidecar lock file of a case file.
+func lockPath(casePath string) string {
+	return filepath.Join(filepath.Dir(casePath), "."+strings.TrimSuffix(filepath.Base(casePath), ext)+".lock")
+}
 
-func (s *Store) lock(id string) (*Lock, error) {
-	if err := s.mkdir(); err != nil {
-		return nil, err
+func (s *Store) lock(id, lp string) (*Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(lp), 0o700); err != nil {
+		return nil, fmt.Errorf("creating the case directory: %w", err)
 	}
-	f, err := os.OpenFile(s.lockPath(id), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("locking case %s: %w", id, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			data, _ := os.ReadFile(s.lockPath(id))
+			data, _ := os.ReadFile(lp)
 			return nil, &LockedError{ID: id, Holder: parseHolder(string(data))}
 		}
 		return nil, fmt.Errorf("locking case %s: %w", id, err)
@@ -93,7 +112,7 @@ func (s *Store) lock(id string) (*Lock, error) {
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(h), 0)
 	}
-	return &Lock{store: s, id: id, f: f}, nil
+	return &Lock{store: s, id: id, path: lp, f: f}, nil
 }
 
 func parseHolder(s string) Holder {
@@ -123,7 +142,7 @@ func (l *Lock) Unlock() error {
 		return nil
 	}
 	l.store.mu.Lock()
-	delete(l.store.locks, l.id)
+	delete(l.store.locks, l.path)
 	l.store.mu.Unlock()
 	l.f.Truncate(0)
 	err := l.f.Close() // closing the last descriptor releases the flock
@@ -133,14 +152,15 @@ func (l *Lock) Unlock() error {
 
 // holdLock makes sure the case is locked for a save: by this store already, or for the
 // length of the save.
-func (s *Store) holdLock(id string) (release func(), err error) {
+func (s *Store) holdLock(id, casePath string) (release func(), err error) {
+	lp := lockPath(casePath)
 	s.mu.Lock()
-	_, held := s.locks[id]
+	_, held := s.locks[lp]
 	s.mu.Unlock()
 	if held {
 		return func() {}, nil
 	}
-	l, err := s.lock(id)
+	l, err := s.lock(id, lp)
 	if err != nil {
 		return nil, err
 	}

@@ -328,17 +328,14 @@ func (s *Store) Save(c *Case) error {
 	if c.ID == "" {
 		return errors.New("case has no id: create it first")
 	}
-	release, err := s.holdLock(c.ID)
+	path := c.filePath(s)
+	release, err := s.holdLock(c.ID, path)
 	if err != nil {
 		return err
 	}
 	defer release()
 	if c.saved == nil || !sameContent(c, c.saved) {
 		c.Updated = s.now()
-	}
-	path := c.path
-	if path == "" {
-		path = s.PathOf(c.ID)
 	}
 	if err := s.checkUnchangedOnDisk(c, path); err != nil {
 		return err
@@ -378,7 +375,7 @@ func (s *Store) Edit(ref string, fn func(*Case) error) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.Lock(c.ID)
+	l, err := s.LockCase(c)
 	if err != nil {
 		return nil, err
 	}

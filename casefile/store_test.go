@@ -282,6 +282,11 @@ func TestLockInProcess(t *testing.T) {
 	if !strings.Contains(err.Error(), "pid ") || !strings.Contains(err.Error(), "since ") {
 		t.Errorf("error does not name the holder: %v", err)
 	}
+	// The same file named by its path from a store elsewhere is the same lock.
+	s3, _ := Open(t.TempDir())
+	if _, err := s3.Edit(c.Path(), func(c *Case) error { c.Title = "clobber by path"; return nil }); !errors.As(err, &le) {
+		t.Errorf("writer naming the file by path: %v", err)
+	}
 	if err := l.Unlock(); err != nil {
 		t.Fatal(err)
 	}
