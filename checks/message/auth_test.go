@@ -7,7 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -287,5 +287,33 @@ func TestCheckReportsEveryTest(t *testing.T) {
 			t.Errorf("%s %s without a fix: %s", id, r.Status, r.Summary)
 		}
 	}
-	fmt.Fprintln(os.Stderr) // keep fmt/os used when trimming
+}
+
+// What the caller gives wins over what the message says; the rest is filled in.
+func TestCheckKeepsWhatBaseGives(t *testing.T) {
+	key := loadKey(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	env := testEnv(t, authZone(t, key), now)
+	raw := signMsg(t, key, fixture(now, "alice@example.com", ""), "example.com", "sel", time.Time{})
+	skip := map[string]bool{}
+	for _, id := range checks.IDs() {
+		skip[id] = true
+	}
+	base := checks.Target{IP: netip.MustParseAddr("203.0.113.9"), RecipientDomain: "other.test"}
+	tgt, ch, err := Check(context.Background(), env, raw, base, skip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := map[string]checks.Result{}
+	for r := range ch {
+		rs[r.ID] = r
+	}
+	if tgt.IP != base.IP || tgt.RecipientDomain != "other.test" || tgt.HELO != "mail.example.com" || tgt.Domain != "example.com" {
+		t.Errorf("target = %+v", tgt)
+	}
+	// SPF is evaluated for the address the caller named, which example.com does not authorise.
+	want(t, rs, "message/spf", checks.Fail, "from 203.0.113.9")
+	if _, _, err := Check(context.Background(), env, []byte("just some words\n"), base, skip); err == nil {
+		t.Error("text without a header was taken for a message")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/unblock-mail/unblock/checks"
 )
@@ -61,8 +62,10 @@ func (m *Message) Test() []checks.Result {
 	sortTests()
 	out := make([]checks.Result, 0, len(pureTests))
 	for _, t := range pureTests {
+		start := time.Now()
 		r := t.run(m)
 		r.ID = "message/" + t.name
+		r.Duration = time.Since(start)
 		out = append(out, r)
 	}
 	return out
@@ -109,8 +112,10 @@ func (m *Message) netTests(ctx context.Context, env *checks.Env, skip map[string
 		}
 		pending++
 		go func(t netTest) {
+			start := time.Now()
 			r := t.run(ctx, m, env)
 			r.ID = id
+			r.Duration = time.Since(start)
 			if ctx.Err() != nil && r.Status == checks.Fail {
 				r.Status = checks.Error
 			}
