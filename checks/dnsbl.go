@@ -51,7 +51,8 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 	all := append(ipRes, domRes...)
 
 	zones := make([]map[string]any, 0, len(all))
-	var major, minor, trouble, answered []string
+	var major, minor, answered []string
+	var trouble []unreadGroup
 	var fixes, remedies []string
 	for _, r := range all {
 		subject := t.Domain
@@ -75,21 +76,27 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		zones = append(zones, z)
 		switch r.State {
 		case dnsbl.Listed:
-			what := fmt.Sprintf("%s (%s)", r.Zone.Name, strings.Join(r.Meanings, "; "))
+			var labels []string
+			for _, m := range r.Meanings {
+				label, _, _ := strings.Cut(m, ":")
+				labels = append(labels, label)
+			}
+			what := fmt.Sprintf("%s (%s)", r.Zone.Name, strings.Join(labels, ", "))
 			if r.Weight >= majorWeight {
 				major = append(major, what)
-				fixes = append(fixes, fmt.Sprintf("%s: fix the cause, then request removal at %s", r.Zone.Name, r.Zone.Delist))
+				fixes = append(fixes, fmt.Sprintf("%s: %s. Fix the cause, then request removal at %s", r.Zone.Name, strings.Join(r.Meanings, "; "), r.Zone.Delist))
 			} else {
 				minor = append(minor, what)
+				fixes = append(fixes, fmt.Sprintf("%s: %s (%s)", r.Zone.Name, strings.Join(r.Meanings, "; "), r.Zone.Delist))
 			}
 			answered = append(answered, r.Zone.Zone)
 		case dnsbl.NotListed:
 			answered = append(answered, r.Zone.Zone)
 		case dnsbl.Refused:
-			trouble = append(trouble, fmt.Sprintf("%s (%s)", r.Zone.Name, r.Short))
+			trouble = addTrouble(trouble, r)
 			remedies = append(remedies, fmt.Sprintf("%s: %s", r.Zone.Name, r.Advice))
 		default:
-			trouble = append(trouble, fmt.Sprintf("%s (%s)", r.Zone.Name, r.Short))
+			trouble = addTrouble(trouble, r)
 			if r.Short == "the resolver rewrites NXDOMAIN" {
 				remedies = append(remedies, r.Note)
 			}
@@ -97,9 +104,14 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 	}
 	d := map[string]any{"zones": zones}
 	res := Result{Details: d}
-	unread := ""
-	if len(trouble) > 0 {
-		unread = fmt.Sprintf("; %d lists could not be read: %s", len(trouble), strings.Join(trouble, ", "))
+	unread, unreadCount := "", 0
+	var groups []string
+	for _, g := range trouble {
+		unreadCount += len(g.names)
+		groups = append(groups, fmt.Sprintf("%s (%s)", strings.Join(g.names, ", "), g.why))
+	}
+	if unreadCount > 0 {
+		unread = fmt.Sprintf("; %d could not be read: %s", unreadCount, strings.Join(groups, "; "))
 	}
 	remedies = slices.Compact(remedies)
 	switch {
@@ -114,10 +126,10 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 	case len(minor) > 0:
 		res.Status = Warn
 		res.Summary = "listed only on lists that weigh little: " + strings.Join(minor, ", ") + unread
-		res.Fix = strings.Join(append([]string{"Read each listing's meaning: a PBL listing is fixed by relaying through your provider or by a proper rDNS name, not by a delisting request"}, remedies...), "\n")
+		res.Fix = strings.Join(append(fixes, remedies...), "\n")
 	case len(answered) == 0:
 		res.Status = Error
-		res.Summary = "no blocklist could be read: " + strings.Join(trouble, ", ")
+		res.Summary = "no blocklist could be read: " + strings.Join(groups, "; ")
 		res.Fix = strings.Join(remedies, "\n")
 	case len(trouble) > 0:
 		res.Status = Warn
@@ -128,4 +140,21 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		res.Summary = fmt.Sprintf("not listed on any of %d blocklists", len(answered))
 	}
 	return res
+}
+
+// unreadGroup is the lists that could not be read for one reason, so the summary says
+// the reason once.
+type unreadGroup struct {
+	why   string
+	names []string
+}
+
+func addTrouble(groups []unreadGroup, r dnsbl.Result) []unreadGroup {
+	for i := range groups {
+		if groups[i].why == r.Short {
+			groups[i].names = append(groups[i].names, r.Zone.Name)
+			return groups
+		}
+	}
+	return append(groups, unreadGroup{why: r.Short, names: []string{r.Zone.Name}})
 }
