@@ -293,6 +293,7 @@ func (w *writer) block() string {
 		add("Message-IDs", strings.Join(first(id.MessageIDs, 3), ", "))
 	}
 	add("Volume affected", c.Scope.Volume)
+	add("Customers affected", c.Scope.Customers)
 	add("Mail type", strings.Join(c.Scope.MailKind, ", "))
 	add("Authentication", w.authSummary())
 	add("Recent changes", w.changesSummary())
@@ -612,10 +613,8 @@ func falsePositiveBody(w *writer) (string, string) {
 	return n, "Could you release these messages and allow our mail, or tell us which rule in your filtering flagged them?"
 }
 
-func updateBody(w *writer) (string, string) {
-	c := w.c
-	since := w.lastSent.SentAt
-	now := c.SeenSince(since)
+// newDomains are the recipient domains that first failed at or after since.
+func (c *Case) newDomains(since time.Time, now Seen) []string {
 	before := map[string]bool{}
 	for _, e := range c.Timeline {
 		if e.IsFailure() && !e.At.IsZero() && e.At.Before(since) {
@@ -628,6 +627,14 @@ func updateBody(w *writer) (string, string) {
 			fresh = append(fresh, d)
 		}
 	}
+	return fresh
+}
+
+func updateBody(w *writer) (string, string) {
+	c := w.c
+	since := w.lastSent.SentAt
+	now := c.SeenSince(since)
+	fresh := c.newDomains(since, now)
 	w.lead = append(w.lead, field{"Our last message", w.lastSent.SentAt.Format(stamp) + " (" + w.lastSent.Kind + ")"},
 		field{"Failures since", plural(now.Failures, "message")})
 	if len(now.RecipientDomains) > 0 {
@@ -685,7 +692,11 @@ func escalationBody(w *writer) (string, string) {
 	}
 	n += "."
 	if now.Failures > 0 {
-		n += fmt.Sprintf(" Since then %s failed, the latest at %s.", plural(now.Failures, "more message"), now.Last.Format(stamp))
+		n += fmt.Sprintf(" Since then %s failed, the latest at %s", plural(now.Failures, "more message"), now.Last.Format(stamp))
+		if fresh := c.newDomains(w.lastSent.SentAt, now); len(fresh) > 0 {
+			n += ", now also to " + strings.Join(fresh, ", ")
+		}
+		n += "."
 	} else {
 		n += " No new failure was recorded since; the block stands."
 	}
