@@ -328,6 +328,12 @@ func (s *Store) Save(c *Case) error {
 	if c.ID == "" {
 		return errors.New("case has no id: create it first")
 	}
+	if c.Schema == 0 {
+		c.Schema = SchemaVersion
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("not saving case %s: %w", c.ID, err)
+	}
 	path := c.filePath(s)
 	release, err := s.holdLock(c.ID, path)
 	if err != nil {
