@@ -53,6 +53,7 @@ type Model struct {
 	prev    []screenID // where esc goes
 
 	cas     *casefile.Case
+	sess    *session
 	created bool // the case exists on disk
 	lock    *casefile.Lock
 	dirty   bool
@@ -239,6 +240,9 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		return nil
 	case changedMsg:
 		m.dirty = true
+		if m.sess != nil {
+			m.sess.changed()
+		}
 		if o, ok := m.screens[scrOverview].(*overview); ok {
 			o.refresh()
 		}
@@ -261,7 +265,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 	case quitNowMsg:
 		return m.quit()
 	case addFailuresMsg:
-		t := newTriage(newSession(m.c, m.opts, m.cas))
+		t := newTriage(m.sess)
 		t.addOnly = true
 		m.screens[scrTriage] = t
 		return m.leaveTo(scrTriage)
@@ -426,6 +430,7 @@ func (m *Model) startWizard() {
 func (m *Model) setCase(c *casefile.Case, l *casefile.Lock, created bool) {
 	m.cas, m.lock, m.created, m.dirty, m.force = c, l, created, false, false
 	s := newSession(m.c, m.opts, c)
+	m.sess = s
 	m.screens[scrRole] = newRole(s)
 	m.screens[scrTriage] = newTriage(s)
 	m.screens[scrIdents] = newIdents(s)

@@ -316,7 +316,7 @@ func (e *evidence) view() string {
 	st := e.s.c.Styles
 	w, _ := e.s.c.size()
 	c := e.s.cas
-	r := c.Readiness()
+	r := e.s.readiness()
 	var b strings.Builder
 	b.WriteString(readinessLine(st, r, w) + "\n")
 	route := c.RouteKind()

@@ -250,7 +250,7 @@ func (ms *messageScreen) view() string {
 		}
 	}
 	b.WriteString(truncate(st.Muted.Render("kind ←/→ ")+strings.Join(tabs, ""), w) + "\n")
-	b.WriteString(readinessLine(st, ms.s.cas.Readiness(), w) + "\n")
+	b.WriteString(readinessLine(st, ms.s.readiness(), w) + "\n")
 	if ms.err != "" {
 		b.WriteString("\n" + st.Warn.Render(wrap(ms.err, w)) + "\n")
 		return b.String()

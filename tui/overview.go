@@ -47,7 +47,8 @@ func newOverview(s *session) *overview {
 func (o *overview) refresh() {
 	c := o.s.cas
 	o.chart = newTimeline(c.Timeline)
-	o.readiness = c.Readiness()
+	o.s.changed()
+	o.readiness = o.s.readiness()
 	o.seen = c.Seen()
 	o.lastSent, o.sent = c.LastSent()
 	if o.sent {

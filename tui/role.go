@@ -15,7 +15,22 @@ type session struct {
 	c    *Common
 	opts Options
 	cas  *casefile.Case
+	// ready caches the case's readiness: with thousands of events it costs milliseconds,
+	// too much to recompute every frame. changed drops it.
+	ready *casefile.Readiness
 }
+
+// readiness is the case's readiness, computed once per change.
+func (s *session) readiness() casefile.Readiness {
+	if s.ready == nil {
+		r := s.cas.Readiness()
+		s.ready = &r
+	}
+	return *s.ready
+}
+
+// changed is called when the case changed: what was derived from it is stale.
+func (s *session) changed() { s.ready = nil }
 
 func newSession(c *Common, opts Options, cas *casefile.Case) *session {
 	return &session{c: c, opts: opts, cas: cas}
