@@ -88,7 +88,7 @@ loop._domainkey.example.test.       CNAME loop2._domainkey.example.test.
 loop2._domainkey.example.test.      CNAME loop._domainkey.example.test.
 `, long[:200], long[200:], rsaKey(t, 1024))
 	srv := dnstest.Start(t, zone)
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: 300 * time.Millisecond, Attempts: 1})
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

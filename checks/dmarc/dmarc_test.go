@@ -25,7 +25,7 @@ _dmarc.org.psd.           TXT "v=DMARC1; p=quarantine"
 func setup(t *testing.T) (*dnstest.Server, *resolver.Resolver) {
 	t.Helper()
 	srv := dnstest.Start(t, zone)
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: 300 * time.Millisecond, Attempts: 1})
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

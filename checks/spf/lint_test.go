@@ -53,7 +53,7 @@ var lintExtra string
 func lintServer(t *testing.T) (*dnstest.Server, *resolver.Resolver) {
 	t.Helper()
 	srv := dnstest.Start(t, lintZone+lintExtra)
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: 300 * time.Millisecond, Attempts: 1})
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
