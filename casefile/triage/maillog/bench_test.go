@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // BenchmarkPostfix reads a generated 100 MB Postfix log from a temporary file and reports
@@ -63,4 +64,41 @@ func BenchmarkPostfix(b *testing.B) {
 		b.ReportMetric(float64(fi.Size())*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// repeated reads b again and again up to n bytes.
+type repeated struct {
+	b   []byte
+	off int
+	n   int64
+}
+
+func (r *repeated) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(int64(len(p)), r.n)], r.b[r.off:])
+	r.off = (r.off + k) % len(r.b)
+	r.n -= int64(k)
+	return k, nil
+}
+
+// BenchmarkExim reads the genuine Exim log over and over, 32 MB in all.
+func BenchmarkExim(b *testing.B) {
+	log, err := os.ReadFile("testdata/exim-4.96/mainlog")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const size = 32 << 20
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if _, err := ReadExim(&repeated{b: log, n: size}, Options{Location: time.UTC}, func(Event) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n < size/len(log)*14 {
+			b.Fatalf("%d events", n)
+		}
+	}
 }
