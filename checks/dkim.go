@@ -9,10 +9,11 @@ import (
 )
 
 func init() {
-	register(Check{ID: "dkim", Applies: dkimApplies, Run: runDKIM})
+	register(Check{ID: "dkim", Applies: needSendingDomain, Run: runDKIM})
 }
 
-func dkimApplies(t Target) (bool, string) {
+// needSendingDomain: DKIM and DMARC are about the sending domain.
+func needSendingDomain(t Target) (bool, string) {
 	if t.Domain == "" {
 		return false, "no sending domain given (--domain or --message)"
 	}
@@ -104,22 +105,28 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 	}
 	r.Details["selectors"] = rows
 
-	head := ""
+	// The head line says what was found; it leads unless a problem outranks it.
+	head, lead := "", r.Status == Pass
 	switch {
 	case probed && len(found) == 0 && len(errs) == len(lookups):
-		r.Status = Error
+		r.Status, lead = Error, true
 		head = fmt.Sprintf("could not probe selectors at %s: %s", t.Domain, authTrouble(lookups[0].Err))
 	case probed && len(found) == 0:
-		worse(Warn, "")
+		r.Status, lead = Warn, true
 		head = fmt.Sprintf("no key at the %d common selectors probed for %s; absence proves nothing: give --selector (the s= of a DKIM-Signature)", len(selectors), t.Domain)
+		if len(errs) > 0 {
+			summary = append(summary, fmt.Sprintf("%d selector(s) could not be asked: %s", len(errs), strings.Join(errs, ", ")))
+		}
 	case probed:
 		head = fmt.Sprintf("keys found at selector(s) %s of %s (%d common selectors probed; others may exist)", strings.Join(found, ", "), t.Domain, len(selectors))
 	case r.Status == Pass:
 		head = fmt.Sprintf("key published for selector(s) %s of %s", strings.Join(found, ", "), t.Domain)
 	}
-	if head != "" && (r.Status == Pass || len(summary) == 0 || summary[0] == "") {
+	switch {
+	case head == "":
+	case lead:
 		summary = append([]string{head}, summary...)
-	} else if head != "" {
+	default:
 		summary = append(summary, head)
 	}
 	var lines []string

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	register(Check{ID: "dmarc", Applies: dkimApplies, Run: runDMARC})
+	register(Check{ID: "dmarc", Applies: needSendingDomain, Run: runDMARC})
 }
 
 // runDMARC finds the policy by the RFC 9989 tree walk (all names at once), names the
