@@ -139,7 +139,7 @@ func ParsePolicy(text string) (Policy, error) {
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if k != "mx" && seen[k] {
-			return p, fmt.Errorf("%w: line %d: %s given twice", ErrPolicy, n+1, k)
+			return p, fmt.Errorf("%w: line %d: %s given twice", ErrPolicy, n+1, sanitize.Line(k))
 		}
 		seen[k] = true
 		switch k {
