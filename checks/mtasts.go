@@ -13,6 +13,7 @@ import (
 
 	"github.com/unblock-mail/unblock/checks/mtasts"
 	"github.com/unblock-mail/unblock/checks/resolver"
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 func init() {
@@ -88,7 +89,7 @@ func runMTASTS(ctx context.Context, env *Env, t Target) Result {
 	}
 	rec, err := mtasts.ParseRecord(recs[0])
 	if err != nil {
-		return Result{Status: Fail, Details: d, Summary: err.Error(),
+		return Result{Status: Fail, Details: d, Summary: sanitize.Line(err.Error()),
 			Fix: fmt.Sprintf("Publish _mta-sts.%s. IN TXT \"v=STSv1; id=%s\"", dom, env.Now().UTC().Format("20060102T150405"))}
 	}
 	d["id"] = rec.ID
@@ -113,13 +114,13 @@ func runMTASTS(ctx context.Context, env *Env, t Target) Result {
 		var ci x509.CertificateInvalidError
 		switch {
 		case errors.Is(err, mtasts.ErrRedirect), errors.Is(err, mtasts.ErrTooLarge), errors.Is(err, mtasts.ErrStatus), errors.Is(err, mtasts.ErrPolicy):
-			return Result{Status: Fail, Details: d, Summary: "the MTA-STS policy is unusable: " + err.Error(),
+			return Result{Status: Fail, Details: d, Summary: "the MTA-STS policy is unusable: " + sanitize.Line(err.Error()),
 				Fix: fmt.Sprintf("Serve the policy at %s directly (200, text/plain, no redirect), for example:\n%s", mtasts.PolicyURL(dom), examplePolicy(ctx, env, dom))}
 		case errors.As(err, &cv), errors.As(err, &he), errors.As(err, &ua), errors.As(err, &ci):
-			return Result{Status: Fail, Details: d, Summary: "the policy host's certificate is not valid: " + err.Error(),
+			return Result{Status: Fail, Details: d, Summary: "the policy host's certificate is not valid: " + sanitize.Line(err.Error()),
 				Fix: "Serve " + host + " with a certificate for " + host + " from a public authority"}
 		}
-		return Result{Status: Error, Details: d, Summary: "the MTA-STS policy could not be fetched from here: " + err.Error()}
+		return Result{Status: Error, Details: d, Summary: "the MTA-STS policy could not be fetched from here: " + sanitize.Line(err.Error())}
 	}
 	d["policy"] = map[string]any{"mode": string(pol.Mode), "mx": pol.MX, "max_age": pol.MaxAge}
 	if pol.Mode == mtasts.None {
@@ -209,7 +210,7 @@ func runTLSRPT(ctx context.Context, env *Env, t Target) Result {
 	d["record"] = recs[0]
 	rec, err := mtasts.ParseTLSRPT(recs[0])
 	if err != nil {
-		return Result{Status: Fail, Details: d, Summary: err.Error(), Fix: fix}
+		return Result{Status: Fail, Details: d, Summary: sanitize.Line(err.Error()), Fix: fix}
 	}
 	d["rua"] = rec.RUA
 	return Result{Status: Pass, Details: d, Summary: "TLS-RPT reports go to " + strings.Join(rec.RUA, ", ")}

@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/unblock-mail/unblock/checks/resolver"
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func needDomain(t Target) (bool, string) {
 func dnsTrouble(err error) string {
 	var e *resolver.Error
 	if !errors.As(err, &e) {
-		return err.Error()
+		return sanitize.Line(err.Error())
 	}
 	switch e.Kind {
 	case resolver.Timeout:
