@@ -311,7 +311,8 @@ func eximReply(text string) (reply, stage string) {
 	return "", ""
 }
 
-// reject reads "H=(helo) [192.0.2.1] F=<a@b> rejected RCPT <c@d>: reason".
+// reject reads "H=name (helo) [192.0.2.1]:port I=[ip]:25 F=<a@b> rejected RCPT <c@d>: reason";
+// the addresses may come with or without angle brackets.
 func (x *eximReader) reject(stamp, b []byte, fn func(Event) error) error {
 	at, ok := x.time(stamp)
 	if !ok {
@@ -320,37 +321,68 @@ func (x *eximReader) reject(stamp, b []byte, fn func(Event) error) error {
 	}
 	s := string(b)
 	e := Event{At: at, File: name(x.opt), Line: x.ln.n, Format: Exim, Host: x.opt.Host, SendingIP: x.opt.SendingIP, Status: Rejected, Inbound: true}
-	head, reason, _ := strings.Cut(s, ">: ")
-	if i := strings.Index(head, " rejected "); i >= 0 {
-		st := head[i+len(" rejected "):]
-		if sp := strings.IndexByte(st, ' '); sp > 0 {
-			e.Stage = sanitize.Line(st[:sp])
-			e.Recipient = sanitize.Line(strings.Trim(st[sp+1:], "<>"))
-			if e.Stage == "MAIL" {
-				e.Recipient = ""
+	i := strings.Index(s, " rejected ")
+	if i < 0 {
+		x.res.Skipped++
+		return nil
+	}
+	head, tail := s[:i], s[i+len(" rejected "):]
+	stage, tail, _ := strings.Cut(tail, " ")
+	e.Stage = sanitize.Line(stage)
+	addr, reason, ok := strings.Cut(tail, ": ")
+	if !ok {
+		addr, reason = strings.TrimSuffix(tail, ":"), ""
+	}
+	if stage == "RCPT" {
+		e.Recipient = sanitize.Line(strings.Trim(addr, "<>"))
+	}
+	if h, ok := eximField(head, "H="); ok {
+		// The name, a HELO in parentheses (which may itself hold brackets), then [ip].
+		if h != "" && h[0] != '(' && h[0] != '[' {
+			name, _, _ := strings.Cut(h, " ")
+			e.Relay = sanitize.Line(name)
+		}
+		depth := 0
+		for k := 0; k < len(h); k++ {
+			switch h[k] {
+			case '(':
+				depth++
+			case ')':
+				depth--
+			case '[':
+				if depth == 0 {
+					if z := strings.IndexByte(h[k:], ']'); z > 0 {
+						e.RelayIP = sanitize.Line(h[k+1 : k+z])
+					}
+					k = len(h)
+				}
 			}
 		}
-		head = head[:i]
 	}
-	if i := strings.Index(head, "H="); i >= 0 {
-		h := head[i+2:]
-		if sp := strings.IndexByte(h, ' '); sp > 0 && h[0] != '(' && h[0] != '[' {
-			e.Relay = sanitize.Line(h[:sp])
-		}
-		if a := strings.IndexByte(h, '['); a >= 0 {
-			if z := strings.IndexByte(h[a:], ']'); z > 0 {
-				e.RelayIP = sanitize.Line(h[a+1 : a+z])
-			}
-		}
-	}
-	if v, ok := angleField(head, "F=<"); ok {
-		e.Sender = sanitize.Line(v)
+	if v, ok := eximField(head, "F="); ok {
+		v, _, _ = strings.Cut(v, " ")
+		e.Sender = sanitize.Line(strings.Trim(v, "<>"))
 	}
 	e.Text = sanitize.Line(reason)
 	e.Reply = e.Text
 	e.DSN = enhancedCode(e.Reply)
 	x.res.Events++
 	return fn(e)
+}
+
+// eximField returns what follows key (at the start or after a space) up to the end of s.
+func eximField(s, key string) (string, bool) {
+	for off := 0; ; {
+		i := strings.Index(s[off:], key)
+		if i < 0 {
+			return "", false
+		}
+		i += off
+		if i == 0 || s[i-1] == ' ' {
+			return s[i+len(key):], true
+		}
+		off = i + len(key)
+	}
 }
 
 // eximDuration reads Exim's time format: "0s", "1m13s", "2h3m", "1d2h".

@@ -221,6 +221,20 @@ func TestEximForms(t *testing.T) {
 	if r := evs[2]; r.Status != Rejected || !r.Inbound || r.RelayIP != "192.0.2.66" || r.Sender != "x@bad.example" || r.Recipient != "info@example.com" || r.Text != "relay not permitted" {
 		t.Errorf("reject: %+v", r)
 	}
+	// Rejections as Exim also writes them: addresses without brackets, a bracketed HELO.
+	more := `2026-03-01 10:00:04 [77] H=([10.0.0.5]) [198.51.100.8]:4455 I=[192.0.2.10]:25 F=news@sender.example rejected RCPT rcpt@example.com: Unknown user
+2026-03-01 10:00:05 H=mx.sender.example (helo.sender.example) [198.51.100.9] F=<a@sender.example> rejected MAIL <a@sender.example>: Sender verify failed
+`
+	evs, _ = readAll(t, Exim, strings.NewReader(more), Options{Name: "mainlog", Location: time.UTC})
+	if len(evs) != 2 {
+		t.Fatalf("%d rejects", len(evs))
+	}
+	if r := evs[0]; r.RelayIP != "198.51.100.8" || r.Relay != "" || r.Sender != "news@sender.example" || r.Recipient != "rcpt@example.com" || r.Text != "Unknown user" || r.Stage != "RCPT" {
+		t.Errorf("reject without brackets: %+v", r)
+	}
+	if r := evs[1]; r.RelayIP != "198.51.100.9" || r.Relay != "mx.sender.example" || r.Sender != "a@sender.example" || r.Recipient != "" || r.Text != "Sender verify failed" || r.Stage != "MAIL" {
+		t.Errorf("MAIL reject: %+v", r)
+	}
 }
 
 func TestPostfixForms(t *testing.T) {
@@ -249,6 +263,10 @@ func TestPostfixForms(t *testing.T) {
 	if c.Status != Rejected || !c.Inbound || c.SendingIP != "192.0.2.7" || c.RelayIP != "198.51.100.3" || c.Sender != "spam@bad.example" ||
 		c.Recipient != "c@example.net" || c.Reply != "554 5.7.1 <c@example.net>: Relay access denied" || c.DSN != "5.7.1" || c.Stage != "RCPT" {
 		t.Errorf("reject: %+v", c)
+	}
+	ehlo := "2026-05-04T08:00:02Z mx postfix/smtpd[5]: NOQUEUE: reject: EHLO from unknown[198.51.100.4]: 504 5.5.2 <pc>: Helo command rejected: need fully-qualified hostname; proto=SMTP helo=<pc>\n"
+	if r, _ := readAll(t, Postfix, strings.NewReader(ehlo), Options{}); len(r) != 1 || r[0].Reply != "504 5.5.2 <pc>: Helo command rejected: need fully-qualified hostname" || r[0].Stage != "EHLO" {
+		t.Errorf("EHLO reject: %+v", r)
 	}
 	if d := evs[3]; d.Relay != "private/dovecot-lmtp" || d.Status != Sent {
 		t.Errorf("lmtp: %+v", d)

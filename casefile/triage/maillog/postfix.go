@@ -381,6 +381,9 @@ func (p *postfixReader) reject(h syslogHeader, qid, msg []byte, fn func(Event) e
 	e.Stage = sanitize.Line(stage)
 	e.Relay, e.RelayIP = hostIP(client)
 	reply := rest
+	if i := strings.LastIndex(rest, "; proto="); i >= 0 && !strings.Contains(rest[i:], "from=<") {
+		reply = rest[:i] // an EHLO reject names no sender: "…; proto=SMTP helo=<x>"
+	}
 	if i := strings.LastIndex(rest, "; from=<"); i >= 0 {
 		reply = rest[:i]
 		tail := rest[i+2:]
