@@ -249,7 +249,11 @@ func runCheckVerb(ctx context.Context, a *app, f *checkFlags) error {
 	var all []checks.Result
 	var out *checkTable
 	if !f.json {
-		out = newCheckTable(a.stdout, target)
+		ids := checks.IDs()
+		if raw != nil {
+			ids = append(ids, message.IDs()...)
+		}
+		out = newCheckTable(a.stdout, target, ids)
 	}
 	for r := range results {
 		all = append(all, r)
@@ -306,6 +310,7 @@ func writeCheckJSON(w io.Writer, t checks.Target, res *resolver.Resolver, d time
 // NO_COLOR and for output that is not a terminal.
 type checkTable struct {
 	w      io.Writer
+	width  int // of the id column
 	styles map[checks.Status]lipgloss.Style
 	muted  lipgloss.Style
 }
@@ -314,9 +319,7 @@ var checkGlyphs = map[checks.Status]string{
 	checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Error: "?", checks.Skip: "-",
 }
 
-const checkIDWidth = 10
-
-func newCheckTable(w io.Writer, t checks.Target) *checkTable {
+func newCheckTable(w io.Writer, t checks.Target, ids []string) *checkTable {
 	c := &checkTable{w: w, styles: map[checks.Status]lipgloss.Style{
 		checks.Pass:  lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
 		checks.Warn:  lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
@@ -324,6 +327,9 @@ func newCheckTable(w io.Writer, t checks.Target) *checkTable {
 		checks.Error: lipgloss.NewStyle().Foreground(lipgloss.Color("5")),
 		checks.Skip:  lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
 	}, muted: lipgloss.NewStyle().Foreground(lipgloss.Color("8"))}
+	for _, id := range ids {
+		c.width = max(c.width, len(id))
+	}
 	var about []string
 	if t.IP.IsValid() {
 		about = append(about, "ip "+t.IP.String())
@@ -346,12 +352,12 @@ func newCheckTable(w io.Writer, t checks.Target) *checkTable {
 func (c *checkTable) row(r checks.Result) {
 	st := c.styles[r.Status]
 	id := r.ID
-	if n := checkIDWidth - len(id); n > 0 {
+	if n := c.width - len(id); n > 0 {
 		id += strings.Repeat(" ", n)
 	}
 	lipgloss.Fprintln(c.w, st.Render(checkGlyphs[r.Status])+" "+id+" "+sanitize.Line(r.Summary))
 	if r.Fix != "" && (r.Status == checks.Fail || r.Status == checks.Warn) {
-		indent := strings.Repeat(" ", checkIDWidth+3)
+		indent := strings.Repeat(" ", c.width+3)
 		for i, line := range strings.Split(sanitize.Text(r.Fix), "\n") {
 			lead := "fix: "
 			if i > 0 {
