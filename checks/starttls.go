@@ -36,6 +36,7 @@ type smtpTarget struct {
 	Role   string // "recipient", "sender", "smtp-host"
 	Domain string
 	Host   string
+	Port   int // from --smtp-host HOST:PORT; 0 means Env.SMTPPort
 }
 
 func (s smtpTarget) label() string {
@@ -53,7 +54,7 @@ func (s smtpTarget) label() string {
 func runSTARTTLS(ctx context.Context, env *Env, t Target) Result {
 	var targets []smtpTarget
 	if t.SMTPHost != "" {
-		targets = append(targets, smtpTarget{Role: "smtp-host", Host: strings.TrimSuffix(strings.ToLower(t.SMTPHost), ".")})
+		targets = append(targets, smtpHostTarget(t.SMTPHost))
 	} else {
 		if t.RecipientDomain != "" {
 			targets = append(targets, smtpTarget{Role: "recipient", Domain: t.RecipientDomain})
@@ -104,6 +105,9 @@ func probeOne(ctx context.Context, env *Env, tg smtpTarget) Result {
 		return Result{Status: Error, Details: d, Summary: fmt.Sprintf("%s: no address to probe: %v", tg.label(), err)}
 	}
 	port := env.SMTPPort
+	if tg.Port != 0 {
+		port = tg.Port
+	}
 	if port == 0 {
 		port = 25
 	}
@@ -164,6 +168,19 @@ func probeOne(ctx context.Context, env *Env, tg smtpTarget) Result {
 		}
 	}
 	return res
+}
+
+// smtpHostTarget reads --smtp-host: a name or address, with or without a port.
+func smtpHostTarget(s string) smtpTarget {
+	tg := smtpTarget{Role: "smtp-host"}
+	s = strings.TrimSpace(s)
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		if n, err := strconv.Atoi(p); err == nil && n > 0 && n < 65536 {
+			s, tg.Port = h, n
+		}
+	}
+	tg.Host = strings.TrimSuffix(strings.ToLower(strings.Trim(s, "[]")), ".")
+	return tg
 }
 
 func tlsVersionOf(name string) uint16 {

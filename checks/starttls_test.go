@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,14 @@ func TestSTARTTLSBothSidesAndDeadline(t *testing.T) {
 		t.Errorf("both sides: %s %q %v", r.Status, r.Summary, r.Details)
 	}
 
+	// --smtp-host HOST:PORT wins over the run's SMTP port.
+	port := smtptest.Server(t, "mx.test.example", nil)
+	env.SMTPPort = smtptest.ClosedPort(t)
+	r = runLive(t, env, "starttls", Target{SMTPHost: "mx.test.example:" + strconv.Itoa(port)})
+	if r.Status != Fail || !strings.Contains(r.Summary, "does not offer STARTTLS") {
+		t.Errorf("smtp-host with port: %s %q", r.Status, r.Summary)
+	}
+
 	// A server that accepts and never speaks: the run's deadline holds, and it is error.
 	env.SMTPPort = smtptest.Raw(t, func(c net.Conn) { time.Sleep(10 * time.Second) })
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -120,4 +129,19 @@ func runOnly(t *testing.T, env *Env, id string, tg Target, d time.Duration) []Re
 		t.Fatalf("%s: %d results", id, len(out))
 	}
 	return out
+}
+
+func TestSMTPHostTarget(t *testing.T) {
+	for in, want := range map[string]smtpTarget{
+		"mx.example.com":      {Role: "smtp-host", Host: "mx.example.com"},
+		"MX.Example.com.":     {Role: "smtp-host", Host: "mx.example.com"},
+		"mx.example.com:2525": {Role: "smtp-host", Host: "mx.example.com", Port: 2525},
+		"[2001:db8::1]:25":    {Role: "smtp-host", Host: "2001:db8::1", Port: 25},
+		"192.0.2.1":           {Role: "smtp-host", Host: "192.0.2.1"},
+		"2001:db8::1":         {Role: "smtp-host", Host: "2001:db8::1"},
+	} {
+		if got := smtpHostTarget(in); got != want {
+			t.Errorf("smtpHostTarget(%q) = %+v, want %+v", in, got, want)
+		}
+	}
 }
