@@ -41,7 +41,8 @@ func addrType(t Target) string {
 func espNote(names []string) (map[string]any, string) {
 	for _, n := range names {
 		if e, ok := triage.ESPForHost(n); ok {
-			d := map[string]any{"name": e.Name, "product": e.Product, "support": e.Support, "provider": "esp:" + e.Name}
+			d := map[string]any{"name": e.Name, "product": e.Product, "support": e.Support, "provider": "esp:" + e.Name,
+				"route": triage.ESPRoute(e)}
 			return d, fmt.Sprintf("%s is in %s's sending pool: its reputation and any delisting go through %s support (%s), with the same evidence", n, e.Product, e.Product, e.Support)
 		}
 	}

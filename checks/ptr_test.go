@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/unblock-mail/unblock/casefile/triage"
 )
 
 const ptrZone = `
@@ -37,8 +39,12 @@ func TestPTRCheck(t *testing.T) {
 		if c.name == "none" && !strings.Contains(r.Fix, "mail.example.com. IN A 192.0.2.9") {
 			t.Errorf("fix lacks the record: %q", r.Fix)
 		}
-		if c.name == "esp" && r.Details["esp"] == nil {
-			t.Errorf("esp not in details: %v", r.Details)
+		if c.name == "esp" {
+			esp, _ := r.Details["esp"].(map[string]any)
+			route, _ := esp["route"].(triage.Route)
+			if esp["provider"] != "esp:sendgrid" || route.Kind != "esp-support" || route.URL == "" {
+				t.Errorf("esp details: %v", r.Details)
+			}
 		}
 	}
 	// A PTR name carrying an escape sequence never reaches the result raw.
