@@ -52,7 +52,7 @@ mx0a-00069f02.pphosted.test.    A 127.0.0.1
 `
 
 // closedPort returns a loopback port nobody listens on, so SMTP probes end at once.
-func closedPort(b *testing.B) int {
+func benchClosedPort(b *testing.B) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -97,7 +97,7 @@ func BenchmarkChecksConcurrent(b *testing.B) {
 	}
 	defer srv.Close()
 	srv.SetDelay(benchDelay)
-	port := closedPort(b)
+	port := benchClosedPort(b)
 
 	// The same lookups one at a time: one query in flight.
 	before := srv.Total()

@@ -63,7 +63,7 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 			}
 		case l.ParseErr != nil:
 			row["error"] = l.ParseErr.Error()
-			row["record"] = clipText(l.Text)
+			row["record"] = authClip(l.Text)
 			found = append(found, l.Selector)
 			worse(Fail, fmt.Sprintf("the key record of selector %s is broken: %v", l.Selector, l.ParseErr))
 			fixes = append(fixes, fmt.Sprintf("republish %s as your signing service gives it: v=DKIM1; k=rsa; p=<base64 key>", l.Name))
@@ -145,8 +145,8 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 	return r
 }
 
-// clipText keeps text from outside short enough to show.
-func clipText(s string) string {
+// authClip keeps text from outside short enough to show.
+func authClip(s string) string {
 	if len(s) <= 512 {
 		return s
 	}

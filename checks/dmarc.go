@@ -46,7 +46,7 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	if d.Policy == nil {
 		org := d.OrgDomain
 		worse(Fail, fmt.Sprintf("no DMARC policy for %s (looked at %s)", d.Domain, strings.Join(prefixDMARC(d.Names), ", ")))
-		fixes = append(fixes, txtRecord("_dmarc."+org, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+org)+"  (then move to p=quarantine or p=reject once reports show your mail passes)")
+		fixes = append(fixes, authTXTRecord("_dmarc."+org, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+org)+"  (then move to p=quarantine or p=reject once reports show your mail passes)")
 		return dmarcResult(r, summary, fixes)
 	}
 
@@ -82,7 +82,7 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	head := fmt.Sprintf("policy %s for %s at %s; organizational domain %s", applied, d.Domain, where, d.OrgDomain)
 	if applied == dmarc.PolicyNone {
 		worse(Warn, fmt.Sprintf("p=none at %s: receivers take no action on failing mail, and some (Gmail, Yahoo) want more of bulk senders", where))
-		fixes = append(fixes, txtRecord("_dmarc."+p.Domain, rec.With("p", "quarantine"))+"  (once reports show your mail passes)")
+		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("p", "quarantine"))+"  (once reports show your mail passes)")
 	}
 	if rec.Testing {
 		worse(Warn, "t=y: the policy is in test mode; receivers apply one level less")
@@ -91,7 +91,7 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 		worse(Warn, why)
 	}
 	if len(rec.Removed) > 0 && applied != dmarc.PolicyNone {
-		fixes = append(fixes, txtRecord("_dmarc."+p.Domain, rec.With("", "")))
+		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
 	}
 	if len(rec.RUA) == 0 {
 		summary = append(summary, "no rua=: you receive no aggregate reports to see who sends as you")
@@ -105,7 +105,7 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 			row["error"] = authTrouble(e.Err)
 		case !e.Authorized:
 			worse(Warn, fmt.Sprintf("%s has not agreed to receive reports for %s: no record at %s, so reports to it are not sent", e.DestDomain, p.Domain, e.Name))
-			fixes = append(fixes, "ask "+e.DestDomain+" to publish "+txtRecord(e.Name, "v=DMARC1"))
+			fixes = append(fixes, "ask "+e.DestDomain+" to publish "+authTXTRecord(e.Name, "v=DMARC1"))
 		}
 		extRows = append(extRows, row)
 	}

@@ -1,6 +1,9 @@
 package checks
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDMARCCheck(t *testing.T) {
 	env, srv := authEnv(t, authZone)
@@ -20,32 +23,23 @@ func TestDMARCCheck(t *testing.T) {
 		switch c.name {
 		case "p=none":
 			notes, _ := r.Details["notes"].([]string)
-			if !containsLine(notes, "pct was removed") || !containsLine(notes, "has not agreed to receive reports") {
+			if !authHasNote(notes, "pct was removed") || !authHasNote(notes, "has not agreed to receive reports") {
 				t.Errorf("p=none notes %q: want the removed pct and the unauthorised destination", notes)
 			}
 		case "several records":
 			notes, _ := r.Details["notes"].([]string)
-			if !containsLine(notes, "2 DMARC records") {
+			if !authHasNote(notes, "2 DMARC records") {
 				t.Errorf("several records: notes %q", notes)
 			}
 		}
 	}
 }
 
-func containsLine(lines []string, s string) bool {
+func authHasNote(lines []string, s string) bool {
 	for _, l := range lines {
-		if len(l) >= len(s) && indexOf(l, s) >= 0 {
+		if strings.Contains(l, s) {
 			return true
 		}
 	}
 	return false
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }

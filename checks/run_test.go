@@ -26,7 +26,7 @@ func authEnv(t testing.TB, zone string) (*Env, *dnstest.Server) {
 
 // runCheck runs one registered check through Run, with every other check skipped, so the
 // runner's own rules (Applies, the deadline) apply.
-func runCheck(t *testing.T, env *Env, id string, tg Target) Result {
+func authRunCheck(t *testing.T, env *Env, id string, tg Target) Result {
 	t.Helper()
 	skip := map[string]bool{}
 	for _, other := range IDs() {
@@ -36,7 +36,7 @@ func runCheck(t *testing.T, env *Env, id string, tg Target) Result {
 	defer cancel()
 	for r := range Run(ctx, env, tg, skip) {
 		if r.ID == id {
-			noRawControl(t, r)
+			authNoRawControl(t, r)
 			return r
 		}
 	}
@@ -44,9 +44,9 @@ func runCheck(t *testing.T, env *Env, id string, tg Target) Result {
 	return Result{}
 }
 
-// noRawControl fails when anything in a result, once marshalled, holds a control
+// authNoRawControl fails when anything in a result, once marshalled, holds a control
 // character other than newline: escape sequences from DNS must have been made visible.
-func noRawControl(t *testing.T, r Result) {
+func authNoRawControl(t *testing.T, r Result) {
 	t.Helper()
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -89,7 +89,7 @@ type authCase struct {
 
 func (c authCase) run(t *testing.T, env *Env, id string) Result {
 	t.Helper()
-	r := runCheck(t, env, id, c.target)
+	r := authRunCheck(t, env, id, c.target)
 	if r.Status != c.status || !strings.Contains(r.Summary, c.want) {
 		t.Errorf("%s/%s: %s %q; want %s containing %q", id, c.name, r.Status, r.Summary, c.status, c.want)
 	}

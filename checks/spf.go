@@ -84,7 +84,7 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 			worse(Error, fmt.Sprintf("could not read the SPF record of %s: %s", lint.Domain, authTrouble(lint.Err)))
 		case !lint.Found:
 			worse(Fail, fmt.Sprintf("%s publishes no SPF record", lint.Domain))
-			fixes = append(fixes, txtRecord(lint.Domain, spfFirstRecord(t)))
+			fixes = append(fixes, authTXTRecord(lint.Domain, spfFirstRecord(t)))
 		default:
 			r.Details["record"] = lint.Root.Record
 			r.Details["lookups"] = lint.Lookups
@@ -98,18 +98,18 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 
 	// The verdict for the IP comes first: it is what the receiver sees.
 	if from != nil && readable {
-		r.Details["mail_from"] = verdictDetails(from)
+		r.Details["mail_from"] = spfVerdictDetails(from)
 		switch from.Result {
 		case spf.Pass:
 			summary = append([]string{fmt.Sprintf("%s may send as %s (pass, %s)", t.IP, from.Domain, from.Reason)}, summary...)
 		case spf.TempError:
-			worse(Error, fmt.Sprintf("check_host for %s could not finish: %s", from.Domain, verdictTrouble(from)))
+			worse(Error, fmt.Sprintf("check_host for %s could not finish: %s", from.Domain, spfVerdictTrouble(from)))
 		case spf.PermError:
 			worse(Fail, fmt.Sprintf("receivers get permerror for %s: %s", from.Domain, from.Reason))
 		case spf.Neutral:
 			worse(Warn, fmt.Sprintf("%s gets neutral from %s: the policy says nothing about it", t.IP, from.Domain))
 			if lint != nil && lint.Record != nil {
-				fixes = append(fixes, txtRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String()))
+				fixes = append(fixes, authTXTRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String()))
 			}
 		case spf.None:
 			if lint == nil {
@@ -118,7 +118,7 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 		default: // fail, softfail
 			worse(Fail, fmt.Sprintf("%s is not authorized to send as %s (%s)", t.IP, from.Domain, from.Result))
 			if lint != nil && lint.Record != nil {
-				fixes = append([]string{txtRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String())}, fixes...)
+				fixes = append([]string{authTXTRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String())}, fixes...)
 			}
 		}
 	}
@@ -148,13 +148,13 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 	}
 
 	if helo != nil {
-		r.Details["helo"] = verdictDetails(helo)
+		r.Details["helo"] = spfVerdictDetails(helo)
 		switch helo.Result {
 		case spf.Fail, spf.SoftFail, spf.PermError:
 			worse(Warn, fmt.Sprintf("the HELO name %s gets %s for %s (%s); receivers that check HELO may reject", t.HELO, helo.Result, t.IP, helo.Reason))
-			fixes = append(fixes, txtRecord(helo.Domain, "v=spf1 "+spfIPTerm(t)+" -all"))
+			fixes = append(fixes, authTXTRecord(helo.Domain, "v=spf1 "+spfIPTerm(t)+" -all"))
 		case spf.TempError:
-			r.Details["helo_note"] = "the HELO check could not finish: " + verdictTrouble(helo)
+			r.Details["helo_note"] = "the HELO check could not finish: " + spfVerdictTrouble(helo)
 		}
 	}
 
@@ -185,11 +185,11 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 // check", which outranks a warning.
 var authRank = map[Status]int{Skip: 0, Pass: 1, Warn: 2, Error: 3, Fail: 4}
 
-func verdictDetails(v *spf.Verdict) map[string]any {
+func spfVerdictDetails(v *spf.Verdict) map[string]any {
 	return map[string]any{"domain": v.Domain, "result": string(v.Result), "reason": v.Reason}
 }
 
-func verdictTrouble(v *spf.Verdict) string {
+func spfVerdictTrouble(v *spf.Verdict) string {
 	var re *resolver.Error
 	if errors.As(v.Err, &re) {
 		return authTrouble(re)
@@ -212,9 +212,9 @@ func spfFirstRecord(t Target) string {
 	return "v=spf1 " + spfIPTerm(t) + " ~all"
 }
 
-// txtRecord writes a TXT record as a zone-file line, split into character-strings of at
+// authTXTRecord writes a TXT record as a zone-file line, split into character-strings of at
 // most 255 bytes.
-func txtRecord(name, text string) string {
+func authTXTRecord(name, text string) string {
 	var parts []string
 	for len(text) > 255 {
 		parts = append(parts, text[:255])
@@ -254,7 +254,7 @@ func authTrouble(err error) string {
 func spfRemedy(lint *spf.Report, p spf.Problem) string {
 	switch {
 	case strings.Contains(p.Text, "+all") && lint.Record != nil:
-		return txtRecord(lint.Domain, strings.Replace(lint.Record.String(), " +all", " ~all", 1))
+		return authTXTRecord(lint.Domain, strings.Replace(lint.Record.String(), " +all", " ~all", 1))
 	case strings.HasPrefix(p.Text, "syntax error"):
 		return fmt.Sprintf("correct or remove %q in the record at %s", p.Term, p.Domain)
 	case strings.HasPrefix(p.Text, "loop"):

@@ -11,7 +11,7 @@ import (
 )
 
 // testKey returns p= for an RSA public key of bits bits (only the size matters here).
-func testKey(bits int) string {
+func authTestKey(bits int) string {
 	n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
 	n.Add(n, big.NewInt(977))
 	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: n, E: 65537})
@@ -21,7 +21,7 @@ func testKey(bits int) string {
 	return base64.StdEncoding.EncodeToString(der)
 }
 
-func splitTXT(s string) string {
+func authSplitTXT(s string) string {
 	out := ""
 	for len(s) > 200 {
 		out += `"` + s[:200] + `" `
@@ -59,7 +59,7 @@ loop.test.                  TXT "v=spf1 include:loop2.test -all"
 loop2.test.                 TXT "v=spf1 include:loop.test -all"
 cname.test.                 CNAME cname2.test.
 cname2.test.                CNAME cname.test.
-`, splitTXT("p="+testKey(2048)), splitTXT("p="+testKey(2048)), testKey(1024), testKey(768))
+`, authSplitTXT("p="+authTestKey(2048)), authSplitTXT("p="+authTestKey(2048)), authTestKey(1024), authTestKey(768))
 
 func TestSPFCheck(t *testing.T) {
 	env, srv := authEnv(t, authZone)
@@ -110,7 +110,7 @@ func TestSPFCheckHostile(t *testing.T) {
 		huge += fmt.Sprintf(" ip4:10.%d.%d.0/24", i/256, i%256)
 	}
 	huge += " ip4:192.0.2.10 -all"
-	zone += "huge.test. TXT " + splitTXT(huge) + "\n"
+	zone += "huge.test. TXT " + authSplitTXT(huge) + "\n"
 	if err := srv.AddZone(zone); err != nil {
 		t.Fatal(err)
 	}
