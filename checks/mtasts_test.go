@@ -144,6 +144,7 @@ func TestTLSRPTCheck(t *testing.T) {
 		{"absent", Target{Domain: "none.example"}, Warn, "no TLS-RPT record"},
 		{"servfail", Target{Domain: "servfail.example"}, Error, "SERVFAIL"},
 		{"escape", Target{Domain: "evil.example"}, Pass, "␛[2J"},
+		{"no domain", Target{HELO: "x.example"}, Skip, "no sending domain"},
 	} {
 		c.check(t, env, "tls-rpt")
 	}

@@ -66,6 +66,7 @@ func TestACheck(t *testing.T) {
 		{"null mx only", Target{Domain: "null.example"}, Fail, "neither"},
 		{"nxdomain", Target{Domain: "absent.example"}, Fail, "does not exist"},
 		{"servfail", Target{Domain: "servfail.example"}, Error, "SERVFAIL"},
+		{"no domain", Target{IP: netip.MustParseAddr("192.0.2.1")}, Skip, "no sending domain"},
 	} {
 		c.check(t, env, "a")
 	}

@@ -66,6 +66,7 @@ func TestFCrDNSCheck(t *testing.T) {
 		{"name servfail", ip("192.0.2.6"), Error, "SERVFAIL"},
 		{"no ptr", ip("192.0.2.9"), Fail, "nothing to confirm"},
 		{"ptr servfail", ip("192.0.2.7"), Error, "SERVFAIL"},
+		{"no ip", Target{Domain: "example.com"}, Skip, "no sending IP"},
 	} {
 		r := c.check(t, env, "fcrdns")
 		if c.name == "elsewhere" && !strings.Contains(r.Fix, "elsewhere.example.com. IN A 192.0.2.4") {
