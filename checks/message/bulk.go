@@ -43,23 +43,43 @@ func (m *Message) esp() (string, string) {
 }
 
 // bulk says whether the message is marketing or list mail and why: the big receivers'
-// sender rules (Gmail, Yahoo, Microsoft 2024–2025) apply to bulk mail.
+// sender rules (Gmail, Yahoo, Microsoft 2024–2025) for unsubscribing apply to it. Mail
+// through an ESP is not marketing by itself (password resets go that way too); an
+// unsubscribe link in the body is the marketer's own admission.
 func (m *Message) bulk() (bool, string) {
+	if m.automatic() {
+		return false, ""
+	}
 	if v, ok := m.first("Precedence"); ok {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "bulk", "list", "junk":
 			return true, "Precedence: " + strings.ToLower(strings.TrimSpace(v))
 		}
 	}
-	for _, name := range []string{"List-Id", "List-Unsubscribe", "Feedback-Id", "X-Campaign", "X-Mailgun-Tag", "X-Sg-Eid", "X-Ses-Outgoing", "X-Mc-User"} {
+	for _, name := range []string{"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Campaign", "X-Campaignid", "X-Mailchimp-Campaign"} {
 		if _, ok := m.first(name); ok {
 			return true, "it carries " + name
 		}
 	}
-	if e, h := m.esp(); h != "" {
-		return true, "it was sent through " + strings.TrimPrefix(e, "esp:")
+	for _, l := range m.links() {
+		if strings.Contains(strings.ToLower(l.effective()+" "+l.Text), "unsubscribe") {
+			return true, "its body has an unsubscribe link"
+		}
 	}
 	return false, ""
+}
+
+// automatic reports a delivery report or auto-reply: bulk-mail rules do not apply to it.
+func (m *Message) automatic() bool {
+	if v, ok := m.first("Auto-Submitted"); ok && !strings.EqualFold(strings.TrimSpace(v), "no") {
+		return true
+	}
+	if v, ok := m.first("Content-Type"); ok && strings.Contains(strings.ToLower(v), "multipart/report") {
+		return true
+	}
+	v, _ := m.first("Return-Path")
+	v = strings.TrimSpace(v)
+	return v == "<>" || strings.EqualFold(v, "<MAILER-DAEMON>")
 }
 
 // unsubscribeURIs reads the <…> URIs of List-Unsubscribe (RFC 2369).
@@ -181,7 +201,7 @@ func testFeedbackID(m *Message) checks.Result {
 	v, ok := m.first("Feedback-Id")
 	e, host := m.esp()
 	if !ok {
-		if host != "" {
+		if host != "" && !m.automatic() {
 			return result(checks.Warn, fmt.Sprintf("sent through %s (%s) without Feedback-ID: Gmail's feedback loop cannot report complaints per campaign", strings.TrimPrefix(e, "esp:"), host),
 				"have the ESP add Feedback-ID: campaign:customer:mailtype:sender-id (most add it when asked)")
 		}
@@ -204,7 +224,7 @@ func testDKIMSignedHeaders(m *Message) checks.Result {
 	if len(sigs) == 0 {
 		return skip("no DKIM signature")
 	}
-	var problems []string
+	var problems, notes []string
 	for _, s := range sigs {
 		who := s.Domain + "/" + s.Selector
 		if !containsFold(s.Headers, "from") {
@@ -229,7 +249,7 @@ func testDKIMSignedHeaders(m *Message) checks.Result {
 			}
 		}
 		if n <= len(m.values("From")) {
-			problems = append(problems, who+" does not over-sign From: a second From could be added without breaking the signature")
+			notes = append(notes, who+" does not over-sign From (RFC 6376 §8.15): a second From could be added without breaking it")
 		}
 	}
 	if len(problems) > 0 {
@@ -238,10 +258,15 @@ func testDKIMSignedHeaders(m *Message) checks.Result {
 			st = checks.Fail
 		}
 		r := result(st, problems[0], "sign from:from:to:subject:date:message-id (From listed once more than it occurs)")
-		r.Details = map[string]any{"problems": problems}
+		r.Details = map[string]any{"problems": problems, "notes": notes}
 		return r
 	}
-	return pass(fmt.Sprintf("%d signatures cover From (over-signed), To, Subject, Date and Message-ID", len(sigs)))
+	r := pass(fmt.Sprintf("%d signature(s) cover From, To, Subject, Date and Message-ID", len(sigs)))
+	if len(notes) > 0 {
+		r.Summary += "; " + notes[0]
+		r.Details = map[string]any{"notes": notes}
+	}
+	return r
 }
 
 func canonicalName(lower string) string {

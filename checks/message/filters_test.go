@@ -104,9 +104,14 @@ func TestOtherFiltersVerdicts(t *testing.T) {
 
 func TestBulkSenderRules(t *testing.T) {
 	esp := "Return-Path: <bounces+123@em.sendgrid.net>\r\n"
-	bare := esp + plainHead + "\r\nNews of the week.\r\n"
+	// Transactional mail through an ESP owes no unsubscribe link; marketing does.
+	receipt := esp + plainHead + "\r\nYour receipt.\r\n"
+	if r := byID(Test([]byte(receipt), Options{Now: testNow}))["message/list-unsubscribe"]; r.Status != checks.Pass {
+		t.Errorf("receipt: list-unsubscribe = %s %q", r.Status, r.Summary)
+	}
+	bare := esp + plainHead + "\r\nNews of the week. To stop these: https://example.com/unsubscribe?u=1\r\n"
 	got := byID(Test([]byte(bare), Options{Now: testNow}))
-	if r := got["message/list-unsubscribe"]; r.Status != checks.Fail || !strings.Contains(r.Summary, "sendgrid") {
+	if r := got["message/list-unsubscribe"]; r.Status != checks.Fail || !strings.Contains(r.Summary, "unsubscribe link") {
 		t.Errorf("list-unsubscribe = %s %q", r.Status, r.Summary)
 	}
 	if r := got["message/one-click-unsubscribe"]; r.Status != checks.Fail {
@@ -301,4 +306,25 @@ func keyTXT(name, v string) string {
 	}
 	parts = append(parts, `"`+v+`"`)
 	return name + " TXT " + strings.Join(parts, " ") + "\n"
+}
+
+// Received fields as different MTAs write them.
+func TestReceivedDialects(t *testing.T) {
+	cases := []struct {
+		field, helo, rdns, ip string
+		tls                   bool
+	}{
+		{"from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.net (Postfix) with ESMTPS id 4A (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384); Sun, 22 Nov 2026 11:00:00 +0000", "mail.example.com", "mail.example.com", "192.0.2.1", true},
+		{"from out.example.com ([192.0.2.2] helo=smtp.example.com) by mx.example.net with esmtps (TLS1.3) (Exim 4.96) id 1tX; Sun, 22 Nov 2026 11:00:00 +0000", "smtp.example.com", "out.example.com", "192.0.2.2", true},
+		{"from r4.example.com (HELO r9.example.com) (192.0.2.3) by mx.example.net with DHE-RSA-AES256-SHA encrypted SMTP; 29 Apr 2015 23:34:45 -0000", "r9.example.com", "r4.example.com", "192.0.2.3", true},
+		{"from EUR05-VI1-obe.outbound.protection.outlook.com (2a01:111:f400:7d00::100) by mx.example.net with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20; Sun, 22 Nov 2026 11:00:00 +0000", "eur05-vi1-obe.outbound.protection.outlook.com", "", "2a01:111:f400:7d00::100", true},
+		{"from unknown (unknown [192.0.2.5]) by mx.example.net (Postfix) with ESMTP id 9Z; Sun, 22 Nov 2026 11:00:00 +0000", "unknown", "unknown", "192.0.2.5", false},
+		{"from [192.0.2.6] (port=4242 helo=laptop) by mx.example.net with esmtpsa (TLS1.2) id 1; Sun, 22 Nov 2026 11:00:00 +0000", "laptop", "", "192.0.2.6", true},
+	}
+	for _, c := range cases {
+		h := parseReceived(c.field)
+		if h.HELO != c.helo || h.RDNS != c.rdns || h.IP.String() != c.ip || h.Encrypted() != c.tls || h.Time.IsZero() {
+			t.Errorf("%s\n  = HELO %q rDNS %q IP %s TLS %v time %v", c.field, h.HELO, h.RDNS, h.IP, h.Encrypted(), h.Time)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -31,7 +32,9 @@ type Part struct {
 type structure struct {
 	parts        []Part
 	problems     []string // boundaries, nesting
-	typeProblems []string // Content-Type syntax, charsets
+	unclosed     []string // multiparts whose closing boundary is missing (often truncation)
+	typeProblems []string // Content-Type syntax
+	charsets     []string // charsets no decoder knows
 	encProblems  []string // transfer encodings
 	depthCapped  bool
 	partsCapped  bool
@@ -89,7 +92,7 @@ func (s *structure) walk(e *message.Entity, entErr error, depth int, p string) {
 	if entErr != nil {
 		switch {
 		case message.IsUnknownCharset(entErr):
-			s.typeProblems = append(s.typeProblems, fmt.Sprintf("%s: unknown charset %q", where, part.Charset))
+			s.charsets = append(s.charsets, fmt.Sprintf("%s: unknown charset %q", where, part.Charset))
 		case message.IsUnknownEncoding(entErr):
 			// reported above from the header
 		default:
@@ -135,11 +138,11 @@ func (s *structure) walk(e *message.Entity, entErr error, depth int, p string) {
 				break
 			}
 			if err != nil && child == nil {
-				msg := errText(err)
-				if strings.Contains(msg, "EOF") {
-					msg = fmt.Sprintf("closing boundary --%s-- missing", sanitize.Line(clip(params["boundary"], 40)))
+				if strings.Contains(err.Error(), "EOF") {
+					s.unclosed = append(s.unclosed, fmt.Sprintf("%s: closing boundary --%s-- missing", where, sanitize.Line(clip(params["boundary"], 40))))
+					break
 				}
-				s.problems = append(s.problems, fmt.Sprintf("%s: %s", where, msg))
+				s.problems = append(s.problems, fmt.Sprintf("%s: %s", where, errText(err)))
 				break
 			}
 			n++
@@ -174,16 +177,22 @@ func (s *structure) walk(e *message.Entity, entErr error, depth int, p string) {
 	case (mt == "text/plain" || mt == "text/html") && part.Disposition != "attachment":
 		n, err := s.readText(mt == "text/html", e.Body)
 		s.parts[idx].Size = n
-		if err != nil {
+		if err != nil && !truncated(err, cte) {
 			s.encProblems = append(s.encProblems, fmt.Sprintf("%s: %s body does not decode: %s", where, orDefault(part.Encoding, "7bit"), errText(err)))
 		}
 	default:
 		n, err := io.Copy(io.Discard, e.Body)
 		s.parts[idx].Size = n
-		if err != nil {
+		if err != nil && !truncated(err, cte) {
 			s.encProblems = append(s.encProblems, fmt.Sprintf("%s: %s body does not decode: %s", where, orDefault(part.Encoding, "7bit"), errText(err)))
 		}
 	}
+}
+
+// truncated reports a read that ran into the end of an unclosed multipart: reported as
+// structure, not as a broken encoding.
+func truncated(err error, cte string) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) && cte != "base64" && cte != "quoted-printable"
 }
 
 func orDefault(s, d string) string {
@@ -288,9 +297,16 @@ func testMIMEStructure(m *Message) checks.Result {
 		return r
 	}
 	if len(s.problems) > 0 {
-		d["problems"] = s.problems
+		d["problems"] = append(s.problems, s.unclosed...)
 		r := result(checks.Fail, "MIME structure is broken: "+strings.Join(first(s.problems, 3), "; "),
 			"fix the software that builds the message: every multipart needs a boundary that opens each part and closes with --boundary--")
+		r.Details = d
+		return r
+	}
+	if len(s.unclosed) > 0 {
+		d["problems"] = s.unclosed
+		r := result(checks.Warn, "MIME structure not closed: "+strings.Join(first(s.unclosed, 2), "; ")+" (the copy may be truncated; filters flag unclosed multiparts)",
+			"end every multipart with --boundary--, and test a complete copy of the message")
 		r.Details = d
 		return r
 	}
@@ -312,6 +328,12 @@ func testContentType(m *Message) checks.Result {
 		r := result(checks.Fail, "content types unreadable: "+strings.Join(first(s.typeProblems, 3), "; "),
 			"declare each part as type/subtype with a registered charset (UTF-8)")
 		r.Details = map[string]any{"problems": s.typeProblems}
+		return r
+	}
+	if len(s.charsets) > 0 {
+		r := result(checks.Warn, "text in charsets receivers may not decode: "+strings.Join(first(s.charsets, 3), "; "),
+			"send text as UTF-8")
+		r.Details = map[string]any{"charsets": s.charsets}
 		return r
 	}
 	var types []string
@@ -493,11 +515,10 @@ func testAttachmentNames(m *Message) checks.Result {
 			bad = append(bad, fmt.Sprintf("%s hides its real extension with a right-to-left override", name))
 		case strings.Count(base, ".") >= 2 && blockedExt[ext(base)] && typeForExt[ext(strings.TrimSuffix(base, ext(base)))] != "":
 			bad = append(bad, fmt.Sprintf("%s has a double extension", name))
-		default:
-			want := typeForExt[ext(base)]
-			if want != "" && a.Type != want && a.Type != "application/octet-stream" && !(strings.HasPrefix(want, "text/") && strings.HasPrefix(a.Type, "text/")) {
-				bad = append(bad, fmt.Sprintf("%s is declared %s", name, a.Type))
-			}
+		case blockedTypes[a.Type] && !blockedExt[ext(base)]:
+			bad = append(bad, fmt.Sprintf("%s is an executable (%s) under a harmless name", name, a.Type))
+		case blockedExt[ext(base)] && (typeForExt[ext(base)] == "" && (a.Type == "application/pdf" || strings.HasPrefix(a.Type, "image/") || strings.HasPrefix(a.Type, "text/"))):
+			bad = append(bad, fmt.Sprintf("%s is declared %s", name, a.Type))
 		}
 	}
 	if len(bad) > 0 {

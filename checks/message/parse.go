@@ -78,6 +78,13 @@ func Parse(raw []byte, opts Options) *Message {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	// A message saved from an mbox starts with the envelope line "From sender date": it is
+	// not part of the message (and would break its signatures).
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			raw = raw[i+1:]
+		}
+	}
 	m := &Message{opts: opts, raw: raw, Sending: -1}
 	hdr := raw
 	if len(hdr) > MaxHeaderBytes {

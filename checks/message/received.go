@@ -15,7 +15,7 @@ var receivedClauses = map[string]bool{"from": true, "by": true, "via": true, "wi
 // tlsNote finds the TLS version MTAs write into a Received comment: Postfix "(using
 // TLSv1.3 with cipher …)", Gmail "(version=TLS1_3 cipher=…)", Exchange "(version=TLS1_2,
 // cipher=…)", Exim "(TLS1.3)".
-var tlsNote = regexp.MustCompile(`(?i)\b(TLS ?v?1[._]?[0-3]|SSLv3|using TLS[^)]*)`)
+var tlsNote = regexp.MustCompile(`(?i)\b(TLS ?v?1[._]?[0-3]|SSLv3|using TLS[^)]*|encrypted SMTP)`)
 
 // parseReceived reads one Received field value. It is lenient: MTAs write many dialects,
 // and what it cannot place is left empty.
@@ -72,7 +72,16 @@ func parseReceived(v string) Hop {
 // readFromComment reads "(rdns [ip])", "([ip] helo=name)", "(unknown [ip])" and the like.
 func readFromComment(h *Hop, c string) {
 	inner := strings.TrimSuffix(strings.TrimPrefix(c, "("), ")")
-	for _, w := range strings.Fields(inner) {
+	words := strings.Fields(inner)
+	// qmail: "from RDNS (HELO name) (IP)".
+	if len(words) == 2 && strings.EqualFold(words[0], "helo") {
+		if h.HELO != "" && !strings.HasPrefix(h.HELO, "[") && h.RDNS == "" {
+			h.RDNS = h.HELO
+		}
+		h.HELO = sanitize.Line(strings.ToLower(strings.TrimSuffix(words[1], ".")))
+		return
+	}
+	for _, w := range words {
 		w = strings.Trim(w, ",;")
 		if a, ok := bracketIP(w); ok {
 			if !h.IP.IsValid() {
@@ -83,19 +92,24 @@ func readFromComment(h *Hop, c string) {
 		lw := strings.ToLower(w)
 		switch {
 		case strings.HasPrefix(lw, "helo="):
-			if h.HELO == "" || strings.HasPrefix(h.HELO, "[") {
-				h.HELO = sanitize.Line(strings.TrimSuffix(lw[5:], "."))
+			// Exim: "from RDNS ([IP] helo=HELO)": the name before the comment is the
+			// verified reverse name, the client's HELO is here.
+			if h.HELO != "" && !strings.HasPrefix(h.HELO, "[") && h.RDNS == "" {
+				h.RDNS = h.HELO
 			}
-		case h.RDNS == "" && strings.Contains(lw, ".") && !strings.ContainsAny(lw, "=()[]"):
-			if a, err := netip.ParseAddr(lw); err == nil {
-				if !h.IP.IsValid() {
-					h.IP = a
-				}
-				continue
+			h.HELO = sanitize.Line(strings.TrimSuffix(lw[5:], "."))
+		case strings.Count(lw, ":") >= 2 || looksIPv4(lw):
+			if a, err := netip.ParseAddr(strings.TrimPrefix(lw, "ipv6:")); err == nil && !h.IP.IsValid() {
+				h.IP = a.Unmap()
 			}
+		case h.RDNS == "" && (strings.Contains(lw, ".") || lw == "unknown") && !strings.ContainsAny(lw, "=()[]"):
 			h.RDNS = sanitize.Line(strings.TrimSuffix(lw, "."))
 		}
 	}
+}
+
+func looksIPv4(s string) bool {
+	return strings.Count(s, ".") == 3 && strings.Trim(s, "0123456789.") == ""
 }
 
 // bracketIP reads "[192.0.2.1]" or "[IPv6:2001:db8::1]".

@@ -537,7 +537,7 @@ func testReturnPath(m *Message) checks.Result {
 			"use the copy as delivered to the mailbox")
 	}
 	v := strings.TrimSpace(vs[0])
-	if v == "<>" {
+	if v == "<>" || strings.EqualFold(v, "<MAILER-DAEMON>") {
 		return pass("null envelope sender <>: a bounce or auto-reply; SPF is checked for the HELO name")
 	}
 	if m.EnvelopeSender() == "" {

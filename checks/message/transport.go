@@ -35,10 +35,9 @@ func testReceived(m *Message) checks.Result {
 	}
 	var unreadable []int
 	for i, h := range m.Hops {
-		if h.By == "" && h.HELO == "" && !h.IP.IsValid() {
-			unreadable = append(unreadable, i+1)
-		}
-		if h.Time.IsZero() {
+		// qmail's "(qmail 123 invoked from network); DATE" names no host by design.
+		note := strings.HasPrefix(strings.TrimSpace(h.Field), "(")
+		if (h.By == "" && h.HELO == "" && !h.IP.IsValid() && !note) || h.Time.IsZero() {
 			unreadable = append(unreadable, i+1)
 		}
 	}
@@ -147,10 +146,12 @@ func testTLSHops(m *Message) checks.Result {
 	var plain []string
 	n := 0
 	for i, h := range m.Hops {
-		if !public(h.IP) && h.IP.IsValid() {
-			continue // internal hops (loopback filters, private relays) are out of reach of an eavesdropper
+		if !public(h.IP) {
+			// Internal hops (loopback filters, private relays, hops that name no client)
+			// never crossed the Internet.
+			continue
 		}
-		if strings.EqualFold(h.With, "local") || strings.HasPrefix(strings.ToUpper(h.With), "LMTP") || h.With == "" && !h.IP.IsValid() {
+		if strings.EqualFold(h.With, "local") || strings.HasPrefix(strings.ToUpper(h.With), "LMTP") {
 			continue
 		}
 		n++
@@ -177,10 +178,14 @@ func testHELORDNS(m *Message) checks.Result {
 		if !public(h.IP) || h.HELO == "" {
 			continue
 		}
+		if h.RDNS == "" {
+			// This MTA does not record the reverse name (Exchange, many appliances).
+			continue
+		}
 		checked++
 		helo := strings.ToLower(h.HELO)
 		switch {
-		case h.RDNS == "" || h.RDNS == "unknown":
+		case h.RDNS == "unknown":
 			bad = append(bad, fmt.Sprintf("hop %d: %s has no reverse DNS (HELO %s)", i+1, h.IP, helo))
 		case strings.HasPrefix(helo, "["):
 			bad = append(bad, fmt.Sprintf("hop %d: HELO is the address literal %s, rDNS %s", i+1, helo, h.RDNS))
@@ -194,7 +199,7 @@ func testHELORDNS(m *Message) checks.Result {
 		}
 	}
 	if checked == 0 {
-		return skip("no hop from a public address with a HELO name")
+		return skip("no hop from a public address records both HELO and reverse DNS")
 	}
 	if len(bad) > 0 {
 		st := checks.Warn
