@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,11 +141,25 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 		f.At = latest(d.Hops, d.Date)
 	}
 	f.Sender = addressOf(headerText(h, "Return-Path"))
-	// The first hop from outside is the sending IP.
+	// The sending IP is the client of the receiving filter's first hop; without a known
+	// filter, the oldest hop from a public address.
+	edge := -1
 	for i := len(d.Hops) - 1; i >= 0; i-- {
 		if ip := d.Hops[i].IP; ip != "" && !privateIP(ip) {
-			f.SendingIP = ip
-			f.IP = ip
+			if _, ok := FilterForHost(d.Hops[i].By); ok {
+				edge = i
+				break
+			}
+			if edge < 0 {
+				edge = i
+			}
+		}
+	}
+	if edge >= 0 {
+		f.SendingIP, f.IP = d.Hops[edge].IP, d.Hops[edge].IP
+		// A sending IP in an ESP's shared pool (its PTR name) makes the ESP the route.
+		if esp, ok := ESPForHost(d.Hops[edge].RDNS); ok {
+			f.Notes = append(f.Notes, "the sending IP "+f.IP+" is in "+esp.Product+"'s pool ("+d.Hops[edge].RDNS+")")
 		}
 	}
 	if pp := d.Proofpoint; pp != nil {
@@ -224,7 +239,7 @@ func parseReceived(v string) Hop {
 	var hop Hop
 	body, date, _ := cutLast(v, ";")
 	hop.At = parseDate(date)
-	lower := strings.ToLower(body)
+	lower := lowerASCII(body) // byte for byte: indexes into body
 	if i := strings.Index(lower, "from "); i >= 0 {
 		hop.From = sanitize.Line(hostToken(body[i+5:]))
 		rest := body[i+5:]
@@ -370,7 +385,7 @@ func decodeLinks(text string) []Link {
 				end++
 			}
 			raw := text[start:end]
-			if u, ok := DecodeURLDefense(raw); ok {
+			if u, ok := DecodeURLDefense(raw); ok && !slices.ContainsFunc(out, func(l Link) bool { return l.Rewritten == sanitize.Line(raw) }) {
 				out = append(out, Link{Rewritten: sanitize.Line(raw), URL: sanitize.Line(u)})
 			}
 			i = end

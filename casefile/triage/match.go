@@ -102,4 +102,22 @@ func (ps *phraseSet) scan(text string, seen []uint64) {
 	}
 }
 
+// firstEnds returns, for every phrase, the end of its first occurrence in text (-1 when
+// absent).
+func (ps *phraseSet) firstEnds(text string, ends []int) {
+	for i := range ends {
+		ends[i] = -1
+	}
+	nc := ps.nclass
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = ps.delta[int(s)*nc+int(ps.class[text[i]])]
+		for _, id := range ps.out[s] {
+			if ends[id] < 0 {
+				ends[id] = i + 1
+			}
+		}
+	}
+}
+
 func has(seen []uint64, id int) bool { return seen[id>>6]&(1<<(id&63)) != 0 }

@@ -308,8 +308,9 @@ func (m *msgReader) originalHeaders(body []byte) {
 	}
 	for _, rcv := range h.Values("Received") {
 		for _, w := range []string{"by ", "from "} {
-			if i := strings.Index(strings.ToLower(rcv), w); i >= 0 {
-				if host := hostAfter(strings.ToLower(rcv[i:]), w); host != "" {
+			lrcv := lowerASCII(rcv)
+			if i := strings.Index(lrcv, w); i >= 0 {
+				if host := hostAfter(lrcv[i:], w); host != "" {
 					m.orig.hosts = append(m.orig.hosts, host)
 				}
 			}

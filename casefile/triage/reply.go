@@ -61,7 +61,9 @@ func (p *parsedReply) parse(text string) {
 	}
 	p.joined = joinReply(text)
 	p.lower = lowerASCII(p.joined)
-	start, host := quotedStart(p.lower)
+	var ends [64]int
+	markers.firstEnds(p.lower, ends[:markers.size()])
+	start, host := quotedStart(p.lower, ends[:markers.size()])
 	p.reply = p.joined[start:]
 	replyLower := p.lower[start:]
 	p.code, p.status, _ = replyCodes(replyLower)
@@ -78,7 +80,7 @@ func (p *parsedReply) parse(text string) {
 		}
 	}
 	p.ip = blockedIP(replyLower)
-	p.stage = stageOf(p.lower)
+	p.stage = stageFrom(ends[:markers.size()])
 }
 
 // stageMarkers tell at which SMTP stage a reply came, in the words MTAs quote it with.
@@ -92,9 +94,32 @@ var stageMarkers = []struct{ marker, stage string }{
 	{"sender was rejected", "mail"}, {"my name was rejected", "helo"}, {"greeting", "connect"},
 }
 
-func stageOf(lower string) string {
+// markers matches the quote and stage markers in one pass.
+var markers = func() *phraseSet {
+	var ps phraseSet
+	for _, m := range quoteMarkers {
+		ps.add(m)
+	}
 	for _, m := range stageMarkers {
-		if strings.Contains(lower, m.marker) {
+		ps.add(m.marker)
+	}
+	ps.add(smtpErrorMarker)
+	if ps.size() > 64 {
+		panic("triage: more than 64 reply markers")
+	}
+	ps.compile()
+	return &ps
+}()
+
+func stageOf(lower string) string {
+	var ends [64]int
+	markers.firstEnds(lower, ends[:markers.size()])
+	return stageFrom(ends[:markers.size()])
+}
+
+func stageFrom(ends []int) string {
+	for _, m := range stageMarkers {
+		if ends[markers.ids[m.marker]] >= 0 {
 			return m.stage
 		}
 	}
@@ -341,16 +366,19 @@ var quoteMarkers = []string{
 }
 
 // quotedStart finds where the reply begins in lowered text, and the host named before.
-func quotedStart(lower string) (int, string) {
+const smtpErrorMarker = "smtp error from remote mail server after "
+
+func quotedStart(lower string, ends []int) (int, string) {
 	best := -1
 	end := 0
 	for _, m := range quoteMarkers {
-		if i := strings.Index(lower, m); i >= 0 && (best < 0 || i < best) {
-			best, end = i, i+len(m)
+		if e := ends[markers.ids[m]]; e >= 0 && (best < 0 || e-len(m) < best) {
+			best, end = e-len(m), e
 		}
 	}
 	// "SMTP error from remote mail server after end of data: host X [IP]: 550 …"
-	if i := strings.Index(lower, "smtp error from remote mail server after "); i >= 0 && (best < 0 || i < best) {
+	if e := ends[markers.ids[smtpErrorMarker]]; e >= 0 && (best < 0 || e-len(smtpErrorMarker) < best) {
+		i := e - len(smtpErrorMarker)
 		if j := strings.Index(lower[i:], ": "); j >= 0 {
 			best, end = i, i+j+2
 			if strings.HasPrefix(lower[end:], "host ") {

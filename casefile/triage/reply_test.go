@@ -277,7 +277,7 @@ func FuzzClassifyReply(f *testing.F) {
 			t.Fatalf("incomplete finding %+v", r)
 		}
 		for _, v := range []string{r.Text, r.Receiver, r.IP, r.EnhancedCode} {
-			if strings.ContainsAny(v, "\x1b\x9b\r\n") {
+			if strings.ContainsAny(v, "\x1b\u009b\r\n") {
 				t.Fatalf("raw control in %q", v)
 			}
 		}

@@ -288,6 +288,33 @@ func printTriage(w io.Writer, rep *triage.Report) {
 			lipgloss.Fprintln(w, "       "+mutedStyle.Render("· ")+sanitize.Line(ask))
 		}
 	}
+	// Logs: the messages that took more than one attempt, and the daily volume.
+	shown := 0
+	for _, p := range rep.Progressions {
+		if len(p.Steps) < 2 {
+			continue
+		}
+		if shown == 0 {
+			lipgloss.Fprintln(w, "")
+			lipgloss.Fprintln(w, boldStyle.Render("progressions"))
+		}
+		if shown++; shown > 20 {
+			lipgloss.Fprintln(w, mutedStyle.Render("  … and more (see --json)"))
+			break
+		}
+		lipgloss.Fprintln(w, "  "+sanitize.Line(p.Recipient)+" "+mutedStyle.Render(sanitize.Line(p.QueueID))+": "+sanitize.Line(p.String()))
+	}
+	if len(rep.Days) > 0 {
+		lipgloss.Fprintln(w, "")
+		lipgloss.Fprintln(w, boldStyle.Render("daily volume"))
+		for _, d := range rep.Days {
+			line := "  " + sanitize.Line(d.String())
+			if d.Breach {
+				line = modeStyles[triage.HardBlock].Render(line)
+			}
+			lipgloss.Fprintln(w, line)
+		}
+	}
 	for _, n := range rep.Notes {
 		lipgloss.Fprintln(w, mutedStyle.Render("assumed: ")+sanitize.Line(n))
 	}
