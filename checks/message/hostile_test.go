@@ -201,3 +201,31 @@ func TestMalformedMIMEIsNamed(t *testing.T) {
 		})
 	}
 }
+
+// The network tests sanitize too: escapes in the signature, the sender and the links
+// never reach a Result.
+func TestEscapesThroughCheck(t *testing.T) {
+	msg := "From Mailer\x1b[2J Sun Nov 22 11:58:00 2026\r\n" + // an mbox envelope line, dropped
+		"Authentication-Results: mx.recipient.test; spf=pass\x1b[31m smtp.mailfrom=a@evil.example; dkim=fail\x1b[0m header.d=evil\x1b.example\r\n" +
+		"Received: from evil.example (evil.example [198.51.100.7]) by mx.recipient.test with ESMTPS id X; Sun, 22 Nov 2026 11:58:00 +0000\r\n" +
+		"Return-Path: <a@evil\x1b[1m.example>\r\n" +
+		"DKIM-Signature: v=1; a=rsa-sha256; d=evil\x1b[31m.example; s=s\x1b]0;x\x07; h=from; bh=AAAA; b=AAAA\r\n" +
+		"From: a@evil.example\r\nTo: b@recipient.test\r\nSubject: hi\r\nDate: Sun, 22 Nov 2026 11:57:00 +0000\r\nMessage-ID: <1@evil.example>\r\n\r\n" +
+		"see https://evil\x1b[5m.example/x\r\n"
+	env := testEnv(t, "", testNow)
+	_, rs := runCheck(t, env, []byte(msg))
+	if len(rs) < 40 {
+		t.Fatalf("%d results", len(rs))
+	}
+	for id, r := range rs {
+		out, _ := json.Marshal(r.Details)
+		for _, s := range []string{r.Summary, r.Fix, string(out)} {
+			if strings.ContainsAny(s, "\x1b\x07") || strings.Contains(s, `\u001b`) || strings.Contains(s, `\u0007`) {
+				t.Errorf("%s carries a raw control: %q", id, s)
+			}
+		}
+	}
+	if r := rs["message/dkim"]; r.Status == checks.Pass {
+		t.Errorf("dkim = %s %q", r.Status, r.Summary)
+	}
+}
