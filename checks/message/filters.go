@@ -25,12 +25,36 @@ func init() {
 
 // --- Proofpoint URL Defense -------------------------------------------------------------
 
-var (
-	urlDefenseV1 = regexp.MustCompile(`^https?://urldefense(?:\.proofpoint)?\.com/v1/url\?`)
-	urlDefenseV2 = regexp.MustCompile(`^https?://urldefense(?:\.proofpoint)?\.com/v2/url\?`)
-	urlDefenseV3 = regexp.MustCompile(`^https?://urldefense(?:\.proofpoint)?\.com/v3/__(.+?)__;([^!]*)!`)
-	v3Token      = regexp.MustCompile(`\*(\*.)?`)
-)
+var v3Token = regexp.MustCompile(`\*(\*.)?`)
+
+// urlDefensePath returns what follows "https://urldefense.com/" or
+// "https://urldefense.proofpoint.com/", or "" when s is not a URL Defense link.
+func urlDefensePath(s string) string {
+	for _, p := range []string{"https://urldefense.com/", "https://urldefense.proofpoint.com/", "http://urldefense.com/", "http://urldefense.proofpoint.com/"} {
+		if len(s) > len(p) && strings.EqualFold(s[:len(p)], p) {
+			return s[len(p):]
+		}
+	}
+	return ""
+}
+
+// v3Parts splits "v3/__URL__;REPLACEMENTS!…" into the URL and its replacement characters.
+func v3Parts(path string) (string, string, bool) {
+	rest, ok := strings.CutPrefix(path, "v3/__")
+	if !ok {
+		return "", "", false
+	}
+	end := strings.Index(rest, "__;")
+	if end < 0 {
+		return "", "", false
+	}
+	enc := rest[end+3:]
+	bang := strings.IndexByte(enc, '!')
+	if bang < 0 {
+		return "", "", false
+	}
+	return rest[:end], enc[:bang], true
+}
 
 // v3RunLength maps the character after "**" to how many replacement characters the run
 // stands for: A is 2, B 3 … in the order upper, lower, digits, '-', '_'.
@@ -46,22 +70,25 @@ var v3RunLength = func() map[byte]int {
 // decodeURLDefense returns the original URL behind a Proofpoint URL Defense rewriting and
 // its version, or "", "" when s is not one (or cannot be decoded).
 func decodeURLDefense(s string) (string, string) {
-	if len(s) < 24 || !strings.Contains(s[:min(len(s), 40)], "urldefense") {
+	path := urlDefensePath(s)
+	if path == "" {
 		return "", ""
 	}
 	switch {
-	case urlDefenseV3.MatchString(s):
-		m := urlDefenseV3.FindStringSubmatch(s)
-		enc := m[2]
+	case strings.HasPrefix(path, "v3/__"):
+		target, enc, ok := v3Parts(path)
+		if !ok {
+			return "", ""
+		}
 		// The replacement characters are base64url without padding.
 		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(enc, "="))
 		if err != nil || !utf8.Valid(raw) {
 			return "", ""
 		}
 		repl := []rune(string(raw))
-		u, err := url.PathUnescape(m[1])
+		u, err := url.PathUnescape(target)
 		if err != nil {
-			u = m[1]
+			u = target
 		}
 		pos, bad := 0, false
 		out := v3Token.ReplaceAllStringFunc(u, func(tok string) string {
@@ -85,7 +112,7 @@ func decodeURLDefense(s string) (string, string) {
 			return "", ""
 		}
 		return out, "urldefense-v3"
-	case urlDefenseV2.MatchString(s):
+	case strings.HasPrefix(path, "v2/url?"):
 		u, err := url.Parse(s)
 		if err != nil {
 			return "", ""
@@ -101,7 +128,7 @@ func decodeURLDefense(s string) (string, string) {
 			return "", ""
 		}
 		return t, "urldefense-v2"
-	case urlDefenseV1.MatchString(s):
+	case strings.HasPrefix(path, "v1/url?"):
 		u, err := url.Parse(s)
 		if err != nil || u.Query().Get("u") == "" {
 			return "", ""
