@@ -30,7 +30,7 @@ import (
 const (
 	DefaultTimeout     = 2 * time.Second // per query, per attempt
 	DefaultAttempts    = 2               // one retry
-	DefaultMaxInFlight = 32
+	DefaultMaxInFlight = 64 // a full run asks ~35 names in its first round (33 of them blocklists)
 	maxCNAMEChain      = 8
 	ednsBufferSize     = 1232 // the DNS Flag Day 2020 size: no IP fragmentation
 )
@@ -117,6 +117,22 @@ func ServerAddr(s string) (string, error) {
 		return net.JoinHostPort(s, "53"), nil
 	}
 	return "", fmt.Errorf("DNS server %q: want host or host:port", s)
+}
+
+// SystemConf is where the system's DNS servers are listed.
+const SystemConf = "/etc/resolv.conf"
+
+// ForRun returns the resolver for one run of the checks: the servers given (host or
+// host:port, as on the command line), else the system's.
+func ForRun(servers []string) (*Resolver, error) {
+	if len(servers) == 0 {
+		sys, err := SystemServers(SystemConf)
+		if err != nil {
+			return nil, err
+		}
+		servers = sys
+	}
+	return New(Config{Servers: servers})
 }
 
 // SystemServers reads the nameserver lines of a resolv.conf file.

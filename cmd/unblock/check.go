@@ -177,26 +177,8 @@ func (f *checkFlags) skipSet() (map[string]bool, error) {
 	return skip, nil
 }
 
-// checkMaxInFlight bounds the lookups in flight. The blocklist check alone asks 33 names
-// at once, so the resolver's default of 32 would make the first level of lookups take two
-// round trips (checks/bench_test.go measures it).
-const checkMaxInFlight = 64
-
 func (f *checkFlags) resolver() (*resolver.Resolver, error) {
-	servers := f.resolvers
-	if len(servers) == 0 {
-		sys, err := resolver.SystemServers("/etc/resolv.conf")
-		if err != nil {
-			return nil, badInput("%v", err)
-		}
-		servers = sys
-	}
-	for _, s := range servers {
-		if _, err := resolver.ServerAddr(s); err != nil {
-			return nil, badInput("--resolver %v", err)
-		}
-	}
-	res, err := resolver.New(resolver.Config{Servers: servers, MaxInFlight: checkMaxInFlight})
+	res, err := resolver.ForRun(f.resolvers)
 	if err != nil {
 		return nil, badInput("--resolver: %v", err)
 	}
