@@ -3,7 +3,7 @@
 // events — and says what failed, whose control caused it, and where the case must go.
 //
 // The provider knowledge (patterns, meanings, routes, what each desk asks for) is data,
-// embedded from providers/*.yaml: a new reply string or route is a one-line change there.
+// embedded from knowledge/providers/*.yaml: a new reply string or route is a one-line change there.
 package triage
 
 import "time"

@@ -198,6 +198,9 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 			receiverProvider = t.Provider
 		}
 		routeKind = rule.Route
+		if k, ok := rule.Routes[f.Cause]; ok {
+			routeKind = k
+		}
 		if f.Mode == Deferral && rule.DeferralRoute != "" {
 			routeKind = rule.DeferralRoute
 		}

@@ -68,6 +68,10 @@ var providerCases = []replyCase{
 		cause: InvalidRecipient, provider: "proofpoint"},
 	{name: "address verification", text: "421 4.1.1 <x@example.com>: Recipient address rejected: Address verification in progress",
 		mode: Deferral, control: "address-verification", route: "wait"},
+	{name: "essentials banner", text: "554 5.7.1 mx1-us1.ppe-hosted.com PPE Hosted ESMTP Server: connection refused, see https://ipcheck.proofpoint.com/?ip=192.0.2.61",
+		provider: "proofpoint", receiver: "ppe-hosted.com", ip: "192.0.2.61", route: "proofpoint-ipcheck"},
+	{name: "essentials policy", text: "host mx2-us1.ppe-hosted.com[148.163.129.50] said: 550 5.7.1 Message rejected by policy (in reply to end of DATA command)",
+		provider: "proofpoint", receiver: "ppe-hosted.com", cause: RecipientPolicy},
 	// Microsoft.
 	{name: "ms 606", text: "550 5.7.606 Access denied, banned sending IP [203.0.113.5]. To request removal from this list please visit https://sender.office.com/ and follow the directions. For more information please go to http://go.microsoft.com/fwlink/?LinkID=526655 (AS16012609)",
 		mode: HardBlock, cause: Blocklist, provider: "microsoft", control: "microsoft-ip-blocklist", ip: "203.0.113.5", enhanced: "5.7.606", route: "microsoft-delist"},
@@ -200,6 +204,28 @@ func checkReply(t *testing.T, f Finding, c replyCase) {
 	}
 	if f.Route.Kind == "" {
 		bad("route", "(empty)", "a route")
+	}
+}
+
+// Replies worded unlike any example still land by their stable parts: hosts, URLs,
+// codes and tokens.
+func TestClassifyReplyReworded(t *testing.T) {
+	cases := []replyCase{
+		{name: "yahoo policy by url", text: "554 5.7.9 Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes",
+			provider: "yahoo", cause: RecipientPolicy, route: "yahoo-sender-support"},
+		{name: "outlook quoting spamhaus", text: "host outlook-com.olc.protection.outlook.com[52.101.1.1] said: 550 5.7.1 Service unavailable, Client host [192.0.2.9] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.9 (AS3130).",
+			provider: "spamhaus", receiver: "outlook", ip: "192.0.2.9", route: "spamhaus"},
+		{name: "icloud reputation", text: "550 5.7.1 Your message to x@icloud.com was rejected: sender IP 192.0.2.4 has a bad reputation",
+			provider: "apple", cause: IPReputation, ip: "192.0.2.4", route: "apple-postmaster"},
+		{name: "gmail domain reputation", text: "550-5.7.1 [192.0.2.5] Gmail has detected that this message is likely suspicious due to the very low reputation of the sending domain. - gsmtp",
+			provider: "google", cause: DomainReputation},
+		{name: "spamcop", text: "550 5.7.1 Connection refused - 192.0.2.5 is listed on bl.spamcop.net", cause: Blocklist, ip: "192.0.2.5", provider: "unknown"},
+		{name: "gmail full", text: "452 4.2.2 The recipient's inbox is out of storage space. - gsmtp", mode: Deferral, cause: Other, provider: "google"},
+		{name: "mimecast spam", text: "554 5.7.1 Spam message rejected by Mimecast", provider: "mimecast", cause: Content, route: "recipient-admin"},
+		{name: "pdr folded", text: "550 5.7.0\n  Blocked - see\n  https://ipcheck.proofpoint.com/?ip=192.0.2.200", provider: "proofpoint", ip: "192.0.2.200"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkReply(t, ClassifyReply(strings.ReplaceAll(c.text, `\n`, "\n")), c) })
 	}
 }
 

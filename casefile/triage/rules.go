@@ -65,6 +65,9 @@ type Rule struct {
 	Route    string `yaml:"route"`    // route kind; empty: from the cause
 	// DeferralRoute is the route when the reply is a deferral (a PDR delay clears itself).
 	DeferralRoute string `yaml:"deferral_route"`
+	// Routes picks the route by the cause found, for rules that name the provider but
+	// leave the cause to the codes and words (a provider's catch-all).
+	Routes map[Cause]string `yaml:"routes"`
 	Send          string `yaml:"send"` // what to do or send, for people
 
 	table   *ProviderTable
@@ -177,6 +180,14 @@ func (r *Rule) compile(t *ProviderTable) error {
 	for _, st := range r.Stages {
 		if !slices.Contains([]string{"connect", "helo", "mail", "rcpt", "data"}, st) {
 			return fmt.Errorf("stage %q", st)
+		}
+	}
+	for c, kind := range r.Routes {
+		if !validCauses[c] {
+			return fmt.Errorf("routes: cause %q", c)
+		}
+		if _, ok := DeskFor(kind); !ok {
+			return fmt.Errorf("route %q has no desk", kind)
 		}
 	}
 	for _, kind := range []string{r.Route, r.DeferralRoute} {
