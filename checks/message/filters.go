@@ -160,7 +160,10 @@ func testURLDefense(m *Message) checks.Result {
 	if len(decoded) == 0 && failed == 0 {
 		return skip("no Proofpoint URL Defense links")
 	}
-	d := map[string]any{"links": decoded}
+	d := map[string]any{"links": decoded, "count": len(decoded)}
+	if len(decoded) > 20 {
+		d["links"] = decoded[:20]
+	}
 	if failed > 0 {
 		r := result(checks.Warn, fmt.Sprintf("%d URL Defense links decoded, %d could not be (truncated or altered)", len(decoded), failed),
 			"for a false-positive report, take the original URLs from the sender's copy")
