@@ -68,7 +68,7 @@ type Rule struct {
 	// Routes picks the route by the cause found, for rules that name the provider but
 	// leave the cause to the codes and words (a provider's catch-all).
 	Routes map[Cause]string `yaml:"routes"`
-	Send          string `yaml:"send"` // what to do or send, for people
+	Send   string           `yaml:"send"` // what to do or send, for people
 
 	table   *ProviderTable
 	codes   []codeRange
