@@ -309,3 +309,19 @@ func FuzzClassifyReply(f *testing.F) {
 		}
 	})
 }
+
+// Every provider of PROVIDERS.md has a table, and every table's rules compile.
+func TestTables(t *testing.T) {
+	have := map[string]int{}
+	for _, tb := range Tables() {
+		have[tb.Provider] += len(tb.Rules)
+	}
+	for _, p := range strings.Fields("proofpoint cloudmark microsoft google yahoo apple mimecast barracuda cisco spamhaus trendmicro symantec unknown") {
+		if have[p] == 0 {
+			t.Errorf("no rules for %s", p)
+		}
+	}
+	if err := loadRules(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -275,6 +275,17 @@ func printTriage(w io.Writer, rep *triage.Report) {
 		if len(g.RecipientDomains) > 0 {
 			lipgloss.Fprintln(w, "  "+mutedStyle.Render("to   ")+sanitize.Line(strings.Join(g.RecipientDomains, ", ")))
 		}
+		for _, f := range rep.Findings {
+			if f.Provider == g.Provider && f.Control == g.Control && f.IP == g.IP {
+				if f.Meaning != "" {
+					lipgloss.Fprintln(w, "  "+mutedStyle.Render("why  ")+sanitize.Line(f.Meaning))
+				}
+				if f.Advice != "" {
+					lipgloss.Fprintln(w, "  "+mutedStyle.Render("do   ")+sanitize.Line(f.Advice))
+				}
+				break
+			}
+		}
 		desk, _ := triage.DeskFor(g.Route.Kind)
 		route := cmpOr(desk.Name, g.Route.Kind)
 		lipgloss.Fprintln(w, "  "+mutedStyle.Render("go   ")+sanitize.Line(route)+" ("+g.Route.Kind+")")
