@@ -317,3 +317,25 @@ func TestCheckKeepsWhatBaseGives(t *testing.T) {
 		t.Error("text without a header was taken for a message")
 	}
 }
+
+// A copy pulled from a Proofpoint customer's mailbox: the hop from pphosted.com into the
+// customer's server is the customer's filter, found by the recipient domain's MX; the
+// sender is the hop below it.
+func TestSendingHopBehindRecipientFilter(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	date := now.Add(-time.Minute).Format(time.RFC1123Z)
+	msg := "Received: from mx0b-00069f02.pphosted.com (mx0b-00069f02.pphosted.com [205.220.177.32]) by mail.customer.test with ESMTPS id E1; " + date + "\r\n" +
+		"Received: from pps.filterd (m0246632.ppops.net [127.0.0.1]) by mx0b-00069f02.pphosted.com with ESMTP id 4AM9xQ0Z; " + date + "\r\n" +
+		"Received: from mail.sender.test (mail.sender.test [198.51.100.20]) by mx0b-00069f02.pphosted.com with ESMTPS id 4AM9xQ0Y; " + date + "\r\n" +
+		"From: a@sender.test\r\nTo: admin@customer.test\r\nSubject: invoice\r\nDate: " + date + "\r\nMessage-ID: <1@sender.test>\r\n\r\nhello\r\n"
+	// Without DNS the pure reading takes the filter's host for the sender.
+	if m := Parse([]byte(msg), Options{Now: now}); m.Sending != 0 {
+		t.Fatalf("pure reading picked hop %d", m.Sending)
+	}
+	env := testEnv(t, "customer.test. MX 10 mx0b-00069f02.pphosted.com.\n", now)
+	tgt, rs := runCheck(t, env, []byte(msg))
+	if tgt.IP.String() != "198.51.100.20" || tgt.HELO != "mail.sender.test" || tgt.RecipientDomain != "customer.test" {
+		t.Errorf("target = %+v", tgt)
+	}
+	want(t, rs, "message/sending-hop", checks.Pass, "sent from 198.51.100.20 (HELO mail.sender.test) to mx0b-00069f02.pphosted.com, hop 3 of 3")
+}

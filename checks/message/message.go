@@ -86,6 +86,34 @@ func Test(raw []byte, opts Options) []checks.Result {
 	return m.Test()
 }
 
+// mxLookup bounds the one lookup made before the tests start.
+const mxLookup = 2 * time.Second
+
+// learnRecipientMX adds the recipient domain's mail exchangers to the recipient's own
+// systems and finds the sending hop again: a message that reached the mailbox through
+// the recipient's filter (Proofpoint, Mimecast, Microsoft EOP) was handed over by the
+// filter's public hosts, which are the recipient's, not the sender's.
+func (m *Message) learnRecipientMX(ctx context.Context, env *checks.Env, domain string) {
+	if domain == "" {
+		domain = m.recipientDomain()
+	}
+	if domain == "" || len(m.Hops) == 0 || env.Resolver == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, mxLookup)
+	defer cancel()
+	mxs, err := env.Resolver.MX(ctx, domain)
+	if err != nil {
+		return
+	}
+	for _, mx := range mxs {
+		if mx.Host != "" {
+			m.opts.RecipientDomains = append(m.opts.RecipientDomains, orgDomain(mx.Host))
+		}
+	}
+	m.Sending = m.sendingHop()
+}
+
 // Check derives the identities from the message, fills what base leaves empty, runs the
 // live checks (checks.Run) for them and the message's own tests, streaming every Result on
 // the channel (ids "message/<name>" for the message's tests). The channel closes when all
@@ -102,6 +130,7 @@ func Check(ctx context.Context, env *checks.Env, raw []byte, base checks.Target,
 	if err := m.NotAMessage(); err != nil {
 		return base, nil, err
 	}
+	m.learnRecipientMX(ctx, env, base.RecipientDomain)
 	t := m.Target(base)
 	m.base = base
 	out := make(chan checks.Result, 64)
