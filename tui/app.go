@@ -546,7 +546,9 @@ func (m *Model) header(w int) string {
 	st := m.c.Styles
 	left := st.Title.Render("unblock")
 	name := stepNames[m.cur]
-	if n := stepNumber(m.cur); n > 0 {
+	if t, ok := m.screens[m.cur].(interface{ title() string }); ok && t.title() != "" {
+		name = t.title()
+	} else if n := stepNumber(m.cur); n > 0 {
 		name = fmt.Sprintf("%s · step %d of %d", name, n, len(wizardSteps))
 	}
 	left += "  " + st.Heading.Render(name)

@@ -9,26 +9,28 @@ import (
 	"github.com/unblock-mail/unblock/casefile"
 )
 
-// timeline is the failures of a case counted per hour or per day and per recipient
-// domain: computed when the case changes, drawn at any width.
+// timeline is the failures of a case counted per hour and per recipient domain:
+// computed when the case changes, drawn at any width by merging hours into the
+// smallest unit (1, 2, 3, 6, 12 hours, a day, a week) whose columns fit.
 type timeline struct {
-	unit    time.Duration // time.Hour or 24h
-	first   time.Time     // start of the first bucket
-	buckets int
-	rows    []chartRow // top recipient domains, then "other"
+	first   time.Time // start of the first hour
+	hours   int
+	rows    []chartRow // top recipient domains, then the others together
 	undated int        // failures with no time: counted, not drawn
 	total   int
 }
 
 type chartRow struct {
 	domain string
-	counts []int
+	counts []int // per hour
 	total  int
 }
 
 const chartDomains = 4
 
-// newTimeline buckets the failures; more than two days of them are counted per day.
+// chartUnits are the bucket sizes the chart may use, in hours.
+var chartUnits = []int{1, 2, 3, 6, 12, 24, 168}
+
 func newTimeline(events []casefile.Event) timeline {
 	var t timeline
 	var first, last time.Time
@@ -51,12 +53,8 @@ func newTimeline(events []casefile.Event) timeline {
 	if first.IsZero() {
 		return t
 	}
-	t.unit = time.Hour
-	if last.Sub(first) > 48*time.Hour {
-		t.unit = 24 * time.Hour
-	}
-	t.first = first.UTC().Truncate(t.unit)
-	t.buckets = int(last.UTC().Truncate(t.unit).Sub(t.first)/t.unit) + 1
+	t.first = first.UTC().Truncate(time.Hour)
+	t.hours = int(last.UTC().Truncate(time.Hour).Sub(t.first)/time.Hour) + 1
 	byDomain := map[string]*chartRow{}
 	for _, e := range events {
 		if !e.IsFailure() || e.At.IsZero() {
@@ -68,11 +66,10 @@ func newTimeline(events []casefile.Event) timeline {
 		}
 		r := byDomain[d]
 		if r == nil {
-			r = &chartRow{domain: d, counts: make([]int, t.buckets)}
+			r = &chartRow{domain: d, counts: make([]int, t.hours)}
 			byDomain[d] = r
 		}
-		i := int(e.At.UTC().Sub(t.first) / t.unit)
-		r.counts[i] += e.Messages()
+		r.counts[int(e.At.UTC().Sub(t.first)/time.Hour)] += e.Messages()
 		r.total += e.Messages()
 	}
 	all := make([]*chartRow, 0, len(byDomain))
@@ -91,7 +88,7 @@ func newTimeline(events []casefile.Event) timeline {
 			continue
 		}
 		if len(t.rows) == chartDomains {
-			t.rows = append(t.rows, chartRow{domain: fmt.Sprintf("%d others", len(all)-chartDomains), counts: make([]int, t.buckets)})
+			t.rows = append(t.rows, chartRow{domain: fmt.Sprintf("%d others", len(all)-chartDomains), counts: make([]int, t.hours)})
 		}
 		o := &t.rows[len(t.rows)-1]
 		for j, n := range r.counts {
@@ -104,52 +101,64 @@ func newTimeline(events []casefile.Event) timeline {
 
 var bars = []rune(" ▁▂▃▄▅▆▇█")
 
-// draw renders the chart in w cells: one row per recipient domain, one column per hour
-// or day (the latest ones when there are more than fit), scaled to the busiest bucket.
+// draw renders the chart in w cells: one row per recipient domain, one column per
+// bucket (the latest ones when even weeks do not fit), scaled to the busiest bucket.
 func (t timeline) draw(st Styles, w int) string {
-	if t.buckets == 0 {
+	if t.hours == 0 {
 		if t.undated > 0 {
 			return st.Muted.Render(plural(t.undated, "failure") + ", none with a time: the chart needs timestamps")
 		}
 		return st.Muted.Render("no failures recorded yet: paste a bounce (p)")
 	}
 	labelW := 18
-	cols := max(4, w-labelW-10)
-	start := 0
-	if t.buckets > cols {
-		start = t.buckets - cols
+	cols := max(4, w-labelW-8)
+	// Align buckets to the unit (days start at 00:00 UTC) and pick the smallest unit that fits.
+	unit := chartUnits[len(chartUnits)-1]
+	for _, u := range chartUnits {
+		if t.bucketsOf(u) <= cols {
+			unit = u
+			break
+		}
 	}
+	origin := t.first.Truncate(time.Duration(unit) * time.Hour)
+	if unit == 168 {
+		origin = t.first.Truncate(24 * time.Hour)
+	}
+	n := t.bucketsOf(unit)
+	start := max(0, n-cols)
 	peak := 1
-	for _, r := range t.rows {
-		for _, n := range r.counts[start:] {
-			peak = max(peak, n)
+	merged := make([][]int, len(t.rows))
+	for i, r := range t.rows {
+		merged[i] = make([]int, n)
+		for h, c := range r.counts {
+			merged[i][int(t.first.Add(time.Duration(h)*time.Hour).Sub(origin)/time.Hour)/unit] += c
+		}
+		for _, c := range merged[i][start:] {
+			peak = max(peak, c)
 		}
 	}
 	var b strings.Builder
-	unit := "hour"
-	if t.unit > time.Hour {
-		unit = "day"
-	}
-	fmt.Fprintf(&b, "%s\n", st.Muted.Render(fmt.Sprintf("failures per %s by recipient domain (busiest %s: %d)", unit, unit, peak)))
-	for _, r := range t.rows {
+	name := map[int]string{1: "hour", 2: "2 hours", 3: "3 hours", 6: "6 hours", 12: "12 hours", 24: "day", 168: "week"}[unit]
+	fmt.Fprintf(&b, "%s\n", st.Muted.Render(fmt.Sprintf("failures per %s by recipient domain (busiest: %d)", name, peak)))
+	for i, r := range t.rows {
 		var line strings.Builder
-		for _, n := range r.counts[start:] {
-			i := 0
-			if n > 0 {
-				i = max(1, n*(len(bars)-1)/peak)
+		for _, c := range merged[i][start:] {
+			k := 0
+			if c > 0 {
+				k = max(1, c*(len(bars)-1)/peak)
 			}
-			line.WriteRune(bars[i])
+			line.WriteRune(bars[k])
 		}
 		label := truncate(r.domain, labelW-1)
 		fmt.Fprintf(&b, "%s%s %s\n", padRight(label, labelW), st.Bar.Render(line.String()), st.Muted.Render(fmt.Sprint(r.total)))
 	}
-	layout := "2006-01-02 15:00"
-	if t.unit > time.Hour {
+	layout := "01-02 15:00"
+	if unit >= 24 {
 		layout = "2006-01-02"
 	}
-	from := t.first.Add(time.Duration(start) * t.unit).Format(layout)
-	to := t.first.Add(time.Duration(t.buckets-1) * t.unit).Format(layout)
-	span := t.buckets - start
+	from := origin.Add(time.Duration(start*unit) * time.Hour).Format(layout)
+	to := origin.Add(time.Duration((n-1)*unit) * time.Hour).Format(layout)
+	span := n - start
 	axis := from
 	if gap := span - len(from) - len(to); gap >= 1 {
 		axis += strings.Repeat(" ", gap) + to
@@ -161,4 +170,14 @@ func (t timeline) draw(st Styles, w int) string {
 		b.WriteString("\n" + st.Muted.Render(fmt.Sprintf("(+%d without a time)", t.undated)))
 	}
 	return b.String()
+}
+
+// bucketsOf is how many buckets of unit hours the failures span.
+func (t timeline) bucketsOf(unit int) int {
+	origin := t.first.Truncate(time.Duration(unit) * time.Hour)
+	if unit == 168 {
+		origin = t.first.Truncate(24 * time.Hour)
+	}
+	last := t.first.Add(time.Duration(t.hours-1) * time.Hour)
+	return int(last.Sub(origin)/time.Hour)/unit + 1
 }

@@ -299,7 +299,7 @@ func glyph(st Styles, s checks.Status) string {
 
 func (cs *checksScreen) view() string {
 	st := cs.s.c.Styles
-	w, h := cs.s.c.size()
+	w, _ := cs.s.c.size()
 	var b strings.Builder
 	t := cs.target()
 	who := t.Domain
@@ -318,12 +318,22 @@ func (cs *checksScreen) view() string {
 		b.WriteString(st.Muted.Render(cs.tally()) + "\n")
 	}
 	b.WriteString("\n")
-	listH := min(len(cs.rows), max(3, h-14))
-	start := 0
-	if cs.sel >= listH {
-		start = cs.sel - listH + 1
+	// The list and the detail pane share what the three lines above leave.
+	_, bodyH := cs.s.c.body()
+	avail := bodyH - 3
+	listH := min(len(cs.rows), max(3, avail-8))
+	paneH := max(2, avail-listH-3)
+	// When not every row fits, the last line says how many more there are.
+	rowsH := listH
+	if len(cs.rows) > listH {
+		rowsH = listH - 1
 	}
-	for i := start; i < len(cs.rows) && i < start+listH; i++ {
+	start := 0
+	if cs.sel >= rowsH {
+		start = cs.sel - rowsH + 1
+	}
+	end := min(len(cs.rows), start+rowsH)
+	for i := start; i < end; i++ {
 		r := cs.rows[i]
 		var status, summary string
 		switch {
@@ -342,8 +352,11 @@ func (cs *checksScreen) view() string {
 			b.WriteString(truncate("  "+line, w) + "\n")
 		}
 	}
+	if end < len(cs.rows) {
+		b.WriteString(st.Muted.Render(fmt.Sprintf("  ↓ %d more (↓ to scroll)", len(cs.rows)-end)) + "\n")
+	}
 	if len(cs.rows) > 0 {
-		b.WriteString("\n" + cs.detail(w, max(3, h-listH-10)))
+		b.WriteString("\n" + cs.detail(w, paneH))
 	}
 	return b.String()
 }
@@ -367,7 +380,7 @@ func (cs *checksScreen) tally() string {
 	if n[checks.Skip] > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", n[checks.Skip]))
 	}
-	return strings.Join(parts, " · ") + " — r re-runs the selected check, R all"
+	return "done: " + strings.Join(parts, " · ")
 }
 
 // detail is the pane of the selected check: summary, fix and details.
@@ -394,11 +407,17 @@ func (cs *checksScreen) detail(w, h int) string {
 		if r.res.Fix != "" {
 			b.WriteString("\n" + st.Accent.Render("Fix: ") + wrap(sanitize.Line(r.res.Fix), inner-5))
 		}
-		if d := detailLines(r.res.Details); len(d) > 0 {
-			b.WriteString("\n" + st.Muted.Render(strings.Join(d, "\n")))
+		for _, d := range detailLines(r.res.Details) {
+			// One line at a time: a multi-line Render pads every line to the widest.
+			b.WriteString("\n" + st.Muted.Render(truncate(d, inner)))
 		}
 	}
-	body := fit(b.String(), inner, min(h, lineCount(b.String())))
+	body := b.String()
+	if n := lineCount(body); n > h {
+		body = fit(body, inner, h-1) + "\n" + st.Muted.Render(fmt.Sprintf("… %d more lines (a wider or taller terminal shows them)", n-h+1))
+	} else {
+		body = fit(body, inner, n)
+	}
 	return st.Pane.Width(w).Render(body)
 }
 

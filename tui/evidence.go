@@ -47,11 +47,11 @@ const (
 
 var evidenceLabels = [nEvidenceFields]string{"Volume", "Who is affected", "Kind of mail", "Business impact", "Recent changes"}
 var evidenceHints = [nEvidenceFields]string{
-	"about 2,000 messages a day",
-	"which customers or users",
-	strings.Join(casefile.MailKinds, ", "),
-	"one sentence: what the block costs",
-	"new-ip: moved to 192.0.2.7 on 1 Nov · dns: … · or leave empty",
+	"e.g. about 2,000 messages a day",
+	"e.g. all customers at example.org",
+	"some of: " + strings.Join(casefile.MailKinds, ", "),
+	"e.g. invoices do not reach 300 customers",
+	"e.g. new-ip: moved to 192.0.2.7 on 1 Nov · dns: new SPF",
 }
 
 type attachedMsg struct {
@@ -114,7 +114,10 @@ func (e *evidence) help() []key.Binding {
 		return []key.Binding{k.Next, k.Tab, k.Back}
 	}
 	if e.pane == 1 {
-		return []key.Binding{k.Up, k.Down, k.Tab, k.Next, k.Back}
+		field := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "field"))
+		back := k.Back
+		back.SetHelp("esc", "checklist")
+		return []key.Binding{field, k.Next, back}
 	}
 	return []key.Binding{k.Toggle, k.Attach, k.Tab, k.Next, k.Back}
 }

@@ -161,8 +161,9 @@ func (d *idents) editing() bool { return true }
 func (d *idents) help() []key.Binding {
 	k := d.s.c.Keys
 	n := k.Next
-	n.SetHelp("enter", "next field / next step")
-	return []key.Binding{n, k.Tab, k.Back}
+	n.SetHelp("enter/tab", "next field")
+	run := key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "run the checks"))
+	return []key.Binding{n, run, k.Back}
 }
 
 func (d *idents) move(to int) tea.Cmd {

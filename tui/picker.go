@@ -54,9 +54,6 @@ func newPicker(c *Common, cases []*casefile.Case) *picker {
 		if !seen.Last.IsZero() {
 			row.lastFailure = seen.Last.UTC().Format("2006-01-02 15:04")
 		}
-		if row.title == "" {
-			row.title = cs.Identifiers.Domain
-		}
 		row.search = strings.ToLower(strings.Join([]string{row.id, row.title, row.provider, row.ip, row.status, row.readiness, cs.Identifiers.Domain}, " "))
 		p.rows = append(p.rows, row)
 	}
@@ -145,14 +142,14 @@ func (p *picker) view() string {
 	st := p.c.Styles
 	w, h := p.c.size()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n", st.Muted.Render(fmt.Sprintf("%d saved cases. Open one to see its timeline and write an update, or press n for a new case.", len(p.rows))))
+	fmt.Fprintf(&b, "%s\n", st.Muted.Render(truncate(plural(len(p.rows), "saved case")+". Open one to see its timeline and write an update, or press n for a new case.", w)))
 	if p.filtering || p.filter.Value() != "" {
 		b.WriteString("/ " + p.filter.View() + "\n")
 	} else {
 		b.WriteString("\n")
 	}
 	wide := w >= 110
-	header := fmt.Sprintf("  %-30s %-11s %-15s %-8s %-8s", "CASE", "PROVIDER", "IP", "STATUS", "READY")
+	header := fmt.Sprintf("  %-32s %-11s %-15s %-8s %-8s", "CASE", "PROVIDER", "IP", "STATUS", "READY")
 	if wide {
 		header += fmt.Sprintf(" %-16s %s", "LAST FAILURE", "UPDATED")
 	}
@@ -171,7 +168,7 @@ func (p *picker) view() string {
 		if r.title != "" {
 			name = r.title
 		}
-		line := fmt.Sprintf("%-30s %-11s %-15s %-8s ", clip(name, 30), clip(r.provider, 11), clip(r.ip, 15), r.status)
+		line := fmt.Sprintf("%-32s %-11s %-15s %-8s ", clip(name, 32), clip(r.provider, 11), clip(r.ip, 15), r.status)
 		ready := levelStyle(st, r.level).Render(fmt.Sprintf("%-8s", r.readiness))
 		rest := ""
 		if wide {

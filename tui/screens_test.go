@@ -342,3 +342,34 @@ func TestZeroSize(t *testing.T) {
 		t.Fatal("the message step is not in the wizard")
 	}
 }
+
+// TestLargeFile reads a 6 MB mail log by its path: progress reaches the bar while it is
+// read, and every failure in it reaches the timeline.
+func TestLargeFile(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	var log strings.Builder
+	at := time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC)
+	const n = 20000
+	for i := range n {
+		fmt.Fprintf(&log, "%s mx100 postfix/smtp[4242]: Q%07X: to=<user%d@example.org>, relay=mx0a-00069f02.pphosted.com[198.51.100.18]:25, delay=1, delays=0/0/0.5/0, dsn=5.7.0, status=bounced (host mx0a-00069f02.pphosted.com[198.51.100.18] said: 550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.225 (in reply to RCPT TO command))\n",
+			at.Add(time.Duration(i)*time.Second).Format(time.RFC3339), i, i)
+	}
+	path := t.TempDir() + "/mail.log"
+	if err := os.WriteFile(path, []byte(log.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	d.keys(path, "enter")
+	ts := d.m.screens[scrTriage].(*triageScreen)
+	d.until("the log to be read", func() bool { return !ts.reading && len(ts.findings) > 0 })
+	if ts.bar.Percent() <= 0 {
+		t.Error("no progress reached the bar while the file was read")
+	}
+	if got := len(d.m.cas.Timeline); got != n {
+		t.Errorf("timeline holds %d events, want %d", got, n)
+	}
+}

@@ -96,7 +96,7 @@ type triageScreen struct {
 
 func newTriage(s *session) *triageScreen {
 	t := &triageScreen{s: s}
-	t.input = newInput(s.c, "paste here (ctrl+v or your terminal's paste), or type a file path and press enter")
+	t.input = newInput(s.c, "paste with your terminal (ctrl+shift+v, cmd+v), or type a file path and press enter")
 	t.input.CharLimit = 4096
 	t.bar = progress.New(progress.WithWidth(40), progress.WithoutPercentage())
 	return t
@@ -113,6 +113,14 @@ func (t *triageScreen) enter() tea.Cmd {
 
 func (t *triageScreen) editing() bool { return t.focus == 0 && t.input.Focused() }
 
+// title names the screen in the header: adding to a case is not a wizard step.
+func (t *triageScreen) title() string {
+	if t.addOnly {
+		return "New failures"
+	}
+	return ""
+}
+
 func (t *triageScreen) help() []key.Binding {
 	k := t.s.c.Keys
 	if t.focus == 0 {
@@ -122,7 +130,9 @@ func (t *triageScreen) help() []key.Binding {
 	}
 	change := k.Kind
 	change.SetHelp("←/→", "change answer")
-	return []key.Binding{k.Up, k.Down, change, k.Next, k.Tab, k.Back}
+	confirm := k.Next
+	confirm.SetHelp("enter", "confirm")
+	return []key.Binding{confirm, change, k.Up, k.Down, k.Tab, k.Back}
 }
 
 // readText triages pasted text in a Cmd.
@@ -239,7 +249,11 @@ func (t *triageScreen) update(msg tea.Msg) tea.Cmd {
 		t.read, t.total = msg.read, msg.total
 		var cmd tea.Cmd
 		if t.total > 0 {
-			cmd = t.bar.SetPercent(float64(t.read) / float64(t.total))
+			// SetPercent's animation Cmd reads the model it was called on when it
+			// fires: call it on a copy no later Update writes to.
+			bar := t.bar
+			cmd = bar.SetPercent(float64(t.read) / float64(t.total))
+			t.bar = bar
 		}
 		return tea.Batch(cmd, listen(msg.ch))
 	case progress.FrameMsg:
@@ -434,7 +448,11 @@ func (t *triageScreen) view() string {
 	case t.source != "":
 		fmt.Fprintf(&b, "  %s\n", st.Muted.Render(fmt.Sprintf("read %s: %s, %d new in the case", t.source, plural(len(t.findings), "finding"), t.added)))
 	}
+	// What was pasted is echoed only when nothing in it was understood.
 	for _, l := range t.preview {
+		if len(t.findings) > 0 {
+			break
+		}
 		b.WriteString(st.Muted.Render(truncate("  │ "+l, w)) + "\n")
 	}
 	for _, n := range t.notes {
@@ -443,13 +461,18 @@ func (t *triageScreen) view() string {
 	b.WriteString("\n")
 	if len(t.findings) > 0 {
 		b.WriteString(st.Heading.Render("Findings") + "\n")
+		shown := 2
+		if t.addOnly {
+			shown = 4
+		}
 		for i, f := range t.findings {
-			if i == 4 {
-				b.WriteString(st.Muted.Render(fmt.Sprintf("  … and %d more", len(t.findings)-4)) + "\n")
+			if i == shown {
+				b.WriteString(st.Muted.Render(fmt.Sprintf("  … and %d more", len(t.findings)-shown)) + "\n")
 				break
 			}
-			line := fmt.Sprintf("  %-10s %-16s %-11s %-15s %s", f.Mode, f.Cause, f.Provider, f.IP, f.Text)
-			b.WriteString(truncate(line, w) + "\n")
+			what := strings.Join(nonEmpty(string(f.Mode), string(f.Cause), f.Provider, f.Control, f.IP, f.RecipientDomain), " · ")
+			b.WriteString(truncate("  "+what, w) + "\n")
+			b.WriteString(st.Muted.Render(truncate("    "+f.Text, w)) + "\n")
 		}
 		b.WriteString("\n")
 	}
@@ -490,6 +513,17 @@ func (t *triageScreen) proposalView(w int) string {
 		}
 	}
 	return b.String()
+}
+
+// nonEmpty drops empty strings.
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // step returns the choice d places from cur in choices (the first when cur is absent).
