@@ -45,7 +45,14 @@ func TestURLDefenseInMessageAndMismatch(t *testing.T) {
 	msg := plainHead + "Content-Type: text/html\r\n\r\n" +
 		`<p>Pay at <a href="https://urldefense.com/v3/__https://pay.evil.example/login__;!!abc$">https://www.bank.example/</a> or ` +
 		`<a href="https://urldefense.proofpoint.com/v2/url?u=https-3A__www.bank.example_help&d=x&c=y">help</a></p>` + "\r\n"
-	got := byID(Test([]byte(msg), Options{Now: testNow}))
+	m := Parse([]byte(msg), Options{Now: testNow})
+	if ls := m.Links(); len(ls) != 2 || ls[1].Target != "https://www.bank.example/help" || ls[1].Host != "www.bank.example" {
+		t.Errorf("links = %+v", ls)
+	}
+	if ps := m.Parts(); len(ps) != 1 || ps[0].Type != "text/html" {
+		t.Errorf("parts = %+v", ps)
+	}
+	got := byID(m.Test())
 	if r := got["message/urldefense"]; r.Status != checks.Pass || !strings.Contains(r.Summary, "2 Proofpoint URL Defense links decoded, the first to https://pay.evil.example/login") {
 		t.Errorf("urldefense = %s %q", r.Status, r.Summary)
 	}

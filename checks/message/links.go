@@ -336,3 +336,7 @@ func testIPLinks(m *Message) checks.Result {
 	}
 	return pass("no links to bare IP addresses")
 }
+
+// Links returns the message's web links (text and HTML), URL Defense rewritings decoded,
+// sanitized, at most maxLinks.
+func (m *Message) Links() []Link { return m.links() }

@@ -527,3 +527,7 @@ func testAttachmentNames(m *Message) checks.Result {
 	}
 	return pass("attachment names match their declared types")
 }
+
+// Parts returns the MIME parts as the walk found them (bounded by MaxMIMEDepth and
+// MaxParts), the whole message first.
+func (m *Message) Parts() []Part { return m.mime().parts }
