@@ -221,6 +221,10 @@ func TestClassifyReplyReworded(t *testing.T) {
 			provider: "google", cause: DomainReputation},
 		{name: "spamcop", text: "550 5.7.1 Connection refused - 192.0.2.5 is listed on bl.spamcop.net", cause: Blocklist, ip: "192.0.2.5", provider: "unknown"},
 		{name: "gmail full", text: "452 4.2.2 The recipient's inbox is out of storage space. - gsmtp", mode: Deferral, cause: Other, provider: "google"},
+		{name: "gmail 4.7.0 unusual rate", text: "421-4.7.0 [192.0.2.7      15] Our system has detected an unusual rate of\n421-4.7.0 unsolicited mail originating from your IP address. To protect our\n421 4.7.0 users from spam, mail sent from your IP address has been temporarily rate limited. - gsmtp",
+			mode: Deferral, provider: "google", cause: IPReputation, ip: "192.0.2.7", control: "unsolicited-rate"},
+		{name: "eop 5.7.708", text: "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP. AS(7230) [DM6NAM12FT012.eop-nam12.prod.protection.outlook.com]",
+			provider: "microsoft", cause: IPReputation},
 		{name: "mimecast spam", text: "554 5.7.1 Spam message rejected by Mimecast", provider: "mimecast", cause: Content, route: "recipient-admin"},
 		{name: "pdr folded", text: "550 5.7.0\n  Blocked - see\n  https://ipcheck.proofpoint.com/?ip=192.0.2.200", provider: "proofpoint", ip: "192.0.2.200"},
 	}
