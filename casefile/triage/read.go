@@ -458,7 +458,14 @@ func (rd *Reader) readLog(name string, r io.Reader, format Format) error {
 		if errors.As(err, &ie) {
 			return err
 		}
-		return &InputError{Name: name, Reason: strings.TrimPrefix(err.Error(), sanitize.Line(name)+": ")}
+		// The log readers name the input (and line) themselves: "name:12: reason".
+		msg, where := err.Error(), name
+		if rest, ok := strings.CutPrefix(msg, sanitize.Line(name)); ok && strings.HasPrefix(rest, ":") {
+			if i := strings.Index(rest, ": "); i >= 0 {
+				where, msg = name+rest[:i], rest[i+2:]
+			}
+		}
+		return &InputError{Name: where, Reason: msg}
 	}
 	return nil
 }
