@@ -224,6 +224,11 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 	if f.Mode == UnknownMode && f.Cause == UnknownCause {
 		f.Route = RouteFor("none", "")
 	}
+	if f.IP == "" && sendingIP != "" && (f.Cause == IPReputation || f.Cause == Blocklist || f.Cause == RateLimit) {
+		// A block that names no IP is about the IP that connected.
+		f.IP = sendingIP
+		f.Route = RouteFor(f.Route.Kind, f.IP)
+	}
 	if sendingIP != "" && f.IP != "" && f.IP != sendingIP {
 		f.Notes = append(f.Notes, "the reply names "+f.IP+", not the sending IP "+sendingIP)
 	}

@@ -259,6 +259,10 @@ func TestClassifyReplyIP(t *testing.T) {
 	if f.IP != "198.51.100.2" {
 		t.Errorf("IP = %q, want the blocked one, not the receiver's", f.IP)
 	}
+	f = classify("554 Your access to this mail system has been rejected due to the sending MTA's poor reputation.", "198.51.100.4")
+	if f.IP != "198.51.100.4" || f.Route.URL != "https://talosintelligence.com/reputation_center/lookup?search=198.51.100.4" {
+		t.Errorf("a block naming no IP is about the sending IP: %+v", f)
+	}
 	f = classify("554 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.2", "198.51.100.3")
 	if len(f.Notes) == 0 || !strings.Contains(f.Notes[0], "198.51.100.2") {
 		t.Errorf("no note that the reply names another IP: %+v", f.Notes)
