@@ -56,7 +56,6 @@ type Model struct {
 	sess    *session
 	created bool // the case exists on disk
 	lock    *casefile.Lock
-	dirty   bool
 	force   bool // create even if a case for the same IP is open
 
 	// While a save runs in a Cmd the case belongs to it: messages wait in held and
@@ -125,6 +124,7 @@ type (
 	}
 	savedMsg struct {
 		id      int
+		dirty   int // the session's edit count when the save started
 		created bool
 		lock    *casefile.Lock
 		err     error
@@ -172,16 +172,16 @@ func (m *Model) save(then tea.Cmd) tea.Cmd {
 	m.saving = true
 	m.saveID++
 	m.afterSave = then
-	id, st, c, create, force := m.saveID, m.opts.Store, m.cas, !m.created, m.force
+	id, st, c, create, force, edits := m.saveID, m.opts.Store, m.cas, !m.created, m.force, m.sess.edits
 	return func() tea.Msg {
 		if create {
 			if err := st.Create(c, force); err != nil {
-				return savedMsg{id: id, created: false, err: err}
+				return savedMsg{id: id, dirty: edits, created: false, err: err}
 			}
 			l, err := st.Lock(c.ID)
-			return savedMsg{id: id, created: true, lock: l, err: err}
+			return savedMsg{id: id, dirty: edits, created: true, lock: l, err: err}
 		}
-		return savedMsg{id: id, err: st.Save(c)}
+		return savedMsg{id: id, dirty: edits, err: st.Save(c)}
 	}
 }
 
@@ -238,15 +238,6 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 			m.status = ""
 		}
 		return nil
-	case changedMsg:
-		m.dirty = true
-		if m.sess != nil {
-			m.sess.changed()
-		}
-		if o, ok := m.screens[scrOverview].(*overview); ok {
-			o.refresh()
-		}
-		return nil
 	case nextMsg:
 		return m.next()
 	case backMsg:
@@ -301,7 +292,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		case "enter":
 			ref := m.dup.Existing.ID
 			m.dup = nil
-			m.dirty = false
+			m.sess.dirty = false
 			m.release()
 			return m.openCase(ref), true
 		case "f":
@@ -338,7 +329,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	}
 	switch {
 	case msg.String() == "ctrl+c" || (!editing && key.Matches(msg, k.Quit)):
-		if m.dirty && m.cas != nil {
+		if m.dirty() {
 			m.quitAsk = true
 			return nil, true
 		}
@@ -355,6 +346,9 @@ func (m *Model) quit() tea.Cmd {
 	m.release()
 	return tea.Quit
 }
+
+// dirty reports that the case changed since it was last saved.
+func (m *Model) dirty() bool { return m.sess != nil && m.sess.dirty }
 
 // release gives up the open case's lock (leaving it for another case, or quitting).
 func (m *Model) release() {
@@ -378,7 +372,10 @@ func (m *Model) saved(s savedMsg) tea.Cmd {
 		cmds = append(cmds, flashError("not saved: "+oneLine(s.err)))
 		then = nil
 	default:
-		m.dirty = false
+		if s.dirty == m.sess.edits {
+			// Nothing changed while the save ran (held messages are replayed below).
+			m.sess.dirty = false
+		}
 		if s.created {
 			m.created = true
 			m.lock = s.lock
@@ -428,7 +425,7 @@ func (m *Model) startWizard() {
 }
 
 func (m *Model) setCase(c *casefile.Case, l *casefile.Lock, created bool) {
-	m.cas, m.lock, m.created, m.dirty, m.force = c, l, created, false, false
+	m.cas, m.lock, m.created, m.force = c, l, created, false
 	s := newSession(m.c, m.opts, c)
 	m.sess = s
 	m.screens[scrRole] = newRole(s)
@@ -462,7 +459,7 @@ func (m *Model) leaveTo(to screenID) tea.Cmd {
 func (m *Model) autosave(to screenID) tea.Cmd {
 	switch {
 	case m.cas == nil:
-	case m.created && m.dirty:
+	case m.created && m.dirty():
 		return m.save(m.show(to))
 	case !m.created && (stepNumber(to) > stepNumber(scrTriage) || to == scrOverview):
 		// A new case is created once triage is done: its id and the duplicate guard
@@ -559,7 +556,7 @@ func (m *Model) header(w int) string {
 			id = "new case"
 		}
 		right = st.Muted.Render(id)
-		if m.dirty {
+		if m.dirty() {
 			right += st.Warn.Render(" •")
 		}
 	}

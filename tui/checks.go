@@ -227,7 +227,7 @@ func (cs *checksScreen) update(msg tea.Msg) tea.Cmd {
 		cs.s.cas.RecordChecks(cs.results(), cs.s.opts.Now())
 		then := cs.then
 		cs.then = nil
-		return tea.Sequence(emit(changedMsg{}), then)
+		return tea.Sequence(cs.s.touch(), then)
 	case spinner.TickMsg:
 		if cs.running == 0 {
 			return nil

@@ -168,7 +168,7 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 		c := e.s.cas
 		c.Evidence.Files = slices.DeleteFunc(c.Evidence.Files, func(f casefile.File) bool { return f.Path == a.file.Path })
 		c.Evidence.Files = append(c.Evidence.Files, a.file)
-		return tea.Batch(emit(changedMsg{}), flash(fmt.Sprintf("attached %s (%s, sha256 %s…)", filepath.Base(a.file.Path), size(a.file.Size), a.file.SHA256[:12])))
+		return tea.Batch(e.s.touch(), flash(fmt.Sprintf("attached %s (%s, sha256 %s…)", filepath.Base(a.file.Path), size(a.file.Size), a.file.SHA256[:12])))
 	}
 	km, ok := msg.(tea.KeyPressMsg)
 	k := e.s.c.Keys
@@ -209,15 +209,15 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(km, k.Back) && e.pane == 0:
 		e.storeFields()
-		return tea.Sequence(emit(changedMsg{}), emit(backMsg{}))
+		return tea.Sequence(e.s.touch(), emit(backMsg{}))
 	case key.Matches(km, k.Tab):
 		e.storeFields()
 		e.pane = 1 - e.pane
 		if e.pane == 1 {
-			return tea.Batch(e.inputs[e.field].Focus(), emit(changedMsg{}))
+			return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
 		}
 		e.inputs[e.field].Blur()
-		return emit(changedMsg{})
+		return e.s.touch()
 	}
 	if e.pane == 1 {
 		switch {
@@ -226,7 +226,7 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 			e.storeFields()
 			e.inputs[e.field].Blur()
 			e.pane = 0
-			return emit(changedMsg{})
+			return e.s.touch()
 		case km.String() == "up" || km.String() == "shift+tab":
 			return e.moveField(e.field - 1)
 		case km.String() == "down":
@@ -236,7 +236,7 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 				return e.moveField(e.field + 1)
 			}
 			e.storeFields()
-			return tea.Sequence(emit(changedMsg{}), emit(nextMsg{}))
+			return tea.Sequence(e.s.touch(), emit(nextMsg{}))
 		}
 		var cmd tea.Cmd
 		e.inputs[e.field], cmd = e.inputs[e.field].Update(msg)
@@ -258,7 +258,7 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 		return e.path.Focus()
 	case key.Matches(km, k.Next):
 		e.storeFields()
-		return tea.Sequence(emit(changedMsg{}), emit(nextMsg{}))
+		return tea.Sequence(e.s.touch(), emit(nextMsg{}))
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func (e *evidence) moveField(to int) tea.Cmd {
 	e.inputs[e.field].Blur()
 	e.field = (to + nEvidenceFields) % nEvidenceFields
 	e.storeFields()
-	return tea.Batch(e.inputs[e.field].Focus(), emit(changedMsg{}))
+	return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
 }
 
 // toggle ticks or unticks an item only a person can vouch for; the others tick
@@ -290,7 +290,7 @@ func (e *evidence) toggle() tea.Cmd {
 	} else if err := c.Confirm(it.confirm); err != nil {
 		return flashError(err.Error())
 	}
-	return emit(changedMsg{})
+	return e.s.touch()
 }
 
 // attach checks that the file exists, hashes it and records it, in a Cmd. The hashing

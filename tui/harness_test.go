@@ -37,7 +37,8 @@ func clock() time.Time { return fixedNow }
 const fixtureZone = `
 $ORIGIN example.com.
 @            300 IN A     192.0.2.80
-@            300 IN MX    10 mx100.qin.example.com.
+@            300 IN MX    10 inbound.example.com.
+inbound      300 IN A     127.0.0.1
 @            300 IN TXT   "v=spf1 ip4:192.0.2.225 -all"
 _dmarc       300 IN TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
 mx100.qin    300 IN A     192.0.2.225
@@ -46,6 +47,9 @@ $ORIGIN 2.0.192.in-addr.arpa.
 $ORIGIN example.org.
 @            300 IN MX    10 mx0a-00069f02.pphosted.com.
 @            300 IN A     192.0.2.90
+$ORIGIN pphosted.com.
+; Loopback, where nothing listens on the SMTP port: the STARTTLS probe is refused at once.
+mx0a-00069f02 300 IN A    127.0.0.1
 `
 
 // testStore is an empty case store in a temporary directory, on the fixed clock.
@@ -66,12 +70,12 @@ func testOptions(t testing.TB, st *casefile.Store) (Options, *clipboardSpy) {
 	spy := &clipboardSpy{}
 	return Options{
 		Store:   st,
-		Timeout: 5 * time.Second,
+		Timeout: 20 * time.Second,
 		Now:     clock,
 		NoColor: true,
 		Dark:    true,
 		CheckEnv: func() (*checks.Env, error) {
-			r, err := resolver.New(resolver.Config{Servers: []string{dns.Addr}, Timeout: 300 * time.Millisecond, Attempts: 1})
+			r, err := resolver.New(resolver.Config{Servers: []string{dns.Addr}, Timeout: 2 * time.Second, Attempts: 2})
 			if err != nil {
 				return nil, err
 			}
@@ -220,7 +224,7 @@ func (d *driver) drain(quiet time.Duration) {
 // until handles messages until cond holds, failing after a few seconds.
 func (d *driver) until(what string, cond func() bool) {
 	d.t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for !cond() {
 		select {
 		case msg := <-d.msgs:
@@ -240,6 +244,13 @@ func (d *driver) waitText(s string) {
 
 // screen is the current frame without escape sequences.
 func (d *driver) screen() string { return ansi.Strip(d.m.View().Content) }
+
+// golden compares the frame, once the messages in flight are handled, with a golden file.
+func (d *driver) golden(t *testing.T, name string) {
+	t.Helper()
+	d.drain(30 * time.Millisecond)
+	golden(t, name, d.screen())
+}
 
 // golden compares the frame with testdata/golden/name.txt (rewritten with -update).
 func golden(t *testing.T, name, got string) {

@@ -178,7 +178,7 @@ func (d *idents) update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(km, k.Back):
 			d.store()
-			return tea.Sequence(emit(changedMsg{}), emit(backMsg{}))
+			return tea.Sequence(d.s.touch(), emit(backMsg{}))
 		case km.String() == "shift+tab" || km.String() == "up":
 			return d.move(d.focus - 1)
 		case km.String() == "tab" || km.String() == "down":
@@ -217,7 +217,7 @@ func (d *idents) finish() tea.Cmd {
 	if len(d.s.cas.Identifiers.IPs) == 0 && d.s.cas.Identifiers.Domain == "" {
 		return tea.Batch(d.move(0), flashError("give the sending IP or the domain: the checks and the message need one"))
 	}
-	return tea.Sequence(emit(changedMsg{}), emit(nextMsg{}))
+	return tea.Sequence(d.s.touch(), emit(nextMsg{}))
 }
 
 func (d *idents) view() string {

@@ -193,13 +193,13 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 		if native == nil {
 			native = clipboard.WriteAll
 		}
-		return tea.Batch(tea.SetClipboard(text), emit(changedMsg{}), func() tea.Msg {
+		return tea.Batch(tea.SetClipboard(text), ms.s.touch(), func() tea.Msg {
 			return copiedMsg{native: native(text)}
 		})
 	case key.Matches(km, k.Save):
 		c.RecordMessage(ms.msg, false, ms.s.opts.Now())
 		name := fmt.Sprintf("%s-%s.txt", c.ID, ms.msg.Kind)
-		return tea.Batch(emit(changedMsg{}), func() tea.Msg {
+		return tea.Batch(ms.s.touch(), func() tea.Msg {
 			abs, err := filepath.Abs(name)
 			if err != nil {
 				return savedFileMsg{err: err}
@@ -211,7 +211,7 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 		if c.Status == casefile.StatusDraft || c.Status == casefile.StatusOpen || c.Status == "" {
 			c.Status = casefile.StatusWaiting
 		}
-		return tea.Batch(emit(changedMsg{}), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
+		return tea.Batch(ms.s.touch(), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
 	case key.Matches(km, k.Print):
 		ms.print = !ms.print
 		if ms.print {

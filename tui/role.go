@@ -16,8 +16,21 @@ type session struct {
 	opts Options
 	cas  *casefile.Case
 	// ready caches the case's readiness: with thousands of events it costs milliseconds,
-	// too much to recompute every frame. changed drops it.
+	// too much to recompute every frame. touch drops it.
 	ready *casefile.Readiness
+	// dirty says the case changed since the last save; edits counts the changes, so a
+	// save knows whether the case changed again while it ran.
+	dirty bool
+	edits int
+}
+
+// touch records that the screen changed the case, at once (not through a message: the
+// very next frame shows it unsaved). It returns no Cmd, to sit in a Batch or Sequence.
+func (s *session) touch() tea.Cmd {
+	s.dirty = true
+	s.edits++
+	s.ready = nil
+	return nil
 }
 
 // readiness is the case's readiness, computed once per change.
@@ -99,7 +112,7 @@ func (r *role) choose() tea.Cmd {
 	var cmds []tea.Cmd
 	if r.s.cas.Role != ch.role {
 		r.s.cas.Role = ch.role
-		cmds = append(cmds, emit(changedMsg{}))
+		cmds = append(cmds, r.s.touch())
 	}
 	return tea.Sequence(append(cmds, emit(nextMsg{}))...)
 }

@@ -62,8 +62,6 @@ type (
 	backMsg struct{}
 	// gotoMsg: show a particular screen.
 	gotoMsg struct{ to screenID }
-	// changedMsg: the screen changed the case; it needs saving.
-	changedMsg struct{}
 	// flashMsg: show a short confirmation (or a problem) in the status line.
 	flashMsg struct {
 		text string

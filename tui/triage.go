@@ -301,7 +301,7 @@ func (t *triageScreen) done(msg triageDoneMsg) tea.Cmd {
 		t.focus = 1
 		t.input.Blur()
 	}
-	return emit(changedMsg{})
+	return t.s.touch()
 }
 
 // topGroup is the group with most failures: what the case is about.
@@ -397,13 +397,13 @@ func (t *triageScreen) cycle(d int) tea.Cmd {
 	case fRoute:
 		c.Route.Kind = step(routeChoices(c.Role), c.RouteKind(), d)
 		t.routeTouched = true
-		return emit(changedMsg{})
+		return t.s.touch()
 	}
 	if !t.routeTouched && t.field != fControl {
 		// The route follows the answers until the person picks one.
 		c.Route.Kind = casefile.DefaultRoute(c.Role, c.Provider, c.Mode)
 	}
-	return emit(changedMsg{})
+	return t.s.touch()
 }
 
 // confirm accepts the proposal and goes on.
@@ -415,7 +415,7 @@ func (t *triageScreen) confirm() tea.Cmd {
 	if c.Route.Kind == "" {
 		c.Route.Kind = c.RouteKind()
 	}
-	return tea.Sequence(emit(changedMsg{}), emit(nextMsg{}))
+	return tea.Sequence(t.s.touch(), emit(nextMsg{}))
 }
 
 func (t *triageScreen) view() string {

@@ -18,7 +18,8 @@ import (
 const e2eZone = `
 $ORIGIN example.com.
 @            300 IN A     192.0.2.80
-@            300 IN MX    10 mx100.qin.example.com.
+@            300 IN MX    10 inbound.example.com.
+inbound      300 IN A     127.0.0.1
 @            300 IN TXT   "v=spf1 ip4:192.0.2.225 -all"
 _dmarc       300 IN TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
 mx100.qin    300 IN A     192.0.2.225
@@ -26,6 +27,9 @@ $ORIGIN 2.0.192.in-addr.arpa.
 225          300 IN PTR   mx100.qin.example.com.
 $ORIGIN example.org.
 @            300 IN MX    10 mx0a-00069f02.pphosted.com.
+$ORIGIN pphosted.com.
+; Loopback, where nothing listens on the SMTP port: the STARTTLS probe is refused at once.
+mx0a-00069f02 300 IN A    127.0.0.1
 `
 
 // tmuxSession drives the real binary in a tmux server of its own, as a person types.
