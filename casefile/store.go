@@ -79,7 +79,7 @@ type DuplicateError struct {
 }
 
 func (e *DuplicateError) Error() string {
-	return fmt.Sprintf("case %s is already open for %s: add new failures to it with \"unblock add %s FILE\", or force a new case",
+	return fmt.Sprintf("case %s is already open for %s: add new failures to it with \"unblock add %s FILE\", or start another with \"unblock new --force\"",
 		e.Existing.ID, e.Why, e.Existing.ID)
 }
 
