@@ -30,7 +30,7 @@ import (
 const (
 	DefaultTimeout     = 2 * time.Second // per query, per attempt
 	DefaultAttempts    = 2               // one retry
-	DefaultMaxInFlight = 64 // a full run asks ~35 names in its first round (33 of them blocklists)
+	DefaultMaxInFlight = 64              // a full run asks ~35 names in its first round (33 of them blocklists)
 	maxCNAMEChain      = 8
 	ednsBufferSize     = 1232 // the DNS Flag Day 2020 size: no IP fragmentation
 )
