@@ -337,6 +337,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case !editing && key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil, true
+	case m.showHelp && key.Matches(msg, k.Back):
+		m.showHelp = false
+		return nil, true
 	}
 	return nil, false
 }

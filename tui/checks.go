@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -423,16 +424,57 @@ func (cs *checksScreen) detail(w, h int) string {
 
 func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
 
-// detailLines shows a check's details map, sorted, values made safe.
+// detailLines shows a check's details: one line per value, lists one item a line, maps
+// as key=value pairs, sorted, every value made safe to show.
 func detailLines(d map[string]any) []string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []string
-	for _, k := range keys {
-		out = append(out, sanitize.Line(fmt.Sprintf("%s: %v", k, d[k])))
+	for _, k := range sortedKeys(reflect.ValueOf(d)) {
+		v := reflect.ValueOf(d[k.String()])
+		for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) {
+			v = v.Elem()
+		}
+		switch {
+		case v.IsValid() && (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Type().Elem().Kind() != reflect.Uint8:
+			out = append(out, sanitize.Line(k.String())+":")
+			for i := range v.Len() {
+				out = append(out, "  - "+inline(v.Index(i)))
+			}
+		default:
+			out = append(out, sanitize.Line(k.String())+": "+inline(v))
+		}
 	}
 	return out
+}
+
+// inline writes a value on one line: a map as its key=value pairs.
+func inline(v reflect.Value) string {
+	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) {
+		v = v.Elem()
+	}
+	if !v.IsValid() {
+		return ""
+	}
+	if v.Kind() == reflect.Map {
+		var parts []string
+		for _, k := range sortedKeys(v) {
+			if x := inline(v.MapIndex(k)); x != "" {
+				parts = append(parts, fmt.Sprintf("%v=%s", k.Interface(), x))
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8 {
+		var parts []string
+		for i := range v.Len() {
+			parts = append(parts, inline(v.Index(i)))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return sanitize.Line(fmt.Sprint(v.Interface()))
+}
+
+func sortedKeys(m reflect.Value) []reflect.Value {
+	keys := m.MapKeys()
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i].Interface()) < fmt.Sprint(keys[j].Interface()) })
+	return keys
 }

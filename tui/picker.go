@@ -149,7 +149,13 @@ func (p *picker) view() string {
 		b.WriteString("\n")
 	}
 	wide := w >= 110
-	header := fmt.Sprintf("  %-32s %-11s %-15s %-8s %-8s", "CASE", "PROVIDER", "IP", "STATUS", "READY")
+	// The case column takes what the others leave.
+	nameW := w - 2 - 46
+	if wide {
+		nameW -= 34
+	}
+	nameW = min(max(nameW, 12), 60)
+	header := fmt.Sprintf("  %-*s %-11s %-15s %-8s %-8s", nameW, "CASE", "PROVIDER", "IP", "STATUS", "READY")
 	if wide {
 		header += fmt.Sprintf(" %-16s %s", "LAST FAILURE", "UPDATED")
 	}
@@ -168,7 +174,7 @@ func (p *picker) view() string {
 		if r.title != "" {
 			name = r.title
 		}
-		line := fmt.Sprintf("%-32s %-11s %-15s %-8s ", clip(name, 32), clip(r.provider, 11), clip(r.ip, 15), r.status)
+		line := fmt.Sprintf("%s %-11s %-15s %-8s ", padRight(clip(name, nameW), nameW), clip(r.provider, 11), clip(r.ip, 15), r.status)
 		ready := levelStyle(st, r.level).Render(fmt.Sprintf("%-8s", r.readiness))
 		rest := ""
 		if wide {

@@ -373,3 +373,90 @@ func TestLargeFile(t *testing.T) {
 		t.Errorf("timeline holds %d events, want %d", got, n)
 	}
 }
+
+// TestQuestions: with nothing to paste, the questions lead to a case all the same.
+func TestQuestions(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	d.keys("tab")
+	d.waitText("A few questions")
+	d.keys("right", "right", "right") // none yet → hard-block → deferral → filtering
+	if d.m.cas.Mode != triage.Filtering {
+		t.Fatalf("mode %q after two →, want filtering", d.m.cas.Mode)
+	}
+	if got := d.m.cas.RouteKind(); got != "recipient-admin" {
+		t.Errorf("a sender's false positive at Proofpoint goes to %q, want recipient-admin", got)
+	}
+	d.keys("enter")
+	d.waitText("What the provider needs")
+	d.keys("ctrl+u", "198.51.100.9", "ctrl+s")
+	d.waitText("Proving your side")
+	c, err := casefile.Load(st.PathOf(d.m.cas.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode != triage.Filtering || c.IP() != "198.51.100.9" || c.Route.Kind != "recipient-admin" {
+		t.Errorf("case on disk: mode %s, IP %s, route %s", c.Mode, c.IP(), c.Route.Kind)
+	}
+}
+
+// TestDuplicate: a new case for an IP an open case covers offers that case instead.
+func TestDuplicate(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("1 saved case")
+	d.keys("n")
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	d.send(tea.PasteMsg{Content: readBounce(t)})
+	d.waitText("Proposed")
+	d.keys("enter")
+	d.waitText("already open")
+	if d.m.dup == nil || d.m.dup.Existing.ID != c.ID {
+		t.Fatalf("duplicate guard: %+v", d.m.dup)
+	}
+	d.keys("enter")
+	d.waitText("Timeline")
+	if d.m.cas.ID != c.ID || d.m.cur != scrOverview {
+		t.Errorf("enter opened %q on screen %d, want %s's overview", d.m.cas.ID, d.m.cur, c.ID)
+	}
+	if list, _ := st.List(); len(list) != 1 {
+		t.Errorf("%d cases on disk, want the one", len(list))
+	}
+}
+
+// TestColour draws the role step in colour on a dark and a light background: the
+// palette follows the background, and NO_COLOR draws none.
+func TestColour(t *testing.T) {
+	st := testStore(t)
+	frames := map[string]string{}
+	for _, tc := range []struct {
+		name          string
+		dark, noColor bool
+	}{{"dark", true, false}, {"light", false, false}, {"none", true, true}} {
+		opts, _ := testOptions(t, st)
+		opts.Dark, opts.NoColor = tc.dark, tc.noColor
+		d := newDriver(t, opts, 80, 24)
+		d.waitText("Who are you")
+		frames[tc.name] = d.m.View().Content
+	}
+	if frames["dark"] == frames["light"] {
+		t.Error("dark and light backgrounds draw the same colours")
+	}
+	if strings.Contains(frames["none"], "38;2;") || strings.Contains(frames["none"], "38;5;") {
+		t.Error("NO_COLOR frame holds colours")
+	}
+	if !strings.Contains(frames["dark"], "38;2;") {
+		t.Error("the dark frame holds no colour at all")
+	}
+	if trimLines(ansi.Strip(frames["dark"])) != trimLines(ansi.Strip(frames["none"])) {
+		t.Error("colour changes the text of the frame")
+	}
+}

@@ -211,10 +211,16 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(update, "1 message") || update == buf {
 		t.Errorf("the update in tmux's buffer does not count the new failure:\n%s", update)
 	}
+	// P prints the message when the program ends, for a terminal without a clipboard.
+	s.keys("P")
+	s.wait("printed when you quit")
 	s.keys("q")
 	s.wait("Unsaved changes")
 	s.keys("y")
 	s.waitExit()
+	if screen := s.capture(); !strings.Contains(screen, "Failures since") {
+		t.Errorf("the update was not printed on quit; the pane shows:\n%s", screen)
+	}
 
 	c, err := casefile.Load(st.PathOf(id))
 	if err != nil {
