@@ -460,3 +460,28 @@ func TestColour(t *testing.T) {
 		t.Error("colour changes the text of the frame")
 	}
 }
+
+// TestEveryFrameFits draws every screen at several sizes, resized in turn: each frame is
+// exactly the terminal's height and no line is wider than it.
+func TestEveryFrameFits(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 200)
+	opts, _ := testOptions(t, st)
+	m := New(opts)
+	m.setCase(c, nil, true)
+	for _, id := range []screenID{scrRole, scrTriage, scrIdents, scrChecks, scrEvidence, scrMessage, scrOverview} {
+		m.show(id)
+		for _, sz := range []struct{ w, h int }{{120, 35}, {80, 24}, {50, 16}, {200, 60}, {80, 24}} {
+			m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
+			lines := strings.Split(m.View().Content, "\n")
+			if len(lines) != sz.h {
+				t.Errorf("screen %d at %dx%d: %d lines", id, sz.w, sz.h, len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > sz.w {
+					t.Errorf("screen %d at %dx%d: line %d is %d wide: %q", id, sz.w, sz.h, i, w, ansi.Strip(l))
+				}
+			}
+		}
+	}
+}

@@ -39,6 +39,12 @@ func runSession(a *app, cmd *cobra.Command, f *sessionFlags, ref string) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
+	if ref != "" {
+		// A case that is not there is a usage error, said before the screen opens.
+		if _, err := st.Find(ref); err != nil {
+			return badInput("%v", err)
+		}
+	}
 	return tui.Run(cmd.Context(), tui.Options{
 		Store:     st,
 		Case:      ref,
