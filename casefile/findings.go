@@ -132,7 +132,7 @@ func (c *Case) RecordChecks(results []checks.Result, at time.Time) {
 			ID:        r.ID,
 			Status:    string(r.Status),
 			Summary:   sanitize.Line(r.Summary),
-			Fix:       sanitize.Line(r.Fix),
+			Fix:       sanitize.Text(r.Fix), // a fix may be several records, one a line
 			CheckedAt: at,
 		})
 	}

@@ -72,6 +72,9 @@ func (c *Case) RecordMessage(m Message, sent bool, at time.Time) {
 	}
 	if sent {
 		c.Messages[i].SentAt = at
+		if c.Status == StatusDraft || c.Status == StatusOpen {
+			c.Status = StatusWaiting // the ball is with the desk now
+		}
 	}
 }
 
@@ -87,5 +90,8 @@ func (c *Case) RecordAnswer(at time.Time) bool {
 		return false
 	}
 	c.Messages[last].AnsweredAt = utc(at)
+	if c.Status == StatusWaiting {
+		c.Status = StatusOpen // the desk answered: the next move is ours
+	}
 	return true
 }

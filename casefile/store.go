@@ -212,6 +212,7 @@ func Parse(name string, data []byte) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	sanitizeCase(c)
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
