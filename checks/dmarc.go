@@ -87,6 +87,12 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	if rec.Testing {
 		worse(Warn, "t=y: the policy is in test mode; receivers apply one level less")
 	}
+	for _, why := range rec.Invalid {
+		worse(Warn, "at "+where+": "+why)
+	}
+	if len(rec.Invalid) > 0 && applied != dmarc.PolicyNone {
+		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
+	}
 	for _, why := range rec.Removed {
 		worse(Warn, why)
 	}

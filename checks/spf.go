@@ -253,6 +253,8 @@ func authTrouble(err error) string {
 // one can be given.
 func spfRemedy(lint *spf.Report, p spf.Problem) string {
 	switch {
+	case strings.Contains(p.Text, "like +all"):
+		return fmt.Sprintf("replace %s at %s with the address ranges your senders actually use", p.Term, p.Domain)
 	case strings.Contains(p.Text, "+all") && lint.Record != nil:
 		return authTXTRecord(lint.Domain, strings.Replace(lint.Record.String(), " +all", " ~all", 1))
 	case strings.HasPrefix(p.Text, "syntax error"):

@@ -43,9 +43,17 @@ func TestParseRecord(t *testing.T) {
 	if got := r.With("p", "reject"); got != "v=DMARC1; p=reject; adkim=s; t=y; fo=1:d" {
 		t.Errorf("With: %q, want p changed and pct, rf left out", got)
 	}
-	for _, bad := range []string{"v=DMARC1; p=bounce", "v=DMARC1; p=none; p=reject", "v=DMARC1; rua=http://x", "v=DMARC1", "v=spf1 -all", "v=DMARC1; p=none; adkim=x"} {
+	for _, bad := range []string{"v=DMARC1; p=none; p=reject", "v=spf1 -all", "p=reject; v=DMARC1"} {
 		if _, err := ParseRecord(bad); !errors.Is(err, ErrSyntax) {
 			t.Errorf("%q: want a syntax error, got %v", bad, err)
+		}
+	}
+	// A bad value is discarded for the default, not the whole record (RFC 7489 §6.3,
+	// RFC 9989 §4.7): a missing or unknown p= reads as p=none.
+	for _, rec := range []string{"v=DMARC1; p=bounce", "v=DMARC1; rua=http://x", "v=DMARC1", "v=DMARC1; p=none; adkim=x"} {
+		r, err := ParseRecord(rec)
+		if err != nil || r.Policy != PolicyNone || len(r.Invalid) == 0 || r.ADKIM != Relaxed || len(r.RUA) != 0 {
+			t.Errorf("%q: got %+v, %v; want p=none with the bad value named", rec, r, err)
 		}
 	}
 }
@@ -86,7 +94,8 @@ func TestDiscover(t *testing.T) {
 	if d := Discover(ctx, res, "two.test"); d.Policy != nil || len(d.Found) != 1 || len(d.Found[0].Several) != 2 {
 		t.Errorf("two records: %+v", d)
 	}
-	if d := Discover(ctx, res, "bad.test"); d.Policy != nil || len(d.Found) != 1 || d.Found[0].Err == nil {
+	// An unknown p= is read as p=none (RFC 9989 §4.7): the record still counts.
+	if d := Discover(ctx, res, "bad.test"); d.Policy == nil || d.Policy.Record.Policy != PolicyNone || len(d.Policy.Record.Invalid) != 1 {
 		t.Errorf("bad record: %+v", d)
 	}
 	if d := Discover(ctx, res, "absent.test"); d.Policy != nil || d.Err != nil || d.OrgDomain != "absent.test" {

@@ -61,6 +61,9 @@ type Record struct {
 	PSD               PSD
 	// Removed lists tags RFC 9989 removed (pct, rf, ri) found in the record, with why.
 	Removed []string
+	// Invalid lists tags whose values receivers discard, falling back to the default
+	// (RFC 7489 §6.3, RFC 9989 §4.7): a bad p= is p=none, not a record that is ignored.
+	Invalid []string
 	tags    []string // the tags in order, as written, for String
 }
 
@@ -90,7 +93,8 @@ func ParseRecord(txt string) (*Record, error) {
 		}
 		name, value, ok := strings.Cut(part, "=")
 		if !ok {
-			return nil, fmt.Errorf("%w: %q is not tag=value", ErrSyntax, part)
+			r.Invalid = append(r.Invalid, fmt.Sprintf("%q is not tag=value: receivers skip it", part))
+			continue
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
 		value = strings.TrimSpace(value)
@@ -102,80 +106,95 @@ func ParseRecord(txt string) (*Record, error) {
 			return nil, fmt.Errorf("%w: tag %q appears twice", ErrSyntax, name)
 		}
 		seen[name] = true
+		if err := r.tag(name, value); err != nil {
+			r.Invalid = append(r.Invalid, err.Error())
+			continue
+		}
 		r.tags = append(r.tags, name+"="+value)
-		bad := func(want string) error {
-			return fmt.Errorf("%w: %s=%s: want %s", ErrSyntax, name, value, want)
-		}
-		switch name {
-		case "p", "sp", "np":
-			p := Policy(strings.ToLower(value))
-			if p != PolicyNone && p != PolicyQuarantine && p != PolicyReject {
-				return nil, bad("none, quarantine or reject")
-			}
-			switch name {
-			case "p":
-				r.Policy = p
-			case "sp":
-				r.SubdomainPolicy = p
-			default:
-				r.NonexistentPolicy = p
-			}
-		case "adkim", "aspf":
-			a := Alignment(strings.ToLower(value))
-			if a != Relaxed && a != Strict {
-				return nil, bad("r (relaxed) or s (strict)")
-			}
-			if name == "adkim" {
-				r.ADKIM = a
-			} else {
-				r.ASPF = a
-			}
-		case "t":
-			switch strings.ToLower(value) {
-			case "y":
-				r.Testing = true
-			case "n":
-			default:
-				return nil, bad("y or n")
-			}
-		case "psd":
-			p := PSD(strings.ToLower(value))
-			if p != PSDYes && p != PSDNo && p != PSDUnknown {
-				return nil, bad("y, n or u")
-			}
-			r.PSD = p
-		case "fo":
-			for _, o := range strings.Split(value, ":") {
-				if o = strings.TrimSpace(o); o != "0" && o != "1" && o != "d" && o != "s" {
-					return nil, bad("0, 1, d or s, separated by colons")
-				}
-			}
-			r.FailureOptions = value
-		case "rua", "ruf":
-			var uris []string
-			for _, u := range strings.Split(value, ",") {
-				u = strings.TrimSpace(u)
-				if _, err := ReportDomain(u); err != nil {
-					return nil, fmt.Errorf("%w: %s: %v", ErrSyntax, name, err)
-				}
-				uris = append(uris, u)
-			}
-			if name == "rua" {
-				r.RUA = uris
-			} else {
-				r.RUF = uris
-			}
-		default:
-			if why, ok := removedTags[name]; ok {
-				r.Removed = append(r.Removed, why)
-			}
-			// Unknown tags are ignored (RFC 9989 §4.7).
-		}
 	}
 	if r.Policy == "" {
-		return nil, fmt.Errorf("%w: no p= tag: say none, quarantine or reject", ErrSyntax)
+		// RFC 9989 §4.7: an otherwise valid record without a usable p= is read as p=none.
+		r.Policy = PolicyNone
+		if !seen["p"] {
+			r.Invalid = append(r.Invalid, "no p= tag: receivers read the record as p=none")
+		}
 	}
 	return r, nil
+}
+
+// tag reads one tag into r; an error says why receivers discard its value.
+func (r *Record) tag(name, value string) error {
+	bad := func(want string) error {
+		fallback := map[string]string{"p": "p=none", "sp": "p", "np": "sp or p", "adkim": "r", "aspf": "r", "t": "n", "psd": "u", "fo": "0"}[name]
+		return fmt.Errorf("%s=%s is not valid (want %s): receivers use %s", name, value, want, fallback)
+	}
+	switch name {
+	case "p", "sp", "np":
+		p := Policy(strings.ToLower(value))
+		if p != PolicyNone && p != PolicyQuarantine && p != PolicyReject {
+			return bad("none, quarantine or reject")
+		}
+		switch name {
+		case "p":
+			r.Policy = p
+		case "sp":
+			r.SubdomainPolicy = p
+		default:
+			r.NonexistentPolicy = p
+		}
+	case "adkim", "aspf":
+		a := Alignment(strings.ToLower(value))
+		if a != Relaxed && a != Strict {
+			return bad("r (relaxed) or s (strict)")
+		}
+		if name == "adkim" {
+			r.ADKIM = a
+		} else {
+			r.ASPF = a
+		}
+	case "t":
+		switch strings.ToLower(value) {
+		case "y":
+			r.Testing = true
+		case "n":
+		default:
+			return bad("y or n")
+		}
+	case "psd":
+		p := PSD(strings.ToLower(value))
+		if p != PSDYes && p != PSDNo && p != PSDUnknown {
+			return bad("y, n or u")
+		}
+		r.PSD = p
+	case "fo":
+		for _, o := range strings.Split(value, ":") {
+			if o = strings.TrimSpace(o); o != "0" && o != "1" && o != "d" && o != "s" {
+				return bad("0, 1, d or s, separated by colons")
+			}
+		}
+		r.FailureOptions = value
+	case "rua", "ruf":
+		var uris []string
+		for _, u := range strings.Split(value, ",") {
+			u = strings.TrimSpace(u)
+			if _, err := ReportDomain(u); err != nil {
+				r.Invalid = append(r.Invalid, fmt.Sprintf("%s: %v: no reports are sent to it", name, err))
+				continue
+			}
+			uris = append(uris, u)
+		}
+		if name == "rua" {
+			r.RUA = uris
+		} else {
+			r.RUF = uris
+		}
+	default:
+		if why, ok := removedTags[name]; ok {
+			r.Removed = append(r.Removed, why)
+		}
+		// Unknown tags are ignored (RFC 9989 §4.7).
+	}
+	return nil
 }
 
 // ReportDomain returns the domain of a mailto: report URI (RFC 9989 §4.7: rua and ruf are

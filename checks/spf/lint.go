@@ -220,6 +220,9 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 			tc.Note = "depends on the message (macro): not looked up here"
 			continue
 		}
+		if t.Qualifier == '+' {
+			l.wideRange(domain, t)
+		}
 		switch t.Name {
 		case "all":
 			switch t.Qualifier {
@@ -364,4 +367,18 @@ func clip(s string) string {
 		return s
 	}
 	return s[:max] + "…"
+}
+
+// wideRange flags a pass term whose address range is so wide it works like +all:
+// "ip4:0.0.0.0/0" (or "a/0", which matches whatever the name resolves to) passes every
+// address, though receivers evaluate it without complaint (RFC 7208 §5.6).
+func (l *linter) wideRange(domain string, t Term) {
+	switch {
+	case t.Prefix4 == 0 || t.Prefix6 == 0:
+		l.add(LevelFail, domain, t.Text, "%s authorizes every address on the internet to send as %s, like +all", t.Text, domain)
+	case t.Prefix4 > 0 && t.Prefix4 < 8:
+		l.add(LevelWarn, domain, t.Text, "%s authorizes %d IPv4 addresses: far more than any sender uses", t.Text, 1<<(32-t.Prefix4))
+	case t.Prefix6 > 0 && t.Prefix6 < 16:
+		l.add(LevelWarn, domain, t.Text, "%s authorizes a range wider than any sender uses", t.Text)
+	}
 }

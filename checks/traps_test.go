@@ -1,0 +1,207 @@
+package checks
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/unblock-mail/unblock/checks/dnsbl"
+)
+
+// trap is one zone built to catch a checker that reads the RFCs loosely, with the verdict
+// the RFC requires (not what any program prints).
+type trap struct {
+	name   string
+	id     string
+	target Target
+	status Status
+	want   string // in the summary
+	detail string // in the details or the fix, when set
+	rfc    string // where the verdict comes from
+}
+
+func trapZone(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/traps.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2048 := authTestKey(2048)
+	ed := base64.StdEncoding.EncodeToString(ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey))
+	return strings.NewReplacer(
+		"{{RSA2048A}}", k2048[:100], "{{RSA2048B}}", k2048[100:],
+		"{{RSA2048}}", k2048,
+		"{{RSA1024}}", authTestKey(1024),
+		"{{RSA768}}", authTestKey(768),
+		"{{RSA4096}}", authSplitTXT("v=DKIM1; k=rsa; p="+authTestKey(4096)),
+		"{{ED25519}}", ed,
+	).Replace(string(b))
+}
+
+func TestTraps(t *testing.T) {
+	env, srv := liveEnv(t, trapZone(t)+dnsblHealthy()+`
+10.2.0.192.zen.spamhaus.org. A 127.0.0.2
+20.2.0.192.zen.spamhaus.org. A 127.0.0.10
+21.2.0.192.zen.spamhaus.org. A 127.0.0.11
+22.2.0.192.zen.spamhaus.org. A 127.255.255.254
+23.2.0.192.zen.spamhaus.org. A 127.0.0.99
+5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.spamhaus.org. A 127.0.0.3
+2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.zen.spamhaus.org. A 127.0.0.2
+blocked.bl.test.multi.uribl.com. A 127.0.0.1
+blocked.bl.test.multi.surbl.org. A 127.0.0.1
+`)
+	srv.Hang("hang.spf.test")
+	srv.ServFail("sf.spf.test")
+	srv.ServFail("_dmarc.sf.dm.test")
+	srv.Refuse("refused.spf.test")
+	ip := netip.MustParseAddr("192.0.2.10")
+	other := netip.MustParseAddr("203.0.113.5")
+	spfT := func(d string) Target { return Target{IP: ip, Domain: d} }
+	dm := func(d string) Target { return Target{Domain: d} }
+	dk := func(s string) Target { return Target{Domain: "dk.test", Selectors: []string{s}} }
+	at := func(s string) Target { return Target{IP: netip.MustParseAddr(s)} }
+	helo := func(h string) Target { return Target{IP: ip, HELO: h} }
+
+	traps := []trap{
+		// SPF
+		{"strings joined without a space", "spf", Target{IP: netip.MustParseAddr("198.51.100.7"), Domain: "split.spf.test"}, Pass, "may send as split.spf.test", "", "7208 §3.3"},
+		{"strings glued into one term", "spf", spfT("glued.spf.test"), Fail, "permerror", "", "7208 §3.3, §4.6"},
+		{"v=spf10 is not SPF", "spf", spfT("spf10.spf.test"), Fail, "publishes no SPF record", "", "7208 §4.5"},
+		{"v=spf1x is not SPF", "spf", spfT("spf1x.spf.test"), Fail, "publishes no SPF record", "", "7208 §4.5"},
+		{"V=SPF1 upper case is SPF", "spf", spfT("upper.spf.test"), Pass, "may send as upper.spf.test", "", "7208 §4.5, §12 (ABNF is case-insensitive); suite example8"},
+		{"two SPF records", "spf", spfT("two.spf.test"), Fail, "permerror", "", "7208 §4.5"},
+		{"record behind a CNAME", "spf", spfT("cname.spf.test"), Pass, "may send as cname.spf.test", "", "1034 §3.6.2"},
+		{"redirect ignored when all is present", "spf", Target{IP: other, Domain: "redirall.spf.test"}, Fail, "not authorized", "", "7208 §6.1"},
+		{"include of a domain with no SPF", "spf", spfT("incnospf.spf.test"), Fail, "permerror", "", "7208 §5.2"},
+		{"include of NXDOMAIN", "spf", spfT("incnx.spf.test"), Fail, "permerror", "", "7208 §5.2"},
+		{"three void lookups", "spf", spfT("void3.spf.test"), Fail, "permerror", "", "7208 §4.6.4"},
+		{"exactly 10 lookups, exp= not counted", "spf", spfT("ten.spf.test"), Pass, "may send as ten.spf.test", `"lookups":10`, "7208 §4.6.4, §6.2"},
+		{"11 lookups", "spf", spfT("eleven.spf.test"), Fail, "permerror", "", "7208 §4.6.4"},
+		{"mx with 11 hosts", "spf", spfT("manymx.spf.test"), Fail, "permerror", "", "7208 §4.6.4"},
+		{"ptr mechanism", "spf", Target{IP: netip.MustParseAddr("192.0.2.11"), Domain: "ptr.test"}, Warn, "ptr", "", "7208 §5.5"},
+		{"macros i, l, d", "spf", Target{IP: ip, Domain: "macro.spf.test", EnvelopeSender: "alice@macro.spf.test"}, Pass, "may send as macro.spf.test", "", "7208 §7"},
+		{"macro l for another user", "spf", Target{IP: other, Domain: "macro.spf.test", EnvelopeSender: "bob@macro.spf.test"}, Fail, "not authorized", "", "7208 §7"},
+		{"exp= with a fail", "spf", Target{IP: other, Domain: "exp.spf.test"}, Fail, "not authorized", "", "7208 §6.2"},
+		{"ip4 /0 authorizes everyone", "spf", Target{IP: other, Domain: "slash0.spf.test"}, Fail, "0.0.0.0/0", "", "7208 §5.6 (equivalent to +all)"},
+		{"bad CIDR length", "spf", spfT("badcidr.spf.test"), Fail, "permerror", "", "7208 §5.6"},
+		{"trailing space", "spf", spfT("trail.spf.test"), Pass, "may send as trail.spf.test", "", "7208 §4.6.1; suite trail"},
+		{"tab between terms", "spf", spfT("tab.spf.test"), Fail, "permerror", "", "7208 §12 (terms are separated by SP only)"},
+		{"+all", "spf", spfT("plusall.spf.test"), Fail, "+all", "", "7208 §10.1"},
+		{"?all", "spf", Target{IP: other, Domain: "qall.spf.test"}, Warn, "neutral", "", "7208 §2.6.2"},
+		{"no all, IP listed", "spf", spfT("noall.spf.test"), Warn, "all", "", "7208 §4.7"},
+		{"other TXT records beside SPF", "spf", spfT("crowd.spf.test"), Pass, "may send as crowd.spf.test", "", "7208 §4.5"},
+		{"include times out", "spf", spfT("slowinc.spf.test"), Error, "", "", "7208 §2.6.6, §5.2"},
+		{"SERVFAIL on the record", "spf", spfT("sf.spf.test"), Error, "SERVFAIL", "", "7208 §4.4"},
+		{"REFUSED on the record", "spf", spfT("refused.spf.test"), Error, "refused", "", "7208 §4.4"},
+
+		// DMARC
+		{"policy only at the org domain", "dmarc", dm("mail.org.dm.test"), Pass, "policy quarantine for mail.org.dm.test", "", "9989 §4.10 (sp=)"},
+		{"v=DMARC1 not first", "dmarc", dm("notfirst.dm.test"), Fail, "no DMARC policy", "", "9989 §4.7, 7489 §6.3"},
+		{"no p= with rua is p=none", "dmarc", dm("nop.dm.test"), Warn, "p=none", "", "9989 §4.7, 7489 §6.6.3"},
+		{"spaces and case in tags", "dmarc", dm("spaces.dm.test"), Pass, "policy reject", "", "9989 §4.8 (ABNF *WSP, case-insensitive values)"},
+		{"_dmarc is a CNAME", "dmarc", dm("cname.dm.test"), Pass, "policy quarantine", "", "1034 §3.6.2"},
+		{"two DMARC records", "dmarc", dm("two.dm.test"), Fail, "no DMARC policy", "", "9989 §4.10.1, 7489 §6.6.3"},
+		{"invalid p with rua is p=none", "dmarc", dm("badp.dm.test"), Warn, "p=none", "", "9989 §4.7, 7489 §6.6.3"},
+		{"external rua not authorized", "dmarc", dm("ext.dm.test"), Warn, "has not agreed", "", "9989 §3 (7489 §7.1)"},
+		{"external rua authorized", "dmarc", dm("extok.dm.test"), Pass, "policy reject", "", "7489 §7.1"},
+		{"np=", "dmarc", dm("np.dm.test"), Pass, "policy reject", `"np":"quarantine"`, "9989 §4.7"},
+		{"psd=y names the org domain below it", "dmarc", dm("mail.corp.psd.test"), Pass, "organizational domain corp.psd.test", "", "9989 §4.10.2"},
+		{"t=y", "dmarc", dm("testing.dm.test"), Warn, "t=y", "", "9989 §4.7"},
+		{"SERVFAIL on _dmarc", "dmarc", dm("sf.dm.test"), Error, "SERVFAIL", "", "9989 §4.10 (temperror, not none)"},
+
+		// DKIM
+		{"key split across strings with a space", "dkim", dk("split"), Pass, "key published", "", "6376 §3.6.2.2, §3.6.1 (FWS in p=)"},
+		{"revoked key", "dkim", dk("revoked"), Fail, "revoked", "", "6376 §3.6.1"},
+		{"ed25519", "dkim", dk("ed"), Pass, "key published", `"key_type":"ed25519"`, "8463"},
+		{"1024-bit RSA", "dkim", dk("r1024"), Warn, "1024", "", "8301 §3.2"},
+		{"4096-bit RSA", "dkim", dk("r4096"), Pass, "key published", `"bits":4096`, "8301 §3.2"},
+		{"768-bit RSA", "dkim", dk("r768"), Fail, "768", "", "8301 §3.2"},
+		{"h=sha1 only", "dkim", dk("sha1"), Fail, "sha1", "", "8301 §3.1"},
+		{"h=sha1:sha256", "dkim", dk("both"), Pass, "key published", "", "8301 §3.1"},
+		{"t=y", "dkim", dk("ty"), Warn, "t=y", "", "6376 §3.6.1"},
+		{"t=s", "dkim", dk("ts"), Pass, "key published", "", "6376 §3.6.1"},
+		{"CNAME to an ESP", "dkim", dk("esp"), Pass, "key published", "sendgrid", "6376 §3.6.2.2"},
+		{"unknown tags are ignored", "dkim", dk("unknown"), Pass, "key published", "", "6376 §3.2, §3.6.1"},
+		{"v=DKIM2 is not a key", "dkim", dk("v2"), Fail, "broken", "", "6376 §3.6.1"},
+
+		// PTR, FCrDNS, HELO
+		{"two PTR names, one confirms", "fcrdns", at("192.0.2.11"), Pass, "right.ptr.test", "", "8601 §3 (iprev: any name)"},
+		{"PTR through a CNAME", "ptr", at("192.0.2.12"), Pass, "classless.ptr.test", "", "2317"},
+		{"PTR through a CNAME confirms", "fcrdns", at("192.0.2.12"), Pass, "forward-confirmed", "", "2317, 8601 §3"},
+		{"generic PTR name", "ptr", at("192.0.2.13"), Warn, "generic", "", "receiver practice (M3AAWG)"},
+		{"PTR name with only AAAA", "fcrdns", at("192.0.2.14"), Fail, "no PTR name resolves back", "", "8601 §3"},
+		{"IPv6 nibble PTR", "fcrdns", at("2001:db8::5"), Pass, "forward-confirmed", "", "3596, 8601"},
+		{"HELO address literal", "helo", helo("[192.0.2.10]"), Warn, "", "", "5321 §4.1.3"},
+		{"HELO bare address", "helo", helo("192.0.2.10"), Fail, "", "", "5321 §4.1.1.1 (literal needs brackets)"},
+		{"HELO localhost.localdomain", "helo", helo("localhost.localdomain"), Fail, "", "", "5321 §4.1.1.1 (FQDN)"},
+		{"HELO with a trailing dot", "helo", helo("mail.helo.test."), Pass, "mail.helo.test", "", "1035 §5.1 (absolute name)"},
+		{"HELO elsewhere", "helo", helo("elsewhere.helo.test"), Warn, "not to the sending IP", "", "5321 §4.1.4"},
+
+		// MX, A
+		{"MX to a CNAME", "mx", dm("tocname.mx.test"), Warn, "CNAME", "", "2181 §10.3, 5321 §5.1"},
+		{"MX to an address", "mx", dm("toip.mx.test"), Fail, "192.0.2.25", "", "5321 §5.1, 1035 §3.3.9"},
+		{"null MX", "mx", dm("null.mx.test"), Fail, "null MX", "", "7505 §4.2"},
+		{"null MX beside another MX", "mx", dm("nullmix.mx.test"), Warn, "null MX", "", "7505 §3"},
+		{"one MX host does not resolve", "mx", dm("halfbad.mx.test"), Warn, "1 of 2 MX hosts resolve", "", "5321 §5.1"},
+		{"only AAAA, no MX", "mx", dm("v6only.mx.test"), Warn, "implicit MX", "", "5321 §5.1"},
+
+		// DNSBL
+		{"SBL 127.0.0.2", "dnsbl", at("192.0.2.10"), Fail, "Spamhaus ZEN (SBL", "", "5782 §2.1"},
+		{"PBL 127.0.0.10", "dnsbl", at("192.0.2.20"), Warn, "weigh little", "", "Spamhaus return codes"},
+		{"PBL 127.0.0.11", "dnsbl", at("192.0.2.21"), Warn, "weigh little", "", "Spamhaus return codes"},
+		{"public resolver refusal", "dnsbl", at("192.0.2.22"), Warn, "refusal code 127.255.255.254", `"state":"refused"`, "Spamhaus return codes"},
+		{"unknown code", "dnsbl", at("192.0.2.23"), Warn, "127.0.0.99", `"state":"unknown"`, "5782 §2.1"},
+		{"IPv6 by nibbles", "dnsbl", at("2001:db8::5"), Fail, "Spamhaus ZEN (CSS", "", "5782 §2.4"},
+		{"URIBL and SURBL 127.0.0.1 is a refusal", "dnsbl", dm("blocked.bl.test"), Warn, "", `"state":"refused"`, "URIBL, SURBL return codes"},
+	}
+	if len(traps) < 40 {
+		t.Fatalf("only %d traps", len(traps))
+	}
+	wrong := 0
+	for _, tr := range traps {
+		r := runLive(t, env, tr.id, tr.target)
+		b, _ := json.Marshal(r.Details)
+		bad := r.Status != tr.status || !strings.Contains(r.Summary, tr.want) ||
+			tr.detail != "" && !strings.Contains(string(b)+r.Fix, tr.detail)
+		if bad {
+			wrong++
+			t.Errorf("%s %s (RFC %s): got %s %q; want %s with %q %q\n\tdetails %s", tr.id, tr.name, tr.rfc, r.Status, r.Summary, tr.status, tr.want, tr.detail, clipFor(string(b)))
+		}
+	}
+	t.Logf("%d traps, %d wrong", len(traps), wrong)
+}
+
+func clipFor(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return s
+}
+
+// TestTrapsDNSBLUnhealthy: a list whose RFC 5782 §5 test entry is missing proves nothing
+// by its silence, and an answer outside 127/8 is a resolver rewriting NXDOMAIN.
+func TestTrapsDNSBLUnhealthy(t *testing.T) {
+	saved := dnsblZones
+	defer func() { dnsblZones = saved }()
+	var zen []dnsbl.Zone
+	for _, z := range saved {
+		if z.Zone == "zen.spamhaus.org" {
+			zen = append(zen, z)
+		}
+	}
+	dnsblZones = zen
+	env, _ := liveEnv(t, "example.test. A 192.0.2.1\n")
+	r := runLive(t, env, "dnsbl", Target{IP: netip.MustParseAddr("192.0.2.30")})
+	if r.Status != Error || !strings.Contains(r.Summary, "self-test") {
+		t.Errorf("list without its test entry: %s %q; want error naming the self-test", r.Status, r.Summary)
+	}
+	env, _ = liveEnv(t, "2.0.0.127.zen.spamhaus.org. A 127.0.0.2\n30.2.0.192.zen.spamhaus.org. A 192.0.2.200\n")
+	r = runLive(t, env, "dnsbl", Target{IP: netip.MustParseAddr("192.0.2.30")})
+	if r.Status != Error || !strings.Contains(r.Summary, "rewrites NXDOMAIN") {
+		t.Errorf("answer outside 127/8: %s %q; want error naming NXDOMAIN rewriting", r.Status, r.Summary)
+	}
+}
