@@ -90,7 +90,7 @@ func TestWizard(t *testing.T) {
 			if spf.Status != checks.Pass {
 				t.Errorf("spf %s (%s), want pass for 192.0.2.225 against the fixture zone", spf.Status, spf.Summary)
 			}
-			d.golden(t, name("4-checks"))
+			// The live results' wording belongs to the checks; TestChecksScreen has the golden.
 			d.keys("enter")
 			d.waitText("Checklist")
 
@@ -483,5 +483,61 @@ func TestEveryFrameFits(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestChecksScreen feeds the checks screen results as a run streams them: spinners until
+// each settles, a check that could not run kept apart from a failure, the selected
+// row's details and fix in the pane.
+func TestChecksScreen(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			c := newCommon(true, true)
+			c.Width, c.Height = sz.w, sz.h
+			cas := &casefile.Case{ID: "2026-11-20-proofpoint-192-0-2-225", Role: casefile.Sender, Provider: "proofpoint",
+				Identifiers: casefile.Identifiers{IPs: []string{"192.0.2.225"}, Domain: "example.com"}}
+			cs := newChecks(newSession(c, Options{Now: clock, Timeout: time.Second}, cas))
+			cs.rows = nil
+			for _, id := range []string{"spf", "dkim", "dmarc", "ptr", "dnsbl", "starttls"} {
+				cs.rows = append(cs.rows, checkRow{id: id, running: true})
+			}
+			cs.run, cs.running, cs.ran = 7, len(cs.rows), true
+			results := []checks.Result{
+				{ID: "spf", Status: checks.Pass, Summary: "192.0.2.225 may send as example.com"},
+				{ID: "dkim", Status: checks.Fail, Summary: "selector s1 has no key", Fix: "publish the key of selector s1 at s1._domainkey.example.com",
+					Details: map[string]any{"selector": "s1", "tried": []string{"s1._domainkey.example.com"}}},
+				{ID: "dnsbl", Status: checks.Error, Summary: "no blocklist answered: the resolver refused \x1b[31m"},
+				{ID: "ptr", Status: checks.Warn, Summary: "PTR mail.example.com looks generic"},
+			}
+			for _, r := range results[:2] {
+				cs.update(checkResultMsg{run: 7, res: r})
+			}
+			// A result of an older run is dropped.
+			cs.update(checkResultMsg{run: 6, res: checks.Result{ID: "dmarc", Status: checks.Fail}})
+			if cs.rows[cs.index("dmarc")].has {
+				t.Fatal("a stale run's result was shown")
+			}
+			if cs.running != 4 || !strings.Contains(cs.view(), "checking") {
+				t.Fatalf("running %d, want 4 rows still spinning", cs.running)
+			}
+			for _, r := range results[2:] {
+				cs.update(checkResultMsg{run: 7, res: r})
+			}
+			cs.update(checkResultMsg{run: 7, res: checks.Result{ID: "dmarc", Status: checks.Pass, Summary: "policy reject"}})
+			cs.update(checkResultMsg{run: 7, res: checks.Result{ID: "starttls", Status: checks.Skip, Summary: "no recipient domain"}})
+			cs.update(checksDoneMsg{run: 7})
+			if len(cas.Authentication) != 5 || !cs.s.dirty {
+				t.Fatalf("the run recorded %d results (dirty %v), want 5 (skips left out)", len(cas.Authentication), cs.s.dirty)
+			}
+			view := cs.view()
+			if !strings.Contains(view, "1 fail · 1 could not be checked") {
+				t.Errorf("tally does not keep errors apart from failures:\n%s", view)
+			}
+			cs.update(tea.KeyPressMsg{Code: tea.KeyDown})
+			golden(t, fmt.Sprintf("checks-%d", sz.w), trimLines(ansi.Strip(cs.view())))
+			if !strings.Contains(cs.view(), "Fix: publish the key") {
+				t.Error("the selected failure's fix is not in the pane")
+			}
+		})
 	}
 }
