@@ -187,7 +187,8 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 			}
 		}
 	}
-	if f.Mode == Delivered {
+	if f.Receiver == "" {
+		// The filter that received it, whether it delivered or filtered.
 		for _, hop := range d.Hops {
 			if fl, ok := FilterForHost(hop.By); ok {
 				f.ReceiverProvider = fl.Provider

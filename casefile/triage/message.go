@@ -76,6 +76,7 @@ type original struct {
 	sender    string
 	messageID string
 	hosts     []string // envelope and DKIM domains, Received names: for ESP pools
+	hops      []Hop    // the original's Received chain, newest first
 }
 
 // readMessage reads one message: a DSN or plain-text bounce, an ARF report, an
@@ -307,6 +308,7 @@ func (m *msgReader) originalHeaders(body []byte) {
 		}
 	}
 	for _, rcv := range h.Values("Received") {
+		m.orig.hops = append(m.orig.hops, parseReceived(rcv))
 		for _, w := range []string{"by ", "from "} {
 			lrcv := lowerASCII(rcv)
 			if i := strings.Index(lrcv, w); i >= 0 {
@@ -316,6 +318,22 @@ func (m *msgReader) originalHeaders(body []byte) {
 			}
 		}
 	}
+}
+
+// clientOf is the IP the receiving host saw the original come from, when the original's
+// Received chain has that host's own hop (a bounce written after DATA by the receiver):
+// the sending IP, against which the IP a reply names is compared.
+func (o *original) clientOf(remote string) string {
+	remote = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(remote), "."))
+	if remote == "" {
+		return ""
+	}
+	for _, hop := range o.hops {
+		if strings.EqualFold(hop.By, remote) && hop.IP != "" && !privateIP(hop.IP) {
+			return hop.IP
+		}
+	}
+	return ""
 }
 
 // originalMarkers start the copy of the original message in plain-text bounces.
@@ -360,7 +378,7 @@ func (m *msgReader) dsnFindings() {
 	for _, r := range m.recipients {
 		diag := unfold(fieldValue(r.Get("Diagnostic-Code")))
 		status, _ := scanStatus(strings.TrimSpace(r.Get("Status")), 0)
-		h := hint{sendingIP: m.rd.opts.IP, status: status, action: strings.ToLower(strings.TrimSpace(r.Get("Action"))),
+		h := hint{sendingIP: cmpOr(m.rd.opts.IP, m.orig.clientOf(fieldValue(r.Get("Remote-MTA")))), status: status, action: strings.ToLower(strings.TrimSpace(r.Get("Action"))),
 			remote: strings.ToLower(fieldValue(r.Get("Remote-MTA")))}
 		if _, err := parseIPHost(h.remote); err == nil {
 			h.remote = ""

@@ -429,8 +429,11 @@ func hostAfter(s, word string) string {
 	return h
 }
 
-// hostInText finds a host name of a known filter in the text, outside URLs.
+// hostInText finds a host name of a known filter in the text, outside URLs. An Exchange
+// NDR's "Generating server" is the sender's own server when a remote server's reply is
+// quoted, not the one that answered.
 func hostInText(lower string) string {
+	remoteQuoted := strings.Contains(lower, "remote server returned")
 	for i := 0; i < len(lower); {
 		for i < len(lower) && !isAlnum(lower[i]) {
 			i++
@@ -441,7 +444,8 @@ func hostInText(lower string) string {
 		}
 		tok := strings.Trim(lower[i:j], ".-")
 		inURL := i >= 3 && lower[i-3:i] == "://"
-		if !inURL && strings.Count(tok, ".") >= 1 && !isDigit(tok[len(tok)-1]) {
+		generating := remoteQuoted && strings.HasSuffix(strings.TrimRight(lower[:i], " "), "generating server:")
+		if !inURL && !generating && strings.Count(tok, ".") >= 1 && !isDigit(tok[len(tok)-1]) {
 			if _, ok := FilterForHost(tok); ok {
 				return tok
 			}
