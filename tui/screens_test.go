@@ -541,3 +541,22 @@ func TestChecksScreen(t *testing.T) {
 		})
 	}
 }
+
+// TestPasteWithCarriageReturns: terminals send a paste's line ends as CR; the bounce is
+// still read line by line.
+func TestPasteWithCarriageReturns(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	d.send(tea.PasteMsg{Content: strings.ReplaceAll(readBounce(t), "\n", "\r")})
+	d.waitText("Proposed")
+	if len(d.m.cas.Timeline) != 1 || !strings.HasPrefix(d.m.cas.Timeline[0].Reply, "554 Blocked") {
+		t.Fatalf("timeline after a CR paste: %+v", d.m.cas.Timeline)
+	}
+	if d.m.cas.Identifiers.Domain != "example.com" {
+		t.Errorf("sending domain %q, want example.com from the bounce", d.m.cas.Identifiers.Domain)
+	}
+}

@@ -234,6 +234,7 @@ func (t *triageScreen) update(msg tea.Msg) tea.Cmd {
 		// file reads the file.
 		if t.focus == 0 || t.addOnly {
 			t.input.SetValue("")
+			msg.Content = pastedLines(msg.Content)
 			if p := expandHome(strings.TrimSpace(msg.Content)); isFile(p) {
 				return t.readFile(p)
 			}
@@ -589,6 +590,16 @@ func routeChoices(role casefile.Role) []string {
 		}
 	}
 	return out
+}
+
+// pastedLines undoes what terminals do to newlines in a paste: many send each line end
+// as a carriage return (tmux, xterm), which would make a bounce one long line.
+func pastedLines(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.ReplaceAll(s, "\r", "\n")
 }
 
 // previewLines are the first n non-empty lines of untrusted text, made safe to show.

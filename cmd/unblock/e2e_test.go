@@ -138,7 +138,12 @@ func TestEndToEnd(t *testing.T) {
 	s.keys("Enter")
 	s.wait("What failed?")
 	s.paste(bounce)
-	s.wait("Proposed")
+	screen := s.wait("Proposed")
+	// tmux sends the pasted line ends as carriage returns, as terminals do: the bounce
+	// must still be read as a bounce, its reply found inside it.
+	if !strings.Contains(screen, "554 Blocked - see") {
+		t.Fatalf("the pasted bounce was not read as one; the pane shows:\n%s", screen)
+	}
 	s.keys("Enter")
 	s.wait("What the provider needs")
 	s.keys("Down", "C-u")
@@ -151,7 +156,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The checks run against the loopback server.
 	s.wait("Proving your side")
-	screen := s.wait("done:")
+	screen = s.wait("done:")
 	if !strings.Contains(screen, "spf        ✓ pass") {
 		t.Errorf("SPF does not pass against the fixture zone:\n%s", screen)
 	}
