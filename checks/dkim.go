@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/unblock-mail/unblock/checks/dkim"
@@ -96,6 +97,12 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 			}
 			if k.Revoked && !probed {
 				fixes = append(fixes, fmt.Sprintf("sign with a selector whose key is published, or publish the key of %s again at %s", l.Selector, l.Name))
+			}
+			if len(k.Hashes) > 0 && !slices.Contains(k.Hashes, "sha256") && !k.Revoked {
+				fixes = append(fixes, fmt.Sprintf("publish %s without h= (or with h=sha256) and sign with rsa-sha256", l.Name))
+			}
+			if k.Testing && !k.Revoked {
+				fixes = append(fixes, fmt.Sprintf("remove t=y from %s once reports show your signatures verify", l.Name))
 			}
 			if k.Type == "rsa" && !k.Revoked && k.Bits < dkim.RecommendedRSABits {
 				fixes = append(fixes, fmt.Sprintf("generate a 2048-bit RSA key, publish it under a new selector (not %s), sign with it, then revoke %s with p=", l.Selector, l.Selector))

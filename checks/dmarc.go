@@ -38,9 +38,13 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	for _, f := range d.Found {
 		switch {
 		case len(f.Several) > 0:
-			worse(Warn, fmt.Sprintf("_dmarc.%s has %d DMARC records: receivers ignore them all; keep one", f.Domain, len(f.Several)))
+			worse(Fail, fmt.Sprintf("_dmarc.%s has %d DMARC records: receivers ignore them all (RFC 9989 §4.10); keep one", f.Domain, len(f.Several)))
+			fixes = append(fixes, fmt.Sprintf("delete all but one of the %d TXT records at _dmarc.%s", len(f.Several), f.Domain))
 		case f.Err != nil:
 			worse(Fail, fmt.Sprintf("the record at _dmarc.%s is broken, so receivers ignore it: %v", f.Domain, f.Err))
+			if rec, err := dmarc.ParseRecord(dmarcReordered(f.Text)); err == nil {
+				fixes = append(fixes, authTXTRecord("_dmarc."+f.Domain, rec.With("", "")))
+			}
 		}
 	}
 	if d.Policy == nil {
@@ -80,18 +84,19 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 		where += " (inherited by " + d.Domain + ")"
 	}
 	head := fmt.Sprintf("policy %s for %s at %s; organizational domain %s", applied, d.Domain, where, d.OrgDomain)
+	// What receivers discard comes first: it explains a p=none the owner did not write.
+	for _, why := range rec.Invalid {
+		worse(Warn, "at "+where+": "+why)
+	}
+	if len(rec.Invalid) > 0 && applied != dmarc.PolicyNone {
+		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
+	}
 	if applied == dmarc.PolicyNone {
 		worse(Warn, fmt.Sprintf("p=none at %s: receivers take no action on failing mail, and some (Gmail, Yahoo) want more of bulk senders", where))
 		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("p", "quarantine"))+"  (once reports show your mail passes)")
 	}
 	if rec.Testing {
 		worse(Warn, "t=y: the policy is in test mode; receivers apply one level less")
-	}
-	for _, why := range rec.Invalid {
-		worse(Warn, "at "+where+": "+why)
-	}
-	if len(rec.Invalid) > 0 && applied != dmarc.PolicyNone {
-		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
 	}
 	for _, why := range rec.Removed {
 		worse(Warn, why)
@@ -143,4 +148,18 @@ func prefixDMARC(names []string) []string {
 		out[i] = "_dmarc." + n
 	}
 	return out
+}
+
+// dmarcReordered moves v=DMARC1 to the front of a record that has it elsewhere, for the
+// record to suggest.
+func dmarcReordered(text string) string {
+	var rest []string
+	for _, part := range strings.Split(text, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" || strings.EqualFold(strings.ReplaceAll(part, " ", ""), "v=DMARC1") {
+			continue
+		}
+		rest = append(rest, part)
+	}
+	return strings.Join(append([]string{"v=DMARC1"}, rest...), "; ")
 }

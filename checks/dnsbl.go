@@ -133,7 +133,7 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		res.Fix = strings.Join(remedies, "\n")
 	case len(trouble) > 0:
 		res.Status = Warn
-		res.Summary = fmt.Sprintf("not listed on the %d lists that answered%s", len(answered), unread)
+		res.Summary = fmt.Sprintf("not listed on the %s that answered%s", plural(len(answered), "list"), unread)
 		res.Fix = strings.Join(remedies, "\n")
 	default:
 		res.Status = Pass
@@ -157,4 +157,12 @@ func addTrouble(groups []unreadGroup, r dnsbl.Result) []unreadGroup {
 		}
 	}
 	return append(groups, unreadGroup{why: r.Short, names: []string{r.Zone.Name}})
+}
+
+// plural spells a count with its noun: "1 list", "7 lists".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

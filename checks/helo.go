@@ -25,6 +25,24 @@ func heloApplies(t Target) (bool, string) {
 // runHELO judges the name the sender's server gives in EHLO: receivers expect a fully
 // qualified name that resolves, ideally the IP's forward-confirmed PTR name.
 func runHELO(ctx context.Context, env *Env, t Target) Result {
+	res := heloVerdict(ctx, env, t)
+	name := strings.TrimSpace(t.HELO)
+	if strings.HasSuffix(name, ".") && !strings.HasPrefix(name, "[") && (res.Status == Pass || res.Status == Warn) {
+		// RFC 5321 §4.1.2: Domain is sub-domain *("." sub-domain), with no root dot.
+		bare := strings.TrimSuffix(name, ".")
+		note := fmt.Sprintf("HELO %s ends with a dot, which the EHLO syntax does not allow (RFC 5321 §4.1.2); some receivers reject it", name)
+		if res.Status == Pass {
+			res.Details["notes"] = []string{res.Summary}
+			res.Status, res.Summary = Warn, note
+			res.Fix = fmt.Sprintf("Make the server introduce itself as %s, without the final dot", bare)
+		} else {
+			res.Summary += "; " + note
+		}
+	}
+	return res
+}
+
+func heloVerdict(ctx context.Context, env *Env, t Target) Result {
 	var rdns iprev.Result
 	// The HELO name's addresses do not depend on the reverse lookup: ask at once.
 	if _, err := netip.ParseAddr(t.HELO); err != nil && strings.Contains(t.HELO, ".") && !strings.HasPrefix(t.HELO, "[") {

@@ -138,17 +138,23 @@ func runMX(ctx context.Context, env *Env, t Target) Result {
 	var list []map[string]any
 	var good, bad, unknown int
 	var problems []string
+	nullMixed := false
 	for _, h := range hosts {
 		m := map[string]any{"host": h.Host, "preference": h.Pref}
 		if h.Host == "" {
-			h.Problem = "a null MX mixed with other MX records (RFC 7505 §3 forbids it)"
+			h.Problem = "a null MX (0 .) mixed with other MX records: RFC 7505 §3 forbids it, and senders may treat the domain as taking no mail"
 		}
 		if len(h.Addrs) > 0 {
 			m["addresses"] = addrStrings(h.Addrs)
 		}
-		if h.Problem != "" {
+		switch {
+		case h.Host == "":
 			m["problem"] = h.Problem
-			problems = append(problems, fmt.Sprintf("%s %s", orDot(h.Host), h.Problem))
+			problems = append(problems, h.Problem)
+			nullMixed = true
+		case h.Problem != "":
+			m["problem"] = h.Problem
+			problems = append(problems, fmt.Sprintf("%s %s", h.Host, h.Problem))
 		}
 		switch {
 		case len(h.Addrs) > 0:
@@ -174,9 +180,13 @@ func runMX(ctx context.Context, env *Env, t Target) Result {
 			Summary: "no MX host resolves: " + strings.Join(problems, "; "),
 			Fix:     "Give every MX host an A/AAAA record, or point the MX at hosts that have one"}
 	case len(problems) > 0:
+		fix := "Point each MX at a host name with its own A/AAAA record"
+		if nullMixed {
+			fix = fmt.Sprintf("Remove the null MX (0 .) of %s: it takes mail at its other MX hosts", t.Domain)
+		}
 		return Result{Status: Warn, Details: d,
 			Summary: fmt.Sprintf("%d of %d MX hosts resolve; %s", good, len(hosts), strings.Join(problems, "; ")),
-			Fix:     "Point each MX at a host name with its own A/AAAA record"}
+			Fix:     fix}
 	case unknown > 0:
 		return Result{Status: Warn, Details: d,
 			Summary: fmt.Sprintf("%d of %d MX hosts resolve; %d could not be checked", good, len(hosts), unknown)}

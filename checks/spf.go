@@ -135,9 +135,16 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 			switch p.Level {
 			case spf.LevelFail:
 				worse(Fail, line)
-				fixes = append(fixes, spfRemedy(lint, p))
+				fix := spfRemedy(lint, p, t)
+				if fix == "" {
+					fix = "at " + p.Domain + ": " + p.Text
+				}
+				fixes = append(fixes, fix)
 			case spf.LevelWarn:
 				worse(Warn, line)
+				if fix := spfRemedy(lint, p, t); fix != "" {
+					fixes = append(fixes, fix)
+				}
 			case spf.LevelError:
 				worse(Error, line)
 			}
@@ -251,8 +258,22 @@ func authTrouble(err error) string {
 
 // spfRemedy says what to change for a lint failure, with the record to publish where
 // one can be given.
-func spfRemedy(lint *spf.Report, p spf.Problem) string {
+func spfRemedy(lint *spf.Report, p spf.Problem, t Target) string {
+	top := lint.Record != nil && p.Domain == lint.Domain
 	switch {
+	case strings.HasPrefix(p.Text, "no all term") && top:
+		return authTXTRecord(lint.Domain, lint.Record.String()+" ~all")
+	case strings.HasPrefix(p.Text, "?all") && top:
+		return authTXTRecord(lint.Domain, strings.Replace(lint.Record.String(), " ?all", " ~all", 1))
+	case strings.HasPrefix(p.Text, "ptr:"):
+		if t.IP.IsValid() {
+			return fmt.Sprintf("replace %s at %s with the addresses it stands for, such as %s", p.Term, p.Domain, spfIPTerm(t))
+		}
+		return fmt.Sprintf("replace %s at %s with ip4:/ip6: terms for your servers", p.Term, p.Domain)
+	case strings.Contains(p.Text, "is never used"):
+		return fmt.Sprintf("remove %s from the record at %s, or move what it allows into the record", p.Term, p.Domain)
+	case strings.Contains(p.Text, "MX records; receivers look at no more than"):
+		return fmt.Sprintf("replace %s at %s with ip4:/ip6: terms for the hosts that send, or cut the MX hosts to %d", p.Term, p.Domain, spf.MaxMXNames)
 	case strings.Contains(p.Text, "like +all"):
 		return fmt.Sprintf("replace %s at %s with the address ranges your senders actually use", p.Term, p.Domain)
 	case strings.Contains(p.Text, "+all") && lint.Record != nil:
@@ -272,5 +293,5 @@ func spfRemedy(lint *spf.Report, p spf.Problem) string {
 	case strings.Contains(p.Text, "needs"):
 		return fmt.Sprintf("cut the policy to %d lookups or fewer: drop includes you no longer use, or list senders with ip4:/ip6:", spf.MaxLookups)
 	}
-	return "at " + p.Domain + ": " + p.Text
+	return ""
 }

@@ -2,6 +2,7 @@ package dmarc
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -109,6 +110,14 @@ func lookup(ctx context.Context, res *resolver.Resolver, name string) (*Found, e
 	}
 	switch len(recs) {
 	case 0:
+		// A record that names DMARC1 but does not start with it is ignored by
+		// receivers (RFC 9989 §4.7: v= comes first); say so instead of "absent".
+		for _, t := range txts {
+			if strings.Contains(strings.ToLower(t), "v=dmarc1") {
+				return &Found{Domain: name, Text: t,
+					Err: fmt.Errorf(`%w: the record does not start with "v=DMARC1"`, ErrSyntax)}, nil
+			}
+		}
 		return nil, nil
 	case 1:
 		f := &Found{Domain: name, Text: recs[0]}

@@ -249,7 +249,11 @@ func (r *Record) With(tag, value string) string {
 		}
 		tags = append(tags, t)
 	}
-	if !found && tag != "" {
+	switch {
+	case !found && tag == "p" && len(tags) > 0:
+		// p= reads best right after v= (the order of RFC 9989's grammar).
+		tags = append([]string{tags[0], "p=" + value}, tags[1:]...)
+	case !found && tag != "":
 		tags = append(tags, tag+"="+value)
 	}
 	return strings.Join(tags, "; ")

@@ -238,6 +238,7 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 			if t.Name == "redirect" && hasAll {
 				tc.Lookups = 0
 				tc.Note = "ignored: the record has " + all.Text + " (RFC 7208 §6.1)"
+				l.add(LevelWarn, domain, t.Text, "%s is never used: %s matches first (RFC 7208 §6.1), so whatever %s allows does not count", t.Text, all.Text, target)
 				continue
 			}
 			if contains(path, target) {
