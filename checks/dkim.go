@@ -101,6 +101,9 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 			if len(k.Hashes) > 0 && !slices.Contains(k.Hashes, "sha256") && !k.Revoked {
 				fixes = append(fixes, fmt.Sprintf("publish %s without h= (or with h=sha256) and sign with rsa-sha256", l.Name))
 			}
+			if len(k.Services) > 0 && !slices.Contains(k.Services, "email") && !k.Revoked {
+				fixes = append(fixes, fmt.Sprintf("publish %s without s= (or with s=email)", l.Name))
+			}
 			if k.Testing && !k.Revoked {
 				fixes = append(fixes, fmt.Sprintf("remove t=y from %s once reports show your signatures verify", l.Name))
 			}

@@ -276,6 +276,8 @@ func spfRemedy(lint *spf.Report, p spf.Problem, t Target) string {
 		return fmt.Sprintf("replace %s at %s with ip4:/ip6: terms for the hosts that send, or cut the MX hosts to %d", p.Term, p.Domain, spf.MaxMXNames)
 	case strings.Contains(p.Text, "like +all"):
 		return fmt.Sprintf("replace %s at %s with the address ranges your senders actually use", p.Term, p.Domain)
+	case strings.Contains(p.Text, "+all") && !top:
+		return fmt.Sprintf("%s ends in +all, so including it authorizes everyone: stop including %s, or have its owner end it with ~all or -all", p.Domain, p.Domain)
 	case strings.Contains(p.Text, "+all") && lint.Record != nil:
 		return authTXTRecord(lint.Domain, strings.Replace(lint.Record.String(), " +all", " ~all", 1))
 	case strings.HasPrefix(p.Text, "syntax error"):

@@ -52,12 +52,20 @@ func TestTraps(t *testing.T) {
 5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.spamhaus.org. A 127.0.0.3
 2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.zen.spamhaus.org. A 127.0.0.2
 blocked.bl.test.multi.uribl.com. A 127.0.0.1
+24.2.0.192.zen.spamhaus.org. A 127.0.0.2
+24.2.0.192.zen.spamhaus.org. A 127.0.0.4
+25.2.0.192.zen.spamhaus.org. A 127.255.255.255
+bad.bl.test.dbl.spamhaus.org. A 127.0.1.2
 blocked.bl.test.multi.surbl.org. A 127.0.0.1
 `)
 	srv.Hang("hang.spf.test")
 	srv.ServFail("sf.spf.test")
 	srv.ServFail("_dmarc.sf.dm.test")
 	srv.Refuse("refused.spf.test")
+	srv.ServFail("sf._domainkey.dk.test")
+	srv.ServFail("sf.mx.test")
+	srv.ServFail("16.2.0.192.in-addr.arpa")
+	srv.Hang("26.2.0.192.b.barracudacentral.org")
 	ip := netip.MustParseAddr("192.0.2.10")
 	other := netip.MustParseAddr("203.0.113.5")
 	spfT := func(d string) Target { return Target{IP: ip, Domain: d} }
@@ -157,6 +165,35 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"unknown code", "dnsbl", at("192.0.2.23"), Warn, "127.0.0.99", `"state":"unknown"`, "5782 §2.1"},
 		{"IPv6 by nibbles", "dnsbl", at("2001:db8::5"), Fail, "Spamhaus ZEN (CSS", "", "5782 §2.4"},
 		{"URIBL and SURBL 127.0.0.1 is a refusal", "dnsbl", dm("blocked.bl.test"), Warn, "", `"state":"refused"`, "URIBL, SURBL return codes"},
+
+		// second round
+		{"redirect to a domain with no SPF", "spf", spfT("redirnospf.spf.test"), Fail, "permerror", "", "7208 §6.1"},
+		{"include of a broken record", "spf", spfT("incbroken.spf.test"), Fail, "permerror", "", "7208 §5.2, §4.6"},
+		{"include's -all is only no match", "spf", spfT("incdeny.spf.test"), Pass, "may send as incdeny.spf.test", "", "7208 §5.2 table"},
+		{"include of +all", "spf", Target{IP: other, Domain: "incopen.spf.test"}, Fail, "+all", "stop including open.spf.test", "7208 §5.2: the include passes everyone"},
+		{"unknown modifier ignored", "spf", spfT("unkmod.spf.test"), Pass, "may send as unkmod.spf.test", "", "7208 §6"},
+		{"redirect= twice", "spf", spfT("tworedir.spf.test"), Fail, "permerror", "", "7208 §6"},
+		{"a with a /24", "spf", Target{IP: netip.MustParseAddr("198.51.100.200"), Domain: "dualcidr.spf.test"}, Pass, "may send", "", "7208 §5.6"},
+		{"IPv4-mapped IPv6 sender", "spf", Target{IP: netip.MustParseAddr("::ffff:192.0.2.10"), Domain: "v4only.spf.test"}, Pass, "may send", "", "7208 §5.6 (mapped addresses are IPv4)"},
+		{"IPv6 sender, IPv4-only record", "spf", Target{IP: netip.MustParseAddr("2001:db8::5"), Domain: "v4only.spf.test"}, Fail, "not authorized", "", "7208 §5.6"},
+		{"invalid sp falls back to p", "dmarc", dm("mail.spbad.dm.test"), Warn, "sp=maybe is not valid", `"applied_policy":"reject"`, "7489 §6.3, 9989 §4.7"},
+		{"rua with a size limit", "dmarc", dm("size.dm.test"), Pass, "policy reject", "", "9989 §4.7 (mailto with !size)"},
+		{"key for another service", "dkim", dk("svc"), Fail, "not for email", "s=email", "6376 §3.6.1 (s= must include email or *)"},
+		{"unknown key type", "dkim", dk("dsa"), Fail, "", "", "6376 §3.6.1, 8463"},
+		{"p= not base64", "dkim", dk("garbage"), Fail, "broken", "", "6376 §3.6.1"},
+		{"selector absent", "dkim", dk("nosuch"), Fail, "has no key", "", "6376 §6.1.2"},
+		{"SERVFAIL on the key", "dkim", dk("sf"), Error, "SERVFAIL", "", "6376 §6.1.2 (TEMPFAIL)"},
+		{"ESP pool PTR", "ptr", at("192.0.2.15"), Pass, "", "sendgrid", "PROVIDERS.md shared pools"},
+		{"PTR SERVFAIL", "ptr", at("192.0.2.16"), Error, "SERVFAIL", "", "8601 §3 (temperror)"},
+		{"PTR absent", "ptr", at("192.0.2.17"), Fail, "no PTR record", "", "8601 §3"},
+		{"MX host with only AAAA", "mx", dm("v6host.mx.test"), Pass, "every host resolves", "", "5321 §5.1"},
+		{"MX SERVFAIL", "mx", dm("sf.mx.test"), Error, "", "", "5321 §5.1"},
+		{"domain does not exist", "mx", dm("nxdomain.mx.test"), Fail, "does not exist", "", "5321 §5.1"},
+		{"A in private space", "a", dm("private.a.test"), Warn, "not reachable", "", "1918"},
+		{"SBL and XBL at once", "dnsbl", at("192.0.2.24"), Fail, "SBL", "XBL", "5782 §2.1 (several A records)"},
+		{"rate-limit refusal", "dnsbl", at("192.0.2.25"), Warn, "127.255.255.255", `"state":"refused"`, "Spamhaus return codes"},
+		{"DBL listing", "dnsbl", dm("bad.bl.test"), Fail, "Spamhaus DBL", "", "5782 §2.2"},
+		{"one list times out", "dnsbl", at("192.0.2.26"), Warn, "could not be read", `"state":"error"`, "5782: silence is not 'not listed'"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))
