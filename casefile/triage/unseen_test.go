@@ -3,6 +3,7 @@ package triage
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,6 +40,9 @@ func TestUnseen(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			wrong++
 			continue
+		}
+		if c := controlIn(rep); c != "" {
+			t.Errorf("%s: the report carries a raw control character in %s", name, c)
 		}
 		f, ok := primaryFinding(rep)
 		if !ok {
@@ -92,4 +96,42 @@ func primaryFinding(rep *Report) (Finding, bool) {
 		return rep.Findings[0], true
 	}
 	return Finding{}, false
+}
+
+// controlIn finds a string in the report's JSON that holds a control character (other
+// than none at all: even newlines are made visible in findings) and names its key.
+func controlIn(rep *Report) string {
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return "(marshal: " + err.Error() + ")"
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "(unmarshal: " + err.Error() + ")"
+	}
+	var walk func(key string, v any) string
+	walk = func(key string, v any) string {
+		switch x := v.(type) {
+		case string:
+			for _, r := range x {
+				if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+					return key + "=" + strconv.QuoteToASCII(x)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if s := walk(key, e); s != "" {
+					return s
+				}
+			}
+		case map[string]any:
+			for k, e := range x {
+				if s := walk(k, e); s != "" {
+					return s
+				}
+			}
+		}
+		return ""
+	}
+	return walk("", v)
 }
