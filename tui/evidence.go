@@ -327,8 +327,10 @@ func (e *evidence) view() string {
 	if d, ok := triage.DeskFor(route); ok {
 		head += " for " + d.Name
 	}
+	// The pane with focus has its heading in the accent colour and, without colour,
+	// underlined; the ▸ marks only the selected row.
 	if e.pane == 0 {
-		head = st.Accent.Render("▸ ") + st.Heading.Render(head)
+		head = "  " + st.Accent.Underline(true).Render(head)
 	} else {
 		head = "  " + st.Heading.Render(head)
 	}
@@ -366,18 +368,18 @@ func (e *evidence) view() string {
 		}
 	}
 	if e.pane == 1 {
-		b.WriteString(st.Accent.Render("▸ ") + st.Heading.Render("About the failure") + "\n")
+		b.WriteString("  " + st.Accent.Underline(true).Render("About the failure") + st.Muted.Render("  (esc back to the checklist)") + "\n")
 	} else {
 		b.WriteString("  " + st.Heading.Render("About the failure") + st.Muted.Render("  (tab to type)") + "\n")
 	}
 	for i := range nEvidenceFields {
 		in := e.inputs[i]
 		in.SetWidth(max(10, w-22))
-		label := fmt.Sprintf("%-17s", evidenceLabels[i])
+		label, mark := fmt.Sprintf("%-17s", evidenceLabels[i]), "  "
 		if e.pane == 1 && i == e.field {
-			label = st.Accent.Render(label)
+			label, mark = st.Accent.Render(label), st.Accent.Render("▸ ")
 		}
-		b.WriteString("  " + label + " " + in.View() + "\n")
+		b.WriteString(mark + label + " " + in.View() + "\n")
 	}
 	return b.String()
 }
