@@ -146,7 +146,14 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 					fixes = append(fixes, fix)
 				}
 			case spf.LevelError:
-				worse(Error, line)
+				if from != nil && from.Result != spf.TempError && readable {
+					// check_host reached its verdict for this IP without the part
+					// that could not be read (it stops at the first match): the
+					// verdict stands, and the unread part matters to other senders.
+					worse(Warn, line+fmt.Sprintf(" (the result for %s does not depend on it; other senders may get temperror)", t.IP))
+				} else {
+					worse(Error, line)
+				}
 			}
 		}
 		if r.Status == Fail && len(fixes) == 0 {
