@@ -517,6 +517,11 @@ func GroupFindings(fs []Finding) []Group {
 			groups = append(groups, Group{Provider: f.Provider, Control: f.Control, IP: f.IP, Mode: f.Mode, Cause: f.Cause, Route: f.Route})
 		}
 		g := &groups[i]
+		if f.Mode == HardBlock && g.Mode == Deferral {
+			// Deferred, then blocked: the block is what the case is about, and its route
+			// (a PDR delay waits, a PDR block needs the request).
+			g.Mode, g.Cause, g.Route = f.Mode, f.Cause, f.Route
+		}
 		g.Count++
 		if !f.At.IsZero() {
 			if g.FirstSeen.IsZero() || f.At.Before(g.FirstSeen) {

@@ -363,3 +363,16 @@ func BenchmarkReadCorpus(b *testing.B) {
 		}
 	}
 }
+
+// A group deferred and then blocked is a block, with the block's route.
+func TestGroupEscalates(t *testing.T) {
+	in := "421 Deferred - see https://ipcheck.proofpoint.com/?ip=192.0.2.80\n\n554 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.80\n"
+	rep := readString(t, "replies.txt", in, Options{})
+	if len(rep.Groups) != 1 {
+		t.Fatalf("groups %+v", rep.Groups)
+	}
+	g := rep.Groups[0]
+	if g.Count != 2 || g.Mode != HardBlock || g.Route.Kind != "proofpoint-ipcheck" {
+		t.Errorf("group %+v, want 2 findings, a hard block routed to proofpoint-ipcheck", g)
+	}
+}

@@ -31,6 +31,7 @@ type parsedReply struct {
 	joined           string   // the whole text on one line
 	lower            string   // joined, lower-cased (ASCII)
 	reply            string   // the reply itself, after any quoting prefix ("host X said:")
+	text             string   // the reply with the words that quote it, without the prose before
 	focus            string   // the reply, lowered: what the rules read
 	seen             []uint64 // which of the tables' phrases occur in focus
 	code             int      // SMTP reply code, 0 when none
@@ -65,6 +66,7 @@ func (p *parsedReply) parse(text string) {
 	markers.firstEnds(p.lower, ends[:markers.size()])
 	start, host := quotedStart(p.lower, ends[:markers.size()])
 	p.reply = p.joined[start:]
+	p.text = p.joined[quoteContext(p.lower, start):]
 	replyLower := p.lower[start:]
 	p.code, p.status, _ = replyCodes(replyLower)
 	p.focus = replyLower
@@ -135,7 +137,7 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 		IP:        p.ip,
 		SendingIP: sendingIP,
 		ReplyCode: p.code,
-		Text:      sanitize.Line(p.joined),
+		Text:      sanitize.Line(p.text),
 	}
 	f.EnhancedCode = p.status.String()
 	var rule, causeRule *Rule
@@ -369,7 +371,7 @@ func lowerASCII(s string) string {
 var quoteMarkers = []string{
 	" said: ", " said:", "remote server returned '", "refused to talk to me: ",
 	"did not like our rcpt to:", "did not like our mail from:", "did not like our data:",
-	"the response was: ", "the error that the other server returned was: ", "it responded as follows: ",
+	"the response was: ", "the response from the remote server was: ", "the error that the other server returned was: ", "it responded as follows: ",
 	"diagnostic-code: smtp; ", "diagnostic-code: ", "delay reason: ", "reason: ",
 }
 
@@ -410,6 +412,34 @@ func quotedStart(lower string, ends []int) (int, string) {
 		}
 	}
 	return end, host
+}
+
+// quoteContext is where the text worth keeping starts when a reply at start is quoted
+// in a longer text (a bounce's prose, an Exchange NDR's "Diagnostic information for
+// administrators"): at the "host X" or the quoting words just before the reply. Prose
+// that holds a reply code of its own is the reply, kept whole; so is a short prefix.
+func quoteContext(lower string, start int) int {
+	const keep = 100
+	if start <= keep {
+		return 0
+	}
+	prefix := lower[:start]
+	if code, st, _ := replyCodes(prefix); code != 0 || st.valid {
+		return 0
+	}
+	near := start - keep
+	if i := strings.LastIndex(prefix[near:], "host "); i >= 0 {
+		return near + i
+	}
+	for _, m := range quoteMarkers {
+		if strings.HasSuffix(prefix, m) {
+			return start - len(m)
+		}
+	}
+	if i := strings.LastIndexAny(prefix[near:], ".:"); i >= 0 {
+		return near + i + 1
+	}
+	return 0
 }
 
 // hostAfter reads the host name that follows word in s.

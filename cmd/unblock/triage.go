@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/spf13/cobra"
@@ -212,10 +213,19 @@ func printTriage(w io.Writer, rep *triage.Report) {
 	if len(rep.Findings) == 0 {
 		lipgloss.Fprintln(w, mutedStyle.Render("no findings"))
 	}
-	// Column widths from the content, capped so a long source does not push the rest off.
-	widths := [5]int{6, 4, 5, 8, 2}
-	rows := make([][5]string, 0, len(rep.Findings))
-	codes := make([]string, 0, len(rep.Findings))
+	// One thing per column; the recipient column only when some finding names one.
+	// Widths from the content, capped so one long value does not push the rest off.
+	head := []string{"SOURCE", "TO", "MODE", "CAUSE", "PROVIDER", "CONTROL", "IP", "CODE"}
+	const modeCol = 2
+	withTo := false
+	for _, f := range rep.Findings {
+		withTo = withTo || f.Recipient != ""
+	}
+	widths := make([]int, len(head))
+	for i, h := range head {
+		widths[i] = len(h)
+	}
+	rows := make([][]string, 0, len(rep.Findings))
 	for _, f := range rep.Findings {
 		code := ""
 		if f.ReplyCode != 0 {
@@ -224,23 +234,32 @@ func printTriage(w io.Writer, rep *triage.Report) {
 		if f.EnhancedCode != "" {
 			code = strings.TrimSpace(code + " " + f.EnhancedCode)
 		}
-		who := f.Provider
-		if f.Control != "" {
-			who += "/" + f.Control
-		}
-		src := f.Source
-		if f.Recipient != "" {
-			src += " " + f.Recipient
-		}
-		r := [5]string{sanitize.Line(src), string(f.Mode), string(f.Cause), sanitize.Line(who), sanitize.Line(f.IP)}
+		r := []string{sanitize.Line(f.Source), sanitize.Line(f.Recipient), string(f.Mode), string(f.Cause),
+			sanitize.Line(f.Provider), sanitize.Line(cmpOr(f.Control, "-")), sanitize.Line(cmpOr(f.IP, "-")), code}
 		for i, c := range r {
 			widths[i] = min(max(widths[i], lipgloss.Width(c)), 40)
 		}
 		rows = append(rows, r)
-		codes = append(codes, code)
+	}
+	line := func(cells []string, style func(i int, s string) string) string {
+		var b strings.Builder
+		for i, c := range cells {
+			if i == 1 && !withTo {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("  ")
+			}
+			if i == len(cells)-1 {
+				b.WriteString(style(i, c)) // the last column is not padded
+				continue
+			}
+			b.WriteString(style(i, pad(c, widths[i])))
+		}
+		return b.String()
 	}
 	if len(rows) > 0 {
-		lipgloss.Fprintln(w, mutedStyle.Render(pad("SOURCE", widths[0])+"  "+pad("MODE", widths[1])+"  "+pad("CAUSE", widths[2])+"  "+pad("PROVIDER", widths[3])+"  "+pad("IP", widths[4])+"  CODE"))
+		lipgloss.Fprintln(w, mutedStyle.Render(line(head, func(_ int, s string) string { return s })))
 	}
 	for i, r := range rows {
 		f := rep.Findings[i]
@@ -248,12 +267,21 @@ func printTriage(w io.Writer, rep *triage.Report) {
 		if !ok {
 			st = mutedStyle
 		}
-		line := pad(r[0], widths[0]) + "  " + st.Render(pad(r[1], widths[1])) + "  " + pad(r[2], widths[2]) + "  " + pad(r[3], widths[3]) + "  " + pad(r[4], widths[4]) + "  " + codes[i]
-		lipgloss.Fprintln(w, line)
+		lipgloss.Fprintln(w, line(r, func(col int, s string) string {
+			if col == modeCol {
+				return st.Render(s)
+			}
+			return s
+		}))
+		// Who answered, unless it is the provider or the quoted text already names the host.
+		named := strings.Contains(f.Receiver, ".") && strings.Contains(strings.ToLower(f.Text), strings.ToLower(f.Receiver))
+		if f.Receiver != "" && f.Receiver != f.Provider && !named {
+			lipgloss.Fprintln(w, "  "+mutedStyle.Render("answered by ")+sanitize.Line(f.Receiver))
+		}
 		if f.Text != "" {
 			text := f.Text
 			if len(text) > 200 {
-				text = text[:200] + "…"
+				text = truncateRunes(text, 200) + "…"
 			}
 			lipgloss.Fprintln(w, "  "+mutedStyle.Render(sanitize.Line(text)))
 		}
@@ -263,12 +291,12 @@ func printTriage(w io.Writer, rep *triage.Report) {
 	}
 	for _, g := range rep.Groups {
 		lipgloss.Fprintln(w, "")
-		head := fmt.Sprintf("%s %s · %s · %s", string(g.Mode), string(g.Cause), g.Provider, cmpOr(g.Control, "-"))
+		title := fmt.Sprintf("%s %s · %s · %s", string(g.Mode), string(g.Cause), g.Provider, cmpOr(g.Control, "-"))
 		if g.IP != "" {
-			head += " · " + g.IP
+			title += " · " + g.IP
 		}
-		head += fmt.Sprintf(" · %d×", g.Count)
-		lipgloss.Fprintln(w, boldStyle.Render(sanitize.Line(head)))
+		title += fmt.Sprintf(" · %d×", g.Count)
+		lipgloss.Fprintln(w, boldStyle.Render(sanitize.Line(title)))
 		if !g.FirstSeen.IsZero() {
 			lipgloss.Fprintln(w, "  "+mutedStyle.Render("seen ")+g.FirstSeen.Format(time.RFC3339)+" … "+g.LastSeen.Format(time.RFC3339))
 		}
@@ -329,6 +357,17 @@ func printTriage(w io.Writer, rep *triage.Report) {
 	for _, n := range rep.Notes {
 		lipgloss.Fprintln(w, mutedStyle.Render("assumed: ")+sanitize.Line(n))
 	}
+}
+
+// truncateRunes cuts s to at most n bytes without splitting a character.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func cmpOr(a, b string) string {

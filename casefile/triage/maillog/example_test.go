@@ -37,6 +37,6 @@ Nov 22 10:30:01 mta postfix-203.0.113.25/smtp[7]: 3AC6099E197: to=<a@example.com
 	// maillog:3 2026-11-22T10:30:01Z 203.0.113.25 bounced a@example.com mx0a-00069f02.pphosted.com
 	//    550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=203.0.113.25
 	// 3AC6099E197 a@example.com deferred, then bounced
-	// 2026-11-22 203.0.113.25: 1 messages, 2 attempts (0 sent, 1 deferred, 1 bounced)
+	// 2026-11-22 203.0.113.25: 1 message, 2 attempts (0 sent, 1 deferred, 1 bounced)
 	// postfix 2 events; year 2026 for syslog timestamps (as given); zone UTC for timestamps without one (as given)
 }

@@ -79,11 +79,20 @@ type Day struct {
 
 // String says the day in words, for people.
 func (d Day) String() string {
-	s := fmt.Sprintf("%s %s: %d messages, %d attempts (%d sent, %d deferred, %d bounced)", d.Date, d.Host, d.Messages, d.Attempts, d.Sent, d.Deferred, d.Bounced)
+	s := fmt.Sprintf("%s %s: %s, %s (%d sent, %d deferred, %d bounced)", d.Date, d.Host,
+		count(d.Messages, "message"), count(d.Attempts, "attempt"), d.Sent, d.Deferred, d.Bounced)
 	if d.Breach {
 		s += fmt.Sprintf(", more than double the %d of the day before: warm-up breach", d.Previous)
 	}
 	return s
+}
+
+// count says n things, in the singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // maxProgressions bounds the progressions kept; past it, new messages are only counted.
