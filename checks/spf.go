@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 
@@ -207,6 +208,16 @@ func spfVerdictTrouble(v *spf.Verdict) string {
 	var re *resolver.Error
 	if errors.As(v.Err, &re) {
 		return authTrouble(re)
+	}
+	var de *net.DNSError
+	if errors.As(v.Err, &de) {
+		// What blitiri passes back names the server and port; the name and the kind
+		// are what a person needs.
+		kind := "a temporary DNS failure"
+		if de.IsTimeout {
+			kind = "no answer in time"
+		}
+		return fmt.Sprintf("temperror: %s for %s", kind, strings.TrimSuffix(de.Name, "."))
 	}
 	return v.Reason
 }

@@ -148,7 +148,7 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 		if top {
 			rep.Err = err
 		}
-		l.add(LevelError, domain, via, "could not be read: %v", err)
+		l.add(LevelError, domain, via, "could not be read: %s", lookupTrouble(err))
 		return n
 	}
 	var spfs [][]string
@@ -306,7 +306,7 @@ func (l *linter) addresses(ctx context.Context, domain string, t Term, target st
 		l.mu.Unlock()
 	default:
 		tc.Note = "could not be checked: " + err.Error()
-		l.add(LevelError, domain, t.Text, "could not be checked: %v", err)
+		l.add(LevelError, domain, t.Text, "could not be checked: %s", lookupTrouble(err))
 	}
 }
 
@@ -323,7 +323,7 @@ func (l *linter) exchangers(ctx context.Context, domain string, t Term, target s
 			return
 		}
 		tc.Note = "could not be checked: " + err.Error()
-		l.add(LevelError, domain, t.Text, "could not be checked: %v", err)
+		l.add(LevelError, domain, t.Text, "could not be checked: %s", lookupTrouble(err))
 		return
 	}
 	if len(mxs) > MaxMXNames {
@@ -382,4 +382,14 @@ func (l *linter) wideRange(domain string, t Term) {
 	case t.Prefix6 > 0 && t.Prefix6 < 16:
 		l.add(LevelWarn, domain, t.Text, "%s authorizes a range wider than any sender uses", t.Text)
 	}
+}
+
+// lookupTrouble says in a few words why a lookup failed (the full error stays in the
+// tree's details): the kind and the name, without sockets and ports.
+func lookupTrouble(err error) string {
+	var re *resolver.Error
+	if errors.As(err, &re) {
+		return fmt.Sprintf("%s for %s", resolver.KindOf(err), re.Name)
+	}
+	return err.Error()
 }
