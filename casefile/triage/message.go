@@ -36,7 +36,9 @@ type hint struct {
 func classifyHint(text string, h hint) Finding {
 	var p parsedReply
 	p.parse(text)
-	if !p.status.valid && h.status.valid {
+	// The Status field stands in for a diagnostic without an enhanced code, unless it
+	// disagrees with the reply code (Postfix writes 4.0.0 for a 554 banner it retries).
+	if !p.status.valid && h.status.valid && (p.code == 0 || p.code/100 == h.status.class) {
 		p.status = h.status
 	}
 	if p.host == "" && h.remote != "" {
