@@ -66,6 +66,13 @@ func testStore(t testing.TB) *casefile.Store {
 // testOptions are a session's options against a loopback DNS server.
 func testOptions(t testing.TB, st *casefile.Store) (Options, *clipboardSpy) {
 	t.Helper()
+	opts, spy, _ := testOptionsDNS(t, st)
+	return opts, spy
+}
+
+// testOptionsDNS is testOptions with the DNS server, for tests that make it misbehave.
+func testOptionsDNS(t testing.TB, st *casefile.Store) (Options, *clipboardSpy, *dnstest.Server) {
+	t.Helper()
 	dns := dnstest.Start(t, fixtureZone)
 	spy := &clipboardSpy{}
 	return Options{
@@ -84,7 +91,7 @@ func testOptions(t testing.TB, st *casefile.Store) (Options, *clipboardSpy) {
 			return &checks.Env{Resolver: r, SMTPPort: 1, Now: clock}, nil
 		},
 		Clipboard: spy.write,
-	}, spy
+	}, spy, dns
 }
 
 // clipboardSpy stands in for the system clipboard.

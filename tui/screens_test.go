@@ -560,3 +560,33 @@ func TestPasteWithCarriageReturns(t *testing.T) {
 		t.Errorf("sending domain %q, want example.com from the bounce", d.m.cas.Identifiers.Domain)
 	}
 }
+
+// TestChecksCancel: x stops a run whose DNS does not answer; what was still waiting
+// reports that it could not check, never a failure.
+func TestChecksCancel(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _, dns := testOptionsDNS(t, st)
+	// Longer than the resolver waits: without the cancel the run would take seconds.
+	dns.SetDelay(3 * time.Second)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Timeline")
+	d.keys("4")
+	d.waitText("checks running")
+	cs := d.m.screens[scrChecks].(*checksScreen)
+	start := time.Now()
+	d.keys("x")
+	d.until("the run to end", func() bool { return cs.running == 0 })
+	if took := time.Since(start); took > 3*time.Second { // uncancelled: two 2 s attempts
+		t.Errorf("cancel took %v", took)
+	}
+	for _, r := range cs.rows {
+		if r.has && r.res.Status == checks.Fail {
+			t.Errorf("%s reports fail after a cancel: %s", r.id, r.res.Summary)
+		}
+	}
+	if !strings.Contains(d.screen(), "could not check") {
+		t.Errorf("no check says it could not check:\n%s", d.screen())
+	}
+}
