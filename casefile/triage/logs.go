@@ -151,7 +151,12 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 	// The log's status says what the reply may not: a deferral is retried, a bounce is not.
 	switch {
 	case e.Status == maillog.Complaint:
+		// As an ARF report reads: a recipient's complaint, nothing to delist.
 		f.Mode = Complaint
+		if f.Cause == UnknownCause {
+			f.Cause, f.Control = Other, "feedback-loop"
+			f.Route = RouteFor("none", "")
+		}
 	case f.Mode == UnknownMode && e.Status == maillog.Deferred:
 		f.Mode = Deferral
 	case f.Mode == UnknownMode && e.Status == maillog.Bounced:
