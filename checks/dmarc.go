@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
 
 	"github.com/unblock-mail/unblock/checks/dmarc"
+	"github.com/unblock-mail/unblock/checks/resolver"
 )
 
 func init() {
@@ -16,6 +20,10 @@ func init() {
 // organizational domain, grades the policy and checks that external report destinations
 // agreed to receive reports.
 func runDMARC(ctx context.Context, env *Env, t Target) Result {
+	// Whether the domain exists decides np= (RFC 9989 §4.7): asked alongside the walk,
+	// not after it, so it costs no round trip of its own.
+	existence := make(chan domainExistence, 1)
+	go func() { existence <- dmarcDomainExists(ctx, env.Resolver, t.Domain) }()
 	d := dmarc.Discover(ctx, env.Resolver, t.Domain)
 	r := Result{Status: Pass, Details: map[string]any{"domain": d.Domain, "queried": d.Names}}
 	if d.OrgDomain != "" {
@@ -56,7 +64,15 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 
 	p := d.Policy
 	rec := p.Record
-	applied := rec.Applied(d.Domain, p.Domain, true)
+	ex := domainExistence{exists: true}
+	if rec.NonexistentPolicy != "" && p.Domain != d.Domain {
+		ex = <-existence
+		r.Details["domain_exists"] = ex.exists
+		if ex.err != nil {
+			r.Details["existence_error"] = authTrouble(ex.err)
+		}
+	}
+	applied := rec.Applied(d.Domain, p.Domain, ex.exists)
 	r.Details["record_domain"] = p.Domain
 	r.Details["record"] = p.Text
 	r.Details["p"] = string(rec.Policy)
@@ -84,6 +100,12 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 		where += " (inherited by " + d.Domain + ")"
 	}
 	head := fmt.Sprintf("policy %s for %s at %s; organizational domain %s", applied, d.Domain, where, d.OrgDomain)
+	if !ex.exists {
+		head = fmt.Sprintf("policy %s (np=) for %s, which does not exist (no A, AAAA or MX), at %s; organizational domain %s", applied, d.Domain, where, d.OrgDomain)
+	}
+	if ex.err != nil {
+		summary = append(summary, fmt.Sprintf("whether %s exists could not be checked (%s): np=%s would apply if it does not", d.Domain, authTrouble(ex.err), rec.NonexistentPolicy))
+	}
 	// What receivers discard comes first: it explains a p=none the owner did not write.
 	for _, why := range rec.Invalid {
 		worse(Warn, "at "+where+": "+why)
@@ -162,4 +184,38 @@ func dmarcReordered(text string) string {
 		rest = append(rest, part)
 	}
 	return strings.Join(append([]string{"v=DMARC1"}, rest...), "; ")
+}
+
+// domainExistence is whether a domain exists in RFC 9989's sense: a name for which A,
+// AAAA and MX all answer NXDOMAIN or no data does not exist.
+type domainExistence struct {
+	exists bool
+	err    error // none of the answers said it exists, and one could not be read
+}
+
+func dmarcDomainExists(ctx context.Context, res *resolver.Resolver, domain string) domainExistence {
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeMX} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = res.Query(ctx, domain, qtype)
+		}()
+	}
+	wg.Wait()
+	var trouble error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			return domainExistence{exists: true}
+		case !resolver.IsNotFound(err):
+			trouble = err
+		}
+	}
+	if trouble != nil {
+		// Unknown: read as existing, the safer assumption (p/sp, not np), and say so.
+		return domainExistence{exists: true, err: trouble}
+	}
+	return domainExistence{exists: false}
 }
