@@ -38,6 +38,8 @@ type messageScreen struct {
 	err   string
 	vp    viewport.Model
 	print bool
+	// redact writes recipient addresses as a***@domain, for a message to a third party.
+	redact bool
 	// wrapped is the width the viewport's text was wrapped for.
 	wrapped int
 }
@@ -109,7 +111,7 @@ func (ms *messageScreen) render() {
 		ms.vp.SetContent("")
 		return
 	}
-	m, err := casefile.Render(ms.s.cas, ms.kinds[ms.kind], casefile.RenderOptions{Now: ms.s.opts.Now()})
+	m, err := casefile.Render(ms.s.cas, ms.kinds[ms.kind], casefile.RenderOptions{Now: ms.s.opts.Now(), Redact: ms.redact})
 	if err != nil {
 		ms.err = oneLine(err)
 		ms.msg = casefile.Message{}
@@ -136,7 +138,8 @@ func (ms *messageScreen) help() []key.Binding {
 	k := ms.s.c.Keys
 	done := k.Next
 	done.SetHelp("enter", "done")
-	return []key.Binding{k.Copy, k.Save, k.Sent, k.Kind, k.Print, done, k.Back}
+	redact := key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "redact recipients"))
+	return []key.Binding{k.Copy, k.Save, k.Sent, k.Kind, redact, k.Print, done, k.Back}
 }
 
 func (ms *messageScreen) update(msg tea.Msg) tea.Cmd {
@@ -173,6 +176,13 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 			ms.render()
 		}
 		return nil
+	case km.String() == "r":
+		ms.redact = !ms.redact
+		ms.render()
+		if ms.redact {
+			return flash("recipient addresses redacted (a***@domain)")
+		}
+		return flash("recipient addresses shown in full")
 	case km.String() == "right" || km.String() == "l":
 		if len(ms.kinds) > 0 {
 			ms.kind = (ms.kind + 1) % len(ms.kinds)
@@ -268,6 +278,9 @@ func (ms *messageScreen) view() string {
 	}
 	if ms.print {
 		status += " · printed on quit"
+	}
+	if ms.redact {
+		status += " · recipients redacted"
 	}
 	b.WriteString(st.Muted.Render(truncate(status, w)))
 	return b.String()

@@ -590,3 +590,40 @@ func TestChecksCancel(t *testing.T) {
 		t.Errorf("no check says it could not check:\n%s", d.screen())
 	}
 }
+
+// TestMessageKeys: r redacts recipients, s saves the message to a file, P asks for it
+// to be printed on quit.
+func TestMessageKeys(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	c.Timeline[0].Recipient = "alice@example.org"
+	if err := st.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	t.Chdir(t.TempDir())
+	d := newDriver(t, opts, 100, 30)
+	d.waitText("Timeline")
+	d.keys("6")
+	d.waitText("kind ←/→")
+	ms := d.m.screens[scrMessage].(*messageScreen)
+	if !strings.Contains(ms.msg.Text, "alice@example.org") {
+		t.Fatalf("the message does not name the recipient:\n%s", ms.msg.Text)
+	}
+	d.keys("r")
+	if strings.Contains(ms.msg.Text, "alice@example.org") || !strings.Contains(ms.msg.Text, "@example.org") {
+		t.Errorf("r did not redact the recipient:\n%s", ms.msg.Text)
+	}
+	d.keys("s")
+	d.waitText("saved to")
+	name := c.ID + "-" + ms.msg.Kind + ".txt"
+	b, err := os.ReadFile(name)
+	if err != nil || string(b) != ms.msg.String() {
+		t.Errorf("saved file %s: %v", name, err)
+	}
+	d.keys("P")
+	if d.m.printText != ms.msg.String() {
+		t.Error("P did not set the message to print on quit")
+	}
+}
