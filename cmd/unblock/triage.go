@@ -256,7 +256,7 @@ func printTriage(w io.Writer, rep *triage.Report) {
 			}
 			b.WriteString(style(i, pad(c, widths[i])))
 		}
-		return b.String()
+		return strings.TrimRight(b.String(), " ") // an empty last column leaves no trailing blanks
 	}
 	if len(rows) > 0 {
 		lipgloss.Fprintln(w, mutedStyle.Render(line(head, func(_ int, s string) string { return s })))
@@ -276,7 +276,11 @@ func printTriage(w io.Writer, rep *triage.Report) {
 		// Who answered, unless it is the provider or the quoted text already names the host.
 		named := strings.Contains(f.Receiver, ".") && strings.Contains(strings.ToLower(f.Text), strings.ToLower(f.Receiver))
 		if f.Receiver != "" && f.Receiver != f.Provider && !named {
-			lipgloss.Fprintln(w, "  "+mutedStyle.Render("answered by ")+sanitize.Line(f.Receiver))
+			verb := "answered by "
+			if f.Mode == triage.Delivered || f.Mode == triage.Filtering {
+				verb = "received by "
+			}
+			lipgloss.Fprintln(w, "  "+mutedStyle.Render(verb)+sanitize.Line(f.Receiver))
 		}
 		if f.Text != "" {
 			text := f.Text
