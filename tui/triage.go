@@ -230,19 +230,17 @@ func listen(ch <-chan tea.Msg) tea.Cmd {
 func (t *triageScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
-		// A paste is read at once (bracketed paste keeps it whole); a pasted path to a
-		// file reads the file.
-		if t.focus == 0 || t.addOnly {
-			t.input.SetValue("")
-			msg.Content = pastedLines(msg.Content)
-			if p := expandHome(strings.TrimSpace(msg.Content)); isFile(p) {
-				return t.readFile(p)
-			}
-			if strings.TrimSpace(msg.Content) != "" {
-				return t.readText(msg.Content)
-			}
-			return nil
+		// A paste is read at once, whichever pane has focus (bracketed paste keeps it
+		// whole); a pasted path to a file reads the file.
+		t.input.SetValue("")
+		msg.Content = pastedLines(msg.Content)
+		if p := expandHome(strings.TrimSpace(msg.Content)); isFile(p) {
+			return t.readFile(p)
 		}
+		if strings.TrimSpace(msg.Content) != "" {
+			return t.readText(msg.Content)
+		}
+		return nil
 	case triageProgressMsg:
 		if msg.id != t.readID {
 			return nil
