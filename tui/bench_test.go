@@ -78,3 +78,16 @@ func BenchmarkFirstFrame(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOverviewRefresh is what a change to a 10,000-event case costs the overview:
+// the chart bucketed, readiness and the counts since the last message recomputed (once
+// per change, not per frame).
+func BenchmarkOverviewRefresh(b *testing.B) {
+	st := testStore(b)
+	c := timelineCase(b, st, 10000)
+	opts, _ := testOptions(b, st)
+	o := newOverview(newSession(newCommon(true, true), opts, c))
+	for b.Loop() {
+		o.refresh()
+	}
+}
