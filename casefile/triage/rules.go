@@ -53,6 +53,9 @@ type Rule struct {
 	Recipients []string `yaml:"recipients"`
 	// Stages: SMTP stages the reply came at (connect, mail, rcpt, data).
 	Stages []string `yaml:"stages"`
+	// Words: the rule's phrases count only as whole words, with no letter or digit on
+	// either side ("rp-001", not the "corp-001" of a host name).
+	Words bool `yaml:"words"`
 	// Registry: "specific" matches a status code whose registry meaning is specific
 	// (5.1.1, 5.2.2 …, not 5.0.0 or 5.7.1), "any" any code the registry knows; the
 	// cause then comes from the registry.
@@ -74,7 +77,8 @@ type Rule struct {
 	codes   []codeRange
 	replies []replyRange
 	rxProvs []string
-	anyIDs  []int // phrase ids in the shared matcher
+	phrase  map[int]string // id → phrase, for the whole-word check
+	anyIDs  []int          // phrase ids in the shared matcher
 	allIDs  []int
 	noneIDs []int
 }
@@ -216,6 +220,12 @@ func (r *Rule) compile(t *ProviderTable) error {
 				return nil
 			}
 			out[i] = phrases.add(strings.ToLower(s))
+			if r.Words {
+				if r.phrase == nil {
+					r.phrase = map[int]string{}
+				}
+				r.phrase[out[i]] = strings.ToLower(s)
+			}
 		}
 		return out
 	}
@@ -318,7 +328,7 @@ func (r *Rule) match(p *parsedReply) bool {
 		}
 	}
 	for _, id := range r.allIDs {
-		if !has(p.seen, id) {
+		if !r.has(p, id) {
 			return false
 		}
 	}
@@ -334,11 +344,34 @@ func (r *Rule) match(p *parsedReply) bool {
 		return true
 	}
 	for _, id := range r.anyIDs {
-		if has(p.seen, id) {
+		if r.has(p, id) {
 			return true
 		}
 	}
 	return false
+}
+
+// has reports whether the reply holds the phrase, as a whole word when the rule says.
+func (r *Rule) has(p *parsedReply, id int) bool {
+	if !has(p.seen, id) {
+		return false
+	}
+	w, ok := r.phrase[id]
+	if !ok {
+		return true
+	}
+	for i := 0; ; {
+		j := strings.Index(p.focus[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(w)
+		if (j == 0 || !isAlnum(p.focus[j-1])) && (end == len(p.focus) || !isAlnum(p.focus[end])) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // Tables returns the provider tables in the order they are tried.
