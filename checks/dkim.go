@@ -57,6 +57,17 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 			if !probed {
 				worse(Error, fmt.Sprintf("could not read the key of selector %s: %s", l.Selector, authTrouble(l.Err)))
 			}
+		case !l.Found && len(l.CNAMEs) > 0:
+			// A delegated selector whose target is gone: the provider stopped
+			// publishing the key (DKIM turned off there, or the account closed).
+			end := l.CNAMEs[len(l.CNAMEs)-1]
+			level := Fail
+			if probed {
+				// Nobody said this selector signs: a leftover delegation, not yet a failure.
+				level = Warn
+			}
+			worse(level, fmt.Sprintf("selector %s points (CNAME) at %s, which publishes no key: signatures with it fail", l.Selector, end))
+			fixes = append(fixes, fmt.Sprintf("turn DKIM on again at the provider behind %s (it shows the CNAME to publish), or delete the CNAME at %s and sign with a selector that has a key", end, l.Name))
 		case !l.Found:
 			if !probed {
 				worse(Fail, fmt.Sprintf("selector %s has no key at %s: signatures with it fail", l.Selector, l.Name))

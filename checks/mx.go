@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -89,6 +90,8 @@ func lookupMXHosts(ctx context.Context, r *resolver.Resolver, mxs []resolver.MX)
 				h.Problem = "does not resolve (" + resolver.KindOf(h.Err).String() + ")"
 			case len(h.CNAMEs) > 0:
 				h.Problem = "is an alias (CNAME to " + h.CNAMEs[len(h.CNAMEs)-1] + "); an MX must name the host itself (RFC 2181 §10.3)"
+			case len(h.Addrs) > 0 && !slices.ContainsFunc(h.Addrs, isPublic):
+				h.Problem = "resolves only to " + strings.Join(addrStrings(h.Addrs), ", ") + ", not reachable from the Internet"
 			}
 		}()
 	}
@@ -229,7 +232,7 @@ func runA(ctx context.Context, env *Env, t Target) Result {
 	d["addresses"] = addrStrings(addrs)
 	var private []string
 	for _, a := range addrs {
-		if !a.IsGlobalUnicast() || a.IsPrivate() {
+		if !isPublic(a) {
 			private = append(private, a.String())
 		}
 	}
@@ -239,4 +242,11 @@ func runA(ctx context.Context, env *Env, t Target) Result {
 			Fix:     "Publish only public addresses for " + t.Domain + " in the public DNS"}
 	}
 	return Result{Status: Pass, Details: d, Summary: t.Domain + " resolves to " + strings.Join(addrStrings(addrs), ", ")}
+}
+
+// isPublic reports whether a can be reached from the Internet: not loopback, private,
+// link-local or unspecified.
+func isPublic(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsGlobalUnicast() && !a.IsPrivate()
 }

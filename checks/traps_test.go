@@ -198,6 +198,17 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"rate-limit refusal", "dnsbl", at("192.0.2.25"), Warn, "127.255.255.255", `"state":"refused"`, "Spamhaus return codes"},
 		{"DBL listing", "dnsbl", dm("bad.bl.test"), Fail, "Spamhaus DBL", "", "5782 §2.2"},
 		{"one list times out", "dnsbl", at("192.0.2.26"), Warn, "could not be read", `"state":"error"`, "5782: silence is not 'not listed'"},
+
+		// third round
+		{"two void lookups are allowed", "spf", spfT("void2.spf.test"), Pass, "may send as void2.spf.test", "", "7208 §4.6.4 (more than 2 is the limit)"},
+		{"12 lookups across includes", "spf", spfT("nested.spf.test"), Fail, "permerror", "", "7208 §4.6.4 (the limit is for the whole evaluation)"},
+		{"SPF RR type only", "spf", spfT("spftype.spf.test"), Fail, "publishes no SPF record", "", "7208 §3.1, §14.1 (type 99 is not used)"},
+		{"DMARC without a semicolon after v", "dmarc", dm("nosemi.dm.test"), Fail, "broken", "", "9989 §4.8 (tags are separated by ;)"},
+		{"DKIM CNAME to nowhere", "dkim", dk("dangling"), Fail, "publishes no key", "turn DKIM on again", "6376 §6.1.2"},
+		{"DKIM key without v=", "dkim", dk("nov"), Pass, "key published", "", "6376 §3.6.1 (v= is RECOMMENDED, not required)"},
+		{"HELO single label", "helo", helo("mail"), Fail, "", "", "5321 §4.1.1.1 (FQDN)"},
+		{"HELO with an underscore", "helo", helo("mail_1.helo.test"), Fail, "", "", "5321 §4.1.2 (let-dig-hyp)"},
+		{"MX host on loopback", "mx", dm("loopmx.mx.test"), Warn, "127.0.0.1", "", "5321 §5.1, 1122 (loopback is not reachable)"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))

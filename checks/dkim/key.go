@@ -233,17 +233,23 @@ type Lookup struct {
 func LookupKey(ctx context.Context, res *resolver.Resolver, selector, domain string) *Lookup {
 	l := &Lookup{Selector: selector, Domain: domain, Name: selector + "._domainkey." + domain}
 	ans, err := res.Query(ctx, l.Name, dns.TypeTXT)
+	var re *resolver.Error
+	switch {
+	case err == nil:
+		l.CNAMEs = ans.CNAMEs
+	case errors.As(err, &re):
+		l.CNAMEs = re.CNAMEs
+	}
+	for _, c := range l.CNAMEs {
+		if esp := ESPFor(c); esp != "" {
+			l.ESP = esp
+		}
+	}
 	if err != nil {
 		if !resolver.IsNotFound(err) {
 			l.Err = err
 		}
 		return l
-	}
-	l.CNAMEs = ans.CNAMEs
-	for _, c := range l.CNAMEs {
-		if esp := ESPFor(c); esp != "" {
-			l.ESP = esp
-		}
 	}
 	txts, err := res.TXT(ctx, l.Name)
 	if err != nil {

@@ -216,6 +216,9 @@ type Error struct {
 	Kind   Kind
 	Server string // who said so, when one did
 	Err    error  // the underlying error, if any
+	// CNAMEs is the alias chain followed before the answer: a dangling alias (an ESP's
+	// DKIM selector that was removed) is NXDOMAIN at the end of it.
+	CNAMEs []string
 }
 
 func (e *Error) Error() string {
@@ -358,7 +361,7 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16, depth i
 	if msg.Rcode == dns.RcodeNameError {
 		kind = NXDomain
 	}
-	return nil, &Error{Name: name, Type: qtype, Kind: kind, Server: server}
+	return nil, &Error{Name: name, Type: qtype, Kind: kind, Server: server, CNAMEs: slices.Clone(ans.CNAMEs)}
 }
 
 // cached returns the server's response for name/qtype, asking at most once per run.
