@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -58,7 +59,9 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	if d.Policy == nil {
 		org := d.OrgDomain
 		worse(Fail, fmt.Sprintf("no DMARC policy for %s (looked at %s)", d.Domain, strings.Join(prefixDMARC(d.Names), ", ")))
-		fixes = append(fixes, authTXTRecord("_dmarc."+org, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+org)+"  (then move to p=quarantine or p=reject once reports show your mail passes)")
+		if len(fixes) == 0 { // a broken or doubled record has its own fix above
+			fixes = append(fixes, authTXTRecord("_dmarc."+org, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+org)+"  (then move to p=quarantine or p=reject once reports show your mail passes)")
+		}
 		return dmarcResult(r, summary, fixes)
 	}
 
@@ -172,11 +175,14 @@ func prefixDMARC(names []string) []string {
 	return out
 }
 
+var dmarcTagStart = regexp.MustCompile(`\s+([A-Za-z]+\s*=)`)
+
 // dmarcReordered moves v=DMARC1 to the front of a record that has it elsewhere, for the
 // record to suggest.
 func dmarcReordered(text string) string {
 	var rest []string
-	for _, part := range strings.Split(text, ";") {
+	// Tags run together without a semicolon ("v=DMARC1 p=reject") are split too.
+	for _, part := range strings.Split(dmarcTagStart.ReplaceAllString(text, ";$1"), ";") {
 		part = strings.TrimSpace(part)
 		if part == "" || strings.EqualFold(strings.ReplaceAll(part, " ", ""), "v=DMARC1") {
 			continue

@@ -109,7 +109,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 
 		// DMARC
 		{"policy only at the org domain", "dmarc", dm("mail.org.dm.test"), Pass, "policy quarantine for mail.org.dm.test", "", "9989 §4.10 (sp=)"},
-		{"v=DMARC1 not first", "dmarc", dm("notfirst.dm.test"), Fail, "does not start with", `"v=DMARC1; p=reject"`, "9989 §4.7, 7489 §6.3"},
+		{"v=DMARC1 not first", "dmarc", dm("notfirst.dm.test"), Fail, `must begin with "v=DMARC1;"`, `"v=DMARC1; p=reject"`, "9989 §4.7, 7489 §6.3"},
 		{"no p= with rua is p=none", "dmarc", dm("nop.dm.test"), Warn, "p=none", `"v=DMARC1; p=quarantine; rua=`, "9989 §4.7, 7489 §6.6.3"},
 		{"spaces and case in tags", "dmarc", dm("spaces.dm.test"), Pass, "policy reject", "", "9989 §4.8 (ABNF *WSP, case-insensitive values)"},
 		{"_dmarc is a CNAME", "dmarc", dm("cname.dm.test"), Pass, "policy quarantine", "", "1034 §3.6.2"},
@@ -203,7 +203,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"two void lookups are allowed", "spf", spfT("void2.spf.test"), Pass, "may send as void2.spf.test", "", "7208 §4.6.4 (more than 2 is the limit)"},
 		{"12 lookups across includes", "spf", spfT("nested.spf.test"), Fail, "permerror", "", "7208 §4.6.4 (the limit is for the whole evaluation)"},
 		{"SPF RR type only", "spf", spfT("spftype.spf.test"), Fail, "publishes no SPF record", "", "7208 §3.1, §14.1 (type 99 is not used)"},
-		{"DMARC without a semicolon after v", "dmarc", dm("nosemi.dm.test"), Fail, "broken", "", "9989 §4.8 (tags are separated by ;)"},
+		{"DMARC without a semicolon after v", "dmarc", dm("nosemi.dm.test"), Fail, "broken", `IN TXT "v=DMARC1; p=reject"`, "9989 §4.8 (tags are separated by ;)"},
 		{"DKIM CNAME to nowhere", "dkim", dk("dangling"), Fail, "publishes no key", "turn DKIM on again", "6376 §6.1.2"},
 		{"DKIM key without v=", "dkim", dk("nov"), Pass, "key published", "", "6376 §3.6.1 (v= is RECOMMENDED, not required)"},
 		{"HELO single label", "helo", helo("mail"), Fail, "", "", "5321 §4.1.1.1 (FQDN)"},

@@ -110,12 +110,12 @@ func lookup(ctx context.Context, res *resolver.Resolver, name string) (*Found, e
 	}
 	switch len(recs) {
 	case 0:
-		// A record that names DMARC1 but does not start with it is ignored by
+		// A record that names DMARC1 but does not begin "v=DMARC1;" is ignored by
 		// receivers (RFC 9989 §4.7: v= comes first); say so instead of "absent".
 		for _, t := range txts {
 			if strings.Contains(strings.ToLower(t), "v=dmarc1") {
 				return &Found{Domain: name, Text: t,
-					Err: fmt.Errorf(`%w: the record does not start with "v=DMARC1"`, ErrSyntax)}, nil
+					Err: fmt.Errorf(`%w: it must begin with "v=DMARC1;" and separate every tag with ";"`, ErrSyntax)}, nil
 			}
 		}
 		return nil, nil
