@@ -513,6 +513,20 @@ func (m *Model) View() tea.View {
 	frame := m.frame()
 	m.lastFrame = frame
 	v.SetContent(frame)
+	// Terminals that show a progress bar (in the tab or taskbar) show a large file's read
+	// and a run of the checks there too.
+	switch s := m.screens[m.cur].(type) {
+	case *triageScreen:
+		if s.reading && s.total > 0 {
+			v.ProgressBar = tea.NewProgressBar(tea.ProgressBarDefault, int(100*s.read/s.total))
+		} else if s.reading {
+			v.ProgressBar = tea.NewProgressBar(tea.ProgressBarIndeterminate, 0)
+		}
+	case *checksScreen:
+		if s.running > 0 {
+			v.ProgressBar = tea.NewProgressBar(tea.ProgressBarDefault, 100*(len(s.rows)-s.running)/max(1, len(s.rows)))
+		}
+	}
 	return v
 }
 

@@ -574,6 +574,9 @@ func TestChecksCancel(t *testing.T) {
 	d.waitText("Timeline")
 	d.keys("4")
 	d.waitText("checks running")
+	if d.m.View().ProgressBar == nil {
+		t.Error("no terminal progress bar while the checks run")
+	}
 	cs := d.m.screens[scrChecks].(*checksScreen)
 	start := time.Now()
 	d.keys("x")
@@ -588,6 +591,9 @@ func TestChecksCancel(t *testing.T) {
 	}
 	if !strings.Contains(d.screen(), "could not check") {
 		t.Errorf("no check says it could not check:\n%s", d.screen())
+	}
+	if d.m.View().ProgressBar != nil {
+		t.Error("the terminal progress bar stays after the run")
 	}
 }
 
