@@ -473,7 +473,8 @@ func hostInText(lower string) string {
 			j++
 		}
 		tok := strings.Trim(lower[i:j], ".-")
-		inURL := i >= 3 && lower[i-3:i] == "://"
+		// Not a URL's host, nor an address's domain: neither answered.
+		inURL := i >= 3 && lower[i-3:i] == "://" || i >= 1 && lower[i-1] == '@'
 		generating := remoteQuoted && strings.HasSuffix(strings.TrimRight(lower[:i], " "), "generating server:")
 		if !inURL && !generating && strings.Count(tok, ".") >= 1 && !isDigit(tok[len(tok)-1]) {
 			if _, ok := FilterForHost(tok); ok {
