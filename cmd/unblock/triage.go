@@ -234,7 +234,7 @@ func printTriage(w io.Writer, rep *triage.Report) {
 		if f.EnhancedCode != "" {
 			code = strings.TrimSpace(code + " " + f.EnhancedCode)
 		}
-		r := []string{sanitize.Line(f.Source), sanitize.Line(f.Recipient), string(f.Mode), string(f.Cause),
+		r := []string{shortSource(sanitize.Line(f.Source), 40), sanitize.Line(f.Recipient), string(f.Mode), string(f.Cause),
 			sanitize.Line(f.Provider), sanitize.Line(cmpOr(f.Control, "-")), sanitize.Line(cmpOr(f.IP, "-")), code}
 		for i, c := range r {
 			widths[i] = min(max(widths[i], lipgloss.Width(c)), 40)
@@ -361,6 +361,19 @@ func printTriage(w io.Writer, rep *triage.Report) {
 	for _, n := range rep.Notes {
 		lipgloss.Fprintln(w, mutedStyle.Render("assumed: ")+sanitize.Line(n))
 	}
+}
+
+// shortSource keeps the end of a long source (the file name and line), so the columns
+// after it stay aligned.
+func shortSource(s string, n int) string {
+	if lipgloss.Width(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r)) > n-1 {
+		r = r[1:]
+	}
+	return "…" + string(r)
 }
 
 // truncateRunes cuts s to at most n bytes without splitting a character.
