@@ -9,6 +9,7 @@ package checks
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/unblock-mail/unblock/checks/resolver"
@@ -92,6 +93,7 @@ func Run(ctx context.Context, env *Env, t Target, skip map[string]bool) <-chan R
 	if env.SMTPPort == 0 {
 		env.SMTPPort = 25
 	}
+	t = t.ALabels()
 	out := make(chan Result, len(registry))
 	pending := 0
 	waiting := map[string]bool{} // touched only before the collector starts, then by it
@@ -161,4 +163,30 @@ func Worst(results []Result) Status {
 		}
 	}
 	return w
+}
+
+// ALabels returns the target with internationalized domain names in their A-label form
+// (xn--…), the form on the wire and in DNS (RFC 5890; RFC 9989 §4.10 and RFC 7208 §4.3
+// look up A-labels). Names that are ASCII already, or that do not convert, are left as
+// given for the checks to report.
+func (t Target) ALabels() Target {
+	conv := func(name string) string {
+		for i := 0; i < len(name); i++ {
+			if name[i] >= 0x80 {
+				if a, err := resolver.Normalize(name); err == nil {
+					return a
+				}
+				return name
+			}
+		}
+		return name
+	}
+	t.Domain = conv(t.Domain)
+	t.RecipientDomain = conv(t.RecipientDomain)
+	t.HELO = conv(t.HELO)
+	t.SMTPHost = conv(t.SMTPHost)
+	if i := strings.LastIndexByte(t.EnvelopeSender, '@'); i >= 0 {
+		t.EnvelopeSender = t.EnvelopeSender[:i+1] + conv(t.EnvelopeSender[i+1:])
+	}
+	return t
 }

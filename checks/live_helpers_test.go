@@ -26,6 +26,7 @@ func liveEnv(t *testing.T, zone string) (*Env, *dnstest.Server) {
 // runLive runs one registered check by id the way Run does (Applies first).
 func runLive(t *testing.T, env *Env, id string, tg Target) Result {
 	t.Helper()
+	tg = tg.ALabels()
 	for _, c := range registry {
 		if c.ID != id {
 			continue

@@ -2,6 +2,9 @@ package checks
 
 import (
 	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"math/big"
 	"encoding/base64"
 	"encoding/json"
 	"net/netip"
@@ -34,6 +37,7 @@ func trapZone(t *testing.T) string {
 	ed := base64.StdEncoding.EncodeToString(ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey))
 	return strings.NewReplacer(
 		"{{RSA2048A}}", k2048[:100], "{{RSA2048B}}", k2048[100:],
+		"{{RSA2048PKCS1}}", pkcs1Key(2048),
 		"{{RSA2048}}", k2048,
 		"{{RSA1024}}", authTestKey(1024),
 		"{{RSA768}}", authTestKey(768),
@@ -209,6 +213,20 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"HELO single label", "helo", helo("mail"), Fail, "", "", "5321 §4.1.1.1 (FQDN)"},
 		{"HELO with an underscore", "helo", helo("mail_1.helo.test"), Fail, "", "", "5321 §4.1.2 (let-dig-hyp)"},
 		{"MX host on loopback", "mx", dm("loopmx.mx.test"), Warn, "127.0.0.1", "", "5321 §5.1, 1122 (loopback is not reachable)"},
+
+		// fourth round
+		{"%{ir} for an IPv6 sender", "spf", Target{IP: netip.MustParseAddr("2001:db8::5"), Domain: "macro6.spf.test"}, Pass, "may send", "", "7208 §7.3 (IPv6 %{i} is dotted nibbles)"},
+		{"mx of a null MX matches nothing", "spf", Target{IP: other, Domain: "nullmxspf.spf.test"}, Fail, "not authorized", "", "7208 §5.4, 7505"},
+		{"mx of a null MX, IP listed", "spf", spfT("nullmxspf.spf.test"), Pass, "may send", "", "7208 §5.4, 7505"},
+		{"IDN domain as a U-label", "spf", spfT("bücher.spf.test"), Pass, "may send", "", "5890, 7208 §4.3"},
+		{"IDN domain DMARC", "dmarc", dm("bücher.spf.test"), Pass, "policy reject", "", "9989 §4.10 (A-labels)"},
+		{"upper-case domain", "dmarc", dm("ORG.DM.TEST"), Pass, "policy reject", "", "1035 §2.3.3 (case-insensitive)"},
+		{"ed25519 key of 33 bytes", "dkim", dk("ed33"), Fail, "broken", "", "8463 §4.2 (32 bytes)"},
+		{"bare PKCS#1 RSA key", "dkim", dk("pkcs1"), Pass, "key published", "", "6376 §3.6.1 (RSAPublicKey); verifiers accept both"},
+		{"PTR of an IPv4-mapped address", "fcrdns", at("::ffff:192.0.2.11"), Pass, "forward-confirmed", "", "4291 §2.5.5.2 (it is the IPv4 address)"},
+		{"DNSBL of an IPv4-mapped address", "dnsbl", at("::ffff:192.0.2.10"), Fail, "Spamhaus ZEN (SBL", "", "5782 §2.1"},
+		{"HELO IPv6 literal", "helo", Target{IP: netip.MustParseAddr("2001:db8::5"), HELO: "[IPv6:2001:db8::5]"}, Warn, "", "", "5321 §4.1.3"},
+		{"HELO IPv6 literal without its tag", "helo", Target{IP: netip.MustParseAddr("2001:db8::5"), HELO: "[2001:db8::5]"}, Fail, "", "", "5321 §4.1.3 (IPv6: tag required)"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))
@@ -228,6 +246,13 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		}
 	}
 	t.Logf("%d traps, %d wrong", len(traps), wrong)
+}
+
+// pkcs1Key is p= for a bare PKCS#1 RSAPublicKey, as some publishers write it.
+func pkcs1Key(bits int) string {
+	n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+	n.Add(n, big.NewInt(977))
+	return base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&rsa.PublicKey{N: n, E: 65537}))
 }
 
 func clipFor(s string) string {

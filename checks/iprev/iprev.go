@@ -150,6 +150,8 @@ var (
 	ErrHELOBareIP    = errors.New("an IP address is not a valid HELO name; an address literal needs brackets, and receivers expect a host name")
 	ErrHELOLiteral   = errors.New("an address literal is valid SMTP (RFC 5321 §4.1.3) but receivers expect a host name that matches the reverse DNS")
 	ErrHELONotFQDN   = errors.New("not a fully qualified domain name (RFC 5321 §4.1.1.1)")
+	// ErrHELOBadLiteral is brackets around something that is not an address literal.
+	ErrHELOBadLiteral = errors.New(`not a valid address literal: an IPv4 address in brackets, or "IPv6:" and an IPv6 address (RFC 5321 §4.1.3)`)
 )
 
 // HELO is what a HELO name says about the sender.
@@ -175,10 +177,12 @@ func CheckHELO(ctx context.Context, r *resolver.Resolver, helo string, ip netip.
 		h.Syntax = ErrHELOLocalhost
 		return h
 	case strings.HasPrefix(h.Name, "["):
-		lit := strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(h.Name, "["), "]"), "ipv6:")
-		if a, err := netip.ParseAddr(lit); err == nil {
-			h.Literal, h.ToIP = a, a.Unmap() == ip
+		a, ok := addressLiteral(h.Name)
+		if !ok {
+			h.Syntax = ErrHELOBadLiteral
+			return h
 		}
+		h.Literal, h.ToIP = a, a.Unmap() == ip
 		h.Syntax = ErrHELOLiteral
 		return h
 	}
@@ -202,4 +206,20 @@ func CheckHELO(ctx context.Context, r *resolver.Resolver, helo string, ip netip.
 		}
 	}
 	return h
+}
+
+// addressLiteral reads an RFC 5321 §4.1.3 address literal, lower-cased: "[192.0.2.1]" or
+// "[ipv6:2001:db8::1]". An IPv6 address needs its tag, and an IPv4 one must not have it.
+func addressLiteral(s string) (netip.Addr, bool) {
+	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
+		return netip.Addr{}, false
+	}
+	inner := s[1 : len(s)-1]
+	v6, tagged := strings.CutPrefix(inner, "ipv6:")
+	if tagged {
+		a, err := netip.ParseAddr(v6)
+		return a, err == nil && a.Is6() && a.Zone() == ""
+	}
+	a, err := netip.ParseAddr(inner)
+	return a, err == nil && a.Is4()
 }

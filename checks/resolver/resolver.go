@@ -280,19 +280,21 @@ func Normalize(name string) (string, error) {
 	if name == "" {
 		return "", errors.New("empty domain name")
 	}
-	ascii := true
-	for i := 0; i < len(name); i++ {
-		if name[i] >= 0x80 {
-			ascii = false
-			break
+	if !isASCII(name) {
+		// Label by label: an ASCII label such as _dmarc or _domainkey is not a host
+		// name and IDNA would refuse its underscore; only U-labels are converted.
+		labels := strings.Split(name, ".")
+		for i, l := range labels {
+			if isASCII(l) {
+				continue
+			}
+			a, err := idna.Lookup.ToASCII(l)
+			if err != nil {
+				return "", fmt.Errorf("domain %q: %v", sanitize.Line(name), err)
+			}
+			labels[i] = a
 		}
-	}
-	if !ascii {
-		a, err := idna.Lookup.ToASCII(name)
-		if err != nil {
-			return "", fmt.Errorf("domain %q: %v", sanitize.Line(name), err)
-		}
-		name = a
+		name = strings.Join(labels, ".")
 	}
 	if _, ok := dns.IsDomainName(name); !ok || len(name) > 253 {
 		return "", fmt.Errorf("domain %q is not a valid name", sanitize.Line(name))
@@ -390,4 +392,13 @@ func (r *Resolver) cached(ctx context.Context, name string, qtype uint16) (*dns.
 		return nil, "", &Error{Name: name, Type: qtype, Kind: Timeout, Err: ctx.Err()}
 	}
 	return e.msg, e.server, e.err
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
