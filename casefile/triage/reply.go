@@ -602,6 +602,10 @@ var ipContexts = []struct {
 // blockedIP finds the IP a reply is about: from ?ip=, a bare ?IP, [IP], "from IP",
 // IPv4 or IPv6; loopback and unspecified addresses are never it.
 func blockedIP(lower string) string {
+	if strings.Contains(lower, "%3a") {
+		// An IPv6 address in a URL's query is often percent-encoded.
+		lower = strings.ReplaceAll(lower, "%3a", ":")
+	}
 	best, bestRank := "", 99
 	for i := 0; i < len(lower); {
 		if !isIPChar(lower[i]) {
