@@ -636,11 +636,31 @@ func blockedIP(lower string) string {
 				break
 			}
 		}
+		if rank == 6 && sectionNumber(lower[:start]) {
+			continue
+		}
 		if rank < bestRank {
 			best, bestRank = a, rank
 		}
 	}
 	return best
+}
+
+// sectionNumber reports whether a dotted number follows "RFC 2821" or "section": a
+// section of a standard ("See RFC2821 4.1.1.1"), not an address.
+func sectionNumber(before string) bool {
+	before = strings.TrimRight(before, " ")
+	i := strings.LastIndexByte(before, ' ') + 1
+	word := before[i:]
+	if word == "section" || word == "sec." || word == "§" {
+		return true
+	}
+	if strings.HasPrefix(word, "rfc") {
+		return true
+	}
+	// "RFC 5321 4.5.3.1": the number before is the RFC's.
+	j := strings.LastIndexByte(strings.TrimRight(before[:i], " "), ' ') + 1
+	return strings.HasPrefix(before[j:], "rfc") && strings.TrimLeft(word, "0123456789") == ""
 }
 
 func isIPChar(c byte) bool { return isHex(c) || c == ':' || c == '.' }
