@@ -112,8 +112,11 @@ func (f *checkFlags) checkTarget() (checks.Target, error) {
 			t.HELO = h
 		} else if _, err := netip.ParseAddr(h); err == nil {
 			t.HELO = h
-		} else if t.HELO, err = resolver.Normalize(h); err != nil || strings.ContainsAny(h, " /@") {
+		} else if _, err := resolver.Normalize(h); err != nil || strings.ContainsAny(h, " /@") {
 			return t, badInput("--helo %q is neither a host name nor an address literal", sanitize.Line(f.helo))
+		} else {
+			// Kept as given: a final dot is itself a finding of the helo check.
+			t.HELO = h
 		}
 	}
 	for _, s := range f.selectors {
