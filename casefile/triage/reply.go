@@ -274,6 +274,11 @@ func routeForCause(m Mode, c Cause) string {
 	if m == Deferral {
 		return "wait"
 	}
+	if m == HardBlock && c == UnknownCause {
+		// Refused for a reason nobody can read from the reply: only the receiving side
+		// can say what it means.
+		return "recipient-admin"
+	}
 	return "none"
 }
 
