@@ -329,6 +329,10 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	}
 	switch {
 	case msg.String() == "ctrl+c" || (!editing && key.Matches(msg, k.Quit)):
+		// What is typed in a field but not yet stored counts as unsaved too.
+		if f, ok := m.screens[m.cur].(interface{ flush() }); ok && m.cas != nil {
+			f.flush()
+		}
 		if m.dirty() {
 			m.quitAsk = true
 			return nil, true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -120,6 +121,16 @@ func (e *evidence) help() []key.Binding {
 		return []key.Binding{field, k.Next, back}
 	}
 	return []key.Binding{k.Toggle, k.Attach, k.Tab, k.Next, k.Back}
+}
+
+// flush stores what is typed, when the session ends on this screen.
+func (e *evidence) flush() {
+	c := e.s.cas
+	scope, changes := c.Scope, slices.Clone(c.Changes)
+	e.storeFields()
+	if !reflect.DeepEqual(scope, c.Scope) || !reflect.DeepEqual(changes, c.Changes) {
+		e.s.touch()
+	}
 }
 
 // storeFields writes the typed fields into the case.

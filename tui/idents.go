@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -196,6 +197,15 @@ func (d *idents) update(msg tea.Msg) tea.Cmd {
 	d.inputs[d.focus], cmd = d.inputs[d.focus].Update(msg)
 	d.errs[d.focus] = identFields[d.focus].valid(d.inputs[d.focus].Value())
 	return cmd
+}
+
+// flush stores what is typed, when the session ends on this screen.
+func (d *idents) flush() {
+	before := d.s.cas.Identifiers
+	d.store()
+	if !reflect.DeepEqual(before, d.s.cas.Identifiers) {
+		d.s.touch()
+	}
 }
 
 // store writes the valid fields into the case; an invalid one keeps the case's value.

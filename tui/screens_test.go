@@ -640,3 +640,29 @@ func TestMessageKeys(t *testing.T) {
 		t.Error("P did not set the message to print on quit")
 	}
 }
+
+// TestQuitKeepsTyping: ctrl+c while a field holds typed text asks first, and saving
+// keeps what was typed.
+func TestQuitKeepsTyping(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Timeline")
+	d.keys("3")
+	d.waitText("What the provider needs")
+	d.keys("down", "down", "down", "ctrl+u", "mx1.example.com", "ctrl+c")
+	if !d.m.quitAsk {
+		t.Fatal("ctrl+c with a typed HELO name did not ask")
+	}
+	d.keys("y")
+	d.until("the save and quit", func() bool { return d.m.quitting && !d.m.saving })
+	got, err := casefile.Load(st.PathOf(c.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Identifiers.HELO != "mx1.example.com" {
+		t.Errorf("HELO on disk %q, want what was typed", got.Identifiers.HELO)
+	}
+}
