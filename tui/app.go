@@ -489,6 +489,10 @@ func (m *Model) back() tea.Cmd {
 		if n := stepNumber(m.cur); n > 1 {
 			return m.autosave(wizardSteps[n-2])
 		}
+		if m.cur == scrOverview {
+			// Opened with `unblock open`: esc goes on to the list of cases.
+			return tea.Sequence(m.autosave(scrLoading), m.listCases())
+		}
 		return nil
 	}
 	to := m.prev[len(m.prev)-1]

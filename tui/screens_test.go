@@ -666,3 +666,20 @@ func TestQuitKeepsTyping(t *testing.T) {
 		t.Errorf("HELO on disk %q, want what was typed", got.Identifiers.HELO)
 	}
 }
+
+// TestOpenThenList: esc on a case opened by id goes on to the list of cases.
+func TestOpenThenList(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Timeline")
+	d.keys("esc")
+	d.waitText("1 saved case")
+	d.keys("enter")
+	d.waitText("Timeline")
+	if d.m.lock == nil {
+		t.Error("the case opened again from the list is not locked")
+	}
+}
