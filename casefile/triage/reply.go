@@ -644,11 +644,27 @@ func blockedIP(lower string) string {
 		if rank == 6 && sectionNumber(lower[:start]) {
 			continue
 		}
+		if rank == 3 && hostBefore(lower[:start-1]) {
+			// "mx.example[192.0.2.9]": a host's own address, as Postfix writes it, not
+			// the IP a block is about.
+			continue
+		}
 		if rank < bestRank {
 			best, bestRank = a, rank
 		}
 	}
 	return best
+}
+
+// hostBefore reports whether s ends with a host name ("mx.example" of "mx.example[IP]"),
+// not a word ("sender[IP]").
+func hostBefore(s string) bool {
+	i := len(s)
+	for i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' || s[i-1] == '-') {
+		i--
+	}
+	name := strings.Trim(s[i:], ".-")
+	return strings.Contains(name, ".") && !isDigit(name[len(name)-1])
 }
 
 // sectionNumber reports whether a dotted number follows "RFC 2821" or "section": a
