@@ -59,6 +59,17 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	if d.Policy == nil {
 		org := d.OrgDomain
 		worse(Fail, fmt.Sprintf("no DMARC policy for %s (looked at %s)", d.Domain, strings.Join(prefixDMARC(d.Names), ", ")))
+		// A record published at the domain itself instead of under _dmarc is a common
+		// slip; receivers never look there. The apex TXT is in the cache from SPF.
+		if txts, err := env.Resolver.TXT(ctx, d.Domain); err == nil {
+			for _, txt := range txts {
+				if dmarc.IsRecord(txt) {
+					worse(Fail, fmt.Sprintf("a DMARC record is published at %s itself, where receivers never look: it belongs at _dmarc.%s", d.Domain, d.Domain))
+					fixes = append(fixes, "move the record from "+d.Domain+" to "+authTXTRecord("_dmarc."+d.Domain, txt))
+					break
+				}
+			}
+		}
 		if len(fixes) == 0 { // a broken or doubled record has its own fix above
 			fixes = append(fixes, authTXTRecord("_dmarc."+org, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+org)+"  (then move to p=quarantine or p=reject once reports show your mail passes)")
 		}

@@ -288,6 +288,8 @@ func spfRemedy(lint *spf.Report, p spf.Problem, t Target) string {
 			return fmt.Sprintf("replace %s at %s with the addresses it stands for, such as %s", p.Term, p.Domain, spfIPTerm(t))
 		}
 		return fmt.Sprintf("replace %s at %s with ip4:/ip6: terms for your servers", p.Term, p.Domain)
+	case strings.Contains(p.Text, "is never used: it comes after"):
+		return fmt.Sprintf("remove %s from the record at %s, or move it before the all term if it should count", p.Term, p.Domain)
 	case strings.Contains(p.Text, "is never used"):
 		return fmt.Sprintf("remove %s from the record at %s, or move what it allows into the record", p.Term, p.Domain)
 	case strings.Contains(p.Text, "MX records; receivers look at no more than"):

@@ -227,6 +227,10 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"DNSBL of an IPv4-mapped address", "dnsbl", at("::ffff:192.0.2.10"), Fail, "Spamhaus ZEN (SBL", "", "5782 §2.1"},
 		{"HELO IPv6 literal", "helo", Target{IP: netip.MustParseAddr("2001:db8::5"), HELO: "[IPv6:2001:db8::5]"}, Warn, "", "", "5321 §4.1.3"},
 		{"HELO IPv6 literal without its tag", "helo", Target{IP: netip.MustParseAddr("2001:db8::5"), HELO: "[2001:db8::5]"}, Fail, "", "", "5321 §4.1.3 (IPv6: tag required)"},
+
+		// fifth round: what the field's checkers flag
+		{"terms after all", "spf", spfT("afterall.spf.test"), Fail, "not authorized", "never", "7208 §5.1 (mechanisms after all are never tested)"},
+		{"DMARC record at the apex", "dmarc", dm("apex.dm.test"), Fail, "no DMARC policy", `move the record from apex.dm.test to _dmarc.apex.dm.test. IN TXT "v=DMARC1; p=reject"`, "9989 §4.10 (only _dmarc names are asked)"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))

@@ -207,10 +207,19 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 	n.Terms = make([]TermCost, len(rec.Terms))
 	all, hasAll := rec.All()
 	var wg sync.WaitGroup
+	passedAll := false
 	for i, t := range rec.Terms {
 		tc := &n.Terms[i]
 		tc.Term = t.Text
 		tc.Lookups = t.Lookups()
+		if passedAll && !t.Modifier {
+			// §5.1: mechanisms after all are never tested, and cost nothing.
+			tc.Lookups = 0
+			tc.Note = "never used: it comes after " + all.Text
+			l.add(LevelWarn, domain, t.Text, "%s is never used: it comes after %s (RFC 7208 §5.1)", t.Text, all.Text)
+			continue
+		}
+		passedAll = passedAll || t.Name == "all"
 		target := t.Value
 		if target == "" && (t.Name == "a" || t.Name == "mx") {
 			target = domain

@@ -150,13 +150,22 @@ func (r *Record) String() string {
 func (r *Record) Authorize(term string) *Record {
 	out := &Record{Redirect: r.Redirect, Exp: r.Exp}
 	t, _ := parseTerm(term)
-	added := false
+	added, afterAll := false, false
 	for _, x := range r.Terms {
+		if afterAll && (!x.Modifier || x.Name == "redirect") {
+			// Never reached once all matches (RFC 7208 §5.1, §6.1): the record to
+			// publish leaves them out.
+			if x.Name == "redirect" {
+				out.Redirect = ""
+			}
+			continue
+		}
 		if !added && (x.Name == "all" || x.Name == "redirect") {
 			out.Terms = append(out.Terms, t)
 			added = true
 		}
 		out.Terms = append(out.Terms, x)
+		afterAll = afterAll || x.Name == "all"
 	}
 	if !added {
 		out.Terms = append(out.Terms, t)
