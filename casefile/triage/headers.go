@@ -57,6 +57,9 @@ type Proofpoint struct {
 	QueueID string            `json:"queue_id,omitempty"` // from the ppops.net hop
 	GUID    string            `json:"guid,omitempty"`
 	Details string            `json:"spam_details,omitempty"`
+	// Essentials: the small-business tier (ppe-hosted.com, "Proofpoint Essentials engine"),
+	// whose false positives are reported from its Log Search, not a support case.
+	Essentials bool `json:"essentials,omitempty"`
 }
 
 // Link is a link rewritten by a filter, and where it really points.
@@ -173,6 +176,9 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 				f.Control = "spam-rule:" + pp.Rule
 			}
 			f.Route = RouteFor("proofpoint-support", "")
+			if pp.Essentials {
+				f.Route = RouteFor("proofpoint-essentials", "")
+			}
 			f.Meaning = "Proofpoint accepted the message and filtered it (rule " + cmpOr(pp.Rule, "unknown") + "): a false positive goes to a support case with these headers"
 		} else {
 			f.Meaning = "Proofpoint delivered the message without filtering it"
@@ -337,7 +343,15 @@ func proofpointHeaders(h message.Header, hops []Hop) *Proofpoint {
 	guid := h.Get("X-Proofpoint-Guid")
 	var pp Proofpoint
 	found := details != "" || guid != "" || h.Get("X-Proofpoint-Virus-Version") != ""
+	for _, v := range h.Values("X-Virus-Scanned") {
+		if strings.Contains(strings.ToLower(v), "proofpoint essentials") {
+			found, pp.Essentials = true, true
+		}
+	}
 	for _, hop := range hops {
+		if f, ok := FilterForHost(hop.By); ok && f.Provider == "proofpoint" && strings.Contains(strings.ToLower(f.Product), "essentials") {
+			found, pp.Essentials = true, true
+		}
 		if strings.HasSuffix(strings.ToLower(hop.By), "ppops.net") || strings.Contains(strings.ToLower(hop.From), "pps.filterd") {
 			found = true
 			if pp.QueueID == "" {
