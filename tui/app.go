@@ -15,6 +15,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/casefile/triage"
 	"github.com/unblock-mail/unblock/checks"
 	"github.com/unblock-mail/unblock/sanitize"
 )
@@ -71,6 +72,7 @@ type Model struct {
 	statusID  int
 
 	dup       *casefile.DuplicateError
+	carry     []triage.Finding // findings to add to the case being opened instead of a duplicate
 	quitAsk   bool
 	showHelp  bool
 	quitting  bool
@@ -227,7 +229,15 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		if _, ok := m.screens[scrPicker]; ok {
 			m.prev = []screenID{scrPicker}
 		}
-		return m.show(scrOverview)
+		var cmd tea.Cmd
+		if m.carry != nil {
+			// The failures pasted into a duplicate go to the case that covers them.
+			n := m.cas.AddFindings(m.carry)
+			m.carry = nil
+			m.sess.touch()
+			cmd = flash(fmt.Sprintf("%s from what you pasted added to this case", plural(n, "new failure")))
+		}
+		return tea.Batch(cmd, m.show(scrOverview))
 	case flashMsg:
 		m.statusID++
 		m.status, m.statusBad = sanitize.Line(msg.text), msg.bad
@@ -292,6 +302,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		case "enter":
 			ref := m.dup.Existing.ID
 			m.dup = nil
+			if t, ok := m.screens[scrTriage].(*triageScreen); ok {
+				m.carry = t.findings
+			}
 			m.sess.dirty = false
 			m.release()
 			return m.openCase(ref), true
@@ -642,7 +655,7 @@ func (m *Model) dupView(w int) string {
 	d := m.dup
 	return st.Warn.Render("A case for this is already open") + "\n\n" +
 		wrap(fmt.Sprintf("Case %s covers %s. One case per IP keeps one timeline: add the new failures there instead of opening a duplicate.", d.Existing.ID, d.Why), w) +
-		"\n\n  enter  open " + d.Existing.ID + " (and paste the failures there)\n  f      create a new case anyway\n  esc    back"
+		"\n\n  enter  open " + d.Existing.ID + " (what you pasted is added to it)\n  f      create a new case anyway\n  esc    back"
 }
 
 // Run runs a session in the terminal. On quit it prints the last message when the person

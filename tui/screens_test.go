@@ -437,6 +437,9 @@ func TestDuplicate(t *testing.T) {
 	if list, _ := st.List(); len(list) != 1 {
 		t.Errorf("%d cases on disk, want the one", len(list))
 	}
+	if len(d.m.cas.Timeline) != 4 || !d.m.dirty() {
+		t.Errorf("the pasted bounce was not added to the open case: %d events", len(d.m.cas.Timeline))
+	}
 }
 
 // TestColour draws the role step in colour on a dark and a light background: the
