@@ -231,6 +231,14 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		// fifth round: what the field's checkers flag
 		{"terms after all", "spf", spfT("afterall.spf.test"), Fail, "not authorized", "never", "7208 §5.1 (mechanisms after all are never tested)"},
 		{"DMARC record at the apex", "dmarc", dm("apex.dm.test"), Fail, "no DMARC policy", `move the record from apex.dm.test to _dmarc.apex.dm.test. IN TXT "v=DMARC1; p=reject"`, "9989 §4.10 (only _dmarc names are asked)"},
+
+		// MTA-STS and TLS-RPT records (RFC 8461 §3.1, RFC 8460 §3)
+		{"two MTA-STS records", "mta-sts", dm("twosts.sts.test"), Fail, "2 MTA-STS records", "", "8461 §3.1 (more than one: no policy)"},
+		{"MTA-STS id with a dash", "mta-sts", dm("badid.sts.test"), Fail, "id", "", "8461 §3.1 (id is 1*32 ALPHA/DIGIT)"},
+		{"MTA-STS record without a policy host", "mta-sts", dm("nopol.sts.test"), Fail, "does not resolve", "", "8461 §3.3"},
+		{"two TLS-RPT records", "tls-rpt", dm("tworpt.sts.test"), Fail, "2 TLS-RPT records", "", "8460 §3 (more than one: no TLS-RPT)"},
+		{"TLS-RPT rua with another scheme", "tls-rpt", dm("badrua.sts.test"), Fail, "mailto: or https:", "", "8460 §3 (mailto or https)"},
+		{"TLS-RPT with two destinations and no space", "tls-rpt", dm("okrpt.sts.test"), Pass, "https://reports.sts.test/v1", "", "8460 §3"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))
