@@ -77,6 +77,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 	dk := func(s string) Target { return Target{Domain: "dk.test", Selectors: []string{s}} }
 	at := func(s string) Target { return Target{IP: netip.MustParseAddr(s)} }
 	helo := func(h string) Target { return Target{IP: ip, HELO: h} }
+	rc := func(d string) Target { return Target{IP: ip, RecipientDomain: d} }
 
 	traps := []trap{
 		// SPF
@@ -239,6 +240,17 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"two TLS-RPT records", "tls-rpt", dm("tworpt.sts.test"), Fail, "2 TLS-RPT records", "", "8460 §3 (more than one: no TLS-RPT)"},
 		{"TLS-RPT rua with another scheme", "tls-rpt", dm("badrua.sts.test"), Fail, "mailto: or https:", "", "8460 §3 (mailto or https)"},
 		{"TLS-RPT with two destinations and no space", "tls-rpt", dm("okrpt.sts.test"), Pass, "https://reports.sts.test/v1", "", "8460 §3"},
+
+		// the recipient's filter, from its MX (PROVIDERS.md)
+		{"Proofpoint MX in upper case", "recipient", rc("pp.rcpt.test"), Pass, "ipcheck.proofpoint.com/?ip=192.0.2.10", `"provider":"proofpoint"`, "4343 (names are case-insensitive)"},
+		{"Proofpoint Essentials", "recipient", rc("ppe.rcpt.test"), Pass, "Essentials", "", "PROVIDERS.md"},
+		{"Microsoft 365", "recipient", rc("ms.rcpt.test"), Pass, "", `"provider":"microsoft"`, "PROVIDERS.md"},
+		{"Google", "recipient", rc("gg.rcpt.test"), Pass, "", `"provider":"google"`, "PROVIDERS.md"},
+		{"Mimecast", "recipient", rc("mc.rcpt.test"), Pass, "", `"provider":"mimecast"`, "PROVIDERS.md"},
+		{"Barracuda", "recipient", rc("bc.rcpt.test"), Pass, "", `"provider":"barracuda"`, "PROVIDERS.md"},
+		{"Cisco", "recipient", rc("cs.rcpt.test"), Pass, "", `"provider":"cisco"`, "PROVIDERS.md"},
+		{"own servers", "recipient", rc("own.rcpt.test"), Pass, "not recognised", "", "PROVIDERS.md"},
+		{"a look-alike MX name is not Proofpoint", "recipient", rc("lookalike.rcpt.test"), Pass, "not recognised", "", "suffix match on whole labels"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))
