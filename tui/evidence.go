@@ -366,7 +366,15 @@ func (e *evidence) view() string {
 		b.WriteString(truncate(line, w) + "\n")
 	}
 	if d, ok := triage.DeskFor(route); ok && len(d.Asks) > 0 {
-		b.WriteString(st.Muted.Render(truncate("  The desk also asks for: "+strings.Join(d.Asks, "; "), w)) + "\n")
+		if _, bodyH := e.s.c.body(); bodyH >= 26 {
+			// Room enough: what the desk asks for, one item a line, to check against.
+			b.WriteString(st.Muted.Render("  The desk also asks for:") + "\n")
+			for _, a := range d.Asks {
+				b.WriteString(st.Muted.Render(truncate("    · "+a, w)) + "\n")
+			}
+		} else {
+			b.WriteString(st.Muted.Render(truncate("  The desk also asks for: "+strings.Join(d.Asks, "; "), w)) + "\n")
+		}
 	}
 	if e.attaching {
 		b.WriteString(st.Heading.Render("Attach a file") + "  kind: " + st.Accent.Render(casefile.EvidenceKinds[e.kind]) + st.Muted.Render("  (tab changes the kind)") + "\n")
