@@ -52,7 +52,13 @@ func runFCrDNS(ctx context.Context, env *Env, t Target) Result {
 		return Result{Status: Error, Details: d, Summary: "the PTR names could not all be resolved: " + strings.Join(why, "; ")}
 	}
 	first := rd.Names[0].Name
+	fix := fmt.Sprintf("Publish %s. IN %s %s (or have the PTR point at a name that does)", first, addrType(t), rd.IP)
+	if ptrNotAHostName(first) != "" {
+		// Nobody can publish an address for localhost or a bare label: the PTR is what
+		// must change.
+		fix = ptrFix(t)
+	}
 	return Result{Status: Fail, Details: d,
 		Summary: fmt.Sprintf("no PTR name resolves back to %s: %s", rd.IP, strings.Join(seen, "; ")),
-		Fix:     fmt.Sprintf("Publish %s. IN %s %s (or have the PTR point at a name that does)", first, addrType(t), rd.IP)}
+		Fix:     fix}
 }

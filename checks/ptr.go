@@ -72,6 +72,18 @@ func runPTR(ctx context.Context, env *Env, t Target) Result {
 		d["esp"] = esp
 		summary += "; " + note
 	}
+	var bogus []string
+	for _, n := range names {
+		if why := ptrNotAHostName(n); why != "" {
+			bogus = append(bogus, n+" ("+why+")")
+		}
+	}
+	if len(bogus) == len(names) {
+		// Every name is one no receiver can take for a mail server's.
+		d["not_host_names"] = bogus
+		return Result{Status: Warn, Details: d, Fix: ptrFix(t),
+			Summary: summary + "; not the name of a host on the Internet: " + strings.Join(bogus, ", ")}
+	}
 	var generic []string
 	for _, n := range names {
 		if g, why := iprev.Generic(n, rd.IP); g {
@@ -84,4 +96,17 @@ func runPTR(ctx context.Context, env *Env, t Target) Result {
 			Summary: summary + "; it looks like a dynamic or generic access address: " + strings.Join(generic, ", ")}
 	}
 	return Result{Status: Pass, Details: d, Summary: summary}
+}
+
+// ptrNotAHostName says why a PTR name cannot name a mail server (RFC 1912 §2.1: a PTR
+// names the host's fully qualified name), or "".
+func ptrNotAHostName(name string) string {
+	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	switch {
+	case n == "localhost" || strings.HasPrefix(n, "localhost."):
+		return "the loopback name"
+	case !strings.Contains(n, "."):
+		return "a single label, not a fully qualified name"
+	}
+	return ""
 }

@@ -251,6 +251,10 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"Cisco", "recipient", rc("cs.rcpt.test"), Pass, "", `"provider":"cisco"`, "PROVIDERS.md"},
 		{"own servers", "recipient", rc("own.rcpt.test"), Pass, "not recognised", "", "PROVIDERS.md"},
 		{"a look-alike MX name is not Proofpoint", "recipient", rc("lookalike.rcpt.test"), Pass, "not recognised", "", "suffix match on whole labels"},
+
+		{"PTR localhost", "ptr", at("192.0.2.18"), Warn, "localhost", "", "1912 §2.1, 1033 (a PTR names the host)"},
+		{"PTR localhost does not confirm", "fcrdns", at("192.0.2.18"), Fail, "no PTR name resolves back", "set its PTR to your mail server's name", "8601 §3"},
+		{"PTR single label", "ptr", at("192.0.2.19"), Warn, "mailserver", "", "1912 §2.1 (a PTR names an FQDN)"},
 	}
 	if len(traps) < 40 {
 		t.Fatalf("only %d traps", len(traps))
