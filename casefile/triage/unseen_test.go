@@ -79,6 +79,14 @@ func TestUnseen(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
+	// Every input has its expectation, once.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries)-1 != rows {
+		t.Errorf("%d inputs in %s, %d rows in expected.tsv", len(entries)-1, dir, rows)
+	}
 	if rows < 80 {
 		t.Errorf("only %d unseen inputs", rows)
 	}
