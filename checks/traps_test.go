@@ -56,6 +56,7 @@ func TestTraps(t *testing.T) {
 5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.spamhaus.org. A 127.0.0.3
 2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.zen.spamhaus.org. A 127.0.0.2
 blocked.bl.test.multi.uribl.com. A 127.0.0.1
+*._report._dmarc.wild.vendor.test. TXT "v=DMARC1"
 24.2.0.192.zen.spamhaus.org. A 127.0.0.2
 24.2.0.192.zen.spamhaus.org. A 127.0.0.4
 25.2.0.192.zen.spamhaus.org. A 127.255.255.255
@@ -121,6 +122,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"two DMARC records", "dmarc", dm("two.dm.test"), Fail, "2 DMARC records", "delete all but one", "9989 §4.10.1, 7489 §6.6.3"},
 		{"invalid p with rua is p=none", "dmarc", dm("badp.dm.test"), Warn, "p=block is not valid", "", "9989 §4.7, 7489 §6.6.3"},
 		{"external rua not authorized", "dmarc", dm("ext.dm.test"), Warn, "has not agreed", "", "9989 §3 (7489 §7.1)"},
+		{"external rua authorized by a wildcard", "dmarc", dm("extwild.dm.test"), Pass, "policy reject", `"authorized":true`, "7489 §7.1 (wildcards may be used)"},
 		{"external rua authorized", "dmarc", dm("extok.dm.test"), Pass, "policy reject", "", "7489 §7.1"},
 		{"np=", "dmarc", dm("np.dm.test"), Pass, "policy reject", `"np":"quarantine"`, "9989 §4.7"},
 		{"np= for a subdomain that does not exist", "dmarc", dm("ghost.np.dm.test"), Pass, "policy quarantine (np=)", `"domain_exists":false`, "9989 §4.7 np, §3.2.9"},
@@ -173,6 +175,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"public resolver refusal", "dnsbl", at("192.0.2.22"), Warn, "refusal code 127.255.255.254", `"state":"refused"`, "Spamhaus return codes"},
 		{"unknown code", "dnsbl", at("192.0.2.23"), Warn, "127.0.0.99", `"state":"unknown"`, "5782 §2.1"},
 		{"IPv6 by nibbles", "dnsbl", at("2001:db8::5"), Fail, "Spamhaus ZEN (CSS", "", "5782 §2.4"},
+		{"IPv6 where most lists cover only IPv4", "dnsbl", at("2001:db8::6"), Warn, "does not cover IPv6", "", "5782 §5 (IPv6 test entry)"},
 		{"URIBL and SURBL 127.0.0.1 is a refusal", "dnsbl", dm("blocked.bl.test"), Warn, "", `"state":"refused"`, "URIBL, SURBL return codes"},
 
 		// second round

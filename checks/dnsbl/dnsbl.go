@@ -263,8 +263,9 @@ func bits(z Zone, a netip.Addr) ([]string, int, bool) {
 // Health is a zone's RFC 5782 §5 self-test: its test entry must be listed and its
 // never-listed entry must not be.
 type Health struct {
-	OK   bool
-	Note string // what is wrong, when not OK
+	OK    bool
+	Note  string // what is wrong, when not OK
+	Short string // the same in a few words, for a summary
 }
 
 // CheckHealth asks zone for its test entries (RFC 5782 §5): 127.0.0.2 (listed) and
@@ -295,6 +296,8 @@ func CheckHealth(ctx context.Context, r *resolver.Resolver, z Zone, ipv6 bool) H
 		return Health{Note: fmt.Sprintf("%s answers %s for its never-listed test entry: every answer from it is suspect", z.Zone, clean[0])}
 	case cleanErr != nil && !resolver.IsNotFound(cleanErr):
 		return Health{Note: "its never-listed test entry could not be read: " + cleanErr.Error()}
+	case hitErr != nil && resolver.IsNotFound(hitErr) && ipv6:
+		return Health{Short: "does not cover IPv6", Note: fmt.Sprintf("%s does not list its IPv6 test entry (::FFFF:7F00:2): it does not cover IPv6 addresses, so 'not listed' proves nothing", z.Zone)}
 	case hitErr != nil && resolver.IsNotFound(hitErr):
 		return Health{Note: fmt.Sprintf("%s does not list its own test entry: the list is gone or does not answer this resolver, so 'not listed' proves nothing", z.Zone)}
 	case hitErr != nil:
@@ -347,7 +350,10 @@ func Check(ctx context.Context, r *resolver.Resolver, zones []Zone, kind, subjec
 			res := Lookup(ctx, r, z, subject)
 			hw.Wait()
 			if res.State == NotListed && !h.OK {
-				res.State, res.Note, res.Short = Error, h.Note, "fails its RFC 5782 self-test"
+				res.State, res.Note, res.Short = Error, h.Note, h.Short
+				if res.Short == "" {
+					res.Short = "fails its RFC 5782 self-test"
+				}
 			}
 			out[i] = res
 		}()
