@@ -639,7 +639,7 @@ func (m *Model) fullHelp() string {
 	k := m.c.Keys
 	groups := [][]key.Binding{
 		{k.Next, k.Back, k.Tab, k.Toggle, k.Up, k.Down},
-		{k.Filter, k.Copy, k.Save, k.Kind, k.Sent, k.Print},
+		{k.Filter, k.Copy, k.Save, k.Kind, k.Sent, k.Print, k.Redact},
 		{k.New, k.Rerun, k.RerunAll, k.Cancel, k.Attach, k.Paste, k.Update},
 		{k.Help, k.Quit},
 	}

@@ -161,6 +161,7 @@ type KeyMap struct {
 	Attach   key.Binding
 	Resume   key.Binding
 	Print    key.Binding
+	Redact   key.Binding
 }
 
 func defaultKeys() KeyMap {
@@ -190,5 +191,6 @@ func defaultKeys() KeyMap {
 		Attach:   b("a", "attach file", "a"),
 		Resume:   b("enter", "continue", "enter"),
 		Print:    b("P", "print on quit", "P"),
+		Redact:   b("d", "redact recipients", "d"),
 	}
 }

@@ -138,8 +138,7 @@ func (ms *messageScreen) help() []key.Binding {
 	k := ms.s.c.Keys
 	done := k.Next
 	done.SetHelp("enter", "done")
-	redact := key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "redact recipients"))
-	return []key.Binding{k.Copy, k.Save, k.Sent, k.Kind, redact, k.Print, done, k.Back}
+	return []key.Binding{k.Copy, k.Save, k.Sent, k.Kind, k.Redact, k.Print, done, k.Back}
 }
 
 func (ms *messageScreen) update(msg tea.Msg) tea.Cmd {
@@ -176,7 +175,7 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 			ms.render()
 		}
 		return nil
-	case km.String() == "r":
+	case key.Matches(km, k.Redact):
 		ms.redact = !ms.redact
 		ms.render()
 		if ms.redact {

@@ -607,7 +607,7 @@ func TestChecksCancel(t *testing.T) {
 	}
 }
 
-// TestMessageKeys: r redacts recipients, s saves the message to a file, P asks for it
+// TestMessageKeys: d redacts recipients, s saves the message to a file, P asks for it
 // to be printed on quit.
 func TestMessageKeys(t *testing.T) {
 	st := testStore(t)
@@ -627,9 +627,9 @@ func TestMessageKeys(t *testing.T) {
 	if !strings.Contains(ms.msg.Text, "alice@example.org") {
 		t.Fatalf("the message does not name the recipient:\n%s", ms.msg.Text)
 	}
-	d.keys("r")
+	d.keys("d")
 	if strings.Contains(ms.msg.Text, "alice@example.org") || !strings.Contains(ms.msg.Text, "@example.org") {
-		t.Errorf("r did not redact the recipient:\n%s", ms.msg.Text)
+		t.Errorf("d did not redact the recipient:\n%s", ms.msg.Text)
 	}
 	d.keys("s")
 	d.waitText("saved to")
