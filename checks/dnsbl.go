@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/unblock-mail/unblock/checks/dnsbl"
 )
 
@@ -31,34 +33,45 @@ const majorWeight = 2
 // runDNSBL asks the IP lists about the sending IP and the domain lists about the
 // sending domain, all at once, and weighs each answer by its list.
 func runDNSBL(ctx context.Context, env *Env, t Target) Result {
-	var ipRes, domRes []dnsbl.Result
-	var wg sync.WaitGroup
+	// Each subject asked, in order: the IP, the domain, and the domain's registered
+	// domain when it differs — domain lists (URIBL, SURBL) list registered domains and
+	// expect to be asked for them, so mail.bad.example is found as bad.example.
+	type ask struct{ kind, subject string }
+	var asks []ask
 	if t.IP.IsValid() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ipRes = dnsbl.Check(ctx, env.Resolver, dnsblZones, dnsbl.KindIP, t.IP.String())
-		}()
+		asks = append(asks, ask{dnsbl.KindIP, t.IP.String()})
 	}
 	if t.Domain != "" {
+		asks = append(asks, ask{dnsbl.KindDomain, t.Domain})
+		if org, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(strings.TrimSuffix(t.Domain, "."))); err == nil && org != strings.ToLower(strings.TrimSuffix(t.Domain, ".")) {
+			asks = append(asks, ask{dnsbl.KindDomain, org})
+		}
+	}
+	answers := make([][]dnsbl.Result, len(asks))
+	var wg sync.WaitGroup
+	for i, a := range asks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			domRes = dnsbl.Check(ctx, env.Resolver, dnsblZones, dnsbl.KindDomain, t.Domain)
+			answers[i] = dnsbl.Check(ctx, env.Resolver, dnsblZones, a.kind, a.subject)
 		}()
 	}
 	wg.Wait()
-	all := append(ipRes, domRes...)
+	var all []dnsbl.Result
+	var subjects []string
+	for i, rs := range answers {
+		all = append(all, rs...)
+		for range rs {
+			subjects = append(subjects, asks[i].subject)
+		}
+	}
 
 	zones := make([]map[string]any, 0, len(all))
 	var major, minor, answered []string
 	var trouble []unreadGroup
 	var fixes, remedies []string
-	for _, r := range all {
-		subject := t.Domain
-		if r.Zone.Kind == dnsbl.KindIP {
-			subject = t.IP.String()
-		}
+	for i, r := range all {
+		subject := subjects[i]
 		codes := r.Codes
 		if codes == nil {
 			codes = []string{}
@@ -82,6 +95,9 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 				labels = append(labels, label)
 			}
 			what := fmt.Sprintf("%s (%s)", r.Zone.Name, strings.Join(labels, ", "))
+			if r.Zone.Kind == dnsbl.KindDomain && subject != t.Domain {
+				what += " for " + subject
+			}
 			if r.Weight >= majorWeight {
 				major = append(major, what)
 				fixes = append(fixes, fmt.Sprintf("%s: %s. Fix the cause, then request removal at %s", r.Zone.Name, strings.Join(r.Meanings, "; "), r.Zone.Delist))
@@ -102,6 +118,9 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 			}
 		}
 	}
+	// A list asked about two subjects (a domain and its registered domain) counts once.
+	slices.Sort(answered)
+	answered = slices.Compact(answered)
 	d := map[string]any{"zones": zones}
 	res := Result{Details: d}
 	unread, unreadCount := "", 0
@@ -152,7 +171,9 @@ type unreadGroup struct {
 func addTrouble(groups []unreadGroup, r dnsbl.Result) []unreadGroup {
 	for i := range groups {
 		if groups[i].why == r.Short {
-			groups[i].names = append(groups[i].names, r.Zone.Name)
+			if !slices.Contains(groups[i].names, r.Zone.Name) {
+				groups[i].names = append(groups[i].names, r.Zone.Name)
+			}
 			return groups
 		}
 	}
