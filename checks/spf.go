@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/unblock-mail/unblock/checks/resolver"
 	"github.com/unblock-mail/unblock/checks/spf"
@@ -84,7 +85,17 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 		case lint.Err != nil:
 			worse(Error, fmt.Sprintf("could not read the SPF record of %s: %s", lint.Domain, authTrouble(lint.Err)))
 		case !lint.Found:
-			worse(Fail, fmt.Sprintf("%s publishes no SPF record", lint.Domain))
+			if near := spfNearMiss(ctx, env, lint.Domain); near != "" {
+				// Something SPF-like is there but receivers do not take it for SPF
+				// (RFC 7208 §4.5): say which, and publish it corrected.
+				worse(Fail, fmt.Sprintf("%s publishes no SPF record: %q does not begin with \"v=spf1\" and a space, so receivers ignore it", lint.Domain, authClip(near)))
+				if rec, err := spf.ParseRecord(spfCorrected(near)); err == nil {
+					fixes = append(fixes, authTXTRecord(lint.Domain, rec.String()))
+					break
+				}
+			} else {
+				worse(Fail, fmt.Sprintf("%s publishes no SPF record", lint.Domain))
+			}
 			fixes = append(fixes, authTXTRecord(lint.Domain, spfFirstRecord(t)))
 		default:
 			r.Details["record"] = lint.Root.Record
@@ -316,4 +327,41 @@ func spfRemedy(lint *spf.Report, p spf.Problem, t Target) string {
 		return fmt.Sprintf("cut the policy to %d lookups or fewer: drop includes you no longer use, or list senders with ip4:/ip6:", spf.MaxLookups)
 	}
 	return ""
+}
+
+// spfNearMiss returns a TXT record at domain that looks meant as SPF but is not one
+// (" v=spf1 …", "v=spf1x …", "v=spf10"), or "". The TXT answer is in the cache.
+func spfNearMiss(ctx context.Context, env *Env, domain string) string {
+	txts, err := env.Resolver.TXT(ctx, domain)
+	if err != nil {
+		return ""
+	}
+	for _, txt := range txts {
+		if strings.Contains(strings.ToLower(txt), "v=spf1") && !spf.IsRecord(txt) {
+			return txt
+		}
+	}
+	return ""
+}
+
+// spfCorrected is a near-miss record with its version made "v=spf1 " again: surrounding
+// space trimmed and the version's run-on text ("v=spf1x", "v=spf10") cut back.
+func spfCorrected(txt string) string {
+	// The resolver shows a tab as its control picture (sanitize); here it is a space.
+	txt = strings.TrimSpace(strings.ReplaceAll(txt, "\u2409", " "))
+	i := strings.Index(strings.ToLower(txt), "v=spf1")
+	if i < 0 {
+		return txt
+	}
+	rest := txt[i+len("v=spf1"):]
+	if rest != "" && !unicode.IsSpace(rune(rest[0])) {
+		// "v=spf1x a -all": the version runs on; the terms start after it.
+		if j := strings.IndexFunc(rest, unicode.IsSpace); j >= 0 {
+			rest = rest[j:]
+		} else {
+			rest = ""
+		}
+	}
+	// Tabs and runs of spaces become the single spaces terms are separated by.
+	return strings.Join(append([]string{"v=spf1"}, strings.Fields(rest)...), " ")
 }

@@ -85,6 +85,10 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		// SPF
 		{"strings joined without a space", "spf", Target{IP: netip.MustParseAddr("198.51.100.7"), Domain: "split.spf.test"}, Pass, "may send as split.spf.test", "", "7208 §3.3"},
 		{"strings glued into one term", "spf", spfT("glued.spf.test"), Fail, "permerror", "", "7208 §3.3, §4.6"},
+		{"a term split across strings", "spf", spfT("splitterm.spf.test"), Pass, "may send as splitterm.spf.test", "", "7208 §3.3"},
+		{"a space before v=spf1", "spf", spfT("leading.spf.test"), Fail, "publishes no SPF record", `leading.spf.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`, "7208 §4.5 (the record begins with v=spf1)"},
+		{"a tab after v=spf1", "spf", spfT("tabv.spf.test"), Fail, "publishes no SPF record", `tabv.spf.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`, "7208 §4.5 (the version ends at a space)"},
+		{"several spaces between terms", "spf", spfT("double.spf.test"), Pass, "may send as double.spf.test", "", "7208 §12 (1*SP)"},
 		{"v=spf10 is not SPF", "spf", spfT("spf10.spf.test"), Fail, "publishes no SPF record", "", "7208 §4.5"},
 		{"v=spf1x is not SPF", "spf", spfT("spf1x.spf.test"), Fail, "publishes no SPF record", "", "7208 §4.5"},
 		{"V=SPF1 upper case is SPF", "spf", spfT("upper.spf.test"), Pass, "may send as upper.spf.test", "", "7208 §4.5, §12 (ABNF is case-insensitive); suite example8"},
