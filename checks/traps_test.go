@@ -67,6 +67,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 	srv.Hang("hang.spf.test")
 	srv.ServFail("sf.spf.test")
 	srv.ServFail("_dmarc.sf.dm.test")
+	srv.ServFail("_dmarc.sforg.dm.test")
 	srv.Refuse("refused.spf.test")
 	srv.ServFail("sf._domainkey.dk.test")
 	srv.ServFail("sf.mx.test")
@@ -134,6 +135,8 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"np= not for a subdomain that exists", "dmarc", dm("mail.np.dm.test"), Pass, "policy reject for mail.np.dm.test", `"domain_exists":true`, "9989 §4.7 np"},
 		{"rua inside the org domain needs no authorization", "dmarc", dm("internal.dm.test"), Pass, "policy reject", "", "7489 §7.1 (same organizational domain)"},
 		{"psd=y names the org domain below it", "dmarc", dm("mail.corp.psd.test"), Pass, "organizational domain corp.psd.test", "", "9989 §4.10.2"},
+		{"SERVFAIL above a missing record", "dmarc", dm("mail.sforg.dm.test"), Error, "SERVFAIL", "", "9989 §4.10 (the walk cannot say absent)"},
+		{"SERVFAIL above a found record", "dmarc", dm("own.sforg.dm.test"), Pass, "policy reject", "", "9989 §4.10 (the walk stops at the first record)"},
 		{"t=y", "dmarc", dm("testing.dm.test"), Warn, "t=y", "", "9989 §4.7"},
 		{"SERVFAIL on _dmarc", "dmarc", dm("sf.dm.test"), Error, "SERVFAIL", "", "9989 §4.10 (temperror, not none)"},
 
