@@ -11,9 +11,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The field's knowledge, as data (PROVIDERS.md): desks and who operates which hosts.
+// The field's knowledge, as data (PROVIDERS.md): desks, who operates which hosts, each
+// provider's replies (rules.go) and the status-code registry.
 //
-//go:embed knowledge/*.yaml
+//go:embed knowledge
 var knowledgeFS embed.FS
 
 // Desk is a support desk a case can go to.

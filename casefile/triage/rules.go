@@ -1,22 +1,16 @@
 package triage
 
 import (
-	"bytes"
-	"embed"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
-// The provider tables: one YAML file per provider (PROVIDERS.md), plus the generic
-// table of words every MTA uses and the enhanced status code registry.
-//
-//go:embed knowledge/providers/*.yaml knowledge/standards/*.yaml
-var rulesFS embed.FS
+// The provider tables: one YAML file per provider (PROVIDERS.md) under
+// knowledge/providers, plus the generic table of words every MTA uses and the enhanced
+// status code registry under knowledge/standards; embedded with the rest in knowledge.go.
 
 // ProviderTable is one provider's knowledge: the replies it writes and what they mean.
 type ProviderTable struct {
@@ -122,13 +116,13 @@ var validModes = map[Mode]bool{"": true, HardBlock: true, Deferral: true, Filter
 
 func loadRules() error {
 	tables, rules, phrases = nil, nil, phraseSet{}
-	files, err := fs.Glob(rulesFS, "knowledge/providers/*.yaml")
+	files, err := fs.Glob(knowledgeFS, "knowledge/providers/*.yaml")
 	if err != nil {
 		return err
 	}
 	for _, name := range files {
 		var t ProviderTable
-		if err := decodeRules(name, &t); err != nil {
+		if err := decodeStrict(name, &t); err != nil {
 			return err
 		}
 		if t.Provider == "" || len(t.Rules) == 0 {
@@ -150,7 +144,7 @@ func loadRules() error {
 		}
 	}
 	var reg []StatusMeaning
-	if err := decodeRules("knowledge/standards/enhanced-codes.yaml", &reg); err != nil {
+	if err := decodeStrict("knowledge/standards/enhanced-codes.yaml", &reg); err != nil {
 		return err
 	}
 	for _, m := range reg {
@@ -159,19 +153,6 @@ func loadRules() error {
 			return fmt.Errorf("enhanced-codes.yaml: bad entry %q", m.Code)
 		}
 		registry[[2]int{cr.subject, cr.detailLo}] = m
-	}
-	return nil
-}
-
-func decodeRules(name string, v any) error {
-	data, err := rulesFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
