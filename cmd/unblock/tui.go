@@ -50,6 +50,9 @@ func runSession(a *app, cmd *cobra.Command, f *sessionFlags, ref string) error {
 		Case:      ref,
 		Resolvers: servers,
 		Timeout:   f.timeout,
+		// Most terminals are dark; the terminal's answer to the background query
+		// corrects this within the first frames.
+		Dark: true,
 	}, a.stdout)
 }
 
