@@ -243,6 +243,11 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		m.status, m.statusBad = sanitize.Line(msg.text), msg.bad
 		id := m.statusID
 		return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{id} })
+	case saveMsg:
+		if m.dirty() && !m.saving {
+			return m.save(nil)
+		}
+		return nil
 	case clearStatusMsg:
 		if msg.id == m.statusID {
 			m.status = ""

@@ -220,7 +220,7 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 		if c.Status == casefile.StatusDraft || c.Status == casefile.StatusOpen || c.Status == "" {
 			c.Status = casefile.StatusWaiting
 		}
-		return tea.Batch(ms.s.touch(), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
+		return tea.Batch(ms.s.touch(), emit(saveMsg{}), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
 	case key.Matches(km, k.Print):
 		ms.print = !ms.print
 		if ms.print {

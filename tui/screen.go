@@ -62,6 +62,9 @@ type (
 	backMsg struct{}
 	// gotoMsg: show a particular screen.
 	gotoMsg struct{ to screenID }
+	// saveMsg: save the case now, not only when the step is left (marking a message sent
+	// records something done outside the program).
+	saveMsg struct{}
 	// flashMsg: show a short confirmation (or a problem) in the status line.
 	flashMsg struct {
 		text string

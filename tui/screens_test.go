@@ -123,7 +123,11 @@ func TestWizard(t *testing.T) {
 				t.Errorf("clipboard holds %q", clip.get())
 			}
 			d.keys("m")
-			d.until("the mark", func() bool { return d.m.dirty() })
+			// Marking sent is saved at once, before the step is left.
+			d.until("the mark saved", func() bool {
+				c, err := casefile.Load(st.PathOf(d.m.cas.ID))
+				return err == nil && len(c.Messages) > 0 && !c.Messages[len(c.Messages)-1].SentAt.IsZero()
+			})
 			d.keys("enter")
 			d.waitText("Timeline")
 
