@@ -385,6 +385,31 @@ func TestLargeFile(t *testing.T) {
 	}
 }
 
+// TestPastedPath: a pasted path to a file reads the file (whether it exists is asked in a
+// Cmd, never in Update); a pasted line that is no file is read as a reply.
+func TestPastedPath(t *testing.T) {
+	st := testStore(t)
+	opts, _ := testOptions(t, st)
+	path := t.TempDir() + "/bounce.log"
+	line := "2026-11-19T08:00:00Z mx100 postfix/smtp[4242]: 8F2A51C0A3: to=<ap@example.org>, relay=mx0a-00069f02.pphosted.com[198.51.100.18]:25, delay=1, delays=0/0/0.5/0, dsn=5.7.0, status=bounced (host mx0a-00069f02.pphosted.com[198.51.100.18] said: 550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.77 (in reply to RCPT TO command))\n"
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	ts := d.m.screens[scrTriage].(*triageScreen)
+	d.send(tea.PasteMsg{Content: path + "\n"})
+	d.until("the file to be read", func() bool { return !ts.reading && len(ts.findings) > 0 })
+	if f := ts.findings[0]; f.IP != "192.0.2.77" || f.Recipient != "ap@example.org" {
+		t.Errorf("finding from the pasted path: %+v", f)
+	}
+
+	d.send(tea.PasteMsg{Content: "/no/such/file 550 5.7.1 blocked"})
+	d.until("the text to be read", func() bool { return !ts.reading && strings.Contains(ts.source, "pasted") })
+}
+
 // TestQuestions: with nothing to paste, the questions lead to a case all the same.
 func TestQuestions(t *testing.T) {
 	st := testStore(t)

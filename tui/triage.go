@@ -234,13 +234,15 @@ func (t *triageScreen) update(msg tea.Msg) tea.Cmd {
 		// whole); a pasted path to a file reads the file.
 		t.input.SetValue("")
 		msg.Content = pastedLines(msg.Content)
-		if p := expandHome(strings.TrimSpace(msg.Content)); isFile(p) {
-			return t.readFile(p)
-		}
 		if strings.TrimSpace(msg.Content) != "" {
-			return t.readText(msg.Content)
+			return t.readInput(msg.Content)
 		}
 		return nil
+	case inputKindMsg:
+		if msg.file {
+			return t.readFile(msg.path)
+		}
+		return t.readText(msg.text)
 	case triageProgressMsg:
 		if msg.id != t.readID {
 			return nil
@@ -357,10 +359,7 @@ func (t *triageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 				return nil
 			}
 			t.input.SetValue("")
-			if p := expandHome(v); isFile(p) {
-				return t.readFile(p)
-			}
-			return t.readText(v)
+			return t.readInput(v)
 		}
 		var cmd tea.Cmd
 		t.input, cmd = t.input.Update(km)
@@ -625,13 +624,24 @@ func expandHome(p string) string {
 	return p
 }
 
-// isFile reports whether p names a file or folder to read, rather than pasted text.
-func isFile(p string) bool {
+// inputKindMsg says whether what was typed or pasted names a file or folder.
+type inputKindMsg struct {
+	text, path string
+	file       bool
+}
+
+// readInput reads what was typed or pasted: a path to a file or folder, or the text
+// itself. Whether the path exists is asked in a Cmd (a stat can hang on a dead network
+// mount); text that cannot be a path is read at once.
+func (t *triageScreen) readInput(text string) tea.Cmd {
+	p := expandHome(strings.TrimSpace(text))
 	if p == "" || strings.ContainsAny(p, "\n") || len(p) > 1024 {
-		return false
+		return t.readText(text)
 	}
-	_, err := os.Stat(p)
-	return err == nil
+	return func() tea.Msg {
+		_, err := os.Stat(p)
+		return inputKindMsg{text: text, path: p, file: err == nil}
+	}
 }
 
 func size(n int64) string {
