@@ -17,6 +17,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/unblock-mail/unblock/casefile/triage"
 	"github.com/unblock-mail/unblock/checks/resolver"
 )
 
@@ -187,30 +188,15 @@ var CommonSelectors = []string{
 	"default", "dkim", "mail", "smtp", "mx", "sig1", "mandrill", "pm",
 }
 
-// espSuffixes name the provider a selector is delegated to by CNAME.
-var espSuffixes = map[string]string{
-	"sendgrid.net":      "esp:sendgrid",
-	"amazonses.com":     "esp:ses",
-	"mcsv.net":          "esp:mailchimp",
-	"mandrillapp.com":   "esp:mailchimp",
-	"mailgun.org":       "esp:mailgun",
-	"mailgun.net":       "esp:mailgun",
-	"mtasv.net":         "esp:postmark",
-	"sparkpostmail.com": "esp:sparkpost",
-	"hubspotemail.net":  "esp:hubspot",
-	"sendinblue.com":    "esp:brevo",
-	"brevo.com":         "esp:brevo",
-	"onmicrosoft.com":   "microsoft",
-	"zendesk.com":       "esp:zendesk",
-}
-
-// ESPFor returns the provider a name belongs to, or "".
+// ESPFor returns the provider a selector's CNAME target belongs to ("esp:sendgrid",
+// "microsoft" …), or "". The knowledge is triage's host table, shared with the PTR and
+// recipient checks.
 func ESPFor(name string) string {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	for suffix, esp := range espSuffixes {
-		if name == suffix || strings.HasSuffix(name, "."+suffix) {
-			return esp
-		}
+	if e, ok := triage.ESPForHost(name); ok {
+		return "esp:" + e.Name
+	}
+	if f, ok := triage.FilterForHost(name); ok {
+		return f.Provider
 	}
 	return ""
 }

@@ -134,3 +134,17 @@ func FuzzParseKey(f *testing.F) {
 		}
 	})
 }
+
+// ESPFor reads triage's host table: the same ESP pools the PTR check knows.
+func TestESPForUsesTheHostTable(t *testing.T) {
+	for name, want := range map[string]string{
+		"s1.domainkey.u9.wl123.sendgrid.net.":                      "esp:sendgrid",
+		"zendesk1._domainkey.zendesk.com":                          "esp:zendesk",
+		"selector1-example-com._domainkey.example.onmicrosoft.com": "microsoft",
+		"dkim.notsendgrid.net":                                     "",
+	} {
+		if got := ESPFor(name); got != want {
+			t.Errorf("ESPFor(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
