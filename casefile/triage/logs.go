@@ -165,8 +165,8 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 	if e.Text != "" {
 		f.Text = e.Text // as the log wrote it
 	}
-	if f.IP != "" && e.SendingIP != "" && f.IP != e.SendingIP && !e.Inbound {
-		f.Notes = append(f.Notes, "the reply names "+f.IP+", not the sending IP "+e.SendingIP)
+	if !e.Inbound {
+		noteOtherIP(&f, e.SendingIP)
 	}
 	switch e.Status {
 	case maillog.Rejected:

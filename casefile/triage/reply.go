@@ -237,10 +237,16 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 		f.IP = sendingIP
 		f.Route = RouteFor(f.Route.Kind, f.IP)
 	}
+	noteOtherIP(&f, sendingIP)
+	return f
+}
+
+// noteOtherIP says so when the reply is about another IP than the one that sent: the case
+// (and the delisting) must name the IP the block is about.
+func noteOtherIP(f *Finding, sendingIP string) {
 	if sendingIP != "" && f.IP != "" && f.IP != sendingIP {
 		f.Notes = append(f.Notes, "the reply names "+f.IP+", not the sending IP "+sendingIP)
 	}
-	return f
 }
 
 // registryMeaning is the registry's reading of a status code, falling back to its
