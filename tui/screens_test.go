@@ -70,8 +70,8 @@ func TestWizard(t *testing.T) {
 			}
 			d.keys("left", "enter")
 			d.waitText("What the provider needs")
-			if !d.m.created {
-				t.Fatal("leaving triage did not create the case")
+			if d.m.created {
+				t.Fatal("the case was created before its identifiers were confirmed")
 			}
 
 			// Step 3: identifiers are validated as typed.
@@ -82,6 +82,9 @@ func TestWizard(t *testing.T) {
 			d.golden(t, name("3-idents"))
 			d.keys("enter")
 			d.waitText("Proving your side")
+			if !d.m.created {
+				t.Fatal("confirming the identifiers did not create the case")
+			}
 
 			// Step 4: the checks run and settle.
 			cs := d.m.screens[scrChecks].(*checksScreen)
@@ -325,13 +328,28 @@ func TestQuitGuard(t *testing.T) {
 	if !d.m.quitAsk || d.m.quitting {
 		t.Fatalf("q with an unsaved case: asked %v, quitting %v", d.m.quitAsk, d.m.quitting)
 	}
-	if !strings.Contains(d.screen(), "Unsaved changes") {
-		t.Errorf("no guard on screen:\n%s", d.screen())
+	// Without an IP or domain there is nothing a case could be saved under: the guard
+	// says so and offers no save.
+	if !strings.Contains(d.screen(), "not saved yet") || strings.Contains(d.screen(), "save and quit") {
+		t.Errorf("guard of a case with no IP:\n%s", d.screen())
+	}
+	d.keys("y")
+	if !d.m.quitAsk || d.m.saving {
+		t.Fatal("y saved a case that has no IP or domain")
 	}
 	d.keys("esc")
 	if d.m.quitAsk || d.m.quitting {
 		t.Fatal("esc did not cancel the quit")
 	}
+	// With an IP from a paste, the guard offers to save.
+	d.keys("tab")
+	d.send(tea.PasteMsg{Content: "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.7"})
+	d.waitText("Proposed")
+	d.keys("q")
+	if !strings.Contains(d.screen(), "Unsaved changes") || !strings.Contains(d.screen(), "y save and quit") {
+		t.Errorf("no guard on screen:\n%s", d.screen())
+	}
+	d.keys("esc")
 }
 
 // TestZeroSize draws every screen before the terminal has said its size.
@@ -420,10 +438,20 @@ func TestQuestions(t *testing.T) {
 	d.waitText("What failed?")
 	d.keys("tab")
 	d.waitText("A few questions")
+	if d.m.cas.Provider != "" || d.m.cas.Mode != "" || d.m.cas.Route.Kind != "" {
+		t.Fatalf("answers filled in before any was given: provider %q mode %q route %q", d.m.cas.Provider, d.m.cas.Mode, d.m.cas.Route.Kind)
+	}
 	d.keys("right", "right", "right") // none yet → hard-block → deferral → filtering
 	if d.m.cas.Mode != triage.Filtering {
 		t.Fatalf("mode %q after two →, want filtering", d.m.cas.Mode)
 	}
+	// Whose control it was is not assumed either: enter asks for it.
+	d.keys("enter")
+	d.waitText("whose control blocked it")
+	if ts := d.m.screens[scrTriage].(*triageScreen); d.m.cur != scrTriage || ts.field != fProvider {
+		t.Fatalf("enter without a provider left triage (screen %d) or did not point at the question", d.m.cur)
+	}
+	d.keys("right") // the first provider: proofpoint
 	if got := d.m.cas.RouteKind(); got != "recipient-admin" {
 		t.Errorf("a sender's false positive at Proofpoint goes to %q, want recipient-admin", got)
 	}
@@ -454,7 +482,15 @@ func TestDuplicate(t *testing.T) {
 	d.send(tea.PasteMsg{Content: readBounce(t)})
 	d.waitText("Proposed")
 	d.keys("enter")
+	d.waitText("What the provider needs")
+	d.keys("ctrl+s")
 	d.waitText("already open")
+	if d.m.cur != scrIdents {
+		t.Errorf("behind the duplicate dialog the screen is %d, want the identifiers", d.m.cur)
+	}
+	if !strings.Contains(d.screen(), c.ID) || !strings.Contains(d.screen(), "f create") {
+		t.Errorf("the dialog does not name the open case and its keys:\n%s", d.screen())
+	}
 	if d.m.dup == nil || d.m.dup.Existing.ID != c.ID {
 		t.Fatalf("duplicate guard: %+v", d.m.dup)
 	}
