@@ -28,6 +28,8 @@ type Options struct {
 	Case string
 	// Resolvers are the DNS servers the checks ask (host:port); empty means the system's.
 	Resolvers []string
+	// Skip are the ids of checks not to run (--skip); space on a row changes it.
+	Skip []string
 	// Timeout bounds one run of the checks (10 s when zero).
 	Timeout time.Duration
 	// CheckEnv, when set, replaces the environment the checks run in (tests).

@@ -580,7 +580,7 @@ func TestChecksScreen(t *testing.T) {
 			results := []checks.Result{
 				{ID: "spf", Status: checks.Pass, Summary: "192.0.2.225 may send as example.com"},
 				{ID: "dkim", Status: checks.Fail, Summary: "selector s1 has no key", Fix: "publish the key of selector s1 at s1._domainkey.example.com",
-					Details: map[string]any{"selector": "s1", "tried": []string{"s1._domainkey.example.com"}}},
+					Details: map[string]any{"domain": "example.com", "probed": false, "selectors": []map[string]any{{"selector": "s1", "name": "s1._domainkey.example.com", "found": false}}}},
 				{ID: "dnsbl", Status: checks.Error, Summary: "no blocklist answered: the resolver refused \x1b[31m"},
 				{ID: "ptr", Status: checks.Warn, Summary: "PTR mail.example.com looks generic"},
 			}
