@@ -489,4 +489,3 @@ func (cs *checksScreen) detail(w, h int) string {
 }
 
 func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
-
