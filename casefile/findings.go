@@ -2,6 +2,7 @@ package casefile
 
 import (
 	"hash/fnv"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -314,7 +315,7 @@ func (c *Case) fillFrom(f triage.Finding, e Event) {
 	id := &c.Identifiers
 	if e.IsFailure() {
 		for _, ip := range []string{f.SendingIP, f.IP} {
-			if ip != "" && !slices.Contains(id.IPs, ip) {
+			if publicIP(ip) && !slices.Contains(id.IPs, ip) {
 				id.IPs = append(id.IPs, ip)
 			}
 		}
@@ -342,8 +343,57 @@ func (c *Case) fillFrom(f triage.Finding, e Event) {
 			id.Domain = strings.ToLower(d)
 		}
 	}
-	if f.MessageID != "" && !slices.Contains(id.MessageIDs, f.MessageID) {
+	if f.MessageID != "" && len(id.MessageIDs) < maxIDs && !slices.Contains(id.MessageIDs, f.MessageID) {
 		id.MessageIDs = append(id.MessageIDs, f.MessageID)
+	}
+	if o := f.Original; o != nil {
+		c.fillFromOriginal(o, findingIP(f))
+	}
+}
+
+// maxIDs bounds the message identifiers a case keeps: enough for a desk to search by,
+// not every message of a log.
+const maxIDs = 20
+
+// fillFromOriginal takes the identifiers of the failed message's own headers.
+func (c *Case) fillFromOriginal(o *triage.Original, ip string) {
+	id := &c.Identifiers
+	if id.From == "" {
+		id.From = o.From
+	}
+	if id.EnvelopeSender == "" {
+		id.EnvelopeSender = o.ReturnPath
+	}
+	if id.Domain == "" {
+		for _, a := range []string{o.ReturnPath, o.From} {
+			if _, d, ok := strings.Cut(a, "@"); ok && d != "" {
+				id.Domain = strings.ToLower(d)
+				break
+			}
+		}
+	}
+	// A selector is the case's when its signing domain is the case's domain: that is the
+	// name the DKIM check looks up.
+	for _, sig := range o.DKIM {
+		if strings.EqualFold(sig.Domain, id.Domain) && !slices.Contains(id.Selectors, sig.Selector) {
+			id.Selectors = append(id.Selectors, sig.Selector)
+		}
+	}
+	// The HELO the receiver recorded is the case's when it came with the case's IP.
+	if id.HELO == "" && o.HELO != "" && (o.HopIP == ip || slices.Contains(id.IPs, o.HopIP)) {
+		id.HELO = o.HELO
+	}
+	if o.MessageID != "" && len(id.MessageIDs) < maxIDs && !slices.Contains(id.MessageIDs, o.MessageID) {
+		id.MessageIDs = append(id.MessageIDs, o.MessageID)
+	}
+	if o.GUID != "" && len(id.GUIDs) < maxIDs && !slices.Contains(id.GUIDs, o.GUID) {
+		id.GUIDs = append(id.GUIDs, o.GUID)
+	}
+	if o.Queue != "" && len(id.QueueIDs) < maxIDs && !slices.Contains(id.QueueIDs, o.Queue) {
+		id.QueueIDs = append(id.QueueIDs, o.Queue)
+	}
+	if o.Detail != "" {
+		id.SpamDetails = o.Detail
 	}
 }
 
@@ -376,4 +426,11 @@ func (c *Case) suits(route string) bool {
 		return true
 	}
 	return d.Audience == string(c.Role)
+}
+
+// publicIP reports whether s is an address a sending IP can be: a private, loopback,
+// link-local or unspecified address names a hop inside a network, never the case's IP.
+func publicIP(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified()
 }

@@ -79,6 +79,7 @@ type original struct {
 	messageID string
 	hosts     []string // envelope and DKIM domains, Received names: for ESP pools
 	hops      []Hop    // the original's Received chain, newest first
+	ids       *Original
 }
 
 // readMessage reads one message: a DSN or plain-text bounce, an ARF report, an
@@ -292,6 +293,9 @@ func (m *msgReader) originalHeaders(body []byte) {
 		return
 	}
 	h := ent.Header
+	if m.orig.ids == nil {
+		m.orig.ids = originalOf(h)
+	}
 	if m.orig.sender == "" {
 		m.orig.sender = addressOf(strings.ToLower(headerText(h, "Return-Path")))
 		if m.orig.sender == "" {
@@ -330,12 +334,21 @@ func (o *original) clientOf(remote string) string {
 	if remote == "" {
 		return ""
 	}
-	for _, hop := range o.hops {
-		if strings.EqualFold(hop.By, remote) && hop.IP != "" && !privateIP(hop.IP) {
-			return hop.IP
-		}
+	if hop, ok := o.hopBy(remote); ok {
+		return hop.IP
 	}
 	return ""
+}
+
+// hopBy is the hop the receiving host added to the original's Received chain, with a
+// public client address.
+func (o *original) hopBy(remote string) (Hop, bool) {
+	for _, hop := range o.hops {
+		if strings.EqualFold(hop.By, remote) && hop.IP != "" && !privateIP(hop.IP) {
+			return hop, true
+		}
+	}
+	return Hop{}, false
 }
 
 // originalMarkers start the copy of the original message in plain-text bounces.
@@ -437,6 +450,17 @@ func (m *msgReader) finish(f *Finding, r textproto.MIMEHeader, reporting string)
 	}
 	f.Sender = sanitize.Line(m.orig.sender)
 	f.MessageID = m.orig.messageID
+	if m.orig.ids != nil {
+		o := *m.orig.ids
+		if r != nil {
+			// The receiver's own hop in the returned copy records our sending host.
+			remote := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(fieldValue(r.Get("Remote-MTA"))), "."))
+			if hop, ok := m.orig.hopBy(remote); ok && remote != "" {
+				o.withHop(hop)
+			}
+		}
+		f.Original = &o
+	}
 	at := time.Time{}
 	if r != nil {
 		at = parseDate(r.Get("Last-Attempt-Date"))
