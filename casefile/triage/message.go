@@ -40,6 +40,7 @@ func classifyHint(text string, h hint) Finding {
 	// disagrees with the reply code (Postfix writes 4.0.0 for a 554 banner it retries).
 	if !p.status.valid && h.status.valid && (p.code == 0 || p.code/100 == h.status.class) {
 		p.status = h.status
+		p.statusHinted = true
 	}
 	if p.host == "" && h.remote != "" {
 		p.host = h.remote
