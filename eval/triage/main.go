@@ -178,9 +178,12 @@ func ownItems(dir string) ([]item, error) {
 		if len(r) < 7 {
 			return nil, fmt.Errorf("labels.tsv:%d: %d columns, want at least 7", n+1, len(r))
 		}
-		it := item{set: "own", id: r[0], mode: triage.Mode(r[2]), provider: r[4], recipient: 1}
+		// "-" leaves a field unscored: the label is disputed or the input does not say.
+		it := item{set: "own", id: r[0], mode: triage.Mode(strings.Trim(r[2], "-")), provider: strings.Trim(r[4], "-"), recipient: 1}
 		for _, c := range strings.Split(r[3], "|") {
-			it.causes = append(it.causes, triage.Cause(c))
+			if c != "-" {
+				it.causes = append(it.causes, triage.Cause(c))
+			}
 		}
 		switch r[1] {
 		case "reply":
