@@ -64,11 +64,16 @@ func TestWizard(t *testing.T) {
 			}
 			d.golden(t, name("2-triage"))
 			// Changing an answer: the mode cycles, and back.
+			read := d.m.cas.Mode
 			d.keys("right")
-			if d.m.cas.Mode != triage.Deferral {
-				t.Errorf("→ on the mode gave %q, want deferral", d.m.cas.Mode)
+			if want := triage.Mode(step(modeChoices, string(read), 1)); d.m.cas.Mode != want || want == read {
+				t.Errorf("→ on the mode gave %q, want %q after %q", d.m.cas.Mode, want, read)
 			}
-			d.keys("left", "enter")
+			d.keys("left")
+			if d.m.cas.Mode != read {
+				t.Errorf("← did not go back to %q: %q", read, d.m.cas.Mode)
+			}
+			d.keys("enter")
 			d.waitText("What the provider needs")
 			if d.m.created {
 				t.Fatal("the case was created before its identifiers were confirmed")
