@@ -116,3 +116,64 @@ func TestEarlyEscalation(t *testing.T) {
 		}
 	}
 }
+
+// TestSupportCaseFields: a customer's Customer Success Center case asks for its title,
+// product, component and case number on the evidence step; they reach the case and the
+// support-case message. Other routes do not show them.
+func TestSupportCaseFields(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			st := testStore(t)
+			c := timelineCase(t, st, 3)
+			c.Role, c.Route.Kind, c.Messages, c.Status = casefile.Customer, "proofpoint-support", nil, casefile.StatusOpen
+			if err := st.Save(c); err != nil {
+				t.Fatal(err)
+			}
+			opts, _ := testOptions(t, st)
+			opts.Case = c.ID
+			d := newDriver(t, opts, sz.w, sz.h)
+			d.waitText("Timeline")
+			d.keys("5")
+			d.waitText("CSC case number")
+			d.keys("tab")
+			for range 5 {
+				d.keys("down")
+			}
+			d.keys("Mail from example.com blocked", "down", "Protection Server", "down", "Email Filtering", "down", "01234567")
+			d.golden(t, fmt.Sprintf("evidence-support-%d", sz.w))
+			d.keys("esc")
+			got := d.m.cas
+			if got.Title != "Mail from example.com blocked" || got.Route.Product != "Protection Server" || got.Route.Component != "Email Filtering" || got.Route.Reference != "01234567" {
+				t.Fatalf("fields not stored: title %q product %q component %q reference %q", got.Title, got.Route.Product, got.Route.Component, got.Route.Reference)
+			}
+			d.keys("esc")
+			d.waitText("Timeline")
+			d.until("the save", func() bool { return !d.m.saving && !d.m.dirty() })
+			disk, err := casefile.Load(st.PathOf(c.ID))
+			if err != nil || disk.Route.Product != "Protection Server" || disk.Title != "Mail from example.com blocked" {
+				t.Fatalf("not saved: %+v (%v)", disk.Route, err)
+			}
+			m, err := casefile.Render(disk, "support-case", casefile.RenderOptions{Now: clock()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"Protection Server", "Email Filtering"} {
+				if !strings.Contains(m.String(), want) {
+					t.Errorf("the support-case message lacks %q:\n%s", want, m.String())
+				}
+			}
+		})
+	}
+	// A sender's IP-check case has no such fields.
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Timeline")
+	d.keys("5")
+	d.waitText("Checklist")
+	if strings.Contains(d.screen(), "CSC case number") {
+		t.Errorf("an IP-check case shows the CSC fields:\n%s", d.screen())
+	}
+}
