@@ -417,10 +417,12 @@ func (m *Model) saved(s savedMsg) tea.Cmd {
 		m.dup = dup
 		then = nil
 		m.stay()
+		m.notCreated(s)
 	case s.err != nil:
 		cmds = append(cmds, flashError("not saved: "+oneLine(s.err)))
 		then = nil
 		m.stay()
+		m.notCreated(s)
 	default:
 		if s.dirty == m.sess.edits {
 			// Nothing changed while the save ran (held messages are replayed below).
@@ -445,6 +447,14 @@ func (m *Model) saved(s savedMsg) tea.Cmd {
 		cmds = append(cmds, m.handle(h))
 	}
 	return tea.Batch(cmds...)
+}
+
+// notCreated forgets the id a refused creation gave the case: it names no file (and,
+// for a duplicate, it is the other case's).
+func (m *Model) notCreated(s savedMsg) {
+	if !m.created && !s.created {
+		m.cas.ID = ""
+	}
 }
 
 // stay undoes the step a refused save was on its way to take: the screen did not change.
@@ -681,7 +691,7 @@ func (m *Model) footerKeys() (keys, tail []key.Binding) {
 	k := m.c.Keys
 	switch {
 	case m.dup != nil:
-		return []key.Binding{b("enter", "open "+m.dup.Existing.ID), b("f", "create anyway"), b("esc", "back")}, []key.Binding{b("ctrl+c", "quit")}
+		return []key.Binding{b("enter", "open that case"), b("f", "create anyway"), b("esc", "back")}, []key.Binding{b("ctrl+c", "quit")}
 	case m.quitAsk && !m.savable():
 		return []key.Binding{b("n", "quit without saving"), b("esc", "stay")}, nil
 	case m.quitAsk:

@@ -498,6 +498,9 @@ func TestDuplicate(t *testing.T) {
 	if d.m.cur != scrIdents {
 		t.Errorf("behind the duplicate dialog the screen is %d, want the identifiers", d.m.cur)
 	}
+	if head := strings.SplitN(d.screen(), "\n", 2)[0]; strings.Contains(head, c.ID) || d.m.cas.ID != "" {
+		t.Errorf("the refused case took the open case's id: header %q, id %q", head, d.m.cas.ID)
+	}
 	if !strings.Contains(d.screen(), c.ID) || !strings.Contains(d.screen(), "f create") {
 		t.Errorf("the dialog does not name the open case and its keys:\n%s", d.screen())
 	}

@@ -476,7 +476,7 @@ func (t *triageScreen) view() string {
 			fmt.Fprintf(&b, "  reading %s …\n", t.source)
 		}
 	case t.err != "":
-		b.WriteString(st.Fail.Render(wrap("  "+t.err, w)) + "\n")
+		b.WriteString(st.Fail.Render(indent(wrap(t.err, max(10, w-2)), 2)) + "\n")
 	case t.source != "":
 		fmt.Fprintf(&b, "  %s\n", st.Muted.Render(fmt.Sprintf("read %s: %s, %d new in the case", t.source, plural(len(t.findings), "finding"), t.added)))
 	}
