@@ -149,7 +149,11 @@ func (e *evidence) editing() bool { return e.attaching || e.pane == 1 }
 func (e *evidence) help() []key.Binding {
 	k := e.s.c.Keys
 	if e.attaching {
-		return []key.Binding{k.Next, k.Tab, k.Back}
+		attach, kind, cancel := k.Next, k.Tab, k.Back
+		attach.SetHelp("enter", "attach")
+		kind.SetHelp("tab", "change kind")
+		cancel.SetHelp("esc", "cancel")
+		return []key.Binding{attach, kind, cancel}
 	}
 	if e.pane == 1 {
 		field := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "field"))

@@ -27,6 +27,16 @@ func TestNothingInvented(t *testing.T) {
 
 			d.keys("enter")
 			d.waitText("nothing pasted yet")
+			// While the field has focus ? is text; f1 shows the keys all the same.
+			d.keys("f1")
+			d.waitText("Everywhere")
+			if !d.m.showHelp || !strings.Contains(d.screen(), "esc close help") {
+				t.Fatalf("f1 on a text field did not show the keys:\n%s", d.screen())
+			}
+			d.keys("down", "esc")
+			if d.m.showHelp || d.m.cur != scrTriage {
+				t.Fatal("esc did not close the help")
+			}
 			if d.m.cur != scrTriage {
 				t.Fatalf("enter on an empty field moved to screen %d", d.m.cur)
 			}
