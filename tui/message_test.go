@@ -94,6 +94,7 @@ func TestEarlyEscalation(t *testing.T) {
 					if sent() != 1 {
 						t.Fatal("m on a due escalation did not mark it sent")
 					}
+					d.until("the mark saved", func() bool { return !d.m.saving && !d.m.dirty() })
 					return
 				}
 				d.waitText("m again marks it sent anyway")
@@ -112,6 +113,7 @@ func TestEarlyEscalation(t *testing.T) {
 				if !slices.ContainsFunc(d.m.cas.Messages, func(m casefile.Message) bool { return m.Kind == "escalation" }) {
 					t.Fatal("no escalation recorded")
 				}
+				d.until("the mark saved", func() bool { return !d.m.saving && !d.m.dirty() })
 			})
 		}
 	}
