@@ -238,6 +238,8 @@ func TestPicker(t *testing.T) {
 				t.Fatalf("filter \"outlook\" shows %d rows", len(p.shown))
 			}
 			d.keys("enter", "enter")
+			// The list shows the title too: wait for the overview itself.
+			d.until("the overview", func() bool { return d.m.cur == scrOverview })
 			d.waitText("Invoices to Outlook")
 			if d.m.cur != scrOverview {
 				t.Fatalf("enter on a case showed screen %d, want the overview", d.m.cur)

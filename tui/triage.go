@@ -306,7 +306,7 @@ func (t *triageScreen) done(msg triageDoneMsg) tea.Cmd {
 	t.added = c.AddFindings(msg.findings)
 	if !t.addOnly {
 		if g, ok := topGroup(msg.groups); ok {
-			if c.Provider == "" || c.Provider == "proofpoint" || len(c.Timeline) == t.added {
+			if c.Provider == "" || len(c.Timeline) == t.added {
 				c.Provider = g.Provider
 			}
 			if c.Route.Kind == "" && g.Route.Kind != "" {
