@@ -697,7 +697,7 @@ func (m *Model) footerKeys() (keys, tail []key.Binding) {
 	case m.quitAsk:
 		return []key.Binding{b("y", "save and quit"), b("n", "quit without saving"), b("esc", "stay")}, nil
 	case m.showHelp:
-		return []key.Binding{b("↑/↓", "scroll"), b("esc", "close help")}, []key.Binding{k.Help, k.Quit}
+		return []key.Binding{b("↑/↓", "scroll"), b("esc", "close help")}, []key.Binding{k.Quit}
 	}
 	editing := false
 	if s := m.screens[m.cur]; s != nil {

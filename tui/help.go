@@ -26,13 +26,13 @@ func helpSections(k KeyMap) []helpSection {
 	}
 	return []helpSection{
 		{"Everywhere", []key.Binding{
-			with(k.Help, "this list (f1 too, also while typing)"), b("f1", "this list"),
-			with(k.Quit, "quit (asks first when something is unsaved); while typing only ctrl+c"),
+			with(k.Help, "this list"), b("f1", "this list, also while typing"),
+			with(k.Quit, "quit (asks first if unsaved); while typing, ctrl+c"),
 			with(k.Back, "back: the previous step, or out of a field or dialog"),
 			with(k.Next, "next step, or confirm"),
 		}},
 		{"Cases", []key.Binding{
-			with(k.Next, "open the selected case"), k.New, with(k.Filter, "filter the list (esc clears)"), k.Up, k.Down,
+			with(k.Next, "open the selected case"), k.New, with(k.Filter, "filter the list (enter keeps it, esc clears it)"), k.Up, k.Down,
 		}},
 		{"1 Who you are", []key.Binding{k.Up, k.Down, b("1/2", "choose at once"), with(k.Next, "choose")}},
 		{"2 What failed", []key.Binding{

@@ -30,6 +30,7 @@ func TestNothingInvented(t *testing.T) {
 			// While the field has focus ? is text; f1 shows the keys all the same.
 			d.keys("f1")
 			d.waitText("Everywhere")
+			d.golden(t, fmt.Sprintf("help-%d", sz.w))
 			if !d.m.showHelp || !strings.Contains(d.screen(), "esc close help") {
 				t.Fatalf("f1 on a text field did not show the keys:\n%s", d.screen())
 			}

@@ -503,6 +503,7 @@ func TestDuplicate(t *testing.T) {
 	if head := strings.SplitN(d.screen(), "\n", 2)[0]; strings.Contains(head, c.ID) || d.m.cas.ID != "" {
 		t.Errorf("the refused case took the open case's id: header %q, id %q", head, d.m.cas.ID)
 	}
+	d.golden(t, "duplicate-80")
 	if !strings.Contains(d.screen(), c.ID) || !strings.Contains(d.screen(), "f create") {
 		t.Errorf("the dialog does not name the open case and its keys:\n%s", d.screen())
 	}
