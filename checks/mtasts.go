@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unblock-mail/unblock/checks/dialer"
 	"github.com/unblock-mail/unblock/checks/mtasts"
 	"github.com/unblock-mail/unblock/checks/resolver"
 	"github.com/unblock-mail/unblock/sanitize"
@@ -42,10 +43,9 @@ func policyClient(env *Env) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			var d net.Dialer
 			var last error
 			for _, ip := range ips {
-				c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+				c, err := dialer.Dial(ctx, network, net.JoinHostPort(ip.String(), port), 0)
 				if err == nil {
 					return c, nil
 				}
