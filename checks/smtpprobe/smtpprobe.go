@@ -97,10 +97,10 @@ type recorder struct {
 	net.Conn
 	helo    string
 	timeout time.Duration // per read; go-smtp's own per-command timeout is minutes
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	stop bool
-	sent bool // the first EHLO has gone out
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	stop    bool
+	sent    bool // the first EHLO has gone out
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
