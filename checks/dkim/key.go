@@ -215,7 +215,7 @@ type Lookup struct {
 	// Several holds every key record at Name when there is more than one (RFC 6376
 	// §3.6.2.2: the results are undefined; a verifier may use any of them).
 	Several []string
-	Err      error    // the name could not be asked: neither found nor absent
+	Err     error // the name could not be asked: neither found nor absent
 }
 
 // LookupKey fetches and parses the key record of selector at domain.

@@ -267,8 +267,8 @@ type Health struct {
 	// ListsEverything is set when the zone answers its never-listed entry: its
 	// listings mean nothing either (a wildcard, a parked or expired list domain).
 	ListsEverything bool
-	Note  string // what is wrong, when not OK
-	Short string // the same in a few words, for a summary
+	Note            string // what is wrong, when not OK
+	Short           string // the same in a few words, for a summary
 }
 
 // CheckHealth asks zone for its test entries (RFC 5782 §5): 127.0.0.2 (listed) and
