@@ -34,7 +34,7 @@ type SignatureResult struct {
 	Why string `json:"why,omitempty"`
 	// Unsigned is how many body bytes follow what an l= signature covers.
 	Unsigned int64        `json:"unsigned_bytes,omitempty"`
-	Key *dkim.Lookup `json:"-"`
+	Key      *dkim.Lookup `json:"-"`
 }
 
 // Auth is what a receiver would compute for the message: DKIM, SPF for the MAIL FROM and
