@@ -71,8 +71,8 @@ func TestFromNeedlesslyEncoded(t *testing.T) {
 	}
 	for from, st := range map[string]checks.Status{
 		"=?UTF-8?B?QWxpY2UgU21pdGg=?= <alice@example.com>": checks.Warn,
-		"=?utf-8?q?Alice_Smith?= <alice@example.com>":       checks.Warn,
-		"=?UTF-8?Q?Ren=C3=A9_Smith?= <rene@example.com>":    checks.Pass,
+		"=?utf-8?q?Alice_Smith?= <alice@example.com>":      checks.Warn,
+		"=?UTF-8?Q?Ren=C3=A9_Smith?= <rene@example.com>":   checks.Pass,
 		"Alice Smith <alice@example.com>":                  checks.Pass,
 	} {
 		r := pureResult(t, hdr(from), "message/from-encoding")
