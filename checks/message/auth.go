@@ -176,6 +176,12 @@ func classifyDKIM(err error, s Signature, key *dkim.Lookup, now time.Time) (stri
 		return "fail", "header hash mismatch: a signed header field (" + strings.Join(first(s.Headers, 6), ", ") + ") was changed after signing, or the key at " + name + " is not the one that signed"
 	case strings.Contains(msg, "body shorter than"):
 		return "fail", fmt.Sprintf("l=%d: the body is shorter than the %d bytes the signature says it covers (RFC 6376 §3.4.5)", s.Length, s.Length)
+	case strings.Contains(msg, "multiple TXT records"):
+		n := "several"
+		if key != nil && len(key.Several) > 1 {
+			n = fmt.Sprint(len(key.Several))
+		}
+		return res, fmt.Sprintf("%s key records at %s: the result is undefined (RFC 6376 §3.6.2.2), a verifier may use any of them; keep one", n, name)
 	case strings.Contains(msg, "t=s forbids"):
 		return res, fmt.Sprintf("the key at %s has t=s, so i=%s must be in %s itself, not a subdomain (RFC 6376 §3.6.1)", name, s.Identity, s.Domain)
 	case strings.Contains(msg, "domain mismatch"):
@@ -468,6 +474,8 @@ func dkimFix(sigs []SignatureResult) string {
 			return "sign with a longer x= or none; check the signer's clock"
 		case strings.HasPrefix(s.Why, "l="):
 			return "sign without l= so the whole body is covered"
+		case strings.Contains(s.Why, "key records at"):
+			return fmt.Sprintf("delete all but the key record you sign with at %s._domainkey.%s", s.Selector, s.Domain)
 		case strings.Contains(s.Why, "has t=s"):
 			return fmt.Sprintf("sign with i= in %s itself (or without i=), or publish the key without t=s", s.Domain)
 		case strings.HasPrefix(s.Why, "i="):

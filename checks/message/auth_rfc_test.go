@@ -211,3 +211,21 @@ func TestDMARCSeveralAuthors(t *testing.T) {
 	_, rs = runCheck(t, env, raw)
 	want(t, rs, "message/dmarc", checks.Pass, "DMARC pass for each of the 2 author domains")
 }
+
+// TestDKIMTwoKeyRecords (RFC 6376 §3.6.2.2): a selector with a live and a revoked key
+// record is said to have two, not reported as a bad signature.
+func TestDKIMTwoKeyRecords(t *testing.T) {
+	key := loadKey(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t, rfcZone(t, key)+keyRecord(t, "two._domainkey.example.com.", der)+"two._domainkey.example.com. TXT \"v=DKIM1; k=rsa; p=\"\n", now)
+	raw := signRFC(t, key, rfcHeader(now, "Alice <alice@example.com>"), rfcBody, dkimTags{d: "example.com", s: "two", l: -1, h: []string{"From", "To", "Subject"}})
+	_, rs := runCheck(t, env, raw)
+	want(t, rs, "message/dkim", checks.Fail, "2 key records at two._domainkey.example.com")
+	if !strings.Contains(rs["message/dkim"].Fix, "delete all but the key record you sign with") {
+		t.Errorf("fix: %q", rs["message/dkim"].Fix)
+	}
+}
