@@ -23,6 +23,9 @@ early11.lim.test.  TXT "v=spf1 include:i1.lim.test include:i2.lim.test include:i
 }() + `
 latenospf.lim.test. TXT "v=spf1 ip4:192.0.2.10 include:nospf.lim.test -all"
 nospf.lim.test.     TXT "some verification token"
+latebad.lim.test.   TXT "v=spf1 ip4:192.0.2.10 include:bad.lim.test -all"
+earlybad.lim.test.  TXT "v=spf1 include:bad.lim.test ip4:192.0.2.10 -all"
+bad.lim.test.       TXT "v=spf1 ip4:198.51.100.0/33 -all"
 latevoid.lim.test.  TXT "v=spf1 ip4:192.0.2.10 a:gone1.lim.test a:gone2.lim.test a:gone3.lim.test -all"
 long.lim.test.      TXT "v=spf1 exists:%{l}.%{l}.%{l}.%{l}.x.lim.test -all"
 ` + strings.Repeat("a", 63) + "." + strings.Repeat("a", 63) + "." + strings.Repeat("a", 63) + `.x.lim.test. A 127.0.0.2
@@ -49,6 +52,8 @@ func TestSPFStatusAfterMatch(t *testing.T) {
 		{"§4.6.4 eleven lookups after the match", "late11.lim.test", Warn, "the result for 192.0.2.10 is pass", "cut the policy to 10 lookups"},
 		{"§4.6.4 eleven lookups before the match", "early11.lim.test", Fail, "permerror", ""},
 		{"§5.2 include without SPF after the match", "latenospf.lim.test", Warn, "the result for 192.0.2.10 is pass", "have nospf.lim.test publish SPF"},
+		{"§4.6 syntax error in an include after the match", "latebad.lim.test", Warn, "the result for 192.0.2.10 is pass", "correct or remove"},
+		{"§4.6 syntax error in an include before the match", "earlybad.lim.test", Fail, "permerror", ""},
 		{"§4.6.4 three void lookups after the match", "latevoid.lim.test", Warn, "the result for 192.0.2.10 is pass", "remove the a:, mx: and include: terms"},
 	} {
 		r := runLive(t, env, "spf", Target{IP: ip, Domain: c.domain})

@@ -212,7 +212,12 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 			term = se.Term
 		}
 		n.Error = err.Error()
-		l.add(LevelFail, domain, term, "syntax error: %v; receivers return permerror", err)
+		if top {
+			l.add(LevelFail, domain, term, "syntax error: %v; receivers return permerror", err)
+		} else {
+			// An included record is read only when evaluation reaches it (§4.6.2).
+			l.addReached(domain, term, "syntax error: %v; receivers return permerror", err)
+		}
 		return n
 	}
 	if top {

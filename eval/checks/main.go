@@ -68,6 +68,8 @@ neutral.ev.    TXT "v=spf1 ip4:198.51.100.1"
 existsi.ev.    TXT "v=spf1 exists:%{i}.allow.ev -all"
 192.0.2.10.allow.ev. A 127.0.0.2
 av6.ev.        TXT "v=spf1 a:v6a.ev ~all"
+incbadlate.ev. TXT "v=spf1 ip4:192.0.2.10 include:bad.ev -all"
+bad.ev.        TXT "v=spf1 ip4:198.51.100.0/33 -all"
 `
 
 func spfCases() []spfCase {
@@ -99,6 +101,7 @@ func spfCases() []spfCase {
 		c("no all term", "neutral.ev", "neutral", "7208 §4.7"),
 		c("exists with %{i}", "existsi.ev", "pass", "7208 §7.2"),
 		c("IPv4 client, a: name with only AAAA does not match", "av6.ev", "softfail", "7208 §5.3"),
+		c("syntax error in an include after the match", "incbadlate.ev", "pass", "7208 §4.6.2, §5.2"),
 	}
 }
 
