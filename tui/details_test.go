@@ -37,17 +37,18 @@ func liveResults(t *testing.T) map[string]checks.Result {
 func TestDetailSentences(t *testing.T) {
 	res := liveResults(t)
 	want := map[string][]string{
-		"spf":       {`The SPF record of example.com is "v=spf1 ip4:192.0.2.225 -all".`, "takes 0 of the 10 DNS lookups", "For the envelope domain example.com the sending IP gets pass: matched an ip4/ip6 term.", "For the HELO name mx100.qin.example.com the sending IP gets none"},
-		"dkim":      {"Selector s1: no key is published at s1._domainkey.example.com."},
-		"dmarc":     {`The DMARC record at _dmarc.example.com is "v=DMARC1; p=reject; rua=mailto:dmarc@example.com".`, "Its policy is p=reject; mail from example.com that fails DMARC gets reject.", "Alignment: DKIM relaxed, SPF relaxed.", "Aggregate reports go to mailto:dmarc@example.com."},
-		"ptr":       {"192.0.2.225 has the PTR name mx100.qin.example.com."},
-		"fcrdns":    {"mx100.qin.example.com resolves to 192.0.2.225, which confirms it."},
-		"helo":      {"mx100.qin.example.com resolves to 192.0.2.225.", "One of them is the sending IP.", "It is the IP's PTR name."},
-		"a":         {"example.com resolves to 192.0.2.80."},
-		"mx":        {"MX inbound.example.com (preference 10) resolves to 127.0.0.1: resolves only to 127.0.0.1"},
-		"dnsbl":     {"could not be read, so they prove nothing either way: Spamhaus ZEN"},
-		"starttls":  {"The recipient's MX mx0a-00069f02.pphosted.com (for example.org) at 127.0.0.1:1: no connection from this machine"},
-		"recipient": {"example.org receives mail at mx0a-00069f02.pphosted.com.", "A block there goes to proofpoint-ipcheck at https://ipcheck.proofpoint.com/?ip=192.0.2.225."},
+		"spf":         {`The SPF record of example.com is "v=spf1 ip4:192.0.2.225 -all".`, "takes 0 of the 10 DNS lookups", "For the envelope domain example.com the sending IP gets pass: matched an ip4/ip6 term.", "For the HELO name mx100.qin.example.com the sending IP gets none"},
+		"dkim":        {"Selector s1: no key is published at s1._domainkey.example.com."},
+		"dmarc":       {`The DMARC record at _dmarc.example.com is "v=DMARC1; p=reject; rua=mailto:dmarc@example.com".`, "Its policy is p=reject; mail from example.com that fails DMARC gets reject.", "Alignment: DKIM relaxed, SPF relaxed.", "Aggregate reports go to mailto:dmarc@example.com."},
+		"ptr":         {"192.0.2.225 has the PTR name mx100.qin.example.com."},
+		"fcrdns":      {"mx100.qin.example.com resolves to 192.0.2.225, which confirms it."},
+		"helo":        {"mx100.qin.example.com resolves to 192.0.2.225.", "One of them is the sending IP.", "It is the IP's PTR name."},
+		"a":           {"example.com resolves to 192.0.2.80."},
+		"mx":          {"MX inbound.example.com (preference 10) resolves to 127.0.0.1: resolves only to 127.0.0.1"},
+		"dnsbl":       {"could not be read, so they prove nothing either way: Spamhaus ZEN"},
+		"starttls":    {"The recipient's MX mx0a-00069f02.pphosted.com (for example.org) at 127.0.0.1:1: no connection from this machine"},
+		"mx-starttls": {"Your own MX inbound.example.com (for example.com) at 127.0.0.1:1: no connection from this machine"},
+		"recipient":   {"example.org receives mail at mx0a-00069f02.pphosted.com.", "A block there goes to proofpoint-ipcheck at https://ipcheck.proofpoint.com/?ip=192.0.2.225."},
 	}
 	for id, phrases := range want {
 		r, ok := res[id]
