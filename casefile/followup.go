@@ -1,7 +1,7 @@
 package casefile
 
 import (
-	"slices"
+	"fmt"
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
@@ -12,6 +12,7 @@ type FollowUp struct {
 	Message Message       // the message waiting for an answer
 	Wait    time.Duration // the desk's expected response time
 	Due     time.Time     // when the follow-up became due
+	elapsed time.Duration // since the message was sent, at the time asked
 }
 
 // ResponseTime is how long the desk a message of this kind goes to takes to answer
@@ -59,23 +60,67 @@ func (c *Case) FollowUpDue(now time.Time) (FollowUp, bool) {
 	return f, !now.Before(f.Due)
 }
 
-// RecordMessage keeps a rendered message in the case; sent marks it sent at at. The same
-// text generated twice is kept once.
-func (c *Case) RecordMessage(m Message, sent bool, at time.Time) {
+// MarkSent records that the person sent the message at at: it joins the case's record
+// of messages, and the wait for the desk's answer starts. Writing, printing, copying or
+// saving a message is a preview and records nothing: only sending does.
+func (c *Case) MarkSent(m Message, at time.Time) {
 	at = utc(at)
-	i := slices.IndexFunc(c.Messages, func(o Message) bool {
-		return o.SentAt.IsZero() && o.Kind == m.Kind && o.Subject == m.Subject && o.Text == m.Text && o.To == m.To
-	})
-	if i < 0 {
-		c.Messages = append(c.Messages, m)
-		i = len(c.Messages) - 1
+	m.SentAt = at
+	c.Messages = append(c.Messages, m)
+	if c.Status == StatusDraft || c.Status == StatusOpen {
+		c.Status = StatusWaiting // the ball is with the desk now
 	}
+}
+
+// RecordMessage is MarkSent when sent is true; otherwise it records nothing (a message
+// written but not sent is a preview).
+//
+// Deprecated: call MarkSent when the person marks the message sent.
+func (c *Case) RecordMessage(m Message, sent bool, at time.Time) {
 	if sent {
-		c.Messages[i].SentAt = at
-		if c.Status == StatusDraft || c.Status == StatusOpen {
-			c.Status = StatusWaiting // the ball is with the desk now
-		}
+		c.MarkSent(m, at)
 	}
+}
+
+// TooEarly is an escalation refused because the desk's response time has not passed.
+type TooEarly struct{ FollowUp }
+
+func (e *TooEarly) Error() string {
+	return fmt.Sprintf("the %s sent %s has had %s of the desk's %s to answer: the follow-up is due %s",
+		e.Message.Kind, e.Message.SentAt.Format(stamp), hoursText(e.elapsed), hoursText(e.Wait), e.Due.Format(stamp))
+}
+
+// CanEscalate reports whether an escalation may be written now: not before the desk's
+// response time has passed since the last message sent, unless the desk answered. The
+// error is a *TooEarly saying when the follow-up is due; the command line refuses it
+// (overridden by --force), the TUI warns with it.
+func (c *Case) CanEscalate(now time.Time) error {
+	m, ok := c.LastSent()
+	if !ok || !m.AnsweredAt.IsZero() {
+		return nil
+	}
+	wait := c.ResponseTime(m.Kind)
+	if wait <= 0 {
+		return nil
+	}
+	f := FollowUp{Message: m, Wait: wait, Due: m.SentAt.Add(wait)}
+	if now.Before(f.Due) {
+		e := &TooEarly{f}
+		e.elapsed = now.Sub(m.SentAt)
+		return e
+	}
+	return nil
+}
+
+// hoursText writes a duration in whole hours or minutes, as a person says it.
+func hoursText(d time.Duration) string {
+	switch {
+	case d < 0:
+		d = 0
+	case d >= time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/time.Minute), "minute")
 }
 
 // RecordAnswer records that the desk answered the last message sent.

@@ -295,7 +295,12 @@ func (w *writer) block() string {
 	add("Volume affected", c.Scope.Volume)
 	add("Customers affected", c.Scope.Customers)
 	add("Mail type", strings.Join(c.Scope.MailKind, ", "))
-	add("Authentication", w.authSummary())
+	if c.Role == Customer {
+		// A customer admin's case is about someone else's mail: the sender's records.
+		add("Sender's authentication", w.authSummary())
+	} else {
+		add("Authentication", w.authSummary())
+	}
 	add("Recent changes", w.changesSummary())
 	add("Evidence attached", w.evidenceSummary())
 	add("Reference", c.Route.Reference)
@@ -367,47 +372,26 @@ func (w *writer) redactAddr(addr string) string {
 	return local[:1] + "***@" + domain
 }
 
+// authSummary is the authentication block: one statement a line (authtext.go).
 func (w *writer) authSummary() string {
-	a := w.c.Authentication
-	if len(a) == 0 {
-		return ""
+	var lines []string
+	for _, st := range w.c.AuthStatements() {
+		lines = append(lines, st.Text)
 	}
-	var parts []string
-	var at time.Time
-	for _, r := range a {
-		parts = append(parts, strings.ToUpper(r.ID)+" "+r.Status)
-		if r.CheckedAt.After(at) {
-			at = r.CheckedAt
-		}
-	}
-	s := strings.Join(parts, ", ")
-	if !at.IsZero() {
-		s += " (checked " + at.Format(stamp) + ")"
-	}
-	return s
-}
-
-// authFailing lists the checks that did not pass, for narratives.
-func (w *writer) authFailing() []string {
-	var out []string
-	for _, r := range w.c.Authentication {
-		if r.Status == "fail" || r.Status == "warn" {
-			out = append(out, strings.ToUpper(r.ID)+" "+r.Status)
-		}
-	}
-	return out
+	return strings.Join(lines, "\n")
 }
 
 func (w *writer) changesSummary() string {
 	c := w.c
-	if len(c.Changes) == 0 {
-		if c.Confirmed("changes") {
+	changes := c.RecentChanges()
+	if len(changes) == 0 {
+		if c.NoRecentChanges() {
 			return "none"
 		}
 		return ""
 	}
 	var parts []string
-	for _, ch := range c.Changes {
+	for _, ch := range changes {
 		s := ch.Kind
 		if ch.Summary != "" {
 			s += ": " + ch.Summary
@@ -459,22 +443,58 @@ func (w *writer) standing() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// authSentence states the authentication status, or nothing when unchecked.
+// authSentence names what the authentication block shows failing, and nothing else:
+// what passes is in the block, what the user will do about a failure is theirs to say.
 func (w *writer) authSentence() string {
-	if len(w.c.Authentication) == 0 {
+	var failing []string
+	listed := false
+	for _, st := range w.c.AuthStatements() {
+		switch {
+		case !st.Failing:
+		case st.Mechanism == "Blocklists":
+			listed = true
+		default:
+			failing = append(failing, st.Mechanism)
+		}
+	}
+	var parts []string
+	if len(failing) > 0 {
+		verb := "fails"
+		if len(failing) > 1 {
+			verb = "fail"
+		}
+		parts = append(parts, andList(failing)+" "+verb)
+	}
+	if listed {
+		parts = append(parts, "a blocklist lists "+w.who())
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	if bad := w.authFailing(); len(bad) > 0 {
-		return " Our own checks still show " + strings.Join(bad, ", ") + ", which we are fixing."
+	whose := "our"
+	if w.c.Role == Customer {
+		whose = "the sender's"
 	}
-	return " Our authentication checks pass (above)."
+	return " As checked (see " + whose + " authentication above), " + strings.Join(parts, " and ") + "."
+}
+
+func andList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func (w *writer) changesSentence() string {
 	switch {
-	case len(w.c.Changes) > 0:
+	case w.c.Role == Customer:
+		return "" // the changes a customer's case lists are the sender's business
+	case len(w.c.RecentChanges()) > 0:
 		return " Recent changes on our side are listed above."
-	case w.c.Confirmed("changes"):
+	case w.c.NoRecentChanges():
 		return " Nothing changed on our side recently."
 	}
 	return ""
@@ -601,7 +621,7 @@ func falsePositiveBody(w *writer) (string, string) {
 		w.desk = w.deskFor("proofpoint-support")
 		n := "Messages " + strings.TrimPrefix(w.fromText(), "mail ") + " to our users were classified as spam" + w.standing() + "."
 		if w.hasEvidence("headers", "sample") {
-			n += " The original messages with their X-Proofpoint-Spam-Details headers are attached."
+			n += " The original messages are attached (listed above)."
 		}
 		return n + w.authSentence(), "Could Proofpoint review the classification of these messages and correct it so that mail from this sender is delivered?"
 	}
@@ -698,7 +718,7 @@ func escalationBody(w *writer) (string, string) {
 		}
 		n += "."
 	} else {
-		n += " No new failure was recorded since; the block stands."
+		n += " No new failure was recorded since."
 	}
 	n += w.authSentence() + w.changesSentence()
 	return n, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
-	"github.com/unblock-mail/unblock/checks"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -34,13 +33,7 @@ func senderCase(t *testing.T) *Case {
 	c.Scope = Scope{Volume: "about 2,000 messages a day", MailKind: []string{"transactional"},
 		Impact: "Customers do not receive password resets."}
 	c.Changes = []Change{{Kind: "new-ip", Summary: "moved sending to 192.0.2.1", At: t0.Add(-10 * 24 * time.Hour), WarmupDays: 6}}
-	c.RecordChecks([]checks.Result{
-		{ID: "spf", Status: checks.Pass, Summary: "192.0.2.1 is permitted by example.com"},
-		{ID: "dkim", Status: checks.Pass, Summary: "s2026 key published"},
-		{ID: "dmarc", Status: checks.Pass, Summary: "p=reject"},
-		{ID: "ptr", Status: checks.Pass, Summary: "mail.example.com"},
-		{ID: "starttls", Status: checks.Skip, Summary: "not asked"},
-	}, t0.Add(-time.Hour))
+	c.RecordChecks(runChecks(t, senderZone(t), c.CheckTarget()), t0.Add(-time.Hour))
 	c.Evidence.Files = []File{{Path: "/home/pm/bounce-1.eml", Kind: "bounce", Size: 2048, SHA256: strings.Repeat("ab", 32), Added: t0.Add(-70 * time.Hour)}}
 	c.Route.Reference = "PDR-778812"
 	m, err := Render(c, "ipcheck-request", RenderOptions{Now: t0.Add(-71 * time.Hour)})
@@ -51,8 +44,10 @@ func senderCase(t *testing.T) *Case {
 	return c
 }
 
-// customerCase is a Proofpoint customer admin's false-positive case.
-func customerCase() *Case {
+// customerCase is a Proofpoint customer admin's false-positive case: a supplier's
+// invoices quarantined; the supplier's records checked, and one invoice tested.
+func customerCase(t *testing.T) *Case {
+	t.Helper()
 	c := &Case{Schema: 1, ID: "f", Status: StatusOpen, Role: Customer, Provider: "proofpoint", Mode: triage.Filtering, Created: t0, Updated: t0}
 	c.Identifiers = Identifiers{IPs: []string{"203.0.113.5"}, Domain: "vendor.example", MessageIDs: []string{"<a1@vendor.example>", "<a2@vendor.example>"}}
 	c.Route.Product = "Proofpoint on Demand"
@@ -63,6 +58,11 @@ func customerCase() *Case {
 	}
 	c.Evidence.Files = []File{{Path: "/tmp/invoice.eml", Kind: "sample", Size: 40000, SHA256: strings.Repeat("cd", 32), Added: t0}}
 	c.Scope.Impact = "Supplier invoices land in quarantine."
+	c.Identifiers.Selectors = []string{"k1"}
+	c.Identifiers.HELO = "out.vendor.example"
+	zone := vendorZone(t)
+	c.RecordChecks(runChecks(t, zone, c.CheckTarget()), t0.Add(-30*time.Minute))
+	c.RecordChecks(runMessageChecks(t, zone, signed(t, "billing@vendor.example", "203.0.113.5", "out.vendor.example", "vendor.example", "k1")), t0.Add(-20*time.Minute))
 	return c
 }
 
@@ -78,8 +78,8 @@ func TestRenderGolden(t *testing.T) {
 		cases = append(cases, render{k, k, senderCase, now})
 	}
 	cases = append(cases,
-		render{"support-case-customer", "support-case", func(*testing.T) *Case { return customerCase() }, now},
-		render{"false-positive-customer", "false-positive", func(*testing.T) *Case { return customerCase() }, now},
+		render{"support-case-customer", "support-case", customerCase, now},
+		render{"false-positive-customer", "false-positive", customerCase, now},
 		render{"recipient-admin-redacted", "recipient-admin", senderCase, RenderOptions{Now: t0, Redact: true}},
 	)
 	for _, r := range cases {
@@ -153,7 +153,7 @@ func TestRenderClaimsOnlyWhatTheCaseHolds(t *testing.T) {
 }
 
 func TestRenderRefusals(t *testing.T) {
-	c := customerCase()
+	c := customerCase(t)
 	if _, err := Render(c, "update", RenderOptions{Now: t0}); err == nil || !strings.Contains(err.Error(), "no message has been marked sent") {
 		t.Errorf("update before any message sent: %v", err)
 	}
