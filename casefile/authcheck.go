@@ -275,7 +275,7 @@ func (a *AuthCheck) keepDetails(t checks.Target, r checks.Result) {
 				}
 			default:
 				if !slices.ContainsFunc(a.Unread, func(u Unread) bool { return u.List == z.Name }) {
-					a.Unread = append(a.Unread, Unread{List: line(z.Name), Why: line(unreadWhy(z.State, z.Advice, z.Note))})
+					a.Unread = append(a.Unread, Unread{List: line(z.Name), Why: line(unreadWhy(z.Zone, z.State, z.Advice, z.Note))})
 				}
 			}
 		}
@@ -285,17 +285,25 @@ func (a *AuthCheck) keepDetails(t checks.Target, r checks.Result) {
 	}
 }
 
-// unreadWhy says in a few words why a list could not be read: a refusal code's meaning
-// ("Spamhaus refused: the query came through a public or open resolver"), else the note.
-func unreadWhy(state, advice, note string) string {
+// unreadWhy says in a few words why a list could not be read, the same words for every
+// list with the same trouble so that they group: a refusal code's meaning ("Spamhaus
+// refused: the query came through a public or open resolver"), else the head of the
+// note with the list's own name taken out.
+func unreadWhy(zone, state, advice, note string) string {
 	if state == "refused" && advice != "" && note == "the answer is a refusal code, not a listing" {
 		why, _, _ := strings.Cut(advice, ";")
 		return why
 	}
-	if note != "" {
-		return note
+	if note == "" {
+		return state
 	}
-	return state
+	if zone != "" {
+		note = strings.ReplaceAll(note, zone, "the list")
+	}
+	if head, _, ok := strings.Cut(note, ": "); ok && !strings.HasPrefix(head, "lookup") && len(head) > 8 {
+		return head
+	}
+	return note
 }
 
 func sanitizeAll(s []string) []string {

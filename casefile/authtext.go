@@ -158,8 +158,10 @@ func dkimKeyText(a AuthCheck) string {
 		default:
 			d := k.Selector
 			switch {
-			case k.Bits > 0 && k.Type != "":
-				d += fmt.Sprintf(", %d-bit %s", k.Bits, strings.ToUpper(k.Type))
+			case k.Type == "rsa" && k.Bits > 0:
+				d += fmt.Sprintf(", %d-bit RSA", k.Bits)
+			case k.Type == "ed25519":
+				d += ", Ed25519" // its size is fixed: the bits say nothing
 			case k.Type != "":
 				d += ", " + strings.ToUpper(k.Type)
 			}
@@ -181,7 +183,9 @@ func dkimKeyText(a AuthCheck) string {
 	case a.Probed:
 		s = "DKIM: no key found at the common selectors probed"
 	default:
-		s = "DKIM: " + a.Status + " (" + a.Summary + ")"
+		// Without the key rows a status says only how the key check went: never
+		// "DKIM: pass", which is a verified signature's.
+		s = "DKIM: key check " + a.Status + " (" + a.Summary + ")"
 	}
 	if a.Domain != "" {
 		s += " at " + a.Domain
@@ -208,7 +212,9 @@ func dmarcText(a AuthCheck) string {
 		}
 		return s + " (" + a.Summary + ")"
 	}
-	return "DMARC: " + a.Status + " (" + a.Summary + ")"
+	// Without the policy a status says only how the record check went: never
+	// "DMARC: pass", which is a tested message's verdict.
+	return "DMARC: policy check " + a.Status + " (" + a.Summary + ")"
 }
 
 func dmarcVerdictText(m AuthCheck) string {

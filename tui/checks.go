@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"reflect"
 	"slices"
 	"sort"
@@ -93,18 +92,9 @@ func (cs *checksScreen) help() []key.Binding {
 	return []key.Binding{k.Next, k.Up, k.Down, k.Rerun, k.RerunAll, k.Back}
 }
 
-// target is what the checks are about, from the case's identifiers.
-func (cs *checksScreen) target() checks.Target {
-	id := cs.s.cas.Identifiers
-	t := checks.Target{Domain: id.Domain, EnvelopeSender: id.EnvelopeSender, HELO: id.HELO, Selectors: id.Selectors}
-	if ip, err := netip.ParseAddr(cs.s.cas.IP()); err == nil {
-		t.IP = ip
-	}
-	if len(id.RecipientDomains) > 0 {
-		t.RecipientDomain = id.RecipientDomains[0]
-	}
-	return t
-}
+// target is what the checks are about: the case's identifiers, as the command line's
+// check --case takes them (casefile.CheckTarget).
+func (cs *checksScreen) target() checks.Target { return cs.s.cas.CheckTarget() }
 
 // start runs every check (or only one): the environment is built in a Cmd, since
 // reading resolv.conf is I/O.
