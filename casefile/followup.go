@@ -2,6 +2,7 @@ package casefile
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
@@ -139,4 +140,86 @@ func (c *Case) RecordAnswer(at time.Time) bool {
 		c.Status = StatusOpen // the desk answered: the next move is ours
 	}
 	return true
+}
+
+// News is what the timeline holds that the last message sent did not: the failures that
+// entered the case after it was sent (by when they were added) or happened after it (by
+// when they were seen), and how they differ from what the message knew.
+type News struct {
+	Since    time.Time // when the message was sent
+	Events   int       // timeline entries
+	Messages int       // distinct messages that failed
+	Attempts int       // delivery attempts (a message tried again counts each time)
+	// Earlier are the new messages that failed before Since but entered the case after
+	// it (found later, in a log or a bounce that came late).
+	Earlier int
+	First   time.Time // when the earliest new failure was seen
+	Latest  Event     // the latest new failure
+	Last    time.Time // when it was last seen
+	// Domains are the recipient domains of the new failures; NewDomains those no earlier
+	// failure reached.
+	Domains, NewDomains []string
+	// Before is the latest failure the message knew; a different mode or reply code in
+	// Latest is a change of kind (a 554 block turned into 421 deferrals).
+	Before Event
+}
+
+// isNew reports whether an event is news since a message sent at since: added after it,
+// or, for an event without its time of entry (schema 1, or made in code), seen after it.
+func isNew(e Event, since time.Time) bool {
+	if !e.Added.IsZero() {
+		return !e.Added.Before(since) || !e.At.IsZero() && !e.At.Before(since)
+	}
+	return !e.At.IsZero() && !e.LastSeen().Before(since)
+}
+
+// NewsSince summarises the failures the case holds that a message sent at since did not.
+func (c *Case) NewsSince(since time.Time) News {
+	n := News{Since: since}
+	old := map[string]bool{}
+	var beforeAt time.Time
+	for _, e := range c.Timeline {
+		if !e.IsFailure() {
+			continue
+		}
+		if !isNew(e, since) {
+			old[e.RecipientDomain] = true
+			if last := e.LastSeen(); n.Before.Reply == "" && n.Before.Mode == "" || !last.Before(beforeAt) {
+				n.Before, beforeAt = e, last
+			}
+			continue
+		}
+		n.Events++
+		n.Messages += e.MessageCount()
+		n.Attempts += max(e.AttemptCount(), e.MessageCount())
+		if !e.At.IsZero() && e.At.Before(since) {
+			n.Earlier += e.MessageCount()
+		}
+		if !e.At.IsZero() && (n.First.IsZero() || e.At.Before(n.First)) {
+			n.First = e.At
+		}
+		if last := e.LastSeen(); n.Latest.Kind == "" && n.Latest.Mode == "" && n.Latest.Reply == "" || !last.IsZero() && !last.Before(n.Last) {
+			n.Latest, n.Last = e, last
+		}
+		if d := e.RecipientDomain; d != "" && !slices.Contains(n.Domains, d) {
+			n.Domains = append(n.Domains, d)
+		}
+	}
+	slices.Sort(n.Domains)
+	for _, d := range n.Domains {
+		if !old[d] {
+			n.NewDomains = append(n.NewDomains, d)
+		}
+	}
+	return n
+}
+
+// Changed reports whether the new failures are of another kind than the ones the message
+// knew: another mode (a block turned into deferrals) or another reply code.
+func (n News) Changed() bool {
+	if n.Events == 0 || n.Before.Reply == "" && n.Before.Mode == "" {
+		return false
+	}
+	return n.Before.Mode != "" && n.Latest.Mode != "" && n.Before.Mode != n.Latest.Mode ||
+		n.Before.ReplyCode != 0 && n.Latest.ReplyCode != 0 && n.Before.ReplyCode != n.Latest.ReplyCode
 }

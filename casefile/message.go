@@ -331,10 +331,14 @@ func (w *writer) recipientDomains() []string {
 // recipients are the recipient addresses of the failures, at most five.
 func (w *writer) recipients() []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, e := range w.c.Timeline {
-		if e.IsFailure() && e.Recipient != "" {
-			r := w.redactAddr(e.Recipient)
-			if !slices.Contains(out, r) {
+		if !e.IsFailure() {
+			continue
+		}
+		for _, a := range e.Recipients {
+			if r := w.redactAddr(a); !seen[r] {
+				seen[r] = true
 				out = append(out, r)
 			}
 		}
@@ -633,52 +637,85 @@ func falsePositiveBody(w *writer) (string, string) {
 	return n, "Could you release these messages and allow our mail, or tell us which rule in your filtering flagged them?"
 }
 
-// newDomains are the recipient domains that first failed at or after since.
-func (c *Case) newDomains(since time.Time, now Seen) []string {
-	before := map[string]bool{}
-	for _, e := range c.Timeline {
-		if e.IsFailure() && !e.At.IsZero() && e.At.Before(since) {
-			before[e.RecipientDomain] = true
+// modeNoun names failures of a mode with their reply code: "554 blocks", "421 deferrals".
+func modeNoun(e Event, n int) string {
+	noun := map[triage.Mode]string{triage.HardBlock: "block", triage.Deferral: "deferral", triage.Filtering: "filtered message"}[e.Mode]
+	if noun == "" {
+		noun = "failure"
+	}
+	if n != 1 {
+		noun += "s"
+	}
+	if e.ReplyCode != 0 {
+		return fmt.Sprintf("%d %s", e.ReplyCode, noun)
+	}
+	return noun
+}
+
+// newsText is what changed since the last message, in sentences: the new failures with
+// their counts, domains newly reached, a change of kind, late finds.
+func (w *writer) newsText(n News, lead string) string {
+	if n.Events == 0 {
+		return lead + " no new failure was recorded."
+	}
+	s := lead + " " + plural(n.Messages, "new failure") + " " + wasWere(n.Messages) + " recorded"
+	if n.Attempts > n.Messages {
+		s += " (" + plural(n.Attempts, "delivery attempt") + ")"
+	}
+	if len(n.NewDomains) > 0 {
+		s += ", now also to " + andList(n.NewDomains)
+	}
+	s += "."
+	if n.Changed() {
+		s += fmt.Sprintf(" The new failures are %s, where the earlier ones were %s.", modeNoun(n.Latest, 2), modeNoun(n.Before, 2))
+	}
+	if n.Earlier > 0 {
+		s += fmt.Sprintf(" %d of them failed before our last message and %s found later.", n.Earlier, wasWere(n.Earlier))
+	}
+	if !n.Last.IsZero() {
+		s += " The latest failure, at " + n.Last.Format(stamp) + ", and its exact reply are above."
+	}
+	return s
+}
+
+func wasWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
+// newsFields are the update's leading lines: what is new since the last message.
+func (w *writer) newsFields(n News) []field {
+	v := "none"
+	if n.Events > 0 {
+		v = plural(n.Messages, "new failure")
+		if n.Attempts > n.Messages {
+			v += " (" + plural(n.Attempts, "delivery attempt") + ")"
 		}
 	}
-	var fresh []string
-	for _, d := range now.RecipientDomains {
-		if !before[d] {
-			fresh = append(fresh, d)
-		}
+	out := []field{{"Our last message", n.Since.Format(stamp) + " (" + w.lastSent.Kind + ")"}, {"Since then", v}}
+	if len(n.NewDomains) > 0 {
+		out = append(out, field{"Newly affected", strings.Join(n.NewDomains, ", ")})
 	}
-	return fresh
+	if n.Changed() {
+		out = append(out, field{"Change", modeNoun(n.Before, 2) + " → " + modeNoun(n.Latest, 2)})
+	}
+	if !n.Last.IsZero() {
+		v := n.Last.Format(stamp)
+		if n.Latest.RecipientDomain != "" {
+			v += " " + n.Latest.RecipientDomain
+		}
+		out = append(out, field{"Latest failure", v})
+	}
+	return out
 }
 
 func updateBody(w *writer) (string, string) {
-	c := w.c
-	since := w.lastSent.SentAt
-	now := c.SeenSince(since)
-	fresh := c.newDomains(since, now)
-	w.lead = append(w.lead, field{"Our last message", w.lastSent.SentAt.Format(stamp) + " (" + w.lastSent.Kind + ")"},
-		field{"Failures since", plural(now.Failures, "message")})
-	if len(now.RecipientDomains) > 0 {
-		v := strings.Join(now.RecipientDomains, ", ")
-		if len(fresh) > 0 {
-			v += " (new: " + strings.Join(fresh, ", ") + ")"
-		}
-		w.lead = append(w.lead, field{"Domains affected now", v})
-	}
-	if !now.Last.IsZero() {
-		w.lead = append(w.lead, field{"Latest failure", now.Last.Format(stamp) + " " + now.LastEvent.RecipientDomain})
-	}
-	var n string
-	if now.Failures == 0 {
-		n = "Since our last message on " + w.lastSent.SentAt.Format(stamp) + ", no new failure was recorded."
-	} else {
-		n = fmt.Sprintf("Since our last message on %s, %s failed", w.lastSent.SentAt.Format(stamp), plural(now.Failures, "message"))
-		if len(fresh) > 0 {
-			n += ", now also to " + strings.Join(fresh, ", ")
-		}
-		n += "; the latest failure and its exact reply are above."
-	}
-	n += w.authSentence()
-	return n, "Is there anything more you need from us to resolve this?"
+	n := w.c.NewsSince(w.lastSent.SentAt)
+	w.lead = append(w.lead, w.newsFields(n)...)
+	text := w.newsText(n, "Since our last message on "+w.lastSent.SentAt.Format(stamp)+",")
+	return text + w.authSentence(), "Is there anything more you need from us to resolve this?"
 }
 
 func escalationBody(w *writer) (string, string) {
@@ -687,41 +724,22 @@ func escalationBody(w *writer) (string, string) {
 	if c.Scope.Impact != "" {
 		lead = append(lead, field{"Business impact", c.Scope.Impact})
 	}
-	if w.seen.Failures > 0 {
-		v := plural(w.seen.Failures, "message") + " failed"
-		if n := len(w.recipientDomains()); n > 0 {
-			v += " to " + plural(n, "recipient domain")
-		}
-		if !w.seen.First.IsZero() {
-			v += " since " + w.seen.First.Format(stamp)
-		}
-		lead = append(lead, field{"Failures", v})
-	}
 	if c.Route.Reference != "" {
 		lead = append(lead, field{"Case reference", c.Route.Reference})
 	}
-	w.lead = append(lead, w.lead...)
-	now := c.SeenSince(w.lastSent.SentAt)
+	n := c.NewsSince(w.lastSent.SentAt)
+	w.lead = append(append(lead, w.newsFields(n)...), w.lead...)
 	days := int(w.opts.Now.Sub(w.lastSent.SentAt).Hours() / 24)
-	n := "We wrote on " + w.lastSent.SentAt.Format(stamp)
+	text := "We wrote on " + w.lastSent.SentAt.Format(stamp)
 	if days >= 1 {
-		n += " (" + plural(days, "day") + " ago)"
+		text += " (" + plural(days, "day") + " ago)"
 	}
 	if w.lastSent.AnsweredAt.IsZero() {
-		n += " and have had no answer"
+		text += " and have had no answer"
 	}
-	n += "."
-	if now.Failures > 0 {
-		n += fmt.Sprintf(" Since then %s failed, the latest at %s", plural(now.Failures, "more message"), now.Last.Format(stamp))
-		if fresh := c.newDomains(w.lastSent.SentAt, now); len(fresh) > 0 {
-			n += ", now also to " + strings.Join(fresh, ", ")
-		}
-		n += "."
-	} else {
-		n += " No new failure was recorded since."
-	}
-	n += w.authSentence() + w.changesSentence()
-	return n, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"
+	text += ". " + w.newsText(n, "Since then,")
+	text += w.authSentence() + w.changesSentence()
+	return text, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"
 }
 
 func microsoftDelistBody(w *writer) (string, string) {

@@ -22,14 +22,12 @@ func senderCase(t *testing.T) *Case {
 	c := &Case{Schema: 1, ID: "c", Status: StatusWaiting, Role: Sender, Provider: "proofpoint", Created: t0, Updated: t0}
 	c.Identifiers.HELO = "mail.example.com"
 	c.Identifiers.Selectors = []string{"s2026"}
+	// Four blocks, added before the request was sent.
 	var fs []triage.Finding
 	for i := range 4 {
-		fs = append(fs, pdrFinding(i, t0.Add(-72*time.Hour+time.Duration(i)*time.Hour)))
+		fs = append(fs, pdrFinding(i, t0.Add(-75*time.Hour+time.Duration(i)*time.Hour)))
 	}
-	late := pdrFinding(9, t0.Add(-2*time.Hour))
-	late.Recipient, late.RecipientDomain = "ops@partner.example", "partner.example"
-	fs = append(fs, late)
-	c.AddFindings(fs)
+	c.Add(fs, t0.Add(-71*time.Hour-30*time.Minute))
 	c.Scope = Scope{Volume: "about 2,000 messages a day", MailKind: []string{"transactional"},
 		Impact: "Customers do not receive password resets."}
 	c.Changes = []Change{{Kind: "new-ip", Summary: "moved sending to 192.0.2.1", At: t0.Add(-10 * 24 * time.Hour), WarmupDays: 6}}
@@ -40,7 +38,23 @@ func senderCase(t *testing.T) *Case {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.RecordMessage(m, true, t0.Add(-71*time.Hour))
+	c.MarkSent(m, t0.Add(-71*time.Hour))
+	// Then, added 90 minutes before the time of writing: the block turned into
+	// deferrals to a new domain (2 messages, one tried twice), and a block from before
+	// the request that only a late log showed.
+	var later []triage.Finding
+	for i, at := range []time.Duration{-3 * time.Hour, -150 * time.Minute, -2 * time.Hour} {
+		f := pdrFinding(9, t0.Add(at))
+		f.Mode, f.ReplyCode, f.EnhancedCode = triage.Deferral, 421, ""
+		f.Text = "421 Deferred - see https://ipcheck.proofpoint.com/?ip=192.0.2.1"
+		f.Recipient, f.RecipientDomain = "ops@partner.example", "partner.example"
+		f.QueueID = []string{"4QxA1", "4QxB2", "4QxA1"}[i]
+		later = append(later, f)
+	}
+	found := pdrFinding(5, t0.Add(-73*time.Hour-30*time.Minute))
+	found.Recipient, found.RecipientDomain = "it@other.example", "other.example"
+	later = append(later, found)
+	c.Add(later, t0.Add(-90*time.Minute))
 	return c
 }
 
@@ -54,7 +68,7 @@ func customerCase(t *testing.T) *Case {
 	c.Route.Component = "Spam detection"
 	for i := range 3 {
 		c.Timeline = append(c.Timeline, Event{At: t0.Add(-time.Duration(3-i) * time.Hour), RecipientDomain: "ourco.example",
-			Recipient: "ap@ourco.example", Provider: "proofpoint", Mode: triage.Filtering, Source: "headers.txt"})
+			Recipients: []string{"ap@ourco.example"}, Provider: "proofpoint", Mode: triage.Filtering, Source: "headers.txt"})
 	}
 	c.Evidence.Files = []File{{Path: "/tmp/invoice.eml", Kind: "sample", Size: 40000, SHA256: strings.Repeat("cd", 32), Added: t0}}
 	c.Scope.Impact = "Supplier invoices land in quarantine."
@@ -199,7 +213,7 @@ func TestProposePriority(t *testing.T) {
 func TestRedact(t *testing.T) {
 	c := &Case{Schema: 1, ID: "r", Status: StatusOpen, Role: Sender, Provider: "mimecast", Mode: triage.HardBlock}
 	c.Identifiers = Identifiers{IPs: []string{"192.0.2.1"}, Domain: "example.com", EnvelopeSender: "bounces@mail.example.net"}
-	c.Timeline = []Event{{At: t0, Recipient: "jane.doe@customer.example", RecipientDomain: "customer.example", Mode: triage.HardBlock,
+	c.Timeline = []Event{{At: t0, Recipients: []string{"jane.doe@customer.example"}, RecipientDomain: "customer.example", Mode: triage.HardBlock,
 		Reply: "550 Envelope blocked - User Entry <jane.doe@customer.example> from <bounces@mail.example.net> and <ceo@example.com>"}}
 	m, err := Render(c, "recipient-admin", RenderOptions{Now: t0, Redact: true})
 	if err != nil {
