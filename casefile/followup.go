@@ -215,11 +215,12 @@ func (c *Case) NewsSince(since time.Time) News {
 }
 
 // Changed reports whether the new failures are of another kind than the ones the message
-// knew: another mode (a block turned into deferrals) or another reply code.
+// knew: another mode (a block turned into deferrals) or another reply class (5xx into
+// 4xx). A 554 that became a 550 is the same block.
 func (n News) Changed() bool {
 	if n.Events == 0 || n.Before.Reply == "" && n.Before.Mode == "" {
 		return false
 	}
 	return n.Before.Mode != "" && n.Latest.Mode != "" && n.Before.Mode != n.Latest.Mode ||
-		n.Before.ReplyCode != 0 && n.Latest.ReplyCode != 0 && n.Before.ReplyCode != n.Latest.ReplyCode
+		n.Before.ReplyCode != 0 && n.Latest.ReplyCode != 0 && n.Before.ReplyCode/100 != n.Latest.ReplyCode/100
 }

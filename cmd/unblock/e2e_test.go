@@ -208,11 +208,11 @@ func TestEndToEnd(t *testing.T) {
 	s.keys("Enter")
 	s.wait("Since then: 1 new failure")
 	s.keys("u")
-	s.wait("Failures since")
+	s.wait("Since then:")
 	s.keys("c")
 	s.wait("copied")
 	update := s.run("show-buffer")
-	if !strings.Contains(update, "1 message") || update == buf {
+	if !strings.Contains(update, "1 new failure") || update == buf {
 		t.Errorf("the update in tmux's buffer does not count the new failure:\n%s", update)
 	}
 	// P prints the message when the program ends, for a terminal without a clipboard.
