@@ -672,8 +672,11 @@ func (w *writer) newsText(n News, lead string) string {
 	if n.Earlier > 0 {
 		s += fmt.Sprintf(" %d of them failed before our last message and %s found later.", n.Earlier, wasWere(n.Earlier))
 	}
-	if !n.Last.IsZero() {
+	switch {
+	case !n.Last.IsZero() && n.Latest.Reply != "":
 		s += " The latest failure, at " + n.Last.Format(stamp) + ", and its exact reply are above."
+	case !n.Last.IsZero():
+		s += " The latest was at " + n.Last.Format(stamp) + "."
 	}
 	return s
 }
@@ -739,6 +742,9 @@ func escalationBody(w *writer) (string, string) {
 	}
 	text += ". " + w.newsText(n, "Since then,")
 	text += w.authSentence() + w.changesSentence()
+	if c.Mode == triage.Filtering {
+		return text, "Could this case be escalated to someone who can confirm why these messages are classified as spam and correct it?"
+	}
 	return text, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"
 }
 

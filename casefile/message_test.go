@@ -81,21 +81,7 @@ func customerCase(t *testing.T) *Case {
 }
 
 func TestRenderGolden(t *testing.T) {
-	now := RenderOptions{Now: t0}
-	type render struct {
-		name, kind string
-		c          func(*testing.T) *Case
-		opts       RenderOptions
-	}
-	var cases []render
-	for _, k := range MessageKinds() {
-		cases = append(cases, render{k, k, senderCase, now})
-	}
-	cases = append(cases,
-		render{"support-case-customer", "support-case", customerCase, now},
-		render{"false-positive-customer", "false-positive", customerCase, now},
-		render{"recipient-admin-redacted", "recipient-admin", senderCase, RenderOptions{Now: t0, Redact: true}},
-	)
+	cases := renders() // claims_test.go: every kind, both roles
 	for _, r := range cases {
 		t.Run(r.name, func(t *testing.T) {
 			m, err := Render(r.c(t), r.kind, r.opts)
