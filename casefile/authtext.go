@@ -210,7 +210,10 @@ func dmarcText(a AuthCheck) string {
 		if a.Domain != "" {
 			s += " for " + a.Domain
 		}
-		return s + " (" + a.Summary + ")"
+		if a.Summary != "" && !strings.HasPrefix(a.Summary, "no DMARC policy") {
+			s += " (" + a.Summary + ")" // a broken or doubled record says why
+		}
+		return s
 	}
 	// Without the policy a status says only how the record check went: never
 	// "DMARC: pass", which is a tested message's verdict.
@@ -280,8 +283,11 @@ func heloText(h AuthCheck) string {
 
 func blocklistText(b AuthCheck) string {
 	if len(b.Listed) == 0 && len(b.NotListed) == 0 {
-		if len(b.Unread) > 0 {
+		switch {
+		case len(b.Unread) > 0:
 			return "Blocklists: none could be read: " + unreadText(b.Unread)
+		case b.Status == "error":
+			return couldNot("Blocklists", b)
 		}
 		return "Blocklists: " + b.Status + " (" + b.Summary + ")"
 	}

@@ -125,6 +125,13 @@ func TestRenderClaims(t *testing.T) {
 				t.Errorf("Exact reply %q, latest %q", reply, seen.LastEvent.Reply)
 			}
 
+			flat := strings.Join(strings.Fields(text), " ")
+			if (strings.Contains(flat, "reply above") || strings.Contains(flat, "exact reply are above")) && blockField(text, "Exact reply") == "" {
+				t.Errorf("the narrative points at a reply the message does not hold:\n%s", text)
+			}
+			if strings.Contains(flat, "attached") && blockField(text, "Evidence attached") == "" {
+				t.Errorf("the narrative speaks of attachments the case does not hold:\n%s", text)
+			}
 			checkAuthBlock(t, c, text)
 			checkNews(t, c, r.kind, text)
 			checkNumbers(t, c, r.opts.Now, m.String())
