@@ -108,6 +108,12 @@ func TestRenderClaims(t *testing.T) {
 			if got := blockField(text, "Recipient domains"); got != strings.Join(seen.RecipientDomains, ", ") {
 				t.Errorf("Recipient domains %q, seen %q", got, seen.RecipientDomains)
 			}
+			for label, want := range map[string]string{"From (author)": id.From, "Proofpoint GUIDs": strings.Join(id.GUIDs, ", "),
+				"Queue IDs": strings.Join(id.QueueIDs, ", "), "Spam verdict details": id.SpamDetails, "Message-IDs": strings.Join(id.MessageIDs, ", ")} {
+				if got := blockField(text, label); got != want {
+					t.Errorf("%s %q, case %q", label, got, want)
+				}
+			}
 			// Counts and times, as derived from the timeline.
 			if got, want := blockField(text, "Failures recorded"), plural(seen.Failures, "message"); got != want {
 				t.Errorf("Failures recorded %q, want %q", got, want)

@@ -292,6 +292,11 @@ func (w *writer) block() string {
 	if len(id.MessageIDs) > 0 {
 		add("Message-IDs", strings.Join(first(id.MessageIDs, 3), ", "))
 	}
+	// What a Proofpoint engineer searches by, from the failed message's own headers.
+	add("From (author)", id.From)
+	add("Proofpoint GUIDs", strings.Join(first(id.GUIDs, 3), ", "))
+	add("Queue IDs", strings.Join(first(id.QueueIDs, 3), ", "))
+	add("Spam verdict details", id.SpamDetails)
 	add("Volume affected", c.Scope.Volume)
 	add("Customers affected", c.Scope.Customers)
 	add("Mail type", strings.Join(c.Scope.MailKind, ", "))

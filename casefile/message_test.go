@@ -63,7 +63,9 @@ func senderCase(t *testing.T) *Case {
 func customerCase(t *testing.T) *Case {
 	t.Helper()
 	c := &Case{Schema: 1, ID: "f", Status: StatusOpen, Role: Customer, Provider: "proofpoint", Mode: triage.Filtering, Created: t0, Updated: t0}
-	c.Identifiers = Identifiers{IPs: []string{"203.0.113.5"}, Domain: "vendor.example", MessageIDs: []string{"<a1@vendor.example>", "<a2@vendor.example>"}}
+	c.Identifiers = Identifiers{IPs: []string{"203.0.113.5"}, Domain: "vendor.example", MessageIDs: []string{"<a1@vendor.example>", "<a2@vendor.example>"},
+		From: "billing@vendor.example", GUIDs: []string{"Xk3pQ9fLm2Rt7vWbYc1dE5gH8jN0sU4a"}, QueueIDs: []string{"5AMKq8Zt012345"},
+		SpamDetails: "rule=inbound_spam policy=inbound score=92 spamscore=92 phishscore=0"}
 	c.Route.Product = "Proofpoint on Demand"
 	c.Route.Component = "Spam detection"
 	for i := range 3 {
