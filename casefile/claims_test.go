@@ -127,7 +127,7 @@ func TestRenderClaims(t *testing.T) {
 			if got := blockField(text, "Exact reply"); got != "" && !strings.Contains(got, "Deferred") && !strings.Contains(got, "Blocked") {
 				t.Errorf("Exact reply %q is not the case's latest reply %q", got, seen.LastEvent.Reply)
 			}
-			if reply := blockField(text, "Exact reply"); !r.opts.Redact && reply != seen.LastEvent.Reply {
+			if reply := blockField(text, "Exact reply"); !r.opts.Redact && seen.LastEvent.Mode != triage.Filtering && reply != seen.LastEvent.Reply {
 				t.Errorf("Exact reply %q, latest %q", reply, seen.LastEvent.Reply)
 			}
 
@@ -137,6 +137,12 @@ func TestRenderClaims(t *testing.T) {
 			}
 			if strings.Contains(flat, "attached") && blockField(text, "Evidence attached") == "" {
 				t.Errorf("the narrative speaks of attachments the case does not hold:\n%s", text)
+			}
+			if strings.Contains(flat, "original message is attached") && !strings.Contains(blockField(text, "Evidence attached"), "(sample)") {
+				t.Errorf("the narrative says an original message is attached; the evidence is %q", blockField(text, "Evidence attached"))
+			}
+			if seen.LastEvent.Mode == triage.Filtering && blockField(text, "Exact reply") != "" {
+				t.Errorf("a filter's verdict labelled as the exact reply:\n%s", text)
 			}
 			checkAuthBlock(t, c, text)
 			checkNews(t, c, r.kind, text)

@@ -166,11 +166,12 @@ type News struct {
 
 // isNew reports whether an event is news since a message sent at since: added after it,
 // or, for an event without its time of entry (schema 1, or made in code), seen after it.
+// The same second counts as before: a message is written from what the case holds.
 func isNew(e Event, since time.Time) bool {
 	if !e.Added.IsZero() {
-		return !e.Added.Before(since) || !e.At.IsZero() && !e.At.Before(since)
+		return e.Added.After(since) || e.At.After(since)
 	}
-	return !e.At.IsZero() && !e.LastSeen().Before(since)
+	return e.LastSeen().After(since)
 }
 
 // NewsSince summarises the failures the case holds that a message sent at since did not.

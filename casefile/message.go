@@ -286,8 +286,12 @@ func (w *writer) block() string {
 	if s.Failures > 0 {
 		add("Failures recorded", plural(s.Failures, "message"))
 	}
-	if e := s.LastEvent; e.Reply != "" {
-		add("Exact reply", w.redact(e.Reply))
+	if r := w.exactReply(); r != "" {
+		add("Exact reply", w.redact(r))
+	} else if e := s.LastEvent; e.Reply != "" && e.Reply != id.SpamDetails {
+		// Mail accepted and then filtered has no reply: what triage read is the
+		// filter's verdict.
+		add("Filter verdict", w.redact(e.Reply))
 	}
 	if len(id.MessageIDs) > 0 {
 		add("Message-IDs", strings.Join(first(id.MessageIDs, 3), ", "))
@@ -424,6 +428,27 @@ func (w *writer) evidenceSummary() string {
 	return strings.Join(parts, ", ")
 }
 
+// exactReply is the latest failure's reply when the failure was a refusal or deferral
+// (a server's answer), or "".
+func (w *writer) exactReply() string {
+	if e := w.seen.LastEvent; e.Mode != triage.Filtering {
+		return e.Reply
+	}
+	return ""
+}
+
+// attachedSentence says what the attached evidence shows of the messages, by its kind:
+// an original message is not its headers.
+func (w *writer) attachedSentence() string {
+	switch {
+	case w.hasEvidence("sample"):
+		return " The original message is attached (evidence above)."
+	case w.hasEvidence("headers"):
+		return " The full headers of the message are attached (evidence above)."
+	}
+	return ""
+}
+
 func (w *writer) hasEvidence(kinds ...string) bool {
 	return slices.ContainsFunc(w.c.Evidence.Files, func(f File) bool { return slices.Contains(kinds, f.Kind) })
 }
@@ -546,7 +571,7 @@ func (w *writer) modeVerb() string {
 func (w *writer) situation() string {
 	s := w.since()
 	text := w.fromText() + " to " + w.domainsText() + " is " + w.modeVerb()
-	if w.seen.LastEvent.Reply != "" {
+	if w.exactReply() != "" {
 		text += " with the reply above"
 	}
 	if s == "" {
@@ -605,9 +630,7 @@ func supportCaseBody(w *writer) (string, string) {
 	w.lead = append(w.lead, field{"Product", product}, field{"Component", component},
 		field{"Priority", p.Level + ": " + p.Reason})
 	n := w.situation() + w.authSentence() + w.changesSentence()
-	if w.hasEvidence("headers", "sample") {
-		n += " The original message and its headers are attached."
-	}
+	n += w.attachedSentence()
 	if c.Mode == triage.Filtering {
 		return n, "Which rule or classifier flagged these messages, and can the classification be corrected so that they are delivered?"
 	}
@@ -629,16 +652,12 @@ func falsePositiveBody(w *writer) (string, string) {
 	if c.Role == Customer {
 		w.desk = w.deskFor("proofpoint-support")
 		n := "Messages " + strings.TrimPrefix(w.fromText(), "mail ") + " to our users were classified as spam" + w.standing() + "."
-		if w.hasEvidence("headers", "sample") {
-			n += " The original messages are attached (listed above)."
-		}
+		n += w.attachedSentence()
 		return n + w.authSentence(), "Could Proofpoint review the classification of these messages and correct it so that mail from this sender is delivered?"
 	}
 	w.desk = w.deskFor("recipient-admin")
 	n := w.situation() + w.authSentence()
-	if w.hasEvidence("headers", "sample") {
-		n += " A sample message with its headers is attached."
-	}
+	n += w.attachedSentence()
 	return n, "Could you release these messages and allow our mail, or tell us which rule in your filtering flagged them?"
 }
 
