@@ -166,12 +166,14 @@ type News struct {
 
 // isNew reports whether an event is news since a message sent at since: added after it,
 // or, for an event without its time of entry (schema 1, or made in code), seen after it.
-// The same second counts as before: a message is written from what the case holds.
+// A failure added in the second the message was sent was known to it (a message is
+// written from what the case holds); one only seen in that second counts as new, as
+// SeenSince counts it.
 func isNew(e Event, since time.Time) bool {
 	if !e.Added.IsZero() {
 		return e.Added.After(since) || e.At.After(since)
 	}
-	return e.LastSeen().After(since)
+	return !e.At.IsZero() && !e.LastSeen().Before(since)
 }
 
 // NewsSince summarises the failures the case holds that a message sent at since did not.
