@@ -124,8 +124,11 @@ func spfText(a AuthCheck) string {
 }
 
 func dkimSignatureText(m AuthCheck) string {
-	if len(m.Signatures) == 0 {
-		return "DKIM: " + m.Status + " on the tested message (" + m.Summary + ")"
+	switch {
+	case len(m.Signatures) == 0 && m.Status == "error":
+		return couldNot("DKIM", m)
+	case len(m.Signatures) == 0:
+		return "DKIM: none (the tested message has no DKIM signature)"
 	}
 	var parts []string
 	for i, s := range m.Signatures {

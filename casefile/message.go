@@ -244,6 +244,8 @@ func controlName(provider, control string) string {
 		name = e
 	}
 	control = strings.TrimPrefix(control, provider+"-")
+	// A control with a value ("spam-rule:inbound_spam") names the value as given.
+	control, value, _ := strings.Cut(control, ":")
 	var words []string
 	for _, part := range strings.Split(control, "-") {
 		if part == "" {
@@ -254,6 +256,9 @@ func controlName(provider, control string) string {
 		} else {
 			words = append(words, strings.ToUpper(part[:1])+part[1:])
 		}
+	}
+	if value != "" {
+		words = append(words, value)
 	}
 	return strings.TrimSpace(name + " " + strings.Join(words, " "))
 }
@@ -557,8 +562,8 @@ func (w *writer) fromText() string {
 	return "our mail"
 }
 
-func (w *writer) modeVerb() string {
-	switch w.c.Mode {
+func modeVerb(m triage.Mode) string {
+	switch m {
 	case triage.Deferral:
 		return "deferred"
 	case triage.Filtering:
@@ -567,10 +572,24 @@ func (w *writer) modeVerb() string {
 	return "rejected"
 }
 
+// modeVerb says what happens to the mail: the case's mode, and the latest failure's
+// when it is another ("was rejected and is now deferred").
+func (w *writer) modeVerb() string {
+	now := w.seen.LastEvent.Mode
+	if slices.Contains(Modes, now) && w.c.Mode != "" && now != w.c.Mode {
+		return "was " + modeVerb(w.c.Mode) + " and is now " + modeVerb(now)
+	}
+	return modeVerb(w.c.Mode)
+}
+
 // situation is the narrative's first sentence, shared by most kinds.
 func (w *writer) situation() string {
 	s := w.since()
-	text := w.fromText() + " to " + w.domainsText() + " is " + w.modeVerb()
+	verb := w.modeVerb()
+	if !strings.HasPrefix(verb, "was ") {
+		verb = "is " + verb
+	}
+	text := w.fromText() + " to " + w.domainsText() + " " + verb
 	if w.exactReply() != "" {
 		text += " with the reply above"
 	}
@@ -583,7 +602,7 @@ func (w *writer) situation() string {
 func postmasterBody(w *writer) (string, string) {
 	n := w.situation() + w.authSentence() + w.changesSentence()
 	if w.c.Route.Reference != "" {
-		n += " We filed an IP-check request; its reference is " + w.c.Route.Reference + "."
+		n += " The reference we were given is " + w.c.Route.Reference + "."
 	}
 	return n, fmt.Sprintf("Is this a Proofpoint Dynamic Reputation block, a classification issue, a policy block set by the recipient, or another control, and what should we change for %s to be accepted again?", w.who())
 }
