@@ -427,8 +427,11 @@ func showCase(w io.Writer, c *casefile.Case) {
 	for _, a := range c.Authentication {
 		line("Check "+a.ID, a.Status+": "+a.Summary)
 	}
-	for _, ch := range c.Changes {
+	for _, ch := range c.RecentChanges() {
 		line("Change", ch.Kind+" "+ch.Summary)
+	}
+	if c.NoRecentChanges() {
+		line("Changes", "none recently (confirmed)")
 	}
 	for _, f := range c.Evidence.Files {
 		line("Evidence", fmt.Sprintf("%s (%s, %d bytes)", f.Path, f.Kind, f.Size))
