@@ -793,7 +793,10 @@ func escalationBody(w *writer) (string, string) {
 
 func microsoftDelistBody(w *writer) (string, string) {
 	w.extra = append(w.extra, field{"Email address for the confirmation", w.c.Identifiers.EnvelopeSender})
-	n := w.situation() + " The portal takes one address and one IP per request; repeat it for each IP listed."
+	n := w.situation()
+	if len(w.c.Identifiers.IPs) > 1 {
+		n += fmt.Sprintf(" The portal takes one address and one IP per request: this request is for %s; the %s each need their own.", w.who(), plural(len(w.c.Identifiers.IPs)-1, "other IP"))
+	}
 	return n, fmt.Sprintf("Could you remove %s from the block list named in the reply?", w.who())
 }
 
