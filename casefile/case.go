@@ -242,6 +242,26 @@ type AuthCheck struct {
 	Summary   string    `yaml:"summary,omitempty" json:"summary,omitempty"`
 	Fix       string    `yaml:"fix,omitempty" json:"fix,omitempty"`
 	CheckedAt time.Time `yaml:"checked_at" json:"checked_at"`
+
+	// What the check found, kept from its details so that a message can state it
+	// (authcheck.go); each is empty when the check did not say.
+	IP               string          `yaml:"ip,omitempty" json:"ip,omitempty"`         // the sending IP checked
+	Domain           string          `yaml:"domain,omitempty" json:"domain,omitempty"` // the domain checked (SPF: the MAIL FROM domain)
+	Result           string          `yaml:"result,omitempty" json:"result,omitempty"` // SPF's result for IP and domain; a tested message's DMARC verdict
+	HELO             string          `yaml:"helo,omitempty" json:"helo,omitempty"`
+	HELOResult       string          `yaml:"helo_result,omitempty" json:"helo_result,omitempty"` // SPF's result for the HELO identity
+	HELOMatchesPTR   bool            `yaml:"helo_matches_ptr,omitempty" json:"helo_matches_ptr,omitempty"`
+	HELOResolvesToIP bool            `yaml:"helo_resolves_to_ip,omitempty" json:"helo_resolves_to_ip,omitempty"`
+	Probed           bool            `yaml:"probed,omitempty" json:"probed,omitempty"` // DKIM: common selectors probed, none given
+	Keys             []DKIMKey       `yaml:"keys,omitempty" json:"keys,omitempty"`
+	Signatures       []DKIMSignature `yaml:"signatures,omitempty" json:"signatures,omitempty"`
+	Policy           string          `yaml:"policy,omitempty" json:"policy,omitempty"` // DMARC: the policy that applies
+	PolicyDomain     string          `yaml:"policy_domain,omitempty" json:"policy_domain,omitempty"`
+	Aligned          []string        `yaml:"aligned,omitempty,flow" json:"aligned,omitempty"` // a tested message's aligned passing identities
+	Names            []string        `yaml:"names,omitempty,flow" json:"names,omitempty"`     // PTR names (fcrdns: the confirmed ones)
+	Listed           []Listing       `yaml:"listed,omitempty" json:"listed,omitempty"`
+	NotListed        []string        `yaml:"not_listed,omitempty,flow" json:"not_listed,omitempty"` // zones that answered "not listed"
+	Unread           []Unread        `yaml:"unread,omitempty" json:"unread,omitempty"`
 }
 
 // Evidence is what the case holds as proof.

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
-	"github.com/unblock-mail/unblock/checks"
-	"github.com/unblock-mail/unblock/sanitize"
 )
 
 // Added is what adding evidence to a case did.
@@ -434,27 +432,6 @@ func (c *Case) fillFromOriginal(o *triage.Original, ip string) {
 	if o.Detail != "" {
 		id.SpamDetails = o.Detail
 	}
-}
-
-// RecordChecks replaces the authentication status with a run's results, checked at at.
-// Skipped checks are left out: they say nothing about the sender.
-func (c *Case) RecordChecks(results []checks.Result, at time.Time) {
-	at = utc(at)
-	var out []AuthCheck
-	for _, r := range results {
-		if r.Status == checks.Skip {
-			continue
-		}
-		out = append(out, AuthCheck{
-			ID:        r.ID,
-			Status:    string(r.Status),
-			Summary:   sanitize.Line(r.Summary),
-			Fix:       sanitize.Text(r.Fix), // a fix may be several records, one a line
-			CheckedAt: at,
-		})
-	}
-	slices.SortStableFunc(out, func(a, b AuthCheck) int { return strings.Compare(a.ID, b.ID) })
-	c.Authentication = out
 }
 
 // suits reports whether a route's desk serves the case's role: a customer admin does not

@@ -1,6 +1,7 @@
 package casefile
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -12,6 +13,7 @@ type FollowUp struct {
 	Message Message       // the message waiting for an answer
 	Wait    time.Duration // the desk's expected response time
 	Due     time.Time     // when the follow-up became due
+	elapsed time.Duration // since the message was sent, at the time asked
 }
 
 // ResponseTime is how long the desk a message of this kind goes to takes to answer
@@ -59,23 +61,57 @@ func (c *Case) FollowUpDue(now time.Time) (FollowUp, bool) {
 	return f, !now.Before(f.Due)
 }
 
-// RecordMessage keeps a rendered message in the case; sent marks it sent at at. The same
-// text generated twice is kept once.
-func (c *Case) RecordMessage(m Message, sent bool, at time.Time) {
+// MarkSent records that the person sent the message at at: it joins the case's record
+// of messages, and the wait for the desk's answer starts. Writing, printing, copying or
+// saving a message is a preview and records nothing: only sending does.
+func (c *Case) MarkSent(m Message, at time.Time) {
 	at = utc(at)
-	i := slices.IndexFunc(c.Messages, func(o Message) bool {
-		return o.SentAt.IsZero() && o.Kind == m.Kind && o.Subject == m.Subject && o.Text == m.Text && o.To == m.To
-	})
-	if i < 0 {
-		c.Messages = append(c.Messages, m)
-		i = len(c.Messages) - 1
+	m.SentAt = at
+	c.Messages = append(c.Messages, m)
+	if c.Status == StatusDraft || c.Status == StatusOpen {
+		c.Status = StatusWaiting // the ball is with the desk now
 	}
-	if sent {
-		c.Messages[i].SentAt = at
-		if c.Status == StatusDraft || c.Status == StatusOpen {
-			c.Status = StatusWaiting // the ball is with the desk now
-		}
+}
+
+// TooEarly is an escalation refused because the desk's response time has not passed.
+type TooEarly struct{ FollowUp }
+
+func (e *TooEarly) Error() string {
+	return fmt.Sprintf("the %s sent %s has had %s of the desk's %s to answer: the follow-up is due %s",
+		e.Message.Kind, e.Message.SentAt.Format(stamp), hoursText(e.elapsed), hoursText(e.Wait), e.Due.Format(stamp))
+}
+
+// CanEscalate reports whether an escalation may be written now: not before the desk's
+// response time has passed since the last message sent, unless the desk answered. The
+// error is a *TooEarly saying when the follow-up is due; the command line refuses it
+// (overridden by --force), the TUI warns with it.
+func (c *Case) CanEscalate(now time.Time) error {
+	m, ok := c.LastSent()
+	if !ok || !m.AnsweredAt.IsZero() {
+		return nil
 	}
+	wait := c.ResponseTime(m.Kind)
+	if wait <= 0 {
+		return nil
+	}
+	f := FollowUp{Message: m, Wait: wait, Due: m.SentAt.Add(wait)}
+	if now.Before(f.Due) {
+		e := &TooEarly{f}
+		e.elapsed = now.Sub(m.SentAt)
+		return e
+	}
+	return nil
+}
+
+// hoursText writes a duration in whole hours or minutes, as a person says it.
+func hoursText(d time.Duration) string {
+	switch {
+	case d < 0:
+		d = 0
+	case d >= time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/time.Minute), "minute")
 }
 
 // RecordAnswer records that the desk answered the last message sent.
@@ -94,4 +130,90 @@ func (c *Case) RecordAnswer(at time.Time) bool {
 		c.Status = StatusOpen // the desk answered: the next move is ours
 	}
 	return true
+}
+
+// News is what the timeline holds that the last message sent did not: the failures that
+// entered the case after it was sent (by when they were added) or happened after it (by
+// when they were seen), and how they differ from what the message knew.
+type News struct {
+	Since    time.Time // when the message was sent
+	Events   int       // timeline entries
+	Messages int       // distinct messages that failed
+	Attempts int       // delivery attempts (a message tried again counts each time)
+	// Earlier are the new messages that failed before Since but entered the case after
+	// it (found later, in a log or a bounce that came late).
+	Earlier int
+	First   time.Time // when the earliest new failure was seen
+	Latest  Event     // the latest new failure
+	Last    time.Time // when it was last seen
+	// Domains are the recipient domains of the new failures; NewDomains those no earlier
+	// failure reached.
+	Domains, NewDomains []string
+	// Before is the latest failure the message knew; a different mode or reply code in
+	// Latest is a change of kind (a 554 block turned into 421 deferrals).
+	Before Event
+}
+
+// isNew reports whether an event is news since a message sent at since: added after it,
+// or, for an event without its time of entry (schema 1, or made in code), seen after it.
+// A failure added in the second the message was sent was known to it (a message is
+// written from what the case holds); one only seen in that second counts as new, as
+// SeenSince counts it.
+func isNew(e Event, since time.Time) bool {
+	if !e.Added.IsZero() {
+		return e.Added.After(since) || e.At.After(since)
+	}
+	return !e.At.IsZero() && !e.LastSeen().Before(since)
+}
+
+// NewsSince summarises the failures the case holds that a message sent at since did not.
+func (c *Case) NewsSince(since time.Time) News {
+	n := News{Since: since}
+	old := map[string]bool{}
+	var beforeAt time.Time
+	for _, e := range c.Timeline {
+		if !e.IsFailure() {
+			continue
+		}
+		if !isNew(e, since) {
+			old[e.RecipientDomain] = true
+			if last := e.LastSeen(); n.Before.Reply == "" && n.Before.Mode == "" || !last.Before(beforeAt) {
+				n.Before, beforeAt = e, last
+			}
+			continue
+		}
+		n.Events++
+		n.Messages += e.MessageCount()
+		n.Attempts += max(e.AttemptCount(), e.MessageCount())
+		if !e.At.IsZero() && e.At.Before(since) {
+			n.Earlier += e.MessageCount()
+		}
+		if !e.At.IsZero() && (n.First.IsZero() || e.At.Before(n.First)) {
+			n.First = e.At
+		}
+		if last := e.LastSeen(); n.Latest.Kind == "" && n.Latest.Mode == "" && n.Latest.Reply == "" || !last.IsZero() && !last.Before(n.Last) {
+			n.Latest, n.Last = e, last
+		}
+		if d := e.RecipientDomain; d != "" && !slices.Contains(n.Domains, d) {
+			n.Domains = append(n.Domains, d)
+		}
+	}
+	slices.Sort(n.Domains)
+	for _, d := range n.Domains {
+		if !old[d] {
+			n.NewDomains = append(n.NewDomains, d)
+		}
+	}
+	return n
+}
+
+// Changed reports whether the new failures are of another kind than the ones the message
+// knew: another mode (a block turned into deferrals) or another reply class (5xx into
+// 4xx). A 554 that became a 550 is the same block.
+func (n News) Changed() bool {
+	if n.Events == 0 || n.Before.Reply == "" && n.Before.Mode == "" {
+		return false
+	}
+	return n.Before.Mode != "" && n.Latest.Mode != "" && n.Before.Mode != n.Latest.Mode ||
+		n.Before.ReplyCode != 0 && n.Latest.ReplyCode != 0 && n.Before.ReplyCode/100 != n.Latest.ReplyCode/100
 }

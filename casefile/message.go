@@ -244,6 +244,8 @@ func controlName(provider, control string) string {
 		name = e
 	}
 	control = strings.TrimPrefix(control, provider+"-")
+	// A control with a value ("spam-rule:inbound_spam") names the value as given.
+	control, value, _ := strings.Cut(control, ":")
 	var words []string
 	for _, part := range strings.Split(control, "-") {
 		if part == "" {
@@ -254,6 +256,9 @@ func controlName(provider, control string) string {
 		} else {
 			words = append(words, strings.ToUpper(part[:1])+part[1:])
 		}
+	}
+	if value != "" {
+		words = append(words, value)
 	}
 	return strings.TrimSpace(name + " " + strings.Join(words, " "))
 }
@@ -286,16 +291,30 @@ func (w *writer) block() string {
 	if s.Failures > 0 {
 		add("Failures recorded", plural(s.Failures, "message"))
 	}
-	if e := s.LastEvent; e.Reply != "" {
-		add("Exact reply", w.redact(e.Reply))
+	if r := w.exactReply(); r != "" {
+		add("Exact reply", w.redact(r))
+	} else if e := s.LastEvent; e.Reply != "" && e.Reply != id.SpamDetails {
+		// Mail accepted and then filtered has no reply: what triage read is the
+		// filter's verdict.
+		add("Filter verdict", w.redact(e.Reply))
 	}
 	if len(id.MessageIDs) > 0 {
 		add("Message-IDs", strings.Join(first(id.MessageIDs, 3), ", "))
 	}
+	// What a Proofpoint engineer searches by, from the failed message's own headers.
+	add("From (author)", id.From)
+	add("Proofpoint GUIDs", strings.Join(first(id.GUIDs, 3), ", "))
+	add("Queue IDs", strings.Join(first(id.QueueIDs, 3), ", "))
+	add("Spam verdict details", id.SpamDetails)
 	add("Volume affected", c.Scope.Volume)
 	add("Customers affected", c.Scope.Customers)
 	add("Mail type", strings.Join(c.Scope.MailKind, ", "))
-	add("Authentication", w.authSummary())
+	if c.Role == Customer {
+		// A customer admin's case is about someone else's mail: the sender's records.
+		add("Sender's authentication", w.authSummary())
+	} else {
+		add("Authentication", w.authSummary())
+	}
 	add("Recent changes", w.changesSummary())
 	add("Evidence attached", w.evidenceSummary())
 	add("Reference", c.Route.Reference)
@@ -371,47 +390,26 @@ func (w *writer) redactAddr(addr string) string {
 	return local[:1] + "***@" + domain
 }
 
+// authSummary is the authentication block: one statement a line (authtext.go).
 func (w *writer) authSummary() string {
-	a := w.c.Authentication
-	if len(a) == 0 {
-		return ""
+	var lines []string
+	for _, st := range w.c.AuthStatements() {
+		lines = append(lines, st.Text)
 	}
-	var parts []string
-	var at time.Time
-	for _, r := range a {
-		parts = append(parts, strings.ToUpper(r.ID)+" "+r.Status)
-		if r.CheckedAt.After(at) {
-			at = r.CheckedAt
-		}
-	}
-	s := strings.Join(parts, ", ")
-	if !at.IsZero() {
-		s += " (checked " + at.Format(stamp) + ")"
-	}
-	return s
-}
-
-// authFailing lists the checks that did not pass, for narratives.
-func (w *writer) authFailing() []string {
-	var out []string
-	for _, r := range w.c.Authentication {
-		if r.Status == "fail" || r.Status == "warn" {
-			out = append(out, strings.ToUpper(r.ID)+" "+r.Status)
-		}
-	}
-	return out
+	return strings.Join(lines, "\n")
 }
 
 func (w *writer) changesSummary() string {
 	c := w.c
-	if len(c.Changes) == 0 {
-		if c.Confirmed("changes") {
+	changes := c.RecentChanges()
+	if len(changes) == 0 {
+		if c.NoRecentChanges() {
 			return "none"
 		}
 		return ""
 	}
 	var parts []string
-	for _, ch := range c.Changes {
+	for _, ch := range changes {
 		s := ch.Kind
 		if ch.Summary != "" {
 			s += ": " + ch.Summary
@@ -433,6 +431,27 @@ func (w *writer) evidenceSummary() string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", baseName(f.Path), f.Kind))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// exactReply is the latest failure's reply when the failure was a refusal or deferral
+// (a server's answer), or "".
+func (w *writer) exactReply() string {
+	if e := w.seen.LastEvent; e.Mode != triage.Filtering {
+		return e.Reply
+	}
+	return ""
+}
+
+// attachedSentence says what the attached evidence shows of the messages, by its kind:
+// an original message is not its headers.
+func (w *writer) attachedSentence() string {
+	switch {
+	case w.hasEvidence("sample"):
+		return " The original message is attached (evidence above)."
+	case w.hasEvidence("headers"):
+		return " The full headers of the message are attached (evidence above)."
+	}
+	return ""
 }
 
 func (w *writer) hasEvidence(kinds ...string) bool {
@@ -463,22 +482,58 @@ func (w *writer) standing() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// authSentence states the authentication status, or nothing when unchecked.
+// authSentence names what the authentication block shows failing, and nothing else:
+// what passes is in the block, what the user will do about a failure is theirs to say.
 func (w *writer) authSentence() string {
-	if len(w.c.Authentication) == 0 {
+	var failing []string
+	listed := false
+	for _, st := range w.c.AuthStatements() {
+		switch {
+		case !st.Failing:
+		case st.Mechanism == "Blocklists":
+			listed = true
+		default:
+			failing = append(failing, st.Mechanism)
+		}
+	}
+	var parts []string
+	if len(failing) > 0 {
+		verb := "fails"
+		if len(failing) > 1 {
+			verb = "fail"
+		}
+		parts = append(parts, andList(failing)+" "+verb)
+	}
+	if listed {
+		parts = append(parts, "a blocklist lists "+w.who())
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	if bad := w.authFailing(); len(bad) > 0 {
-		return " Our own checks still show " + strings.Join(bad, ", ") + ", which we are fixing."
+	whose := "our"
+	if w.c.Role == Customer {
+		whose = "the sender's"
 	}
-	return " Our authentication checks pass (above)."
+	return " As checked (see " + whose + " authentication above), " + strings.Join(parts, " and ") + "."
+}
+
+func andList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func (w *writer) changesSentence() string {
 	switch {
-	case len(w.c.Changes) > 0:
+	case w.c.Role == Customer:
+		return "" // the changes a customer's case lists are the sender's business
+	case len(w.c.RecentChanges()) > 0:
 		return " Recent changes on our side are listed above."
-	case w.c.Confirmed("changes"):
+	case w.c.NoRecentChanges():
 		return " Nothing changed on our side recently."
 	}
 	return ""
@@ -507,8 +562,8 @@ func (w *writer) fromText() string {
 	return "our mail"
 }
 
-func (w *writer) modeVerb() string {
-	switch w.c.Mode {
+func modeVerb(m triage.Mode) string {
+	switch m {
 	case triage.Deferral:
 		return "deferred"
 	case triage.Filtering:
@@ -517,11 +572,25 @@ func (w *writer) modeVerb() string {
 	return "rejected"
 }
 
+// modeVerb says what happens to the mail: the case's mode, and the latest failure's
+// when it is another ("was rejected and is now deferred").
+func (w *writer) modeVerb() string {
+	now := w.seen.LastEvent.Mode
+	if slices.Contains(Modes, now) && w.c.Mode != "" && now != w.c.Mode {
+		return "was " + modeVerb(w.c.Mode) + " and is now " + modeVerb(now)
+	}
+	return modeVerb(w.c.Mode)
+}
+
 // situation is the narrative's first sentence, shared by most kinds.
 func (w *writer) situation() string {
 	s := w.since()
-	text := w.fromText() + " to " + w.domainsText() + " is " + w.modeVerb()
-	if w.seen.LastEvent.Reply != "" {
+	verb := w.modeVerb()
+	if !strings.HasPrefix(verb, "was ") {
+		verb = "is " + verb
+	}
+	text := w.fromText() + " to " + w.domainsText() + " " + verb
+	if w.exactReply() != "" {
 		text += " with the reply above"
 	}
 	if s == "" {
@@ -533,7 +602,7 @@ func (w *writer) situation() string {
 func postmasterBody(w *writer) (string, string) {
 	n := w.situation() + w.authSentence() + w.changesSentence()
 	if w.c.Route.Reference != "" {
-		n += " We filed an IP-check request; its reference is " + w.c.Route.Reference + "."
+		n += " The reference we were given is " + w.c.Route.Reference + "."
 	}
 	return n, fmt.Sprintf("Is this a Proofpoint Dynamic Reputation block, a classification issue, a policy block set by the recipient, or another control, and what should we change for %s to be accepted again?", w.who())
 }
@@ -580,9 +649,7 @@ func supportCaseBody(w *writer) (string, string) {
 	w.lead = append(w.lead, field{"Product", product}, field{"Component", component},
 		field{"Priority", p.Level + ": " + p.Reason})
 	n := w.situation() + w.authSentence() + w.changesSentence()
-	if w.hasEvidence("headers", "sample") {
-		n += " The original message and its headers are attached."
-	}
+	n += w.attachedSentence()
 	if c.Mode == triage.Filtering {
 		return n, "Which rule or classifier flagged these messages, and can the classification be corrected so that they are delivered?"
 	}
@@ -604,65 +671,97 @@ func falsePositiveBody(w *writer) (string, string) {
 	if c.Role == Customer {
 		w.desk = w.deskFor("proofpoint-support")
 		n := "Messages " + strings.TrimPrefix(w.fromText(), "mail ") + " to our users were classified as spam" + w.standing() + "."
-		if w.hasEvidence("headers", "sample") {
-			n += " The original messages with their X-Proofpoint-Spam-Details headers are attached."
-		}
+		n += w.attachedSentence()
 		return n + w.authSentence(), "Could Proofpoint review the classification of these messages and correct it so that mail from this sender is delivered?"
 	}
 	w.desk = w.deskFor("recipient-admin")
 	n := w.situation() + w.authSentence()
-	if w.hasEvidence("headers", "sample") {
-		n += " A sample message with its headers is attached."
-	}
+	n += w.attachedSentence()
 	return n, "Could you release these messages and allow our mail, or tell us which rule in your filtering flagged them?"
 }
 
-// newDomains are the recipient domains that first failed at or after since.
-func (c *Case) newDomains(since time.Time, now Seen) []string {
-	before := map[string]bool{}
-	for _, e := range c.Timeline {
-		if e.IsFailure() && !e.At.IsZero() && e.At.Before(since) {
-			before[e.RecipientDomain] = true
+// modeNoun names failures of a mode with their reply code: "554 blocks", "421 deferrals".
+func modeNoun(e Event, n int) string {
+	noun := map[triage.Mode]string{triage.HardBlock: "block", triage.Deferral: "deferral", triage.Filtering: "filtered message"}[e.Mode]
+	if noun == "" {
+		noun = "failure"
+	}
+	if n != 1 {
+		noun += "s"
+	}
+	if e.ReplyCode != 0 {
+		return fmt.Sprintf("%d %s", e.ReplyCode, noun)
+	}
+	return noun
+}
+
+// newsText is what changed since the last message, in sentences: the new failures with
+// their counts, domains newly reached, a change of kind, late finds.
+func (w *writer) newsText(n News, lead string) string {
+	if n.Events == 0 {
+		return lead + " no new failure was recorded."
+	}
+	s := lead + " " + plural(n.Messages, "new failure") + " " + wasWere(n.Messages) + " recorded"
+	if n.Attempts > n.Messages {
+		s += " (" + plural(n.Attempts, "delivery attempt") + ")"
+	}
+	if len(n.NewDomains) > 0 {
+		s += ", now also to " + andList(n.NewDomains)
+	}
+	s += "."
+	if n.Changed() {
+		s += fmt.Sprintf(" The new failures are %s, where the earlier ones were %s.", modeNoun(n.Latest, 2), modeNoun(n.Before, 2))
+	}
+	if n.Earlier > 0 {
+		s += fmt.Sprintf(" %d of them failed before our last message and %s found later.", n.Earlier, wasWere(n.Earlier))
+	}
+	switch {
+	case !n.Last.IsZero() && n.Latest.Reply != "":
+		s += " The latest failure, at " + n.Last.Format(stamp) + ", and its exact reply are above."
+	case !n.Last.IsZero():
+		s += " The latest was at " + n.Last.Format(stamp) + "."
+	}
+	return s
+}
+
+func wasWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
+// newsFields are the update's leading lines: what is new since the last message.
+func (w *writer) newsFields(n News) []field {
+	v := "none"
+	if n.Events > 0 {
+		v = plural(n.Messages, "new failure")
+		if n.Attempts > n.Messages {
+			v += " (" + plural(n.Attempts, "delivery attempt") + ")"
 		}
 	}
-	var fresh []string
-	for _, d := range now.RecipientDomains {
-		if !before[d] {
-			fresh = append(fresh, d)
-		}
+	out := []field{{"Our last message", n.Since.Format(stamp) + " (" + w.lastSent.Kind + ")"}, {"Since then", v}}
+	if len(n.NewDomains) > 0 {
+		out = append(out, field{"Newly affected", strings.Join(n.NewDomains, ", ")})
 	}
-	return fresh
+	if n.Changed() {
+		out = append(out, field{"Change", modeNoun(n.Before, 2) + " → " + modeNoun(n.Latest, 2)})
+	}
+	if !n.Last.IsZero() {
+		v := n.Last.Format(stamp)
+		if n.Latest.RecipientDomain != "" {
+			v += " " + n.Latest.RecipientDomain
+		}
+		out = append(out, field{"Latest failure", v})
+	}
+	return out
 }
 
 func updateBody(w *writer) (string, string) {
-	c := w.c
-	since := w.lastSent.SentAt
-	now := c.SeenSince(since)
-	fresh := c.newDomains(since, now)
-	w.lead = append(w.lead, field{"Our last message", w.lastSent.SentAt.Format(stamp) + " (" + w.lastSent.Kind + ")"},
-		field{"Failures since", plural(now.Failures, "message")})
-	if len(now.RecipientDomains) > 0 {
-		v := strings.Join(now.RecipientDomains, ", ")
-		if len(fresh) > 0 {
-			v += " (new: " + strings.Join(fresh, ", ") + ")"
-		}
-		w.lead = append(w.lead, field{"Domains affected now", v})
-	}
-	if !now.Last.IsZero() {
-		w.lead = append(w.lead, field{"Latest failure", now.Last.Format(stamp) + " " + now.LastEvent.RecipientDomain})
-	}
-	var n string
-	if now.Failures == 0 {
-		n = "Since our last message on " + w.lastSent.SentAt.Format(stamp) + ", no new failure was recorded."
-	} else {
-		n = fmt.Sprintf("Since our last message on %s, %s failed", w.lastSent.SentAt.Format(stamp), plural(now.Failures, "message"))
-		if len(fresh) > 0 {
-			n += ", now also to " + strings.Join(fresh, ", ")
-		}
-		n += "; the latest failure and its exact reply are above."
-	}
-	n += w.authSentence()
-	return n, "Is there anything more you need from us to resolve this?"
+	n := w.c.NewsSince(w.lastSent.SentAt)
+	w.lead = append(w.lead, w.newsFields(n)...)
+	text := w.newsText(n, "Since our last message on "+w.lastSent.SentAt.Format(stamp)+",")
+	return text + w.authSentence(), "Is there anything more you need from us to resolve this?"
 }
 
 func escalationBody(w *writer) (string, string) {
@@ -671,46 +770,33 @@ func escalationBody(w *writer) (string, string) {
 	if c.Scope.Impact != "" {
 		lead = append(lead, field{"Business impact", c.Scope.Impact})
 	}
-	if w.seen.Failures > 0 {
-		v := plural(w.seen.Failures, "message") + " failed"
-		if n := len(w.recipientDomains()); n > 0 {
-			v += " to " + plural(n, "recipient domain")
-		}
-		if !w.seen.First.IsZero() {
-			v += " since " + w.seen.First.Format(stamp)
-		}
-		lead = append(lead, field{"Failures", v})
-	}
 	if c.Route.Reference != "" {
 		lead = append(lead, field{"Case reference", c.Route.Reference})
 	}
-	w.lead = append(lead, w.lead...)
-	now := c.SeenSince(w.lastSent.SentAt)
+	n := c.NewsSince(w.lastSent.SentAt)
+	w.lead = append(append(lead, w.newsFields(n)...), w.lead...)
 	days := int(w.opts.Now.Sub(w.lastSent.SentAt).Hours() / 24)
-	n := "We wrote on " + w.lastSent.SentAt.Format(stamp)
+	text := "We wrote on " + w.lastSent.SentAt.Format(stamp)
 	if days >= 1 {
-		n += " (" + plural(days, "day") + " ago)"
+		text += " (" + plural(days, "day") + " ago)"
 	}
 	if w.lastSent.AnsweredAt.IsZero() {
-		n += " and have had no answer"
+		text += " and have had no answer"
 	}
-	n += "."
-	if now.Failures > 0 {
-		n += fmt.Sprintf(" Since then %s failed, the latest at %s", plural(now.Failures, "more message"), now.Last.Format(stamp))
-		if fresh := c.newDomains(w.lastSent.SentAt, now); len(fresh) > 0 {
-			n += ", now also to " + strings.Join(fresh, ", ")
-		}
-		n += "."
-	} else {
-		n += " No new failure was recorded since; the block stands."
+	text += ". " + w.newsText(n, "Since then,")
+	text += w.authSentence() + w.changesSentence()
+	if c.Mode == triage.Filtering {
+		return text, "Could this case be escalated to someone who can confirm why these messages are classified as spam and correct it?"
 	}
-	n += w.authSentence() + w.changesSentence()
-	return n, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"
+	return text, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"
 }
 
 func microsoftDelistBody(w *writer) (string, string) {
 	w.extra = append(w.extra, field{"Email address for the confirmation", w.c.Identifiers.EnvelopeSender})
-	n := w.situation() + " The portal takes one address and one IP per request; repeat it for each IP listed."
+	n := w.situation()
+	if len(w.c.Identifiers.IPs) > 1 {
+		n += fmt.Sprintf(" The portal takes one address and one IP per request: this request is for %s; the %s each need their own.", w.who(), plural(len(w.c.Identifiers.IPs)-1, "other IP"))
+	}
 	return n, fmt.Sprintf("Could you remove %s from the block list named in the reply?", w.who())
 }
 

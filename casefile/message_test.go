@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
-	"github.com/unblock-mail/unblock/checks"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -23,38 +22,50 @@ func senderCase(t *testing.T) *Case {
 	c := &Case{Schema: 1, ID: "c", Status: StatusWaiting, Role: Sender, Provider: "proofpoint", Created: t0, Updated: t0}
 	c.Identifiers.HELO = "mail.example.com"
 	c.Identifiers.Selectors = []string{"s2026"}
+	// Four blocks, added before the request was sent.
 	var fs []triage.Finding
 	for i := range 4 {
-		fs = append(fs, pdrFinding(i, t0.Add(-72*time.Hour+time.Duration(i)*time.Hour)))
+		fs = append(fs, pdrFinding(i, t0.Add(-75*time.Hour+time.Duration(i)*time.Hour)))
 	}
-	late := pdrFinding(9, t0.Add(-2*time.Hour))
-	late.Recipient, late.RecipientDomain = "ops@partner.example", "partner.example"
-	fs = append(fs, late)
-	c.AddFindings(fs)
+	c.Add(fs, t0.Add(-71*time.Hour-30*time.Minute))
 	c.Scope = Scope{Volume: "about 2,000 messages a day", MailKind: []string{"transactional"},
 		Impact: "Customers do not receive password resets."}
 	c.Changes = []Change{{Kind: "new-ip", Summary: "moved sending to 192.0.2.1", At: t0.Add(-10 * 24 * time.Hour), WarmupDays: 6}}
-	c.RecordChecks([]checks.Result{
-		{ID: "spf", Status: checks.Pass, Summary: "192.0.2.1 is permitted by example.com"},
-		{ID: "dkim", Status: checks.Pass, Summary: "s2026 key published"},
-		{ID: "dmarc", Status: checks.Pass, Summary: "p=reject"},
-		{ID: "ptr", Status: checks.Pass, Summary: "mail.example.com"},
-		{ID: "starttls", Status: checks.Skip, Summary: "not asked"},
-	}, t0.Add(-time.Hour))
+	c.RecordChecks(runChecks(t, senderZone(t), c.CheckTarget()), t0.Add(-time.Hour))
 	c.Evidence.Files = []File{{Path: "/home/pm/bounce-1.eml", Kind: "bounce", Size: 2048, SHA256: strings.Repeat("ab", 32), Added: t0.Add(-70 * time.Hour)}}
 	c.Route.Reference = "PDR-778812"
 	m, err := Render(c, "ipcheck-request", RenderOptions{Now: t0.Add(-71 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.RecordMessage(m, true, t0.Add(-71*time.Hour))
+	c.MarkSent(m, t0.Add(-71*time.Hour))
+	// Then, added 90 minutes before the time of writing: the block turned into
+	// deferrals to a new domain (2 messages, one tried twice), and a block from before
+	// the request that only a late log showed.
+	var later []triage.Finding
+	for i, at := range []time.Duration{-3 * time.Hour, -150 * time.Minute, -2 * time.Hour} {
+		f := pdrFinding(9, t0.Add(at))
+		f.Mode, f.ReplyCode, f.EnhancedCode = triage.Deferral, 421, ""
+		f.Text = "421 Deferred - see https://ipcheck.proofpoint.com/?ip=192.0.2.1"
+		f.Recipient, f.RecipientDomain = "ops@partner.example", "partner.example"
+		f.QueueID = []string{"4QxA1", "4QxB2", "4QxA1"}[i]
+		later = append(later, f)
+	}
+	found := pdrFinding(5, t0.Add(-73*time.Hour-30*time.Minute))
+	found.Recipient, found.RecipientDomain = "it@other.example", "other.example"
+	later = append(later, found)
+	c.Add(later, t0.Add(-90*time.Minute))
 	return c
 }
 
-// customerCase is a Proofpoint customer admin's false-positive case.
-func customerCase() *Case {
+// customerCase is a Proofpoint customer admin's false-positive case: a supplier's
+// invoices quarantined; the supplier's records checked, and one invoice tested.
+func customerCase(t *testing.T) *Case {
+	t.Helper()
 	c := &Case{Schema: 1, ID: "f", Status: StatusOpen, Role: Customer, Provider: "proofpoint", Mode: triage.Filtering, Created: t0, Updated: t0}
-	c.Identifiers = Identifiers{IPs: []string{"203.0.113.5"}, Domain: "vendor.example", MessageIDs: []string{"<a1@vendor.example>", "<a2@vendor.example>"}}
+	c.Identifiers = Identifiers{IPs: []string{"203.0.113.5"}, Domain: "vendor.example", MessageIDs: []string{"<a1@vendor.example>", "<a2@vendor.example>"},
+		From: "billing@vendor.example", GUIDs: []string{"Xk3pQ9fLm2Rt7vWbYc1dE5gH8jN0sU4a"}, QueueIDs: []string{"5AMKq8Zt012345"},
+		SpamDetails: "rule=inbound_spam policy=inbound score=92 spamscore=92 phishscore=0"}
 	c.Route.Product = "Proofpoint on Demand"
 	c.Route.Component = "Spam detection"
 	for i := range 3 {
@@ -63,25 +74,16 @@ func customerCase() *Case {
 	}
 	c.Evidence.Files = []File{{Path: "/tmp/invoice.eml", Kind: "sample", Size: 40000, SHA256: strings.Repeat("cd", 32), Added: t0}}
 	c.Scope.Impact = "Supplier invoices land in quarantine."
+	c.Identifiers.Selectors = []string{"k1"}
+	c.Identifiers.HELO = "out.vendor.example"
+	zone := vendorZone(t)
+	c.RecordChecks(runChecks(t, zone, c.CheckTarget()), t0.Add(-30*time.Minute))
+	c.RecordChecks(runMessageChecks(t, zone, signed(t, "billing@vendor.example", "203.0.113.5", "out.vendor.example", "vendor.example", "k1")), t0.Add(-20*time.Minute))
 	return c
 }
 
 func TestRenderGolden(t *testing.T) {
-	now := RenderOptions{Now: t0}
-	type render struct {
-		name, kind string
-		c          func(*testing.T) *Case
-		opts       RenderOptions
-	}
-	var cases []render
-	for _, k := range MessageKinds() {
-		cases = append(cases, render{k, k, senderCase, now})
-	}
-	cases = append(cases,
-		render{"support-case-customer", "support-case", func(*testing.T) *Case { return customerCase() }, now},
-		render{"false-positive-customer", "false-positive", func(*testing.T) *Case { return customerCase() }, now},
-		render{"recipient-admin-redacted", "recipient-admin", senderCase, RenderOptions{Now: t0, Redact: true}},
-	)
+	cases := renders() // claims_test.go: every kind, both roles
 	for _, r := range cases {
 		t.Run(r.name, func(t *testing.T) {
 			m, err := Render(r.c(t), r.kind, r.opts)
@@ -153,7 +155,7 @@ func TestRenderClaimsOnlyWhatTheCaseHolds(t *testing.T) {
 }
 
 func TestRenderRefusals(t *testing.T) {
-	c := customerCase()
+	c := customerCase(t)
 	if _, err := Render(c, "update", RenderOptions{Now: t0}); err == nil || !strings.Contains(err.Error(), "no message has been marked sent") {
 		t.Errorf("update before any message sent: %v", err)
 	}

@@ -1,7 +1,9 @@
 package casefile
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
 )
@@ -12,7 +14,9 @@ type Level string
 const (
 	// Vague: no exact reply, or no sending IP or domain: no technical proof yet.
 	Vague Level = "vague"
-	// Watch: the failure is intermittent and needs more samples over time.
+	// Watch: the trouble is intermittent (deferrals or filtering with few samples,
+	// failures between deliveries) and needs more samples over time. One hard block is
+	// not intermittent: it is ready once its proof is there.
 	Watch Level = "watch"
 	// Partial: there is a reply, but headers, logs, authentication or scope are missing.
 	Partial Level = "partial"
@@ -73,10 +77,10 @@ func (c *Case) Readiness() Readiness {
 		need(hasIP, NeedIP)
 	}
 	need(hasTime, NeedTimestamps)
-	need(len(c.Authentication) > 0, NeedAuthentication)
+	need(slices.ContainsFunc(c.Authentication, func(a AuthCheck) bool { return IsAuthentication(a.ID) }), NeedAuthentication)
 	need(hasSample, NeedSamples)
 	need(c.Scope.Volume != "" || c.Scope.Impact != "" || c.Confirmed("scope"), NeedScope)
-	need(len(c.Changes) > 0 || c.Confirmed("changes"), NeedChanges)
+	need(len(c.RecentChanges()) > 0 || c.NoRecentChanges(), NeedChanges)
 
 	switch {
 	case !hasReply || !hasSender:
@@ -89,15 +93,15 @@ func (c *Case) Readiness() Readiness {
 	return Readiness{Level: Partial, Missing: missing}
 }
 
-// intermittent says why the failures look intermittent, or "".
+// fewSamples is the number of failed messages under which deferrals or filtering are
+// not yet a pattern a desk can act on.
+const fewSamples = 3
+
+// intermittent says why the failures look intermittent, or "": failures between
+// successful deliveries, or only deferrals or filtering, with few samples. A hard block
+// is never intermittent by its count: one exact 5xx reply is a block.
 func (c *Case) intermittent() string {
 	seen := c.Seen()
-	if seen.Failures < 3 {
-		return "fewer than three failures"
-	}
-	if !slices.ContainsFunc(c.Failures(), func(e Event) bool { return e.Mode != triage.Deferral }) {
-		return "only deferrals"
-	}
 	if !seen.First.IsZero() {
 		for _, e := range c.Timeline {
 			if e.Mode == triage.Delivered && e.At.After(seen.First) && e.At.Before(seen.Last) {
@@ -105,5 +109,55 @@ func (c *Case) intermittent() string {
 			}
 		}
 	}
-	return ""
+	fs := c.Failures()
+	if len(fs) == 0 || slices.ContainsFunc(fs, func(e Event) bool { return e.Mode != triage.Deferral && e.Mode != triage.Filtering }) {
+		return ""
+	}
+	if seen.Failures >= fewSamples {
+		return ""
+	}
+	noun := "deferral"
+	switch {
+	case !slices.ContainsFunc(fs, func(e Event) bool { return e.Mode == triage.Deferral }):
+		noun = "filtered message"
+	case slices.ContainsFunc(fs, func(e Event) bool { return e.Mode == triage.Filtering }):
+		return fmt.Sprintf("only %s so far, deferrals and filtering", plural(seen.Failures, "failure"))
+	}
+	if seen.Failures == 1 {
+		return "only 1 " + noun + " so far"
+	}
+	return fmt.Sprintf("only %d %ss so far", seen.Failures, noun)
+}
+
+// nothingWords are what a person types to say there was no change ("none", "n/a").
+var nothingWords = []string{"none", "no", "nothing", "n/a", "na", "no change", "no changes", "nothing changed",
+	"no recent changes", "none recently", "-", "—"}
+
+// isNothing reports whether a listed change says there was none: a change whose whole
+// summary is "none" and the like lists nothing.
+func (ch Change) isNothing() bool {
+	s := strings.ToLower(strings.TrimSpace(ch.Summary))
+	s = strings.TrimRight(s, ".!")
+	return slices.Contains(nothingWords, s)
+}
+
+// RecentChanges are the recent changes the person listed, leaving out those that say
+// there was none.
+func (c *Case) RecentChanges() []Change {
+	var out []Change
+	for _, ch := range c.Changes {
+		if !ch.isNothing() {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// NoRecentChanges reports whether the person said nothing changed: confirmed, or a
+// change typed as "none", with no real change listed.
+func (c *Case) NoRecentChanges() bool {
+	if len(c.RecentChanges()) > 0 {
+		return false
+	}
+	return c.Confirmed("changes") || len(c.Changes) > 0
 }

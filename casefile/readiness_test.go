@@ -39,12 +39,33 @@ func TestReadinessLevels(t *testing.T) {
 		{"vague: no IP or domain", func(c *Case) { c.Identifiers = Identifiers{} }, Vague, []string{NeedSender}},
 		{"vague: nothing at all", func(c *Case) { *c = Case{Role: Sender} }, Vague,
 			[]string{NeedReply, NeedSender, NeedTimestamps, NeedAuthentication, NeedSamples, NeedScope, NeedChanges}},
-		{"watch: fewer than three failures", func(c *Case) { c.Timeline = c.Timeline[:2] }, Watch, []string{NeedMoreSamples}},
-		{"watch: only deferrals", func(c *Case) {
+		{"one hard block with its proof is ready", func(c *Case) { c.Timeline = c.Timeline[:1] }, Ready, nil},
+		{"watch: two deferrals", func(c *Case) {
+			c.Timeline = c.Timeline[:2]
 			for i := range c.Timeline {
 				c.Timeline[i].Mode = triage.Deferral
 			}
 		}, Watch, []string{NeedMoreSamples}},
+		{"watch: one filtered message", func(c *Case) {
+			c.Mode = triage.Filtering
+			c.Timeline = c.Timeline[:1]
+			c.Timeline[0].Mode = triage.Filtering
+		}, Watch, []string{NeedMoreSamples}},
+		{"deferrals with enough samples are not intermittent", func(c *Case) {
+			for i := range c.Timeline {
+				c.Timeline[i].Mode = triage.Deferral
+			}
+		}, Ready, nil},
+		{"a hard block among deferrals is not intermittent", func(c *Case) {
+			c.Timeline = c.Timeline[:2]
+			c.Timeline[0].Mode = triage.Deferral
+		}, Ready, nil},
+		{"partial: only hygiene checks recorded", func(c *Case) {
+			c.Authentication = []AuthCheck{{ID: "mx", Status: "pass", CheckedAt: t0}, {ID: "mta-sts", Status: "fail", CheckedAt: t0}}
+		}, Partial, []string{NeedAuthentication}},
+		{"a change typed as none confirms there was none", func(c *Case) {
+			c.Changes = []Change{{Kind: "other", Summary: "None."}}
+		}, Ready, nil},
 		{"watch: failures between deliveries", func(c *Case) {
 			c.Timeline = append(c.Timeline, Event{At: t0.Add(90 * time.Minute), Mode: triage.Delivered})
 		}, Watch, []string{NeedMoreSamples}},
@@ -86,6 +107,9 @@ func TestReadinessLevels(t *testing.T) {
 			}
 			if r.Level == Watch && r.Why == "" {
 				t.Error("watch without a reason")
+			}
+			if want := map[string]string{"watch: two deferrals": "only 2 deferrals so far", "watch: one filtered message": "only 1 filtered message so far"}[tc.name]; want != "" && r.Why != want {
+				t.Errorf("why %q, want %q", r.Why, want)
 			}
 		})
 	}
@@ -162,7 +186,7 @@ func TestFollowUpDue(t *testing.T) {
 	}
 	// A Cloudmark reset waits a business day; a closed case waits for nothing.
 	m, _ := Render(c, "cloudmark-reset", RenderOptions{Now: t0})
-	c.RecordMessage(m, true, t0)
+	c.MarkSent(m, t0)
 	if _, due := c.FollowUpDue(t0.Add(25 * time.Hour)); !due {
 		t.Error("cloudmark reset not due after 25 hours")
 	}
@@ -171,9 +195,9 @@ func TestFollowUpDue(t *testing.T) {
 		t.Error("due on a closed case")
 	}
 	// A support case waits by its priority: P3 (false positive) is 8 hours.
-	fp := customerCase()
+	fp := customerCase(t)
 	m, _ = Render(fp, "support-case", RenderOptions{Now: t0})
-	fp.RecordMessage(m, true, t0)
+	fp.MarkSent(m, t0)
 	if _, due := fp.FollowUpDue(t0.Add(7 * time.Hour)); due {
 		t.Error("P3 due before 8 hours")
 	}

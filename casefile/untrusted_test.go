@@ -63,11 +63,10 @@ func TestSentAndAnsweredMoveTheStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.RecordMessage(m, false, t0)
 	if c.Status != StatusDraft {
 		t.Fatalf("a message kept but not sent changed the status to %s", c.Status)
 	}
-	c.RecordMessage(m, true, t0)
+	c.MarkSent(m, t0)
 	if c.Status != StatusWaiting {
 		t.Fatalf("after sending: status %s, want waiting", c.Status)
 	}
@@ -75,7 +74,7 @@ func TestSentAndAnsweredMoveTheStatus(t *testing.T) {
 		t.Fatalf("after the answer: status %s, want open", c.Status)
 	}
 	c.Status = StatusResolved
-	c.RecordMessage(m, true, t0.Add(2*time.Hour))
+	c.MarkSent(m, t0.Add(2*time.Hour))
 	if c.Status != StatusResolved {
 		t.Errorf("sending on a resolved case reopened it as %s", c.Status)
 	}

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -132,18 +131,9 @@ func (cs *checksScreen) toggleSkip() tea.Cmd {
 	return tea.Batch(cs.s.touch(), flash(r.id+" skipped: the case and the message leave it out"))
 }
 
-// target is what the checks are about, from the case's identifiers.
-func (cs *checksScreen) target() checks.Target {
-	id := cs.s.cas.Identifiers
-	t := checks.Target{Domain: id.Domain, EnvelopeSender: id.EnvelopeSender, HELO: id.HELO, Selectors: id.Selectors}
-	if ip, err := netip.ParseAddr(cs.s.cas.IP()); err == nil {
-		t.IP = ip
-	}
-	if len(id.RecipientDomains) > 0 {
-		t.RecipientDomain = id.RecipientDomains[0]
-	}
-	return t
-}
+// target is what the checks are about: the case's identifiers, as the command line's
+// check --case takes them (casefile.CheckTarget).
+func (cs *checksScreen) target() checks.Target { return cs.s.cas.CheckTarget() }
 
 // start runs every check (or only one): the environment is built in a Cmd, since
 // reading resolv.conf is I/O.
@@ -267,6 +257,9 @@ func (cs *checksScreen) update(msg tea.Msg) tea.Cmd {
 			cs.cancel()
 		}
 		cs.s.cas.RecordChecks(cs.results(), cs.s.opts.Now())
+		// A check the person skipped here says nothing about the sender: an earlier
+		// result of it leaves the case, so no message cites it.
+		cs.s.cas.Authentication = slices.DeleteFunc(cs.s.cas.Authentication, func(a casefile.AuthCheck) bool { return cs.skipped[a.ID] })
 		then := cs.then
 		cs.then = nil
 		return tea.Sequence(cs.s.touch(), then)

@@ -263,7 +263,7 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 // something done outside the program.
 func (ms *messageScreen) markSent() tea.Cmd {
 	c := ms.s.cas
-	c.RecordMessage(ms.msg, true, ms.s.opts.Now())
+	c.MarkSent(ms.msg, ms.s.opts.Now())
 	if c.Status == casefile.StatusDraft || c.Status == casefile.StatusOpen || c.Status == "" {
 		c.Status = casefile.StatusWaiting
 	}

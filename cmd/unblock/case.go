@@ -427,8 +427,11 @@ func showCase(w io.Writer, c *casefile.Case) {
 	for _, a := range c.Authentication {
 		line("Check "+a.ID, a.Status+": "+a.Summary)
 	}
-	for _, ch := range c.Changes {
+	for _, ch := range c.RecentChanges() {
 		line("Change", ch.Kind+" "+ch.Summary)
+	}
+	if c.NoRecentChanges() {
+		line("Changes", "none recently (confirmed)")
 	}
 	for _, f := range c.Evidence.Files {
 		line("Evidence", fmt.Sprintf("%s (%s, %d bytes)", f.Path, f.Kind, f.Size))
@@ -644,16 +647,18 @@ func attachCmd(a *app) *cobra.Command {
 
 func messageCmd(a *app) *cobra.Command {
 	var (
-		kind             string
-		redact, markSent bool
+		kind                    string
+		redact, markSent, force bool
 	)
 	cmd := &cobra.Command{
 		Use:   "message CASE",
 		Short: "Print the message for the case's route, ready to paste",
 		Long: `Print the message for the case's route (or --kind), ready to paste: the recipient or
-form, the subject, the identifiers, a short narrative and one question. The message is
-kept in the case; --mark-sent records that you sent it, which starts the wait for an
-answer. Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
+form, the subject, the identifiers, a short narrative and one question. Printing is a
+preview and changes nothing; --mark-sent records that you sent it, which starts the
+wait for an answer. An escalation before the desk's response time has passed is
+refused (exit 1, saying when the follow-up is due); --force writes it anyway.
+Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind != "" && !slices.Contains(casefile.MessageKinds(), kind) {
@@ -663,20 +668,42 @@ answer. Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
 			if err != nil {
 				return err
 			}
+			t := now()
 			var msg casefile.Message
-			var renderErr error
-			_, err = a.edit(s, args[0], func(c *casefile.Case) error {
-				msg, renderErr = casefile.Render(c, kind, casefile.RenderOptions{Redact: redact, Now: now()})
+			var renderErr, early error
+			write := func(c *casefile.Case) error {
+				msg, renderErr = casefile.Render(c, kind, casefile.RenderOptions{Redact: redact, Now: t})
 				if renderErr != nil {
 					return renderErr
 				}
-				c.RecordMessage(msg, markSent, now())
+				if msg.Kind == "escalation" && !force {
+					if early = c.CanEscalate(t); early != nil {
+						return early
+					}
+				}
 				return nil
-			})
-			if renderErr != nil {
-				return badInput("%v", renderErr)
 			}
-			if err != nil {
+			if markSent {
+				_, err = a.edit(s, args[0], func(c *casefile.Case) error {
+					if err := write(c); err != nil {
+						return err
+					}
+					c.MarkSent(msg, t)
+					return nil
+				})
+			} else {
+				// A preview: the case is read, never written.
+				var c *casefile.Case
+				if c, err = a.findCase(s, args[0]); err == nil {
+					err = write(c)
+				}
+			}
+			switch {
+			case renderErr != nil:
+				return badInput("%v", renderErr)
+			case early != nil:
+				return problem(fmt.Errorf("escalation refused: %v; --force writes it anyway", early))
+			case err != nil:
 				return err
 			}
 			fmt.Fprint(a.stdout, msg.String())
@@ -686,6 +713,7 @@ answer. Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
 	cmd.Flags().StringVar(&kind, "kind", "", "message kind (default: the case's route, or an update once a message was sent)")
 	cmd.Flags().BoolVar(&redact, "redact", false, "write recipient addresses as a***@domain")
 	cmd.Flags().BoolVar(&markSent, "mark-sent", false, "record the message as sent now")
+	cmd.Flags().BoolVar(&force, "force", false, "write an escalation even before the desk's response time has passed")
 	return cmd
 }
 

@@ -36,6 +36,7 @@ type checkFlags struct {
 	timeout                   time.Duration
 	skip, only                []string
 	json                      bool
+	caseRef                   string // --case: run for this case's identifiers and record the results in it
 }
 
 func checkCmd(a *app) *cobra.Command {
@@ -68,6 +69,7 @@ Exit status: 0 no check failed, 1 a check failed, 2 bad usage.`,
 	fl.StringSliceVar(&f.skip, "skip", nil, "check ids not to run, comma-separated")
 	fl.StringSliceVar(&f.only, "only", nil, "run only these check ids, comma-separated")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
+	fl.StringVar(&f.caseRef, "case", "", "run the checks for this case's identifiers (the flags above add or override) and record the results in it")
 	return cmd
 }
 
@@ -192,7 +194,13 @@ func runCheckVerb(ctx context.Context, a *app, f *checkFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	target, err := f.checkTarget()
+	var target checks.Target
+	var err error
+	if f.caseRef != "" {
+		target, err = f.caseTarget(a) // checkcase.go
+	} else {
+		target, err = f.checkTarget()
+	}
 	if err != nil {
 		return err
 	}
@@ -254,6 +262,11 @@ func runCheckVerb(ctx context.Context, a *app, f *checkFlags) error {
 		}
 	} else {
 		out.footer(all, elapsed)
+	}
+	if f.caseRef != "" {
+		if err := f.recordInCase(a, target, all); err != nil { // checkcase.go
+			return err
+		}
 	}
 	if checks.Worst(all) == checks.Fail {
 		return foundProblems

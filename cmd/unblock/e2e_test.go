@@ -208,11 +208,11 @@ func TestEndToEnd(t *testing.T) {
 	s.keys("Enter")
 	s.wait("Since then: 1 new failure")
 	s.keys("u")
-	s.wait("Failures since")
+	s.wait("Since then:")
 	s.keys("c")
 	s.wait("copied")
 	update := s.run("show-buffer")
-	if !strings.Contains(update, "1 message") || update == buf {
+	if !strings.Contains(update, "1 new failure") || update == buf {
 		t.Errorf("the update in tmux's buffer does not count the new failure:\n%s", update)
 	}
 	// Copying is a preview; marking sent records the update and saves the case.
@@ -223,7 +223,7 @@ func TestEndToEnd(t *testing.T) {
 	s.wait("printed when you quit")
 	s.keys("q")
 	s.waitExit()
-	if screen := s.capture(); !strings.Contains(screen, "Failures since") {
+	if screen := s.capture(); !strings.Contains(screen, "Is there anything more you need from us") { // the update's last line
 		t.Errorf("the update was not printed on quit; the pane shows:\n%s", screen)
 	}
 
@@ -234,7 +234,9 @@ func TestEndToEnd(t *testing.T) {
 	if len(c.Timeline) < 2 {
 		t.Errorf("timeline holds %d events after the new failure", len(c.Timeline))
 	}
-	if len(c.Messages) < 2 || c.Messages[len(c.Messages)-1].Kind != "update" {
-		t.Errorf("messages on disk: %d, last %+v", len(c.Messages), c.Messages[len(c.Messages)-1].Kind)
+	// Copying and printing the update are previews: the record of messages holds only
+	// what was marked sent, the request and then the update.
+	if len(c.Messages) != 2 || c.Messages[0].Kind != "ipcheck-request" || c.Messages[1].Kind != "update" || c.Messages[1].SentAt.IsZero() {
+		t.Errorf("messages on disk: %+v, want the ipcheck-request and the update, both marked sent", c.Messages)
 	}
 }

@@ -172,7 +172,7 @@ same failure (same reply, time and recipient) counts once, however often it is a
 			}
 			var added casefile.Added
 			c, err := a.edit(s, args[0], func(c *casefile.Case) error {
-				added = c.Add(rep.Findings, time.Now())
+				added = c.Add(rep.Findings, now()) // UNBLOCK_NOW fixes when they entered the case, as it fixes when a message was sent
 				return nil
 			})
 			if err != nil {

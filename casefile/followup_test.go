@@ -1,0 +1,219 @@
+package casefile
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/checks"
+)
+
+// Printing, switching kinds, copying and saving never change the record of messages;
+// marking sent does.
+func TestOnlyMarkingSentRecords(t *testing.T) {
+	c := senderCase(t)
+	before, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range MessageKinds() {
+		_, err := Render(c, k, RenderOptions{Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, _ := Marshal(c)
+	if string(after) != string(before) {
+		t.Fatalf("rendering every kind changed the case:\n%s", after)
+	}
+	m, _ := Render(c, "update", RenderOptions{Now: t0})
+	c.MarkSent(m, t0.Add(1500*time.Millisecond))
+	last, ok := c.LastSent()
+	if len(c.Messages) != 2 || !ok || last.Kind != "update" || !last.SentAt.Equal(t0.Add(time.Second)) || c.Status != StatusWaiting {
+		t.Errorf("after marking sent: %d messages, last %+v, status %s", len(c.Messages), last, c.Status)
+	}
+}
+
+func TestNewsSince(t *testing.T) {
+	sent := t0.Add(-24 * time.Hour)
+	block := func(at, added time.Time, domain string) Event {
+		return Event{Kind: KindFailure, At: at, Added: added, RecipientDomain: domain, Mode: triage.HardBlock, ReplyCode: 554,
+			Reply: "554 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1"}
+	}
+	c := &Case{Role: Sender, Provider: "proofpoint", Mode: triage.HardBlock, Status: StatusWaiting}
+	c.Timeline = []Event{
+		block(sent.Add(-3*time.Hour), sent.Add(-2*time.Hour), "a.example"), // known when the message went
+		block(sent.Add(-5*time.Hour), sent.Add(time.Hour), "b.example"),    // happened before, found after
+	}
+	// Deferrals after the message: 2 messages, 5 attempts, to a.example again.
+	c.Timeline = append(c.Timeline, Event{Kind: KindFailure, At: sent.Add(2 * time.Hour), Last: sent.Add(6 * time.Hour),
+		Added: sent.Add(7 * time.Hour), Attempts: 5, Messages: 2, RecipientDomain: "a.example", Mode: triage.Deferral,
+		ReplyCode: 421, Reply: "421 Deferred - see https://ipcheck.proofpoint.com/?ip=192.0.2.1"})
+	// A schema 1 event (no time of entry) after the message, and a delivery.
+	c.Timeline = append(c.Timeline, Event{At: sent.Add(3 * time.Hour), RecipientDomain: "c.example", Mode: triage.Deferral, ReplyCode: 421, Reply: "421"},
+		Event{Kind: KindDelivery, At: sent.Add(4 * time.Hour), Mode: triage.Delivered})
+	n := c.NewsSince(sent)
+	if n.Events != 3 || n.Messages != 4 || n.Attempts != 7 || n.Earlier != 1 {
+		t.Errorf("events %d messages %d attempts %d earlier %d, want 3 4 7 1", n.Events, n.Messages, n.Attempts, n.Earlier)
+	}
+	if !slices.Equal(n.NewDomains, []string{"b.example", "c.example"}) || !slices.Equal(n.Domains, []string{"a.example", "b.example", "c.example"}) {
+		t.Errorf("domains %q, new %q", n.Domains, n.NewDomains)
+	}
+	if !n.Last.Equal(sent.Add(6*time.Hour)) || n.Latest.ReplyCode != 421 || n.Before.ReplyCode != 554 || !n.Changed() {
+		t.Errorf("latest %v %d, before %d, changed %v", n.Last, n.Latest.ReplyCode, n.Before.ReplyCode, n.Changed())
+	}
+	c.Messages = []Message{{Kind: "ipcheck-request", At: sent, SentAt: sent}}
+	m, err := Render(c, "update", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(m.Text), " ")
+	for _, want := range []string{
+		"Since then: 4 new failures (7 delivery attempts)",
+		"Change: 554 blocks → 421 deferrals",
+		"Newly affected: b.example, c.example",
+		"4 new failures were recorded (7 delivery attempts), now also to b.example and c.example.",
+		"The new failures are 421 deferrals, where the earlier ones were 554 blocks.",
+		"1 of them failed before our last message and was found later.",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the update does not say %q:\n%s", want, m.Text)
+		}
+	}
+	// Nothing new: said so, with no count.
+	c.Timeline = c.Timeline[:1]
+	m, _ = Render(c, "update", RenderOptions{Now: t0})
+	if !strings.Contains(m.Text, "no new failure was recorded.") || strings.Contains(m.Text, "Change:") || !strings.Contains(m.Text, "Since then:        none") {
+		t.Errorf("an update with nothing new:\n%s", m.Text)
+	}
+	// A 550 after a 554 is the same block, not a change.
+	c.Timeline = append(c.Timeline, block(sent.Add(time.Hour), sent.Add(time.Hour), "a.example"))
+	c.Timeline[1].ReplyCode = 550
+	if n := c.NewsSince(sent); n.Changed() || n.Messages != 1 {
+		t.Errorf("554 then 550: changed %v, %d new", n.Changed(), n.Messages)
+	}
+}
+
+func TestCanEscalate(t *testing.T) {
+	c := senderCase(t) // ipcheck-request sent at t0-71h; the desk takes 72 hours
+	err := c.CanEscalate(t0)
+	var early *TooEarly
+	if !errors.As(err, &early) || !early.Due.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("escalation 71 hours in: %v", err)
+	}
+	if want := "the ipcheck-request sent 2026-11-19 10:30 UTC has had 71 hours of the desk's 72 hours to answer: the follow-up is due 2026-11-22 10:30 UTC"; err.Error() != want {
+		t.Errorf("error %q\nwant  %q", err, want)
+	}
+	if err := c.CanEscalate(t0.Add(time.Hour)); err != nil {
+		t.Errorf("escalation when due: %v", err)
+	}
+	c.RecordAnswer(t0.Add(-time.Hour))
+	if err := c.CanEscalate(t0); err != nil {
+		t.Errorf("escalation after an answer: %v", err)
+	}
+	if err := (&Case{Status: StatusOpen}).CanEscalate(t0); err != nil {
+		t.Errorf("nothing sent: %v", err)
+	}
+}
+
+// A change typed as "none" reads as no recent change, never as a change of kind other.
+func TestChangesTypedAsNone(t *testing.T) {
+	c := senderCase(t)
+	c.Changes = []Change{{Kind: "other", Summary: "none"}}
+	m, _ := Render(c, "postmaster", RenderOptions{Now: t0})
+	if blockField(m.Text, "Recent changes") != "none" || strings.Contains(m.Text, "other: none") ||
+		!strings.Contains(strings.Join(strings.Fields(m.Text), " "), "Nothing changed on our side recently.") ||
+		strings.Contains(m.Text, "listed above") {
+		t.Errorf("a change typed as none:\n%s", m.Text)
+	}
+	c.Changes = nil
+	m, _ = Render(c, "postmaster", RenderOptions{Now: t0})
+	if strings.Contains(m.Text, "Recent changes") || strings.Contains(m.Text, "Nothing changed") {
+		t.Errorf("changes neither listed nor confirmed are stated:\n%s", m.Text)
+	}
+	c.Confirm("changes")
+	m, _ = Render(c, "postmaster", RenderOptions{Now: t0})
+	if blockField(m.Text, "Recent changes") != "none" {
+		t.Errorf("confirmed no changes:\n%s", m.Text)
+	}
+	// A customer's message does not speak of changes "on our side".
+	fp := customerCase(t)
+	fp.Changes = []Change{{Kind: "dns", Summary: "new SPF include"}}
+	m, _ = Render(fp, "false-positive", RenderOptions{Now: t0})
+	if strings.Contains(m.Text, "our side") {
+		t.Errorf("a customer's message speaks of changes on our side:\n%s", m.Text)
+	}
+}
+
+// The authentication block states what the records hold when a check failed or could
+// not run, and a failing mechanism is named in the narrative without a promise.
+func TestAuthStatementsFailures(t *testing.T) {
+	c := senderCase(t)
+	zone := `example.com. TXT "v=spf1 ip4:198.51.100.0/24 -all"
+1.2.0.192.zen.spamhaus.org. A 127.0.0.2
+` + healthyLists()
+	res := runChecks(t, zone, c.CheckTarget())
+	c.RecordChecks(res, t0)
+	st := map[string]string{}
+	for _, s := range c.AuthStatements() {
+		st[s.Mechanism] = s.Text
+	}
+	for mech, want := range map[string]string{
+		"SPF":        "SPF: fail for 192.0.2.1 (example.com)",
+		"DKIM":       "DKIM: no key for s2026 at example.com; no signature verified yet",
+		"DMARC":      "DMARC: no policy for example.com (checked",
+		"HELO":       "HELO: fail (HELO mail.example.com does not resolve (NXDOMAIN))",
+		"PTR":        "PTR: none for 192.0.2.1 (no PTR record)",
+		"Blocklists": "Blocklists: listed on Spamhaus ZEN (SBL, 127.0.0.2); not listed on 10 other lists",
+	} {
+		if !strings.HasPrefix(st[mech], want) || !strings.HasSuffix(st[mech], "(checked 2026-11-22 09:30 UTC)") {
+			t.Errorf("%s: %q, want %q … (checked 2026-11-22 09:30 UTC)", mech, st[mech], want)
+		}
+	}
+	m, _ := Render(c, "postmaster", RenderOptions{Now: t0})
+	flat := strings.Join(strings.Fields(m.Text), " ")
+	if !strings.Contains(flat, "As checked (see our authentication above), SPF, DKIM, DMARC, PTR and HELO fail and a blocklist lists 192.0.2.1.") {
+		t.Errorf("the narrative does not name what fails:\n%s", m.Text)
+	}
+	// A check that could not run says so, never "fail" or "not listed".
+	c.RecordChecks([]checks.Result{{ID: "dnsbl", Status: checks.Error, Summary: "no blocklist could be read: Spamhaus ZEN (timeout)"}}, t0)
+	for _, s := range c.AuthStatements() {
+		if s.Mechanism == "Blocklists" && !strings.HasPrefix(s.Text, "Blocklists: could not be checked (no blocklist could be read") {
+			t.Errorf("an unreadable blocklist check: %q", s.Text)
+		}
+	}
+}
+
+// RecordChecksFor keeps earlier records of checks not run, drops hygiene-free message
+// tests, and makes what came from DNS safe to show.
+func TestRecordChecksKeepsWhatDidNotRun(t *testing.T) {
+	c := &Case{}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	c.RecordChecks([]checks.Result{
+		{ID: "ptr", Status: checks.Pass, Summary: "ok", Details: map[string]any{"ip": "192.0.2.1", "names": []string{"mail.example.com\x1b]0;x\x07"}}},
+		{ID: "dkim", Status: checks.Pass},
+		{ID: "message/subject", Status: checks.Pass},
+		{ID: "message/dkim", Status: checks.Pass, Details: map[string]any{"signatures": []map[string]any{{"domain": "example.com", "selector": "s1", "result": "pass"}}}},
+	}, t0)
+	c.RecordChecks([]checks.Result{{ID: "ptr", Status: checks.Fail, Summary: "no PTR"}, {ID: "dkim", Status: checks.Skip}}, t0.Add(time.Hour))
+	var ids []string
+	for _, a := range c.Authentication {
+		ids = append(ids, a.ID)
+	}
+	if !slices.Equal(ids, []string{"dkim", "message/dkim", "ptr"}) {
+		t.Fatalf("records %q", ids)
+	}
+	if c.Authentication[0].CheckedAt != t0 || c.Authentication[2].Status != "fail" || !c.Authentication[2].CheckedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("records %+v", c.Authentication)
+	}
+	c.RecordChecks([]checks.Result{{ID: "ptr", Status: checks.Pass, Details: map[string]any{"names": []string{"mail.example.com\x1b]0;x\x07"}}}}, t0)
+	if n := c.Authentication[2].Names; len(n) != 1 || strings.ContainsAny(n[0], "\x1b\x07") {
+		t.Errorf("a PTR name from DNS kept raw: %q", n)
+	}
+	if s := c.Authentication[1].Signatures; len(s) != 1 || s[0].Domain != "example.com" || s[0].Selector != "s1" || s[0].Result != "pass" {
+		t.Errorf("signatures %+v", s)
+	}
+}
