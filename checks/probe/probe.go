@@ -66,6 +66,9 @@ type Options struct {
 	// Allow is asked before each MX host is contacted; false stops the probe there
 	// (politeness: at most one probe from an IP to a host in a while). Nil allows all.
 	Allow func(mx string) bool
+	// Slot, when set, is held around the conversation with each host (it returns the
+	// release): a watch over many cases spreads its probes so no host gets many at once.
+	Slot func(mx string) (release func())
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -176,7 +179,12 @@ func Probe(ctx context.Context, opts Options) (Result, error) {
 			return res, nil
 		}
 		a := Attempt{MX: mx}
+		release := func() {}
+		if opts.Slot != nil {
+			release = opts.Slot(mx)
+		}
 		done := tryHost(ctx, opts, mx, &res, &a)
+		release()
 		res.Tried = append(res.Tried, a)
 		if done {
 			return res, nil
