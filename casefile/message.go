@@ -661,8 +661,17 @@ func updateBody(w *writer) (string, string) {
 		}
 		n += "; the latest failure and its exact reply are above."
 	}
-	n += w.authSentence()
+	n += w.probeSentence() + w.authSentence()
 	return n, "Is there anything more you need from us to resolve this?"
+}
+
+// probeSentence says how the probes from the sending IP stood since the last message,
+// or nothing when none was made.
+func (w *writer) probeSentence() string {
+	if s := w.c.ProbeStanding(w.lastSent.SentAt); s != "" {
+		return " " + s
+	}
+	return ""
 }
 
 func escalationBody(w *writer) (string, string) {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/checks"
 	"github.com/unblock-mail/unblock/checks/dnsbl"
 	"github.com/unblock-mail/unblock/checks/probe"
 	"github.com/unblock-mail/unblock/checks/resolver"
@@ -234,6 +235,7 @@ type WatchOptions struct {
 	Probe       bool         // run the probe
 	Blocklists  bool         // re-run the IP blocklists
 	Zones       []dnsbl.Zone // nil: dnsbl.Zones()
+	Checks      bool         // re-run the live checks (authentication, rDNS, HELO …)
 }
 
 // WatchReport is what one watch of one case found.
@@ -275,11 +277,18 @@ func (c *Case) Watch(ctx context.Context, o WatchOptions) WatchReport {
 			rep.Lists = dnsbl.Check(ctx, o.Resolver, zones, dnsbl.KindIP, c.IP())
 		})
 	}
+	var results []checks.Result
+	if o.Checks {
+		wg.Go(func() { results = c.runChecks(ctx, o) })
+	}
 	if o.Probe {
 		rep.Probes, rep.Skipped, rep.Notes = c.runProbes(ctx, o)
 	}
 	wg.Wait()
 	now := utc(o.Now())
+	if o.Checks {
+		rep.Changes = append(rep.Changes, c.recordCheckChanges(results, now)...)
+	}
 	rep.Changes = append(rep.Changes, c.recordLists(rep.Lists, now)...)
 	for _, l := range rep.Lists {
 		if l.State == dnsbl.Error || l.State == dnsbl.Refused || l.State == dnsbl.Unknown {
@@ -292,6 +301,68 @@ func (c *Case) Watch(ctx context.Context, o WatchOptions) WatchReport {
 		rep.Lifted, rep.LiftedAt = true, ch.At
 	}
 	return rep
+}
+
+// runChecks runs the live checks for the case's identity (the blocklists run apart).
+func (c *Case) runChecks(ctx context.Context, o WatchOptions) []checks.Result {
+	id := c.Identifiers
+	t := checks.Target{Domain: id.Domain, EnvelopeSender: id.EnvelopeSender, HELO: id.HELO, Selectors: id.Selectors}
+	if ip, err := netip.ParseAddr(c.IP()); err == nil {
+		t.IP = ip
+	}
+	if len(id.RecipientDomains) > 0 {
+		t.RecipientDomain = id.RecipientDomains[0]
+	}
+	env := &checks.Env{Resolver: o.Resolver, SMTPPort: cmp.Or(o.Port, 25), Now: o.Now}
+	var out []checks.Result
+	for r := range checks.Run(ctx, env, t, map[string]bool{"dnsbl": true}) {
+		out = append(out, r)
+	}
+	return out
+}
+
+// recordCheckChanges records each check whose verdict moved (pass, warn, fail; a check
+// that could not be made changes nothing) and keeps the new results as the case's status.
+func (c *Case) recordCheckChanges(results []checks.Result, now time.Time) []StateChange {
+	rank := map[string]int{string(checks.Fail): 0, string(checks.Warn): 1, string(checks.Pass): 2}
+	old := map[string]string{}
+	for _, a := range c.Authentication {
+		old[a.ID] = a.Status
+	}
+	var changes []StateChange
+	var keep []checks.Result
+	for _, r := range results {
+		is, ok := rank[string(r.Status)]
+		if !ok {
+			if prev, had := old[r.ID]; had {
+				// Keep what was known rather than "could not check".
+				keep = append(keep, checks.Result{ID: r.ID, Status: checks.Status(prev), Summary: c.authSummary(r.ID)})
+			}
+			continue
+		}
+		keep = append(keep, r)
+		prev, had := old[r.ID]
+		was, known := rank[prev]
+		if !had || !known || prev == string(r.Status) {
+			continue
+		}
+		ch := StateChange{Case: c.ID, What: "check " + r.ID, From: prev, To: string(r.Status), At: now, Better: is > was, Worse: is < was}
+		c.Timeline = append(c.Timeline, Event{Kind: KindState, At: now, Added: now, What: ch.What, From: ch.From, To: ch.To})
+		changes = append(changes, ch)
+	}
+	if len(keep) > 0 {
+		c.RecordChecks(keep, now)
+	}
+	return changes
+}
+
+func (c *Case) authSummary(id string) string {
+	for _, a := range c.Authentication {
+		if a.ID == id {
+			return a.Summary
+		}
+	}
+	return ""
 }
 
 // runProbes probes each recipient domain of the case, politely.

@@ -207,6 +207,15 @@ func TestProbeStandingStillRefused(t *testing.T) {
 	if c.ProbeStanding(t0.Add(time.Minute)) != "" {
 		t.Errorf("a probe before the last message was counted")
 	}
+	// The update message counts the probe made since the last message sent.
+	c.RecordMessage(Message{Kind: "ipcheck-request", At: t0.Add(-time.Minute), Subject: "s", Text: "t"}, true, t0.Add(-time.Minute))
+	m, err := Render(c, "update", RenderOptions{Now: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flat := strings.Join(strings.Fields(m.Text), " "); !strings.Contains(flat, "was still refused at MAIL with: 554 5.7.0 Blocked") {
+		t.Errorf("update without the probe:\n%s", m.Text)
+	}
 }
 
 func TestProbePlanNamesWhatIsMissing(t *testing.T) {
