@@ -244,7 +244,8 @@ type WatchReport struct {
 	Probes   []probe.Result
 	Skipped  []ProbeTarget // domains not probed, and why
 	Lists    []dnsbl.Result
-	Unread   []string // lists that could not be read: named, but they do not hold a lift back
+	Checks   []checks.Result // the live checks, when run
+	Unread   []string        // lists that could not be read: named, but they do not hold a lift back
 	Changes  []StateChange
 	Lifted   bool
 	LiftedAt time.Time
@@ -263,52 +264,93 @@ func (r WatchReport) Better() bool {
 // of state in its timeline. The caller saves the case. A probe that cannot be made here
 // (the IP is not this machine's) is a note, not an error: the blocklists still run.
 func (c *Case) Watch(ctx context.Context, o WatchOptions) WatchReport {
+	rep := c.Plan().Gather(ctx, o)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	rep := WatchReport{Case: c.ID}
+	c.Record(&rep, o.Now())
+	return rep
+}
+
+// WatchPlan is what a watch needs of a case, copied: the network part runs on it (in a
+// goroutine, a tea.Cmd) while the case itself is left alone.
+type WatchPlan struct {
+	Case        string
+	Identifiers Identifiers
+	IP          netip.Addr
+	Targets     []ProbeTarget
+	PlanErr     error // why no probe can be planned
+}
+
+// Plan copies what a watch of the case needs.
+func (c *Case) Plan() WatchPlan {
+	p := WatchPlan{Case: c.ID, Identifiers: c.Identifiers}
+	id := &p.Identifiers
+	id.IPs, id.Selectors = slices.Clone(id.IPs), slices.Clone(id.Selectors)
+	id.RecipientDomains, id.MessageIDs = slices.Clone(id.RecipientDomains), slices.Clone(id.MessageIDs)
+	p.IP, p.Targets, p.PlanErr = c.ProbePlan()
+	return p
+}
+
+// Gather runs the network part of a watch: blocklists, probes and checks, as o asks. It
+// changes no case; Record puts what it found into one.
+func (p WatchPlan) Gather(ctx context.Context, o WatchOptions) WatchReport {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	rep := WatchReport{Case: p.Case}
+	ip := ""
+	if len(p.Identifiers.IPs) > 0 {
+		ip = p.Identifiers.IPs[0]
+	}
 	var wg sync.WaitGroup
-	if o.Blocklists && c.IP() != "" {
+	if o.Blocklists && ip != "" {
 		wg.Go(func() {
 			zones := o.Zones
 			if zones == nil {
 				zones = dnsbl.Zones()
 			}
-			rep.Lists = dnsbl.Check(ctx, o.Resolver, zones, dnsbl.KindIP, c.IP())
+			rep.Lists = dnsbl.Check(ctx, o.Resolver, zones, dnsbl.KindIP, ip)
 		})
 	}
-	var results []checks.Result
 	if o.Checks {
-		wg.Go(func() { results = c.runChecks(ctx, o) })
+		wg.Go(func() { rep.Checks = p.runChecks(ctx, o) })
 	}
 	if o.Probe {
-		rep.Probes, rep.Skipped, rep.Notes = c.runProbes(ctx, o)
+		rep.Probes, rep.Skipped, rep.Notes = p.runProbes(ctx, o)
 	}
 	wg.Wait()
-	now := utc(o.Now())
-	if o.Checks {
-		rep.Changes = append(rep.Changes, c.recordCheckChanges(results, now)...)
-	}
-	rep.Changes = append(rep.Changes, c.recordLists(rep.Lists, now)...)
 	for _, l := range rep.Lists {
 		if l.State == dnsbl.Error || l.State == dnsbl.Refused || l.State == dnsbl.Unknown {
 			rep.Unread = append(rep.Unread, l.Zone.Zone)
 		}
 	}
-	rep.Changes = append(rep.Changes, c.RecordProbes(rep.Probes, now)...)
-	if ch, ok := c.lifted(rep, now); ok {
-		rep.Changes = append(rep.Changes, ch)
-		rep.Lifted, rep.LiftedAt = true, ch.At
-	}
 	return rep
 }
 
+// Record puts a gathered report into the case's timeline: the probes' answers, every
+// change of state once, and the lift when there is one. It fills in rep's changes.
+func (c *Case) Record(rep *WatchReport, now time.Time) {
+	now = utc(now)
+	if rep.Checks != nil {
+		rep.Changes = append(rep.Changes, c.recordCheckChanges(rep.Checks, now)...)
+	}
+	rep.Changes = append(rep.Changes, c.recordLists(rep.Lists, now)...)
+	rep.Changes = append(rep.Changes, c.RecordProbes(rep.Probes, now)...)
+	if ch, ok := c.lifted(*rep, now); ok {
+		rep.Changes = append(rep.Changes, ch)
+		rep.Lifted, rep.LiftedAt = true, ch.At
+	}
+}
+
 // runChecks runs the live checks for the case's identity (the blocklists run apart).
-func (c *Case) runChecks(ctx context.Context, o WatchOptions) []checks.Result {
-	id := c.Identifiers
+func (p WatchPlan) runChecks(ctx context.Context, o WatchOptions) []checks.Result {
+	id := p.Identifiers
 	t := checks.Target{Domain: id.Domain, EnvelopeSender: id.EnvelopeSender, HELO: id.HELO, Selectors: id.Selectors}
-	if ip, err := netip.ParseAddr(c.IP()); err == nil {
-		t.IP = ip
+	if len(id.IPs) > 0 {
+		if ip, err := netip.ParseAddr(id.IPs[0]); err == nil {
+			t.IP = ip
+		}
 	}
 	if len(id.RecipientDomains) > 0 {
 		t.RecipientDomain = id.RecipientDomains[0]
@@ -366,10 +408,10 @@ func (c *Case) authSummary(id string) string {
 }
 
 // runProbes probes each recipient domain of the case, politely.
-func (c *Case) runProbes(ctx context.Context, o WatchOptions) ([]probe.Result, []ProbeTarget, []string) {
-	ip, targets, err := c.ProbePlan()
-	if err != nil {
-		return nil, nil, []string{"not probed: " + err.Error()}
+func (p WatchPlan) runProbes(ctx context.Context, o WatchOptions) ([]probe.Result, []ProbeTarget, []string) {
+	ip, targets := p.IP, p.Targets
+	if p.PlanErr != nil {
+		return nil, nil, []string{"not probed: " + p.PlanErr.Error()}
 	}
 	if err := probe.CanBind(ip); err != nil {
 		return nil, nil, []string{"not probed: " + err.Error()}
@@ -387,7 +429,7 @@ func (c *Case) runProbes(ctx context.Context, o WatchOptions) ([]probe.Result, [
 		}
 		var logErr error
 		po := probe.Options{
-			Source: ip, Domain: t.Domain, HELO: c.Identifiers.HELO, MailFrom: c.Identifiers.EnvelopeSender,
+			Source: ip, Domain: t.Domain, HELO: p.Identifiers.HELO, MailFrom: p.Identifiers.EnvelopeSender,
 			RcptTo: t.Rcpt, Resolver: o.Resolver, Port: o.Port, HostTimeout: o.HostTimeout, Now: o.Now,
 			Allow: func(mx string) bool {
 				ok, _, err := o.Log.Reserve(ip.String(), mx, utc(o.Now()))
