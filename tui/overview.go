@@ -309,7 +309,7 @@ func (o *overview) probed(msg probedMsg) tea.Cmd {
 	}
 	say = append(say, msg.rep.Notes...)
 	if msg.rep.Lifted {
-		say = append([]string{"the block lifted at " + msg.rep.LiftedAt.UTC().Format("2006-01-02 15:04") + " UTC: resolve it: unblock set "+o.s.cas.ID+" --status resolved"}, say...)
+		say = append([]string{"the block lifted at " + msg.rep.LiftedAt.UTC().Format("2006-01-02 15:04") + " UTC: resolve it: unblock set " + o.s.cas.ID + " --status resolved"}, say...)
 	}
 	if len(say) == 0 {
 		say = []string{"nothing to probe"}
