@@ -219,6 +219,9 @@ func mxHosts(ctx context.Context, r *resolver.Resolver, domain string) ([]string
 			// A null MX (RFC 7505): the domain takes no mail at all.
 			return nil, domain + " publishes a null MX: it accepts no mail"
 		}
+		if !sanitize.Clean(h) {
+			continue // a name no mail server has; it would only reach the screen
+		}
 		hosts = append(hosts, h)
 	}
 	return hosts, ""
@@ -442,7 +445,6 @@ const maxTranscript = 32 << 10
 type transcript struct {
 	mu      sync.Mutex
 	partial []byte // an incomplete reply line
-	lines   []string
 	cmds    []string
 	reps    []Reply
 	cur     []string // the lines of the reply being read
@@ -455,7 +457,7 @@ func (t *transcript) isTLS() bool { t.mu.Lock(); defer t.mu.Unlock(); return t.t
 func (t *transcript) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	*t = transcript{}
+	t.partial, t.cmds, t.reps, t.cur, t.tls, t.size = nil, nil, nil, nil, false, 0
 }
 
 // Write is go-smtp's DebugWriter after STARTTLS: commands and replies alike.

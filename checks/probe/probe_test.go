@@ -217,3 +217,27 @@ func TestBadOptions(t *testing.T) {
 		t.Errorf("bad options still connected %d times", n)
 	}
 }
+
+func TestWithoutSTARTTLS(t *testing.T) {
+	f := setup(t)
+	plain, err := probetest.StartPlain("127.0.0.12:0", "mx3.example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plain.Close)
+	plain.Block(blockedIP)
+	dns := dnstest.Start(t, "plain.example. 300 IN MX 5 mx3.example.net.\nmx3.example.net. 300 IN A 127.0.0.12\n")
+	r, _ := resolver.New(resolver.Config{Servers: []string{dns.Addr}})
+	o := f.opts(blockedIP)
+	o.Domain, o.RcptTo, o.Resolver, o.Port = "plain.example", "bob@plain.example", r, plain.Port()
+	res, err := probe.Probe(context.Background(), o)
+	if err != nil || res.Outcome != probe.Refused || res.Stage != probe.StageMail || res.TLS {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if h := plain.HELOs(); len(h) != 1 || h[0] != "mail.sender.example" {
+		t.Errorf("EHLO names = %v", h)
+	}
+	if plain.Commands("STARTTLS") != 0 || plain.Commands("DATA") != 0 {
+		t.Errorf("STARTTLS %d, DATA %d", plain.Commands("STARTTLS"), plain.Commands("DATA"))
+	}
+}

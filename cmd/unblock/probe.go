@@ -84,8 +84,8 @@ is delivered. Each answer is recorded in the case's timeline, read like any repl
 A probe only tells about the IP it runs from. To stay polite it asks a host from one IP at
 most once per --every-host-interval (15 minutes; never less than 5), remembered across runs.
 
-Exit status: 0 accepted, 1 refused or deferred (or no host answered), 2 bad input or this
-machine cannot send from the case's IP.`,
+Exit status: 0 accepted, 1 refused or deferred (or no host answered, or a host was asked
+too recently to ask again), 2 bad input or this machine cannot send from the case's IP.`,
 		Example: `  unblock probe 2026-11-22-proofpoint-192-0-2-1
   unblock probe 2026-11-22 --dry-run`,
 		Args: cobra.ExactArgs(1),

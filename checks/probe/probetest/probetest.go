@@ -46,7 +46,12 @@ type Server struct {
 }
 
 // Start listens on addr ("127.0.0.10:0", or a fixed port) as host, with STARTTLS.
-func Start(addr, host string) (*Server, error) {
+func Start(addr, host string) (*Server, error) { return start(addr, host, true) }
+
+// StartPlain is Start without STARTTLS, as some receivers still are.
+func StartPlain(addr, host string) (*Server, error) { return start(addr, host, false) }
+
+func start(addr, host string, withTLS bool) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -59,7 +64,9 @@ func Start(addr, host string) (*Server, error) {
 	s := &Server{Addr: l.Addr().String(), Host: host, blocked: map[netip.Addr]bool{}, commands: map[string]int{}, l: l, done: make(chan struct{})}
 	s.srv = smtp.NewServer(backend{s})
 	s.srv.Domain = host
-	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if withTLS {
+		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	s.srv.ReadTimeout = 30 * time.Second
 	s.srv.WriteTimeout = 30 * time.Second
 	s.srv.Debug = &commandLog{s: s}
