@@ -511,6 +511,10 @@ func (c *Case) RecordProbes(results []probe.Result, now time.Time) []StateChange
 		if e.Provider == "unknown" {
 			e.Provider = ""
 		}
+		if r.Outcome == probe.Accepted {
+			// An accepted envelope is not a delivery (no DATA was sent): no failure mode.
+			e.Mode, e.Provider, e.Control = "", "", ""
+		}
 		prev, had := c.previousFor(r.From, r.Domain)
 		was, is := "", outcomeOf(e)
 		if had {

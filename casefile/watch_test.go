@@ -178,8 +178,8 @@ func TestWatchFromRefusedToLifted(t *testing.T) {
 	if n := count(loaded, KindState, "dnsbl"); n != 1 {
 		t.Errorf("%d list state events, want 1", n)
 	}
-	if n := len(loaded.Probes(time.Time{})); n != 2 {
-		t.Errorf("%d probe events, want 2 (refused ×2, accepted ×2)", n)
+	if ps := loaded.Probes(time.Time{}); len(ps) != 2 || ps[1].Mode != "" || ps[1].ReplyCode != 250 || ps[1].AttemptCount() != 3 {
+		t.Errorf("probe events = %+v, want 2 (refused ×2, accepted ×3, the acceptance without a failure mode)", ps)
 	}
 	if f.mx.Data() != 0 || f.mx.Commands("DATA") != 0 {
 		t.Errorf("DATA was sent")
