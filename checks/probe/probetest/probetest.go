@@ -36,6 +36,8 @@ type Server struct {
 	latency  time.Duration
 	commands map[string]int // verb → count, over all connections
 	conns    int
+	open     int // conversations open now: accepted, QUIT not yet said
+	maxOpen  int // the most open at once
 	data     int
 	sources  []netip.Addr
 	helos    []string
@@ -103,6 +105,10 @@ func (s *Server) Commands(verb string) int {
 	defer s.mu.Unlock()
 	return s.commands[verb]
 }
+
+// MaxOpen is the most conversations that were open at once (accepted, and the client had
+// not yet said QUIT: the client holds its slot until QUIT is answered).
+func (s *Server) MaxOpen() int { s.mu.Lock(); defer s.mu.Unlock(); return s.maxOpen }
 
 // Connections is how many connections the server accepted.
 func (s *Server) Connections() int { s.mu.Lock(); defer s.mu.Unlock(); return s.conns }
@@ -186,6 +192,9 @@ func (l *commandLog) Write(p []byte) (int, error) {
 		}
 		l.s.mu.Lock()
 		l.s.commands[verb]++
+		if verb == "QUIT" {
+			l.s.open--
+		}
 		l.s.mu.Unlock()
 	}
 	return len(p), nil
@@ -205,13 +214,21 @@ func (l *slowListener) Accept() (net.Conn, error) {
 		}
 		l.s.mu.Lock()
 		l.s.conns++
+		l.s.open++
+		l.s.maxOpen = max(l.s.maxOpen, l.s.open)
 		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 			l.s.sources = append(l.s.sources, ap.Addr())
 		}
 		silent := l.s.silent
 		l.s.mu.Unlock()
 		if silent {
-			go func() { io.Copy(io.Discard, c); c.Close() }()
+			go func() {
+				io.Copy(io.Discard, c)
+				c.Close()
+				l.s.mu.Lock()
+				l.s.open-- // it never hears a QUIT
+				l.s.mu.Unlock()
+			}()
 			continue
 		}
 		return &slowConn{Conn: c, s: l.s}, nil
