@@ -148,7 +148,8 @@ func runProbe(ctx context.Context, a *app, f *probeFlags, ref string, dryRun boo
 			refused = true
 		}
 	}
-	if len(rep.Notes) > 0 && len(rep.Probes) == 0 {
+	if len(rep.Probes) == 0 && (len(rep.Notes) > 0 || len(rep.Skipped) > 0) {
+		// Nothing could be asked: the case lacks what a probe needs.
 		return &exitError{code: 2}
 	}
 	if accepted && !refused {
