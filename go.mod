@@ -51,3 +51,5 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
 )
+
+replace github.com/emersion/go-msgauth => ./third_party/go-msgauth

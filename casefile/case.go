@@ -114,6 +114,13 @@ type Identifiers struct {
 	Selectors        []string `yaml:"selectors,omitempty,flow"`
 	RecipientDomains []string `yaml:"recipient_domains,omitempty,flow"`
 	MessageIDs       []string `yaml:"message_ids,omitempty"`
+	// From the failed message's own headers (a bounce's returned copy, a filtered
+	// message): the author address, and Proofpoint's message GUIDs, queue IDs and the
+	// latest spam verdict details, which a support engineer searches by.
+	From        string   `yaml:"from,omitempty"`
+	GUIDs       []string `yaml:"proofpoint_guids,omitempty,flow"`
+	QueueIDs    []string `yaml:"queue_ids,omitempty,flow"`
+	SpamDetails string   `yaml:"spam_details,omitempty"`
 }
 
 // EventKind is what a timeline event records.
@@ -421,6 +428,8 @@ func (c *Case) clone() *Case {
 	d.Identifiers.Selectors = slices.Clone(c.Identifiers.Selectors)
 	d.Identifiers.RecipientDomains = slices.Clone(c.Identifiers.RecipientDomains)
 	d.Identifiers.MessageIDs = slices.Clone(c.Identifiers.MessageIDs)
+	d.Identifiers.GUIDs = slices.Clone(c.Identifiers.GUIDs)
+	d.Identifiers.QueueIDs = slices.Clone(c.Identifiers.QueueIDs)
 	d.Scope.MailKind = slices.Clone(c.Scope.MailKind)
 	d.Scope.Confirmed = slices.Clone(c.Scope.Confirmed)
 	d.Changes = slices.Clone(c.Changes)

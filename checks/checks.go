@@ -54,6 +54,9 @@ type Env struct {
 	Resolver *resolver.Resolver
 	// SMTPPort is the port SMTP probes use (25; tests point it at a loopback server).
 	SMTPPort int
+	// SMTPReplyTimeout bounds each SMTP host's wait for its greeting and each reply
+	// (0: smtpprobe.DefaultReplyTimeout), so a silent host ends its own check.
+	SMTPReplyTimeout time.Duration
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 }

@@ -50,6 +50,11 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 		if l.ESP != "" {
 			row["esp"] = l.ESP
 		}
+		if len(l.Several) > 1 {
+			row["records"] = l.Several
+			worse(Fail, fmt.Sprintf("selector %s has %d key records at %s%s: a verifier may use any of them (RFC 6376 §3.6.2.2), so signatures verify with some receivers and fail with others", l.Selector, len(l.Several), l.Name, severalNote(l.Several)))
+			fixes = append(fixes, fmt.Sprintf("delete all but the key record you sign with at %s", l.Name))
+		}
 		switch {
 		case l.Err != nil:
 			row["error"] = authTrouble(l.Err)
@@ -172,4 +177,30 @@ func authClip(s string) string {
 		return s
 	}
 	return s[:512] + "…"
+}
+
+// severalNote says how the key records at one selector differ: a revoked one beside a
+// live one is the usual leftover of a rotation.
+func severalNote(records []string) string {
+	revoked, broken := 0, 0
+	for _, r := range records {
+		k, err := dkim.ParseKey(r)
+		switch {
+		case err != nil:
+			broken++
+		case k.Revoked:
+			revoked++
+		}
+	}
+	var parts []string
+	if revoked > 0 {
+		parts = append(parts, fmt.Sprintf("%d revoked with an empty p=", revoked))
+	}
+	if broken > 0 {
+		parts = append(parts, fmt.Sprintf("%d broken", broken))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }

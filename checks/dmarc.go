@@ -127,9 +127,16 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 	if len(rec.Invalid) > 0 && applied != dmarc.PolicyNone {
 		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
 	}
+	if rec.SpacedVersion {
+		worse(Warn, fmt.Sprintf("at %s: the version is written with spaces around \"=\"; RFC 7489's grammar allows it, but some receivers do not take the record for DMARC", where))
+		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
+	}
 	if applied == dmarc.PolicyNone {
-		worse(Warn, fmt.Sprintf("p=none at %s: receivers take no action on failing mail, and some (Gmail, Yahoo) want more of bulk senders", where))
-		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("p", "quarantine"))+"  (once reports show your mail passes)")
+		// The tag to change is the one that gave the policy: np= for a domain that does
+		// not exist, sp= for a subdomain, p= otherwise (RFC 9989 §4.7).
+		tag := appliedTag(rec, d.Domain, p.Domain, ex.exists)
+		worse(Warn, fmt.Sprintf("%s=none applies to %s (from %s): receivers take no action on failing mail, and some (Gmail, Yahoo) want more of bulk senders", tag, d.Domain, where))
+		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With(tag, "quarantine"))+"  (once reports show your mail passes)")
 	}
 	if rec.Testing {
 		worse(Warn, "t=y: the policy is in test mode; receivers apply one level less")
@@ -165,6 +172,20 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 		summary = append(summary, head)
 	}
 	return dmarcResult(r, summary, fixes)
+}
+
+// appliedTag names the tag whose policy applies to domain under a record found at
+// recordDomain, as Record.Applied chooses it.
+func appliedTag(rec *dmarc.Record, domain, recordDomain string, exists bool) string {
+	switch {
+	case strings.EqualFold(domain, recordDomain):
+		return "p"
+	case !exists && rec.NonexistentPolicy != "":
+		return "np"
+	case rec.SubdomainPolicy != "":
+		return "sp"
+	}
+	return "p"
 }
 
 func dmarcResult(r Result, summary, fixes []string) Result {

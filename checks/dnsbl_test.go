@@ -92,3 +92,35 @@ func TestDNSBLCheckUnreadable(t *testing.T) {
 		t.Errorf("hanging server: %s %q", r.Status, r.Summary)
 	}
 }
+
+// TestDNSBLListsItsNeverListedEntry (RFC 5782 §5: 127.0.0.1 must never be listed): a list
+// that answers 1.0.0.127 lists everything, so its listing of the subject counts for
+// nothing; the other lists decide, and the wildcard list is reported as unreadable.
+func TestDNSBLListsItsNeverListedEntry(t *testing.T) {
+	env, _ := liveEnv(t, dnsblHealthy()+`
+1.0.0.127.dnsbl-1.uceprotect.net. A 127.0.0.2
+7.2.0.192.dnsbl-1.uceprotect.net. A 127.0.0.2
+1.0.0.127.zen.spamhaus.org. A 127.0.0.2
+7.2.0.192.zen.spamhaus.org. A 127.0.0.2
+`)
+	r := runLive(t, env, "dnsbl", Target{IP: netip.MustParseAddr("192.0.2.7")})
+	if r.Status != Warn || strings.Contains(r.Summary, "listed on") && !strings.Contains(r.Summary, "not listed on") {
+		t.Errorf("wildcard lists: %s %q", r.Status, r.Summary)
+	}
+	if !strings.Contains(r.Summary, "answers its never-listed test entry") || r.Fix != "" && strings.Contains(r.Fix, "request removal") {
+		t.Errorf("the wildcard lists are not named as such, or a delisting is asked: %q fix %q", r.Summary, r.Fix)
+	}
+	zones, _ := r.Details["zones"].([]map[string]any)
+	seen := 0
+	for _, z := range zones {
+		if z["zone"] == "zen.spamhaus.org" || z["zone"] == "dnsbl-1.uceprotect.net" {
+			seen++
+			if z["state"] != string(dnsbl.Error) {
+				t.Errorf("%v: state %v, want error", z["zone"], z["state"])
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d of the 2 wildcard lists in the details", seen)
+	}
+}

@@ -40,7 +40,12 @@ func runFCrDNS(ctx context.Context, env *Env, t Target) Result {
 	}
 	d["names"] = names
 	if name, ok := rd.Confirmed(); ok {
-		return Result{Status: Pass, Details: d, Summary: fmt.Sprintf("%s → %s → %s: forward-confirmed", rd.IP, name, rd.IP)}
+		sum := fmt.Sprintf("%s → %s → %s: forward-confirmed", rd.IP, name, rd.IP)
+		if odd := iprev.Oddity(name); odd != "" {
+			// Confirmed by the bytes the name holds; what it holds is for the ptr check.
+			sum += "; the name " + odd
+		}
+		return Result{Status: Pass, Details: d, Summary: sum}
 	}
 	if !rd.Conclusive() {
 		var why []string
@@ -53,7 +58,7 @@ func runFCrDNS(ctx context.Context, env *Env, t Target) Result {
 	}
 	first := rd.Names[0].Name
 	fix := fmt.Sprintf("Publish %s. IN %s %s (or have the PTR point at a name that does)", first, addrType(t), rd.IP)
-	if ptrNotAHostName(first) != "" {
+	if ptrNotAHostName(first) != "" || iprev.Oddity(first) != "" {
 		// Nobody can publish an address for localhost or a bare label: the PTR is what
 		// must change.
 		fix = ptrFix(t)

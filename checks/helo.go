@@ -62,7 +62,7 @@ func heloVerdict(ctx context.Context, env *Env, t Target) Result {
 	}
 	ptrName, _ := rdns.Confirmed()
 	fix := "Make the server introduce itself (EHLO) with its own fully qualified host name"
-	if ptrName != "" {
+	if ptrName != "" && iprev.Oddity(ptrName) == "" {
 		fix = fmt.Sprintf("Make the server introduce itself as %s (EHLO %s), the IP's forward-confirmed PTR name", ptrName, ptrName)
 	}
 	res := Result{Details: d}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unblock-mail/unblock/checks/dialer"
 	"github.com/unblock-mail/unblock/checks/mtasts"
 	"github.com/unblock-mail/unblock/checks/resolver"
 	"github.com/unblock-mail/unblock/sanitize"
@@ -42,10 +43,9 @@ func policyClient(env *Env) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			var d net.Dialer
 			var last error
 			for _, ip := range ips {
-				c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+				c, err := dialer.Dial(ctx, network, net.JoinHostPort(ip.String(), port), 0)
 				if err == nil {
 					return c, nil
 				}
@@ -182,6 +182,20 @@ func examplePolicy(ctx context.Context, env *Env, dom string) string {
 	return strings.ReplaceAll(p.String(), "\r\n", "\n")
 }
 
+// tlsrptCorrected is a near-miss TLS-RPT record with its version written as senders
+// read it: first, with no space before it or around "=".
+func tlsrptCorrected(txt string) string {
+	var rest []string
+	for _, f := range strings.Split(txt, ";") {
+		f = strings.TrimSpace(f)
+		if f == "" || strings.EqualFold(strings.Join(strings.Fields(strings.ReplaceAll(f, "=", " = ")), ""), "v=TLSRPTv1") {
+			continue
+		}
+		rest = append(rest, f)
+	}
+	return strings.Join(append([]string{"v=TLSRPTv1"}, rest...), "; ")
+}
+
 // runTLSRPT reads the domain's SMTP TLS reporting record: where senders report TLS
 // failures they meet delivering to it.
 func runTLSRPT(ctx context.Context, env *Env, t Target) Result {
@@ -191,14 +205,24 @@ func runTLSRPT(ctx context.Context, env *Env, t Target) Result {
 	if err != nil && !resolver.IsNotFound(err) {
 		return Result{Status: Error, Details: d, Summary: "the TLS-RPT record could not be checked: " + dnsTrouble(err)}
 	}
-	var recs []string
+	var recs, near []string
 	for _, s := range txts {
-		if mtasts.IsTLSRPT(s) {
+		switch {
+		case mtasts.IsTLSRPT(s):
 			recs = append(recs, s)
+		case mtasts.IsTLSRPTNearMiss(s):
+			near = append(near, s)
 		}
 	}
 	fix := fmt.Sprintf("Publish _smtp._tls.%s. IN TXT \"v=TLSRPTv1; rua=mailto:tls-reports@%s\"", dom, dom)
 	switch {
+	case len(recs) == 0 && len(near) > 0:
+		d["record"] = near[0]
+		if rec, err := mtasts.ParseTLSRPT(tlsrptCorrected(near[0])); err == nil {
+			fix = fmt.Sprintf("Publish _smtp._tls.%s. IN TXT %q instead", dom, rec.String())
+		}
+		return Result{Status: Fail, Details: d, Fix: fix,
+			Summary: fmt.Sprintf("the TLS-RPT record at _smtp._tls.%s does not begin with \"v=TLSRPTv1\", so senders discard it (RFC 8460 §3)", dom)}
 	case len(recs) == 0:
 		return Result{Status: Warn, Details: d, Fix: fix,
 			Summary: "no TLS-RPT record: optional, but without it nobody tells you when senders fail to reach " + dom + " over TLS"}

@@ -81,10 +81,12 @@ func lookupMXHosts(ctx context.Context, r *resolver.Resolver, mxs []resolver.MX)
 		go func() {
 			defer wg.Done()
 			h := &out[i]
+			// A and AAAA go out together; the alias check then reads the A answer
+			// from the resolver's cache instead of costing a round trip of its own.
+			h.Addrs, h.Err = r.IPs(ctx, mx.Host)
 			if ans, err := r.Query(ctx, mx.Host, dns.TypeA); err == nil && len(ans.CNAMEs) > 0 {
 				h.CNAMEs = ans.CNAMEs
 			}
-			h.Addrs, h.Err = r.IPs(ctx, mx.Host)
 			switch {
 			case h.Err != nil && resolver.IsNotFound(h.Err):
 				h.Problem = "does not resolve (" + resolver.KindOf(h.Err).String() + ")"

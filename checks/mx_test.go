@@ -105,3 +105,27 @@ func TestLiveChecksHoldRunDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestMXAskAAndAAAATogether (issue 11 class 10; RFC 5321 §5.1 asks for the exchangers'
+// addresses, both families): with every answer 150 ms late, the MX check costs two round
+// trips (MX, then A and AAAA together), not three, and each question goes out once.
+func TestMXAskAAndAAAATogether(t *testing.T) {
+	env, s := liveEnv(t, mxZone)
+	env.Resolver, _ = resolver.New(resolver.Config{Servers: []string{s.Addr}, Timeout: 2 * time.Second, Attempts: 1})
+	const delay = 150 * time.Millisecond
+	s.SetDelay(delay)
+	start := time.Now()
+	r := runLive(t, env, "mx", Target{Domain: "good.example"})
+	took := time.Since(start)
+	if r.Status != Pass {
+		t.Fatalf("%s %q", r.Status, r.Summary)
+	}
+	if took >= 3*delay {
+		t.Errorf("the MX check took %v: three round trips of %v, A and AAAA were asked one after the other", took, delay)
+	}
+	for _, q := range []string{"A", "AAAA"} {
+		if n := s.Queries("mx1.good.example", q); n != 1 {
+			t.Errorf("mx1.good.example %s asked %d times", q, n)
+		}
+	}
+}

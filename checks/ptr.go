@@ -74,6 +74,12 @@ func runPTR(ctx context.Context, env *Env, t Target) Result {
 	}
 	var bogus []string
 	for _, n := range names {
+		if why := iprev.Oddity(n); why != "" {
+			// A PTR name holding ESC or another byte no host name has (RFC 1123
+			// §2.1): it was looked up as the bytes it holds, and is reported as odd.
+			bogus = append(bogus, n+" ("+why+")")
+			continue
+		}
 		if why := ptrNotAHostName(n); why != "" {
 			bogus = append(bogus, n+" ("+why+")")
 		}

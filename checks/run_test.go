@@ -108,8 +108,8 @@ func TestRunStreamsAndSkips(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var ids []string
-	// starttls is skipped too: its MX is on TEST-NET, where a connect waits for the deadline.
-	for r := range Run(ctx, env, tg, map[string]bool{"dkim": true, "starttls": true}) {
+	// The MX resolves to loopback, where nothing listens on port 1: the probes end at once.
+	for r := range Run(ctx, env, tg, map[string]bool{"dkim": true}) {
 		ids = append(ids, r.ID)
 		if r.ID == "dkim" && (r.Status != Skip || !strings.Contains(r.Summary, "skipped")) {
 			t.Errorf("dkim not skipped: %+v", r)

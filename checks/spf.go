@@ -144,6 +144,19 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 			if p.Domain != lint.Domain {
 				line = p.Domain + ": " + line
 			}
+			switch {
+			case p.Level == spf.LevelFail && p.WhenReached && spfDecided(from):
+				// check_host matched before it got this far, so the result for this
+				// IP is that match (RFC 7208 §4.6.2); the limit still bites every
+				// sender that does not match first: a warning with its fix.
+				worse(Warn, line+fmt.Sprintf(" (the result for %s is %s: a term matches before this is reached, RFC 7208 §4.6.2; senders that do not match first get permerror)", t.IP, from.Result))
+				fix := spfRemedy(lint, p, t)
+				if fix == "" {
+					fix = "at " + p.Domain + ": " + p.Text
+				}
+				fixes = append(fixes, fix)
+				continue
+			}
 			switch p.Level {
 			case spf.LevelFail:
 				worse(Fail, line)
@@ -205,6 +218,19 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 		r.Fix = strings.Join(fixes, "\n")
 	}
 	return r
+}
+
+// spfDecided reports whether check_host reached its result by a match or the record's
+// end, not by an error: a verdict no later limit can change.
+func spfDecided(v *spf.Verdict) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Result {
+	case spf.Pass, spf.Fail, spf.SoftFail, spf.Neutral:
+		return true
+	}
+	return false
 }
 
 // authRank orders statuses for the authentication checks: a failure outranks "could not

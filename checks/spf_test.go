@@ -34,7 +34,7 @@ func authSplitTXT(s string) string {
 var authZone = fmt.Sprintf(`
 good.test.                  TXT "v=spf1 mx include:_spf.esp.test ip4:192.0.2.10 -all"
 good.test.                  MX 10 mx.good.test.
-mx.good.test.               A 192.0.2.25
+mx.good.test.               A 127.0.0.25
 mail.good.test.             A 192.0.2.10
 mail.good.test.             TXT "v=spf1 a -all"
 10.2.0.192.in-addr.arpa.    PTR mail.good.test.

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/unblock-mail/unblock/checks/resolver"
 	"github.com/unblock-mail/unblock/checks/smtpprobe"
@@ -18,6 +17,7 @@ import (
 
 func init() {
 	register(Check{ID: "starttls", Applies: starttlsApplies, Run: runSTARTTLS})
+	register(Check{ID: "mx-starttls", Applies: mxSTARTTLSApplies, Run: runMXSTARTTLS})
 }
 
 // starttlsRoots are the authorities certificates are judged against; nil means the
@@ -25,13 +25,20 @@ func init() {
 var starttlsRoots *x509.CertPool
 
 func starttlsApplies(t Target) (bool, string) {
-	if t.SMTPHost == "" && t.RecipientDomain == "" && t.Domain == "" {
-		return false, "no recipient domain, sending domain or --smtp-host to probe"
+	if t.SMTPHost == "" && t.RecipientDomain == "" {
+		return false, "no recipient domain or --smtp-host to probe"
 	}
 	return true, ""
 }
 
-// smtpTarget is one server the starttls check talks to, and why.
+func mxSTARTTLSApplies(t Target) (bool, string) {
+	if t.Domain == "" {
+		return false, "no sending domain whose MX to probe"
+	}
+	return true, ""
+}
+
+// smtpTarget is one server a STARTTLS check talks to, and why.
 type smtpTarget struct {
 	Role   string // "recipient", "sender", "smtp-host"
 	Domain string
@@ -49,44 +56,20 @@ func (s smtpTarget) label() string {
 	return s.Host
 }
 
-// runSTARTTLS probes the recipient's MX (what the sender's server meets there), the
-// sending domain's own MX (its inbound side), or the host given with --smtp-host.
+// runSTARTTLS probes the recipient's MX, the path the blocked mail takes (or the host
+// given with --smtp-host). The sending domain's own MX is mx-starttls, a check of its
+// own, so that one silent host never holds back the other's result.
 func runSTARTTLS(ctx context.Context, env *Env, t Target) Result {
-	var targets []smtpTarget
 	if t.SMTPHost != "" {
-		targets = append(targets, smtpHostTarget(t.SMTPHost))
-	} else {
-		if t.RecipientDomain != "" {
-			targets = append(targets, smtpTarget{Role: "recipient", Domain: t.RecipientDomain})
-		}
-		if t.Domain != "" && !strings.EqualFold(t.Domain, t.RecipientDomain) {
-			targets = append(targets, smtpTarget{Role: "sender", Domain: t.Domain})
-		}
+		return probeOne(ctx, env, smtpHostTarget(t.SMTPHost))
 	}
-	results := make([]Result, len(targets))
-	var wg sync.WaitGroup
-	for i, tg := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = probeOne(ctx, env, tg)
-		}()
-	}
-	wg.Wait()
-	if len(results) == 1 {
-		return results[0]
-	}
-	probes := make([]any, len(results))
-	var sums, fixes []string
-	for i, r := range results {
-		probes[i] = r.Details
-		sums = append(sums, r.Summary)
-		if r.Fix != "" {
-			fixes = append(fixes, r.Fix)
-		}
-	}
-	return Result{Status: Worst(results), Summary: strings.Join(sums, "; "), Fix: strings.Join(fixes, "\n"),
-		Details: map[string]any{"probes": probes}}
+	return probeOne(ctx, env, smtpTarget{Role: "recipient", Domain: t.RecipientDomain})
+}
+
+// runMXSTARTTLS probes the sending domain's own MX: inbound hygiene (replies and bounces
+// to the sender travel there), not the path of the blocked mail.
+func runMXSTARTTLS(ctx context.Context, env *Env, t Target) Result {
+	return probeOne(ctx, env, smtpTarget{Role: "sender", Domain: t.Domain})
 }
 
 func probeOne(ctx context.Context, env *Env, tg smtpTarget) Result {
@@ -113,7 +96,7 @@ func probeOne(ctx context.Context, env *Env, tg smtpTarget) Result {
 	}
 	p := smtpprobe.Probe(ctx, smtpprobe.Options{
 		Host: tg.Host, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(port)),
-		RootCAs: starttlsRoots, Now: env.Now(),
+		RootCAs: starttlsRoots, Now: env.Now(), ReplyTimeout: env.SMTPReplyTimeout,
 	})
 	d["address"] = p.Addr
 	d["outcome"] = string(p.Outcome)

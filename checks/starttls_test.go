@@ -41,9 +41,9 @@ func TestSTARTTLSCheck(t *testing.T) {
 		{liveCase{"handshake", rcpt, Fail, "handshake failed"}, nil, &tls.Config{}, nil},
 		{liveCase{"port closed", rcpt, Error, "from this machine"}, func() int { return smtptest.ClosedPort(t) }, nil, nil},
 		{liveCase{"smtp host", Target{SMTPHost: "mx.test.example", RecipientDomain: "rcpt.example"}, Pass, "mx.test.example: TLS 1.3"}, nil, &tls.Config{Certificates: []tls.Certificate{valid}}, nil},
-		{liveCase{"implicit mx", Target{Domain: "nomx.example"}, Fail, "nomx.example's own MX nomx.example"}, nil, nil, nil},
 		{liveCase{"null mx", Target{RecipientDomain: "null.example"}, Error, "null MX"}, nil, nil, nil},
 		{liveCase{"nothing", Target{HELO: "x.example"}, Skip, "no recipient domain"}, nil, nil, nil},
+		{liveCase{"sender only is mx-starttls", Target{Domain: "sender.example"}, Skip, "no recipient domain"}, nil, nil, nil},
 	} {
 		env, _ := liveEnv(t, starttlsZone)
 		switch c.name {
@@ -66,13 +66,16 @@ func TestSTARTTLSCheck(t *testing.T) {
 	}
 }
 
-func TestSTARTTLSBothSidesAndDeadline(t *testing.T) {
+func TestMXSTARTTLSIsTheSendersOwnMX(t *testing.T) {
 	env, _ := liveEnv(t, starttlsZone)
 	env.SMTPPort = smtptest.Server(t, "mx.test.example", nil)
-	r := runLive(t, env, "starttls", Target{RecipientDomain: "rcpt.example", Domain: "sender.example"})
-	probes, _ := r.Details["probes"].([]any)
-	if r.Status != Fail || len(probes) != 2 || !strings.Contains(r.Summary, "sender.example's own MX") {
-		t.Errorf("both sides: %s %q %v", r.Status, r.Summary, r.Details)
+	r := runLive(t, env, "mx-starttls", Target{Domain: "nomx.example"})
+	if r.Status != Fail || !strings.Contains(r.Summary, "nomx.example's own MX nomx.example") || r.Details["role"] != "sender" {
+		t.Errorf("implicit mx: %s %q %v", r.Status, r.Summary, r.Details)
+	}
+	r = runLive(t, env, "mx-starttls", Target{RecipientDomain: "rcpt.example"})
+	if r.Status != Skip {
+		t.Errorf("no sending domain: %s %q", r.Status, r.Summary)
 	}
 
 	// --smtp-host HOST:PORT wins over the run's SMTP port.
@@ -82,23 +85,63 @@ func TestSTARTTLSBothSidesAndDeadline(t *testing.T) {
 	if r.Status != Fail || !strings.Contains(r.Summary, "does not offer STARTTLS") {
 		t.Errorf("smtp-host with port: %s %q", r.Status, r.Summary)
 	}
+}
 
-	// A server that accepts and never speaks: the run's deadline holds, and it is error.
-	env.SMTPPort = smtptest.Raw(t, func(c net.Conn) { time.Sleep(10 * time.Second) })
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+// TestSilentHostHoldsBackNothing (issue 11 class 6; RFC 5321 §4.5.3.2 timeouts, shortened
+// for a probe): the recipient's MX accepts TCP and never greets, the sender's own MX
+// answers at once. Each is its own check with its own reply timeout: mx-starttls reports
+// as soon as its host answers, starttls when its host's timeout ends, and the run ends
+// then, long before its deadline.
+func TestSilentHostHoldsBackNothing(t *testing.T) {
+	env, _ := liveEnv(t, `
+rcpt.example. MX 10 mx.rcpt.example.
+sender.example. MX 10 mx.sender.example.
+mx.rcpt.example. A 127.0.0.2
+mx.sender.example. A 127.0.0.1
+`)
+	env.SMTPPort = smtptest.Server(t, "mx.sender.example", nil)
+	smtptest.RawAt(t, "127.0.0.2:"+strconv.Itoa(env.SMTPPort), func(c net.Conn) { time.Sleep(20 * time.Second) })
+	env.SMTPReplyTimeout = 500 * time.Millisecond
+	skip := skipAllBut("starttls")
+	skip["mx-starttls"] = false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	var res Result
-	for c := range Run(ctx, env, Target{RecipientDomain: "rcpt.example"}, skipAllBut("starttls")) {
-		if c.ID == "starttls" {
-			res = c
+	got := map[string]time.Duration{}
+	res := map[string]Result{}
+	for r := range Run(ctx, env, Target{RecipientDomain: "rcpt.example", Domain: "sender.example"}, skip) {
+		if r.Status == Skip {
+			continue
+		}
+		got[r.ID] = time.Since(start)
+		res[r.ID] = r
+	}
+	total := time.Since(start)
+	if r := res["mx-starttls"]; r.Status != Fail || !strings.Contains(r.Summary, "sender.example's own MX mx.sender.example") {
+		t.Errorf("mx-starttls: %s %q", r.Status, r.Summary)
+	}
+	if got["mx-starttls"] > 300*time.Millisecond {
+		t.Errorf("the sender's MX answered at once but its result came after %v", got["mx-starttls"])
+	}
+	if r := res["starttls"]; r.Status != Error || !strings.Contains(r.Summary, "no greeting in time") || !strings.Contains(r.Summary, "recipient rcpt.example's MX") {
+		t.Errorf("starttls: %s %q", r.Status, r.Summary)
+	}
+	if total > 2*time.Second {
+		t.Errorf("the run took %v: it should end when the silent host's own timeout does", total)
+	}
+
+	// The run's deadline still holds when it is shorter than a host's timeout.
+	env.SMTPReplyTimeout = 0
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	start = time.Now()
+	for r := range Run(ctx2, env, Target{RecipientDomain: "rcpt.example"}, skipAllBut("starttls")) {
+		if r.ID == "starttls" && r.Status != Error {
+			t.Errorf("silent server under the run's deadline: %s %q", r.Status, r.Summary)
 		}
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("deadline did not hold: %v", took)
-	}
-	if res.Status != Error || !strings.Contains(res.Summary, "no greeting in time") {
-		t.Errorf("silent server: %s %q", res.Status, res.Summary)
 	}
 }
 

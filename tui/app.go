@@ -28,6 +28,8 @@ type Options struct {
 	Case string
 	// Resolvers are the DNS servers the checks ask (host:port); empty means the system's.
 	Resolvers []string
+	// Skip are the ids of checks not to run (--skip); space on a row changes it.
+	Skip []string
 	// Timeout bounds one run of the checks (10 s when zero).
 	Timeout time.Duration
 	// CheckEnv, when set, replaces the environment the checks run in (tests).
@@ -58,6 +60,8 @@ type Model struct {
 	created bool // the case exists on disk
 	lock    *casefile.Lock
 	force   bool // create even if a case for the same IP is open
+	// createTo is the screen a new case's creation was on the way to.
+	createTo screenID
 
 	// While a save runs in a Cmd the case belongs to it: messages wait in held and
 	// View shows the last frame, so nothing reads the case while it is written.
@@ -75,6 +79,7 @@ type Model struct {
 	carry     []triage.Finding // findings to add to the case being opened instead of a duplicate
 	quitAsk   bool
 	showHelp  bool
+	helpView  *helpView
 	quitting  bool
 	printText string // printed on quit when the person asked for it
 	loadErr   error
@@ -90,6 +95,7 @@ func New(opts Options) *Model {
 	}
 	m := &Model{c: newCommon(opts.Dark, opts.NoColor), opts: opts, screens: map[screenID]screen{}}
 	m.help = help.New()
+	m.helpView = newHelpView()
 	m.restyleHelp()
 	return m
 }
@@ -132,6 +138,7 @@ type (
 		err     error
 	}
 	clearStatusMsg struct{ id int }
+	showMsg        struct{ to screenID }
 	showKindMsg    struct{ kind string }
 	quitNowMsg     struct{}
 )
@@ -253,6 +260,8 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 			m.status = ""
 		}
 		return nil
+	case showMsg:
+		return m.show(msg.to)
 	case nextMsg:
 		return m.next()
 	case backMsg:
@@ -333,6 +342,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	if m.quitAsk {
 		switch msg.String() {
 		case "y", "s":
+			if !m.savable() {
+				return nil, true
+			}
 			m.quitAsk = false
 			// Quit only once the save is through: a failed save keeps the session.
 			return m.save(emit(quitNowMsg{})), true
@@ -361,11 +373,16 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		return m.quit(), true
-	case !editing && key.Matches(msg, k.Help):
+	case msg.String() == "f1" || (!editing && key.Matches(msg, k.Help)):
 		m.showHelp = !m.showHelp
 		return nil, true
 	case m.showHelp && key.Matches(msg, k.Back):
 		m.showHelp = false
+		return nil, true
+	case m.showHelp:
+		// The help covers the screen: keys meant for the screen would act unseen. The
+		// rest scroll the list.
+		m.helpView.vp, _ = m.helpView.vp.Update(msg)
 		return nil, true
 	}
 	return nil, false
@@ -375,6 +392,12 @@ func (m *Model) quit() tea.Cmd {
 	m.quitting = true
 	m.release()
 	return tea.Quit
+}
+
+// savable reports that the case can be written: a case not yet created needs its IP or
+// domain first (the id and the duplicate guard are made of them).
+func (m *Model) savable() bool {
+	return m.created || m.cas.IP() != "" || m.cas.Identifiers.Domain != ""
 }
 
 // dirty reports that the case changed since it was last saved.
@@ -398,9 +421,13 @@ func (m *Model) saved(s savedMsg) tea.Cmd {
 	case errors.As(s.err, &dup):
 		m.dup = dup
 		then = nil
+		m.stay()
+		m.notCreated(s)
 	case s.err != nil:
 		cmds = append(cmds, flashError("not saved: "+oneLine(s.err)))
 		then = nil
+		m.stay()
+		m.notCreated(s)
 	default:
 		if s.dirty == m.sess.edits {
 			// Nothing changed while the save ran (held messages are replayed below).
@@ -427,8 +454,23 @@ func (m *Model) saved(s savedMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// afterDup is where a forced creation continues: the step after triage.
-func (m *Model) afterDup() tea.Cmd { return m.show(scrIdents) }
+// notCreated forgets the id a refused creation gave the case: it names no file (and,
+// for a duplicate, it is the other case's).
+func (m *Model) notCreated(s savedMsg) {
+	if !m.created && !s.created {
+		m.cas.ID = ""
+	}
+}
+
+// stay undoes the step a refused save was on its way to take: the screen did not change.
+func (m *Model) stay() {
+	if n := len(m.prev); n > 0 && m.prev[n-1] == m.cur {
+		m.prev = m.prev[:n-1]
+	}
+}
+
+// afterDup is where a forced creation continues: where the person was going.
+func (m *Model) afterDup() tea.Cmd { return emit(showMsg{m.createTo}) }
 
 func (m *Model) gotCases(msg casesMsg) tea.Cmd {
 	var cmd tea.Cmd
@@ -443,11 +485,13 @@ func (m *Model) gotCases(msg casesMsg) tea.Cmd {
 	return tea.Batch(cmd, m.show(scrPicker))
 }
 
-// startWizard begins a new case in memory; it is created on disk when triage is done
-// (its id and the duplicate guard need the IP or domain triage finds).
+// startWizard begins a new case in memory; it is created on disk once its identifiers
+// are confirmed (its id and the duplicate guard need the IP or domain).
 func (m *Model) startWizard() {
 	m.release()
-	m.setCase(&casefile.Case{Role: casefile.Sender, Provider: "proofpoint"}, nil, false)
+	// Nothing but the role's first choice is filled in: provider, mode and route come from
+	// the evidence or the person's answers.
+	m.setCase(&casefile.Case{Role: casefile.Sender}, nil, false)
 	m.prev = nil
 	if _, ok := m.screens[scrPicker]; ok {
 		m.prev = []screenID{scrPicker}
@@ -491,10 +535,13 @@ func (m *Model) autosave(to screenID) tea.Cmd {
 	case m.cas == nil:
 	case m.created && m.dirty():
 		return m.save(m.show(to))
-	case !m.created && (stepNumber(to) > stepNumber(scrTriage) || to == scrOverview):
-		// A new case is created once triage is done: its id and the duplicate guard
-		// need the IP or domain triage finds. Before that it lives in memory.
-		return m.save(m.show(to))
+	case !m.created && (stepNumber(to) > stepNumber(scrIdents) || to == scrOverview):
+		// A new case is created once its identifiers are confirmed: its id and the
+		// duplicate guard (Store.Create, the command line's) need the IP or domain the
+		// person confirmed, not a guess. Before that it lives in memory.
+		// The screen is shown once the case exists: a refused duplicate stays here.
+		m.createTo = to
+		return m.save(emit(showMsg{to}))
 	}
 	return m.show(to)
 }
@@ -570,11 +617,15 @@ func (m *Model) frame() string {
 	switch {
 	case m.dup != nil:
 		body = m.dupView(w)
+	case m.quitAsk && !m.savable():
+		body = st.Heading.Render("This case is not saved yet.") + "\n\n" +
+			wrap("A new case is saved once it has a sending IP or domain (step 3): quitting now keeps nothing.", w) + "\n\n" +
+			"  n    quit without saving\n  esc  stay"
 	case m.quitAsk:
 		body = st.Heading.Render("Unsaved changes.") + "\n\n" +
-			"  y  save and quit\n  n  quit without saving\n  esc  stay"
+			"  y    save and quit\n  n    quit without saving\n  esc  stay"
 	case m.showHelp:
-		body = m.fullHelp()
+		body = m.helpView.view(m.c, w, h-lipgloss.Height(header)-lipgloss.Height(footer))
 	default:
 		if s := m.screens[m.cur]; s != nil {
 			body = s.view()
@@ -625,39 +676,44 @@ func (m *Model) footer(w int) string {
 			status = st.Flash.Render("✓ " + m.status)
 		}
 	}
-	var keys []key.Binding
-	editing := false
-	if s := m.screens[m.cur]; s != nil && m.dup == nil && !m.quitAsk {
-		keys = append(keys, s.help()...)
-		editing = s.editing()
-	}
-	tail := []key.Binding{m.c.Keys.Help, m.c.Keys.Quit}
-	if editing {
-		// Letters are text here: only ctrl+c quits.
-		tail = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
-	}
+	keys, tail := m.footerKeys()
 	// The screen's keys are cut to the width; help and quit always show.
 	end := m.help.ShortHelpView(tail)
 	line := ""
+	if len(tail) == 0 {
+		end = ""
+	}
 	if len(keys) > 0 {
 		line = truncate(m.help.ShortHelpView(keys), max(0, w-lipgloss.Width(end)-3)) + m.help.Styles.ShortSeparator.Render(" • ")
 	}
 	return truncate(status, w) + "\n" + truncate(line+end, w)
 }
 
-func (m *Model) fullHelp() string {
+// footerKeys are the keys that work now: a dialog's own, else the screen's, with help
+// and quit (only ctrl+c while letters are text).
+func (m *Model) footerKeys() (keys, tail []key.Binding) {
+	b := func(k, desc string) key.Binding { return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc)) }
 	k := m.c.Keys
-	groups := [][]key.Binding{
-		{k.Next, k.Back, k.Tab, k.Toggle, k.Up, k.Down},
-		{k.Filter, k.Copy, k.Save, k.Kind, k.Sent, k.Print, k.Redact},
-		{k.New, k.Rerun, k.RerunAll, k.Cancel, k.Attach, k.Paste, k.Update},
-		{k.Help, k.Quit},
+	switch {
+	case m.dup != nil:
+		return []key.Binding{b("enter", "open that case"), b("f", "create anyway"), b("esc", "back")}, []key.Binding{b("ctrl+c", "quit")}
+	case m.quitAsk && !m.savable():
+		return []key.Binding{b("n", "quit without saving"), b("esc", "stay")}, nil
+	case m.quitAsk:
+		return []key.Binding{b("y", "save and quit"), b("n", "quit without saving"), b("esc", "stay")}, nil
+	case m.showHelp:
+		return []key.Binding{b("↑/↓", "scroll"), b("esc", "close help")}, []key.Binding{k.Quit}
 	}
-	h := m.help
-	h.ShowAll = true
-	intro := m.c.Styles.Heading.Render("Keys") + "\n" + m.c.Styles.Muted.Render(
-		"The same keys mean the same thing on every screen. While a text field has focus,\nletters are typed into it: press esc or tab to leave it.") + "\n\n"
-	return intro + h.FullHelpView(groups)
+	editing := false
+	if s := m.screens[m.cur]; s != nil {
+		keys = s.help()
+		editing = s.editing()
+	}
+	if editing {
+		// Letters are text here: f1 shows the help and only ctrl+c quits.
+		return keys, []key.Binding{b("f1", "help"), b("ctrl+c", "quit")}
+	}
+	return keys, []key.Binding{k.Help, k.Quit}
 }
 
 func (m *Model) dupView(w int) string {
@@ -665,7 +721,7 @@ func (m *Model) dupView(w int) string {
 	d := m.dup
 	return st.Warn.Render("A case for this is already open") + "\n\n" +
 		wrap(fmt.Sprintf("Case %s covers %s. One case per IP keeps one timeline: add the new failures there instead of opening a duplicate.", d.Existing.ID, d.Why), w) +
-		"\n\n  enter  open " + d.Existing.ID + " (what you pasted is added to it)\n  f      create a new case anyway\n  esc    back"
+		"\n\n  enter  open " + d.Existing.ID + " (what you pasted is added to it)\n  f      create a new case anyway\n  esc    back to the identifiers"
 }
 
 // Run runs a session in the terminal. On quit it prints the last message when the person

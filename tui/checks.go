@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/unblock-mail/unblock/casefile"
 	"github.com/unblock-mail/unblock/checks"
 	"github.com/unblock-mail/unblock/checks/resolver"
 	"github.com/unblock-mail/unblock/sanitize"
@@ -53,14 +52,21 @@ type checksScreen struct {
 	running int
 	envErr  string
 	ran     bool
+	// skipped are the checks the person chose not to run (--skip, or space on the row).
+	skipped map[string]bool
+	// scroll is the first line of the details pane shown; it resets with the selection.
+	scroll int
 	// then is where to go once a run ends: the overview's update runs the checks first.
 	then tea.Cmd
 }
 
 func newChecks(s *session) *checksScreen {
-	cs := &checksScreen{s: s, spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
+	cs := &checksScreen{s: s, spin: spinner.New(spinner.WithSpinner(spinner.Dot)), skipped: map[string]bool{}}
 	for _, id := range checks.IDs() {
 		cs.rows = append(cs.rows, checkRow{id: id})
+	}
+	for _, id := range s.opts.Skip {
+		cs.skipped[id] = true
 	}
 	// What the case holds from an earlier run is shown until the checks run again.
 	for _, a := range s.cas.Authentication {
@@ -87,10 +93,43 @@ func (cs *checksScreen) editing() bool { return false }
 
 func (cs *checksScreen) help() []key.Binding {
 	k := cs.s.c.Keys
+	scroll := key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll details"))
 	if cs.running > 0 {
-		return []key.Binding{k.Up, k.Down, k.Cancel, k.Back}
+		return []key.Binding{k.Up, k.Down, scroll, k.Cancel, k.Back}
 	}
-	return []key.Binding{k.Next, k.Up, k.Down, k.Rerun, k.RerunAll, k.Back}
+	skip := k.Toggle
+	skip.SetHelp("space", "skip / run")
+	if len(cs.rows) > 0 && cs.skipped[cs.rows[cs.sel].id] {
+		skip.SetHelp("space", "run it")
+	} else if len(cs.rows) > 0 {
+		skip.SetHelp("space", "skip it")
+	}
+	return []key.Binding{k.Next, k.Up, k.Down, skip, k.Rerun, k.RerunAll, scroll, k.Back}
+}
+
+// skippedResult is what a skipped row shows until it runs again.
+func skippedResult(id string) checks.Result {
+	return checks.Result{ID: id, Status: checks.Skip, Summary: "skipped on request (space runs it)"}
+}
+
+// toggleSkip skips the selected check, or runs it again when it was skipped.
+func (cs *checksScreen) toggleSkip() tea.Cmd {
+	if len(cs.rows) == 0 {
+		return nil
+	}
+	if cs.running > 0 {
+		return flash("the checks are still running: wait, or press x to cancel")
+	}
+	r := &cs.rows[cs.sel]
+	if cs.skipped[r.id] {
+		delete(cs.skipped, r.id)
+		return tea.Batch(flash(r.id+" runs again"), cs.start(r.id))
+	}
+	cs.skipped[r.id] = true
+	r.res, r.has = skippedResult(r.id), true
+	// A skipped check says nothing about the sender: its earlier result leaves the case.
+	cs.s.cas.Authentication = slices.DeleteFunc(cs.s.cas.Authentication, func(a casefile.AuthCheck) bool { return a.ID == r.id })
+	return tea.Batch(cs.s.touch(), flash(r.id+" skipped: the case and the message leave it out"))
 }
 
 // target is what the checks are about, from the case's identifiers.
@@ -118,11 +157,16 @@ func (cs *checksScreen) start(only string) tea.Cmd {
 	run := cs.run
 	cs.running = 0
 	for i := range cs.rows {
-		if only == "" || cs.rows[i].id == only {
-			cs.rows[i].running = true
+		r := &cs.rows[i]
+		switch {
+		case cs.skipped[r.id]:
+			r.running = false
+			r.res, r.has = skippedResult(r.id), true
+		case only == "" || r.id == only:
+			r.running = true
 			cs.running++
-		} else {
-			cs.rows[i].running = false
+		default:
+			r.running = false
 		}
 	}
 	opts := cs.s.opts
@@ -159,13 +203,10 @@ func (cs *checksScreen) launch(msg checksEnvMsg) tea.Cmd {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cs.s.opts.Timeout)
 	cs.cancel = cancel
-	var skip map[string]bool
-	if msg.only != "" {
-		skip = map[string]bool{}
-		for _, r := range cs.rows {
-			if r.id != msg.only {
-				skip[r.id] = true
-			}
+	skip := map[string]bool{}
+	for _, r := range cs.rows {
+		if cs.skipped[r.id] || (msg.only != "" && r.id != msg.only) {
+			skip[r.id] = true
 		}
 	}
 	ch := checks.Run(ctx, msg.env, cs.target(), skip)
@@ -248,11 +289,19 @@ func (cs *checksScreen) key(km tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(km, k.Up):
 		if cs.sel > 0 {
 			cs.sel--
+			cs.scroll = 0
 		}
 	case key.Matches(km, k.Down):
 		if cs.sel < len(cs.rows)-1 {
 			cs.sel++
+			cs.scroll = 0
 		}
+	case km.String() == "pgdown":
+		cs.scroll += max(1, cs.paneLines()-2)
+	case km.String() == "pgup":
+		cs.scroll = max(0, cs.scroll-max(1, cs.paneLines()-2))
+	case key.Matches(km, k.Toggle):
+		return cs.toggleSkip()
 	case key.Matches(km, k.Cancel):
 		if cs.running > 0 && cs.cancel != nil {
 			// The runner reports what was still waiting as "error", never as a failure.
@@ -319,11 +368,7 @@ func (cs *checksScreen) view() string {
 		b.WriteString(st.Muted.Render(cs.tally()) + "\n")
 	}
 	b.WriteString("\n")
-	// The list and the detail pane share what the three lines above leave.
-	_, bodyH := cs.s.c.body()
-	avail := bodyH - 3
-	listH := min(len(cs.rows), max(3, avail-8))
-	paneH := max(2, avail-listH-3)
+	listH, paneH := cs.layout()
 	// When not every row fits, the last line says how many more there are.
 	rowsH := listH
 	if len(cs.rows) > listH {
@@ -362,6 +407,17 @@ func (cs *checksScreen) view() string {
 	return b.String()
 }
 
+// layout shares what the three lines above the list leave between the list and the
+// detail pane: the rows it shows and the pane's inner lines.
+func (cs *checksScreen) layout() (listH, paneH int) {
+	_, bodyH := cs.s.c.body()
+	avail := bodyH - 3
+	listH = min(len(cs.rows), max(3, avail-8))
+	return listH, max(2, avail-listH-3)
+}
+
+func (cs *checksScreen) paneLines() int { _, h := cs.layout(); return h }
+
 // tally counts the statuses, keeping "could not check" apart from failures.
 func (cs *checksScreen) tally() string {
 	n := map[checks.Status]int{}
@@ -384,97 +440,52 @@ func (cs *checksScreen) tally() string {
 	return "done: " + strings.Join(parts, " · ")
 }
 
-// detail is the pane of the selected check: summary, fix and details.
+// detail is the pane of the selected check: its summary, what it means when it could
+// not run, the fix, and its details in sentences. pgup/pgdn scroll it.
 func (cs *checksScreen) detail(w, h int) string {
 	st := cs.s.c.Styles
 	r := cs.rows[cs.sel]
 	inner := max(10, w-4)
-	var b strings.Builder
-	b.WriteString(st.Heading.Render(r.id))
+	head := st.Heading.Render(r.id)
 	if r.has {
-		b.WriteString("  " + glyph(st, r.res.Status))
+		head += "  " + glyph(st, r.res.Status)
 	}
-	b.WriteString("\n")
+	var lines []string
+	add := func(s string) { lines = append(lines, strings.Split(s, "\n")...) }
 	switch {
 	case r.running:
-		b.WriteString(st.Muted.Render("checking…"))
+		add(st.Muted.Render("checking…"))
 	case !r.has:
-		b.WriteString(st.Muted.Render("not run yet"))
+		add(st.Muted.Render("not run yet"))
 	default:
-		b.WriteString(wrap(sanitize.Line(r.res.Summary), inner))
+		add(wrap(sanitize.Line(r.res.Summary), inner))
 		if r.res.Status == checks.Error {
-			b.WriteString("\n" + st.Error.Render(wrap("This check could not run, so it says nothing about your setup: it is not a failure. Re-run it (r) when the network allows.", inner)))
+			add(st.Error.Render(wrap("This check could not run, so it says nothing about your setup: it is not a failure. Re-run it (r) when the network allows.", inner)))
 		}
 		if r.res.Fix != "" {
-			b.WriteString("\n" + st.Accent.Render("Fix: ") + wrap(sanitize.Line(r.res.Fix), inner-5))
+			add(st.Accent.Render("Fix: ") + wrap(sanitize.Text(r.res.Fix), inner-5))
 		}
-		for _, d := range detailLines(r.res.Details) {
+		for _, d := range detailSentences(r.id, r.res.Details) {
 			// One line at a time: a multi-line Render pads every line to the widest.
-			b.WriteString("\n" + st.Muted.Render(truncate(d, inner)))
+			for _, l := range strings.Split(wrap(d, inner), "\n") {
+				lines = append(lines, st.Muted.Render(l))
+			}
 		}
 	}
-	body := b.String()
-	if n := lineCount(body); n > h {
-		body = fit(body, inner, h-1) + "\n" + st.Muted.Render(fmt.Sprintf("… %d more lines (a wider or taller terminal shows them)", n-h+1))
-	} else {
-		body = fit(body, inner, n)
+	// The heading stays; the rest scrolls, with a last line saying where it is.
+	room := max(1, h-1)
+	if len(lines) > room {
+		room = max(1, room-1)
+		cs.scroll = min(cs.scroll, len(lines)-room)
+		end := min(len(lines), cs.scroll+room)
+		shown := append([]string{head}, lines[cs.scroll:end]...)
+		where := fmt.Sprintf("lines %d–%d of %d · pgup/pgdn scroll", cs.scroll+1, end, len(lines))
+		body := fit(strings.Join(shown, "\n"), inner, len(shown)) + "\n" + st.Muted.Render(truncate(where, inner))
+		return st.Pane.Width(w).Render(body)
 	}
-	return st.Pane.Width(w).Render(body)
+	cs.scroll = 0
+	body := append([]string{head}, lines...)
+	return st.Pane.Width(w).Render(fit(strings.Join(body, "\n"), inner, len(body)))
 }
 
 func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
-
-// detailLines shows a check's details: one line per value, lists one item a line, maps
-// as key=value pairs, sorted, every value made safe to show.
-func detailLines(d map[string]any) []string {
-	var out []string
-	for _, k := range sortedKeys(reflect.ValueOf(d)) {
-		v := reflect.ValueOf(d[k.String()])
-		for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) {
-			v = v.Elem()
-		}
-		switch {
-		case v.IsValid() && (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Type().Elem().Kind() != reflect.Uint8:
-			out = append(out, sanitize.Line(k.String())+":")
-			for i := range v.Len() {
-				out = append(out, "  - "+inline(v.Index(i)))
-			}
-		default:
-			out = append(out, sanitize.Line(k.String())+": "+inline(v))
-		}
-	}
-	return out
-}
-
-// inline writes a value on one line: a map as its key=value pairs.
-func inline(v reflect.Value) string {
-	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) {
-		v = v.Elem()
-	}
-	if !v.IsValid() {
-		return ""
-	}
-	if v.Kind() == reflect.Map {
-		var parts []string
-		for _, k := range sortedKeys(v) {
-			if x := inline(v.MapIndex(k)); x != "" {
-				parts = append(parts, fmt.Sprintf("%v=%s", k.Interface(), x))
-			}
-		}
-		return strings.Join(parts, " ")
-	}
-	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8 {
-		var parts []string
-		for i := range v.Len() {
-			parts = append(parts, inline(v.Index(i)))
-		}
-		return strings.Join(parts, ", ")
-	}
-	return sanitize.Line(fmt.Sprint(v.Interface()))
-}
-
-func sortedKeys(m reflect.Value) []reflect.Value {
-	keys := m.MapKeys()
-	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i].Interface()) < fmt.Sprint(keys[j].Interface()) })
-	return keys
-}

@@ -43,16 +43,46 @@ const (
 	eMailKind
 	eImpact
 	eChanges
+	// The Customer Success Center's own fields, shown for a support case.
+	eTitle
+	eProduct
+	eComponent
+	eReference
 	nEvidenceFields
 )
 
-var evidenceLabels = [nEvidenceFields]string{"Volume", "Who is affected", "Kind of mail", "Business impact", "Recent changes"}
+var evidenceLabels = [nEvidenceFields]string{"Volume", "Who is affected", "Kind of mail", "Business impact", "Recent changes",
+	"Case title", "Product", "Component", "CSC case number"}
 var evidenceHints = [nEvidenceFields]string{
 	"e.g. about 2,000 messages a day",
 	"e.g. all customers at example.org",
 	"some of: " + strings.Join(casefile.MailKinds, ", "),
 	"e.g. invoices do not reach 300 customers",
 	"e.g. new-ip: moved to 192.0.2.7 on 1 Nov · dns: new SPF",
+	"the case's title in the Customer Success Center",
+	"Protection Server / on Demand, Essentials, TAP …",
+	"as the Customer Success Center lists it, e.g. Email Filtering",
+	"the case number once the CSC gives one (updates quote it)",
+}
+
+// supportCase reports that the case goes to the Customer Success Center, whose form asks
+// for a title, the product and the component.
+func (e *evidence) supportCase() bool {
+	d, ok := triage.DeskFor(e.s.cas.RouteKind())
+	return ok && d.Message == "support-case"
+}
+
+// fields are the fields shown, in order.
+func (e *evidence) fields() []int {
+	n := eChanges + 1
+	if e.supportCase() {
+		n = nEvidenceFields
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 type attachedMsg struct {
@@ -104,6 +134,13 @@ func (e *evidence) enter() tea.Cmd {
 		ch = append(ch, x.Kind+": "+x.Summary)
 	}
 	e.inputs[eChanges].SetValue(strings.Join(ch, " · "))
+	e.inputs[eTitle].SetValue(c.Title)
+	e.inputs[eProduct].SetValue(c.Route.Product)
+	e.inputs[eComponent].SetValue(c.Route.Component)
+	e.inputs[eReference].SetValue(c.Route.Reference)
+	if e.field >= len(e.fields()) {
+		e.field = 0
+	}
 	return nil
 }
 
@@ -112,7 +149,11 @@ func (e *evidence) editing() bool { return e.attaching || e.pane == 1 }
 func (e *evidence) help() []key.Binding {
 	k := e.s.c.Keys
 	if e.attaching {
-		return []key.Binding{k.Next, k.Tab, k.Back}
+		attach, kind, cancel := k.Next, k.Tab, k.Back
+		attach.SetHelp("enter", "attach")
+		kind.SetHelp("tab", "change kind")
+		cancel.SetHelp("esc", "cancel")
+		return []key.Binding{attach, kind, cancel}
 	}
 	if e.pane == 1 {
 		field := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "field"))
@@ -126,9 +167,9 @@ func (e *evidence) help() []key.Binding {
 // flush stores what is typed, when the session ends on this screen.
 func (e *evidence) flush() {
 	c := e.s.cas
-	scope, changes := c.Scope, slices.Clone(c.Changes)
+	scope, changes, title, route := c.Scope, slices.Clone(c.Changes), c.Title, c.Route
 	e.storeFields()
-	if !reflect.DeepEqual(scope, c.Scope) || !reflect.DeepEqual(changes, c.Changes) {
+	if !reflect.DeepEqual(scope, c.Scope) || !reflect.DeepEqual(changes, c.Changes) || title != c.Title || route != c.Route {
 		e.s.touch()
 	}
 }
@@ -166,6 +207,12 @@ func (e *evidence) storeFields() {
 		changes = append(changes, ch)
 	}
 	c.Changes = changes
+	if e.supportCase() {
+		c.Title = sanitize.Line(strings.TrimSpace(e.inputs[eTitle].Value()))
+		c.Route.Product = sanitize.Line(strings.TrimSpace(e.inputs[eProduct].Value()))
+		c.Route.Component = sanitize.Line(strings.TrimSpace(e.inputs[eComponent].Value()))
+		c.Route.Reference = sanitize.Line(strings.TrimSpace(e.inputs[eReference].Value()))
+	}
 }
 
 func (e *evidence) update(msg tea.Msg) tea.Cmd {
@@ -243,7 +290,7 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 		case km.String() == "down":
 			return e.moveField(e.field + 1)
 		case key.Matches(km, k.Next):
-			if e.field < nEvidenceFields-1 {
+			if e.field < len(e.fields())-1 {
 				return e.moveField(e.field + 1)
 			}
 			e.storeFields()
@@ -276,7 +323,8 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 
 func (e *evidence) moveField(to int) tea.Cmd {
 	e.inputs[e.field].Blur()
-	e.field = (to + nEvidenceFields) % nEvidenceFields
+	n := len(e.fields())
+	e.field = (to + n) % n
 	e.storeFields()
 	return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
 }
@@ -391,7 +439,7 @@ func (e *evidence) view() string {
 	} else {
 		b.WriteString("  " + st.Heading.Render("About the failure") + st.Muted.Render("  (tab to type)") + "\n")
 	}
-	for i := range nEvidenceFields {
+	for _, i := range e.fields() {
 		in := e.inputs[i]
 		in.SetWidth(max(10, w-22))
 		label, mark := fmt.Sprintf("%-17s", evidenceLabels[i]), "  "

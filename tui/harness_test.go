@@ -204,7 +204,8 @@ func keyMsgs(k string) []tea.Msg {
 		"up": {Code: tea.KeyUp}, "down": {Code: tea.KeyDown}, "left": {Code: tea.KeyLeft},
 		"right": {Code: tea.KeyRight}, "ctrl+c": {Code: 'c', Mod: tea.ModCtrl},
 		"ctrl+s": {Code: 's', Mod: tea.ModCtrl}, "backspace": {Code: tea.KeyBackspace},
-		"ctrl+u": {Code: 'u', Mod: tea.ModCtrl},
+		"ctrl+u": {Code: 'u', Mod: tea.ModCtrl}, "pgdown": {Code: tea.KeyPgDown}, "pgup": {Code: tea.KeyPgUp},
+		"f1": {Code: tea.KeyF1},
 	}
 	if key, ok := named[k]; ok {
 		return []tea.Msg{tea.KeyPressMsg(key)}

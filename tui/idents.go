@@ -235,7 +235,11 @@ func (d *idents) view() string {
 	w, _ := d.s.c.size()
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("What the provider needs to find your mail") + "\n")
-	b.WriteString(st.Muted.Render(wrap("Filled in from what you pasted; correct or complete them. The checks run for these.", w)) + "\n\n")
+	intro := "Filled in from what you pasted; correct or complete them. The checks run for these."
+	if len(d.s.cas.Timeline) == 0 {
+		intro = "Nothing was pasted, so nothing is filled in: give at least the sending IP or domain. The checks run for these."
+	}
+	b.WriteString(st.Muted.Render(wrap(intro, w)) + "\n\n")
 	labelW := 19
 	for i, f := range identFields {
 		in := d.inputs[i]

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
@@ -42,6 +43,9 @@ type messageScreen struct {
 	redact bool
 	// wrapped is the width the viewport's text was wrapped for.
 	wrapped int
+	// confirmEarly is set after m on an escalation before the follow-up is due: a second
+	// m marks it sent all the same, any other key keeps waiting.
+	confirmEarly bool
 }
 
 func newMessage(s *session) *messageScreen {
@@ -136,6 +140,12 @@ func (ms *messageScreen) editing() bool { return false }
 
 func (ms *messageScreen) help() []key.Binding {
 	k := ms.s.c.Keys
+	if ms.confirmEarly {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mark sent anyway")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep waiting")),
+		}
+	}
 	done := k.Next
 	done.SetHelp("enter", "done")
 	return []key.Binding{k.Copy, k.Save, k.Sent, k.Kind, k.Redact, k.Print, done, k.Back}
@@ -161,9 +171,26 @@ func (ms *messageScreen) update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// early reports that the message shown is an escalation written before the desk's
+// response time has passed, and when the follow-up is due.
+func (ms *messageScreen) early() (time.Time, bool) {
+	if len(ms.kinds) == 0 || ms.kinds[ms.kind] != "escalation" {
+		return time.Time{}, false
+	}
+	f, due := ms.s.cas.FollowUpDue(ms.s.opts.Now())
+	return f.Due, f.Wait > 0 && !due
+}
+
 func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 	k := ms.s.c.Keys
 	c := ms.s.cas
+	if ms.confirmEarly {
+		ms.confirmEarly = false
+		if !key.Matches(km, k.Sent) {
+			return flash("not marked sent: the escalation waits until the follow-up is due")
+		}
+		return ms.markSent()
+	}
 	switch {
 	case key.Matches(km, k.Back):
 		return emit(backMsg{})
@@ -196,19 +223,18 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 	}
 	text := ms.msg.String()
 	switch {
+	// Copying, saving and printing are previews: only marking sent records a message.
 	case key.Matches(km, k.Copy):
-		c.RecordMessage(ms.msg, false, ms.s.opts.Now())
 		native := ms.s.opts.Clipboard
 		if native == nil {
 			native = clipboard.WriteAll
 		}
-		return tea.Batch(tea.SetClipboard(text), ms.s.touch(), func() tea.Msg {
+		return tea.Batch(tea.SetClipboard(text), func() tea.Msg {
 			return copiedMsg{native: native(text)}
 		})
 	case key.Matches(km, k.Save):
-		c.RecordMessage(ms.msg, false, ms.s.opts.Now())
 		name := fmt.Sprintf("%s-%s.txt", c.ID, ms.msg.Kind)
-		return tea.Batch(ms.s.touch(), func() tea.Msg {
+		return tea.Batch(func() tea.Msg {
 			abs, err := filepath.Abs(name)
 			if err != nil {
 				return savedFileMsg{err: err}
@@ -216,11 +242,11 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 			return savedFileMsg{path: abs, err: os.WriteFile(abs, []byte(text), 0o600)}
 		})
 	case key.Matches(km, k.Sent):
-		c.RecordMessage(ms.msg, true, ms.s.opts.Now())
-		if c.Status == casefile.StatusDraft || c.Status == casefile.StatusOpen || c.Status == "" {
-			c.Status = casefile.StatusWaiting
+		if due, ok := ms.early(); ok {
+			ms.confirmEarly = true
+			return flashError(fmt.Sprintf("follow-up due %s UTC: m again marks it sent anyway", due.UTC().Format("2006-01-02 15:04")))
 		}
-		return tea.Batch(ms.s.touch(), emit(saveMsg{}), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
+		return ms.markSent()
 	case key.Matches(km, k.Print):
 		ms.print = !ms.print
 		if ms.print {
@@ -231,6 +257,17 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 	var cmd tea.Cmd
 	ms.vp, cmd = ms.vp.Update(km)
 	return cmd
+}
+
+// markSent records the message as sent now and saves the case at once: it records
+// something done outside the program.
+func (ms *messageScreen) markSent() tea.Cmd {
+	c := ms.s.cas
+	c.RecordMessage(ms.msg, true, ms.s.opts.Now())
+	if c.Status == casefile.StatusDraft || c.Status == casefile.StatusOpen || c.Status == "" {
+		c.Status = casefile.StatusWaiting
+	}
+	return tea.Batch(ms.s.touch(), emit(saveMsg{}), flash(fmt.Sprintf("marked sent at %s UTC: the case now waits for %s", ms.s.opts.Now().UTC().Format("2006-01-02 15:04"), waitFor(c, ms.msg.Kind))))
 }
 
 // waitFor says how long the desk is expected to take.
@@ -260,12 +297,18 @@ func (ms *messageScreen) view() string {
 	}
 	b.WriteString(truncate(st.Muted.Render("kind ←/→ ")+strings.Join(tabs, ""), w) + "\n")
 	b.WriteString(readinessLine(st, ms.s.readiness(), w) + "\n")
+	extra := 0
+	if due, ok := ms.early(); ok {
+		// The command line refuses this escalation without --force; here it is said.
+		b.WriteString(st.Warn.Render(truncate(fmt.Sprintf("! Too early to escalate: the follow-up is due %s UTC", due.UTC().Format("2006-01-02 15:04")), w)) + "\n")
+		extra = 1
+	}
 	if ms.err != "" {
 		b.WriteString("\n" + st.Warn.Render(wrap(ms.err, w)) + "\n")
 		return b.String()
 	}
 	// What is left after the two lines above, the pane's border and the status line.
-	vh := max(3, h-5)
+	vh := max(3, h-5-extra)
 	ms.vp.SetWidth(max(10, w-4))
 	ms.vp.SetHeight(vh)
 	ms.layout(max(10, w-4))

@@ -70,7 +70,10 @@ func (p *picker) editing() bool { return p.filtering }
 func (p *picker) help() []key.Binding {
 	k := p.c.Keys
 	if p.filtering {
-		return []key.Binding{k.Next, k.Back}
+		keep, clear := k.Next, k.Back
+		keep.SetHelp("enter", "keep the filter")
+		clear.SetHelp("esc", "clear it")
+		return []key.Binding{keep, clear}
 	}
 	open := k.Next
 	open.SetHelp("enter", "open")

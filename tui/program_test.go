@@ -50,7 +50,7 @@ func TestProgram(t *testing.T) {
 	tm.Send(tea.PasteMsg{Content: readBounce(t)})
 	wait("Proposed")
 	press("enter")
-	wait("step 3 of 6")
+	wait("provider needs")
 	// Each field is cleared first (ctrl+u): triage may have filled it already.
 	press("down", "ctrl+u", "example.com", "enter", "ctrl+u", "nekonyaan@example.com", "enter", "ctrl+u", "mx100.qin.example.com", "enter", "enter", "enter")
 	wait("done:")

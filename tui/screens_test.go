@@ -64,14 +64,19 @@ func TestWizard(t *testing.T) {
 			}
 			d.golden(t, name("2-triage"))
 			// Changing an answer: the mode cycles, and back.
+			read := d.m.cas.Mode
 			d.keys("right")
-			if d.m.cas.Mode != triage.Deferral {
-				t.Errorf("→ on the mode gave %q, want deferral", d.m.cas.Mode)
+			if want := triage.Mode(step(modeChoices, string(read), 1)); d.m.cas.Mode != want || want == read {
+				t.Errorf("→ on the mode gave %q, want %q after %q", d.m.cas.Mode, want, read)
 			}
-			d.keys("left", "enter")
+			d.keys("left")
+			if d.m.cas.Mode != read {
+				t.Errorf("← did not go back to %q: %q", read, d.m.cas.Mode)
+			}
+			d.keys("enter")
 			d.waitText("What the provider needs")
-			if !d.m.created {
-				t.Fatal("leaving triage did not create the case")
+			if d.m.created {
+				t.Fatal("the case was created before its identifiers were confirmed")
 			}
 
 			// Step 3: identifiers are validated as typed.
@@ -82,6 +87,9 @@ func TestWizard(t *testing.T) {
 			d.golden(t, name("3-idents"))
 			d.keys("enter")
 			d.waitText("Proving your side")
+			if !d.m.created {
+				t.Fatal("confirming the identifiers did not create the case")
+			}
 
 			// Step 4: the checks run and settle.
 			cs := d.m.screens[scrChecks].(*checksScreen)
@@ -230,6 +238,8 @@ func TestPicker(t *testing.T) {
 				t.Fatalf("filter \"outlook\" shows %d rows", len(p.shown))
 			}
 			d.keys("enter", "enter")
+			// The list shows the title too: wait for the overview itself.
+			d.until("the overview", func() bool { return d.m.cur == scrOverview })
 			d.waitText("Invoices to Outlook")
 			if d.m.cur != scrOverview {
 				t.Fatalf("enter on a case showed screen %d, want the overview", d.m.cur)
@@ -325,13 +335,28 @@ func TestQuitGuard(t *testing.T) {
 	if !d.m.quitAsk || d.m.quitting {
 		t.Fatalf("q with an unsaved case: asked %v, quitting %v", d.m.quitAsk, d.m.quitting)
 	}
-	if !strings.Contains(d.screen(), "Unsaved changes") {
-		t.Errorf("no guard on screen:\n%s", d.screen())
+	// Without an IP or domain there is nothing a case could be saved under: the guard
+	// says so and offers no save.
+	if !strings.Contains(d.screen(), "not saved yet") || strings.Contains(d.screen(), "save and quit") {
+		t.Errorf("guard of a case with no IP:\n%s", d.screen())
+	}
+	d.keys("y")
+	if !d.m.quitAsk || d.m.saving {
+		t.Fatal("y saved a case that has no IP or domain")
 	}
 	d.keys("esc")
 	if d.m.quitAsk || d.m.quitting {
 		t.Fatal("esc did not cancel the quit")
 	}
+	// With an IP from a paste, the guard offers to save.
+	d.keys("tab")
+	d.send(tea.PasteMsg{Content: "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.7"})
+	d.waitText("Proposed")
+	d.keys("q")
+	if !strings.Contains(d.screen(), "Unsaved changes") || !strings.Contains(d.screen(), "y save and quit") {
+		t.Errorf("no guard on screen:\n%s", d.screen())
+	}
+	d.keys("esc")
 }
 
 // TestZeroSize draws every screen before the terminal has said its size.
@@ -425,10 +450,20 @@ func TestQuestions(t *testing.T) {
 	d.waitText("What failed?")
 	d.keys("tab")
 	d.waitText("A few questions")
+	if d.m.cas.Provider != "" || d.m.cas.Mode != "" || d.m.cas.Route.Kind != "" {
+		t.Fatalf("answers filled in before any was given: provider %q mode %q route %q", d.m.cas.Provider, d.m.cas.Mode, d.m.cas.Route.Kind)
+	}
 	d.keys("right", "right", "right") // none yet → hard-block → deferral → filtering
 	if d.m.cas.Mode != triage.Filtering {
 		t.Fatalf("mode %q after two →, want filtering", d.m.cas.Mode)
 	}
+	// Whose control it was is not assumed either: enter asks for it.
+	d.keys("enter")
+	d.waitText("whose control blocked it")
+	if ts := d.m.screens[scrTriage].(*triageScreen); d.m.cur != scrTriage || ts.field != fProvider {
+		t.Fatalf("enter without a provider left triage (screen %d) or did not point at the question", d.m.cur)
+	}
+	d.keys("right") // the first provider: proofpoint
 	if got := d.m.cas.RouteKind(); got != "recipient-admin" {
 		t.Errorf("a sender's false positive at Proofpoint goes to %q, want recipient-admin", got)
 	}
@@ -459,7 +494,19 @@ func TestDuplicate(t *testing.T) {
 	d.send(tea.PasteMsg{Content: readBounce(t)})
 	d.waitText("Proposed")
 	d.keys("enter")
+	d.waitText("What the provider needs")
+	d.keys("ctrl+s")
 	d.waitText("already open")
+	if d.m.cur != scrIdents {
+		t.Errorf("behind the duplicate dialog the screen is %d, want the identifiers", d.m.cur)
+	}
+	if head := strings.SplitN(d.screen(), "\n", 2)[0]; strings.Contains(head, c.ID) || d.m.cas.ID != "" {
+		t.Errorf("the refused case took the open case's id: header %q, id %q", head, d.m.cas.ID)
+	}
+	d.golden(t, "duplicate-80")
+	if !strings.Contains(d.screen(), c.ID) || !strings.Contains(d.screen(), "f create") {
+		t.Errorf("the dialog does not name the open case and its keys:\n%s", d.screen())
+	}
 	if d.m.dup == nil || d.m.dup.Existing.ID != c.ID {
 		t.Fatalf("duplicate guard: %+v", d.m.dup)
 	}
@@ -549,7 +596,7 @@ func TestChecksScreen(t *testing.T) {
 			results := []checks.Result{
 				{ID: "spf", Status: checks.Pass, Summary: "192.0.2.225 may send as example.com"},
 				{ID: "dkim", Status: checks.Fail, Summary: "selector s1 has no key", Fix: "publish the key of selector s1 at s1._domainkey.example.com",
-					Details: map[string]any{"selector": "s1", "tried": []string{"s1._domainkey.example.com"}}},
+					Details: map[string]any{"domain": "example.com", "probed": false, "selectors": []map[string]any{{"selector": "s1", "name": "s1._domainkey.example.com", "found": false}}}},
 				{ID: "dnsbl", Status: checks.Error, Summary: "no blocklist answered: the resolver refused \x1b[31m"},
 				{ID: "ptr", Status: checks.Warn, Summary: "PTR mail.example.com looks generic"},
 			}

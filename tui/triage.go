@@ -60,12 +60,16 @@ type (
 		ch          <-chan tea.Msg
 	}
 	triageDoneMsg struct {
-		id       int
-		source   string
-		findings []triage.Finding
-		groups   []triage.Group
-		notes    []string
-		err      error
+		id         int
+		source     string
+		findings   []triage.Finding
+		groups     []triage.Group
+		notes      []string
+		classified bool
+		// missing is what was typed when it looked like a path but no file is there: if
+		// nothing in it reads as a failure either, the person mistyped a path.
+		missing string
+		err     error
 	}
 )
 
@@ -88,6 +92,7 @@ type triageScreen struct {
 	notes        []string // what triage assumed (a syslog year, a zone)
 	added        int
 	err          string
+	missing      string // the path typed, when no file is there
 	routeTouched bool
 	// addOnly is set when the screen is reached from the overview: new failures are added
 	// to the case and the proposal is not asked again.
@@ -135,10 +140,12 @@ func (t *triageScreen) help() []key.Binding {
 	return []key.Binding{confirm, change, k.Up, k.Down, k.Tab, k.Back}
 }
 
-// readText triages pasted text in a Cmd.
-func (t *triageScreen) readText(text string) tea.Cmd {
+// readText triages pasted text in a Cmd. missing is set when the text looked like the
+// path of a file that is not there.
+func (t *triageScreen) readText(text, missing string) tea.Cmd {
 	t.start("pasted text", int64(len(text)))
 	t.preview = previewLines(text, 2)
+	t.missing = missing
 	return t.readFrom("paste", func() (io.ReadCloser, int64, error) {
 		return io.NopCloser(strings.NewReader(text)), int64(len(text)), nil
 	}, "")
@@ -147,7 +154,7 @@ func (t *triageScreen) readText(text string) tea.Cmd {
 // readFile triages a file in a Cmd, with progress for the bar.
 func (t *triageScreen) readFile(path string) tea.Cmd {
 	t.start(path, 0)
-	t.preview = nil
+	t.preview, t.missing = nil, ""
 	return t.readFrom(filepath.Base(path), func() (io.ReadCloser, int64, error) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -211,7 +218,7 @@ func (t *triageScreen) readFrom(name string, open func() (io.ReadCloser, int64, 
 			ch <- triageDoneMsg{id: id, err: err}
 			return
 		}
-		ch <- triageDoneMsg{id: id, source: name, findings: rep.Findings, groups: rep.Groups, notes: rep.Notes}
+		ch <- triageDoneMsg{id: id, source: name, findings: rep.Findings, groups: rep.Groups, notes: rep.Notes, classified: rep.Classified()}
 	}()
 	return listen(ch)
 }
@@ -242,7 +249,7 @@ func (t *triageScreen) update(msg tea.Msg) tea.Cmd {
 		if msg.file {
 			return t.readFile(msg.path)
 		}
-		return t.readText(msg.text)
+		return t.readText(msg.text, msg.missing)
 	case triageProgressMsg:
 		if msg.id != t.readID {
 			return nil
@@ -283,16 +290,23 @@ func (t *triageScreen) done(msg triageDoneMsg) tea.Cmd {
 		t.err = oneLine(msg.err)
 		return nil
 	}
-	t.findings, t.groups, t.notes = msg.findings, msg.groups, msg.notes
-	if len(msg.findings) == 0 {
-		t.err = "nothing in it could be read as a delivery failure: paste the reply or bounce itself, or answer the questions (tab)"
+	if !msg.classified {
+		// The command line's rule (unblock add): what nothing could classify changes nothing.
+		t.findings, t.groups, t.notes = nil, nil, msg.notes
+		if t.missing != "" {
+			t.err = "no such file: " + sanitize.Line(t.missing)
+			t.preview = nil
+			return nil
+		}
+		t.err = "nothing in it could be read as a delivery failure, so nothing was added: paste the SMTP reply or the bounce itself, or answer the questions (tab)"
 		return nil
 	}
+	t.findings, t.groups, t.notes = msg.findings, msg.groups, msg.notes
 	c := t.s.cas
 	t.added = c.AddFindings(msg.findings)
 	if !t.addOnly {
 		if g, ok := topGroup(msg.groups); ok {
-			if c.Provider == "" || c.Provider == "proofpoint" || len(c.Timeline) == t.added {
+			if c.Provider == "" || len(c.Timeline) == t.added {
 				c.Provider = g.Provider
 			}
 			if c.Route.Kind == "" && g.Route.Kind != "" {
@@ -354,8 +368,9 @@ func (t *triageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 				if len(t.findings) > 0 || t.s.cas.Mode != "" {
 					return t.confirm()
 				}
-				t.focus = 1
-				t.input.Blur()
+				// Nothing to go on: say so, and create nothing.
+				t.err = "nothing pasted yet: paste the SMTP reply or bounce, type the path of a file, or press tab to answer the questions"
+				t.preview = nil
 				return nil
 			}
 			t.input.SetValue("")
@@ -398,17 +413,29 @@ func (t *triageScreen) cycle(d int) tea.Cmd {
 		return t.s.touch()
 	}
 	if !t.routeTouched && t.field != fControl {
-		// The route follows the answers until the person picks one.
-		c.Route.Kind = casefile.DefaultRoute(c.Role, c.Provider, c.Mode)
+		// The route follows the answers until the person picks one; with what happened
+		// or whose control it was still unanswered, there is no route to propose.
+		c.Route.Kind = ""
+		if c.Provider != "" && c.Mode != "" {
+			c.Route.Kind = casefile.DefaultRoute(c.Role, c.Provider, c.Mode)
+		}
 	}
 	return t.s.touch()
 }
 
-// confirm accepts the proposal and goes on.
+// confirm accepts the proposal and goes on. Nothing is assumed: what happened and whose
+// control it was come from the evidence or from the person's answers.
 func (t *triageScreen) confirm() tea.Cmd {
 	c := t.s.cas
-	if c.Mode == "" {
-		c.Mode = triage.HardBlock
+	switch {
+	case c.Mode == "":
+		t.focus, t.field = 1, fMode
+		t.input.Blur()
+		return flashError("answer what happened to the mail (←/→) or paste the reply: nothing is assumed")
+	case c.Provider == "":
+		t.focus, t.field = 1, fProvider
+		t.input.Blur()
+		return flashError("answer whose control blocked it (←/→; \"unknown\" is an answer): nothing is assumed")
 	}
 	if c.Route.Kind == "" {
 		c.Route.Kind = c.RouteKind()
@@ -420,10 +447,17 @@ func (t *triageScreen) view() string {
 	st := t.s.c.Styles
 	w, _ := t.s.c.size()
 	var b strings.Builder
-	if t.addOnly {
+	// The instructions give way to what was read, once something was.
+	switch {
+	case t.addOnly:
 		b.WriteString(st.Heading.Render("Add new failures to this case") + "\n")
-		b.WriteString(st.Muted.Render(wrap("Paste the new bounces, replies or log lines (or a file path). Failures already in the case count once.", w)) + "\n\n")
-	} else {
+		if len(t.findings) == 0 {
+			b.WriteString(st.Muted.Render(wrap("Paste the new bounces, replies or log lines (or a file path). Failures already in the case count once.", w)) + "\n")
+		}
+		b.WriteString("\n")
+	case len(t.findings) > 0:
+		b.WriteString(st.Heading.Render("What failed?") + "\n\n")
+	default:
 		b.WriteString(st.Heading.Render("What failed?") + "\n")
 		b.WriteString(st.Muted.Render(wrap("Paste the SMTP reply, the bounce (DSN/.eml), headers of a filtered message or mail-log lines — or type the path of a file. Nothing to paste? Press tab and answer the questions.", w)) + "\n\n")
 	}
@@ -442,7 +476,7 @@ func (t *triageScreen) view() string {
 			fmt.Fprintf(&b, "  reading %s …\n", t.source)
 		}
 	case t.err != "":
-		b.WriteString(st.Fail.Render(wrap("  "+t.err, w)) + "\n")
+		b.WriteString(st.Fail.Render(indent(wrap(t.err, max(10, w-2)), 2)) + "\n")
 	case t.source != "":
 		fmt.Fprintf(&b, "  %s\n", st.Muted.Render(fmt.Sprintf("read %s: %s, %d new in the case", t.source, plural(len(t.findings), "finding"), t.added)))
 	}
@@ -459,9 +493,9 @@ func (t *triageScreen) view() string {
 	b.WriteString("\n")
 	if len(t.findings) > 0 {
 		b.WriteString(st.Heading.Render("Findings") + "\n")
-		shown := 2
+		shown := 1
 		if t.addOnly {
-			shown = 4
+			shown = 3
 		}
 		for i, f := range t.findings {
 			if i == shown {
@@ -469,13 +503,52 @@ func (t *triageScreen) view() string {
 				break
 			}
 			what := strings.Join(nonEmpty(string(f.Mode), string(f.Cause), f.Provider, f.Control, f.IP, f.RecipientDomain), " · ")
-			b.WriteString(truncate("  "+what, w) + "\n")
+			b.WriteString(truncate("  "+sanitize.Line(what), w) + "\n")
 			b.WriteString(st.Muted.Render(truncate("    "+f.Text, w)) + "\n")
 		}
+		b.WriteString(t.adviceView(w))
 		b.WriteString("\n")
 	}
 	if !t.addOnly {
 		b.WriteString(t.proposalView(w))
+	}
+	return b.String()
+}
+
+// adviceView is what the command line's triage prints under a group: why the reply
+// came (the finding's meaning), what to do about it, and where the case goes.
+func (t *triageScreen) adviceView(w int) string {
+	g, ok := topGroup(t.groups)
+	if !ok {
+		return ""
+	}
+	st := t.s.c.Styles
+	var b strings.Builder
+	line := func(label, text string) {
+		if text == "" {
+			return
+		}
+		body := wrap(sanitize.Line(text), max(10, w-7))
+		b.WriteString("  " + st.Accent.Render(label) + " " + strings.ReplaceAll(body, "\n", "\n       ") + "\n")
+	}
+	for _, f := range t.findings {
+		if f.Provider == g.Provider && f.Control == g.Control && f.IP == g.IP && (f.Meaning != "" || f.Advice != "") {
+			line("why ", f.Meaning)
+			line("do  ", f.Advice)
+			break
+		}
+	}
+	if g.Route.Kind != "" && g.Route.Kind != "none" {
+		where := g.Route.Kind
+		if d, ok := triage.DeskFor(g.Route.Kind); ok {
+			where = d.Name + " (" + g.Route.Kind + ")"
+		}
+		if g.Route.URL != "" {
+			where += " " + g.Route.URL
+		} else if g.Route.Contact != "" {
+			where += " <" + g.Route.Contact + ">"
+		}
+		line("go  ", where)
 	}
 	return b.String()
 }
@@ -489,10 +562,13 @@ func (t *triageScreen) proposalView(w int) string {
 		title = "A few questions"
 	}
 	b.WriteString(st.Heading.Render(title) + st.Muted.Render("  (tab here, ↑/↓ a question, ←/→ change the answer, enter confirm)") + "\n")
-	route := c.RouteKind()
-	routeName := route
-	if d, ok := triage.DeskFor(route); ok {
-		routeName = route + " — " + d.Name
+	routeName := ""
+	if c.Route.Kind != "" || (c.Provider != "" && c.Mode != "") {
+		route := c.RouteKind()
+		routeName = route
+		if d, ok := triage.DeskFor(route); ok {
+			routeName = route + " — " + d.Name
+		}
 	}
 	values := [nFields]string{string(c.Mode), c.Cause, c.Provider, c.Control, routeName}
 	if c.Mode != "" {
@@ -628,6 +704,7 @@ func expandHome(p string) string {
 type inputKindMsg struct {
 	text, path string
 	file       bool
+	missing    string // a path that looked like one but is not there
 }
 
 // readInput reads what was typed or pasted: a path to a file or folder, or the text
@@ -636,12 +713,33 @@ type inputKindMsg struct {
 func (t *triageScreen) readInput(text string) tea.Cmd {
 	p := expandHome(strings.TrimSpace(text))
 	if p == "" || strings.ContainsAny(p, "\n") || len(p) > 1024 {
-		return t.readText(text)
+		return t.readText(text, "")
 	}
 	return func() tea.Msg {
 		_, err := os.Stat(p)
-		return inputKindMsg{text: text, path: p, file: err == nil}
+		msg := inputKindMsg{text: text, path: p, file: err == nil}
+		if err != nil && looksLikePath(p) {
+			msg.missing = p
+		}
+		return msg
 	}
+}
+
+// looksLikePath says that one typed line reads as the name of a file rather than a
+// reply: it has a folder separator, starts like a path, or ends in a file extension.
+// Such a line is still triaged (a reply may begin with a path); only when nothing in it
+// is a failure does the screen say there is no such file.
+func looksLikePath(s string) bool {
+	if strings.ContainsAny(s, "/\\") || strings.HasPrefix(s, "~") {
+		return true
+	}
+	if strings.ContainsAny(s, " \t") {
+		return false
+	}
+	ext := filepath.Ext(s)
+	return len(ext) >= 2 && len(ext) <= 6 && strings.IndexFunc(ext[1:], func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) < 0
 }
 
 func size(n int64) string {

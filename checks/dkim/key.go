@@ -212,7 +212,10 @@ type Lookup struct {
 	CNAMEs   []string // the chain followed from Name
 	ESP      string   // the provider the chain ends at, if known
 	Found    bool     // a record is published (Key or ParseErr set)
-	Err      error    // the name could not be asked: neither found nor absent
+	// Several holds every key record at Name when there is more than one (RFC 6376
+	// §3.6.2.2: the results are undefined; a verifier may use any of them).
+	Several []string
+	Err     error // the name could not be asked: neither found nor absent
 }
 
 // LookupKey fetches and parses the key record of selector at domain.
@@ -244,15 +247,26 @@ func LookupKey(ctx context.Context, res *resolver.Resolver, selector, domain str
 	}
 	// A name may carry other TXT records; the key record is the one that parses, or the
 	// one that looks like it tries to.
+	// Every key record is kept: RFC 6376 §3.6.2.2 wants one per selector, and with two
+	// a verifier may pick either.
 	for _, t := range txts {
 		k, err := ParseKey(t)
 		if err == nil {
-			l.Found, l.Text, l.Key, l.ParseErr = true, t, k, nil
-			return l
+			l.Several = append(l.Several, t)
+			if l.Key == nil {
+				l.Found, l.Text, l.Key, l.ParseErr = true, t, k, nil
+			}
+			continue
 		}
 		if strings.Contains(t, "p=") || strings.Contains(t, "v=DKIM1") {
-			l.Found, l.Text, l.ParseErr = true, t, err
+			l.Several = append(l.Several, t)
+			if l.Key == nil {
+				l.Found, l.Text, l.ParseErr = true, t, err
+			}
 		}
+	}
+	if len(l.Several) < 2 {
+		l.Several = nil
 	}
 	return l
 }

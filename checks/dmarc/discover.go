@@ -3,6 +3,7 @@ package dmarc
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -93,6 +94,10 @@ func Discover(ctx context.Context, res *resolver.Resolver, domain string) *Disco
 	return d
 }
 
+// nearMiss finds a DMARC version tag anywhere in a TXT string, spaced or not: a record
+// meant as DMARC that receivers discard (a leading space, text before it).
+var nearMiss = regexp.MustCompile(`(?i)v\s*=\s*dmarc1`)
+
 // lookup reads _dmarc.<name>; nil when nothing DMARC-like is there.
 func lookup(ctx context.Context, res *resolver.Resolver, name string) (*Found, error) {
 	txts, err := res.TXT(ctx, "_dmarc."+name)
@@ -113,7 +118,7 @@ func lookup(ctx context.Context, res *resolver.Resolver, name string) (*Found, e
 		// A record that names DMARC1 but does not begin "v=DMARC1;" is ignored by
 		// receivers (RFC 9989 §4.7: v= comes first); say so instead of "absent".
 		for _, t := range txts {
-			if strings.Contains(strings.ToLower(t), "v=dmarc1") {
+			if nearMiss.MatchString(t) {
 				return &Found{Domain: name, Text: t,
 					Err: fmt.Errorf(`%w: it must begin with "v=DMARC1;" and separate every tag with ";"`, ErrSyntax)}, nil
 			}

@@ -61,20 +61,51 @@ type Record struct {
 	PSD               PSD
 	// Removed lists tags RFC 9989 removed (pct, rf, ri) found in the record, with why.
 	Removed []string
+	// SpacedVersion is set when the version tag has whitespace around "=" ("v = DMARC1"):
+	// in RFC 7489's grammar, but many receivers do not take it for a record.
+	SpacedVersion bool
 	// Invalid lists tags whose values receivers discard, falling back to the default
 	// (RFC 7489 §6.3, RFC 9989 §4.7): a bad p= is p=none, not a record that is ignored.
 	Invalid []string
 	tags    []string // the tags in order, as written, for String
 }
 
-// IsRecord reports whether a TXT string claims to be a DMARC record.
+// IsRecord reports whether a TXT string is a DMARC record: it must begin with the
+// version tag (RFC 7489 §6.6.3, RFC 9989 §4.7: records that do not start with "v=" and
+// the version are discarded), so a leading space is not one. RFC 7489's grammar allows
+// whitespace around "=" ("v" *WSP "=" *WSP "DMARC1"): such a record is one (see
+// SpacedVersion).
 func IsRecord(txt string) bool {
-	t := strings.TrimSpace(txt)
-	if len(t) < 8 || !strings.EqualFold(t[:2], "v=") {
-		return false
+	_, ok := versionEnd(txt)
+	return ok
+}
+
+// versionEnd returns where the version tag ends and whether txt begins with one.
+func versionEnd(txt string) (int, bool) {
+	if txt == "" || (txt[0] != 'v' && txt[0] != 'V') {
+		return 0, false
 	}
-	v, _, _ := strings.Cut(t[2:], ";")
-	return strings.TrimSpace(v) == "DMARC1"
+	i := skipWSP(txt, 1)
+	if i >= len(txt) || txt[i] != '=' {
+		return 0, false
+	}
+	i = skipWSP(txt, i+1)
+	if !strings.HasPrefix(txt[i:], "DMARC1") {
+		return 0, false
+	}
+	i += len("DMARC1")
+	j := skipWSP(txt, i)
+	if j < len(txt) && txt[j] != ';' {
+		return 0, false // "v=DMARC10", "v=DMARC1 p=reject"
+	}
+	return i, true
+}
+
+func skipWSP(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }
 
 // ParseRecord parses a record strictly enough to tell the publisher what is wrong; the
@@ -84,6 +115,9 @@ func ParseRecord(txt string) (*Record, error) {
 		return nil, fmt.Errorf(`%w: a DMARC record starts with "v=DMARC1"`, ErrSyntax)
 	}
 	r := &Record{ADKIM: Relaxed, ASPF: Relaxed, FailureOptions: "0", PSD: PSDUnknown}
+	if end, _ := versionEnd(txt); end != len("v=DMARC1") {
+		r.SpacedVersion = true
+	}
 	seen := map[string]bool{}
 	parts := strings.Split(txt, ";")
 	for i, part := range parts {

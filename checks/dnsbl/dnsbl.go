@@ -263,9 +263,12 @@ func bits(z Zone, a netip.Addr) ([]string, int, bool) {
 // Health is a zone's RFC 5782 §5 self-test: its test entry must be listed and its
 // never-listed entry must not be.
 type Health struct {
-	OK    bool
-	Note  string // what is wrong, when not OK
-	Short string // the same in a few words, for a summary
+	OK bool
+	// ListsEverything is set when the zone answers its never-listed entry: its
+	// listings mean nothing either (a wildcard, a parked or expired list domain).
+	ListsEverything bool
+	Note            string // what is wrong, when not OK
+	Short           string // the same in a few words, for a summary
 }
 
 // CheckHealth asks zone for its test entries (RFC 5782 §5): 127.0.0.2 (listed) and
@@ -293,7 +296,8 @@ func CheckHealth(ctx context.Context, r *resolver.Resolver, z Zone, ipv6 bool) H
 	wg.Wait()
 	switch {
 	case cleanErr == nil && len(clean) > 0:
-		return Health{Note: fmt.Sprintf("%s answers %s for its never-listed test entry: every answer from it is suspect", z.Zone, clean[0])}
+		return Health{ListsEverything: true, Short: "answers its never-listed test entry",
+			Note: fmt.Sprintf("%s answers %s for its never-listed test entry (RFC 5782 §5): it lists everything, so neither a listing nor its absence means anything", z.Zone, clean[0])}
 	case cleanErr != nil && !resolver.IsNotFound(cleanErr):
 		return Health{Note: "its never-listed test entry could not be read: " + cleanErr.Error()}
 	case hitErr != nil && resolver.IsNotFound(hitErr) && ipv6:
@@ -349,6 +353,12 @@ func Check(ctx context.Context, r *resolver.Resolver, zones []Zone, kind, subjec
 			go func() { defer hw.Done(); h = CheckHealth(ctx, r, z, ipv6 && z.Kind == KindIP) }()
 			res := Lookup(ctx, r, z, subject)
 			hw.Wait()
+			if h.ListsEverything && res.State != Error && res.State != Refused {
+				// RFC 5782 §5: a list that lists 127.0.0.1 lists everything; its
+				// answer about the subject counts for nothing, a listing included.
+				res.State, res.Note, res.Short = Error, h.Note, h.Short
+				res.Codes, res.Meanings, res.Weight, res.Reason = nil, nil, 0, ""
+			}
 			if res.State == NotListed && !h.OK {
 				res.State, res.Note, res.Short = Error, h.Note, h.Short
 				if res.Short == "" {

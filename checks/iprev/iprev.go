@@ -223,3 +223,65 @@ func addressLiteral(s string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(inner)
 	return a, err == nil && a.Is4()
 }
+
+// Oddity says what bytes no host name has a name holds (RFC 1123 §2.1, RFC 952: letters,
+// digits and hyphens), naming control bytes such as ESC; "" for a host name. Names come
+// in presentation form, so a byte outside printable ASCII reads "\DDD".
+func Oddity(name string) string {
+	var odd []string
+	seen := map[string]bool{}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		var what string
+		switch {
+		case c == '\\' && i+3 < len(name) && isDigits(name[i+1:i+4]):
+			v, _ := strconv.Atoi(name[i+1 : i+4])
+			what = byteName(byte(v)) + " (written " + name[i:i+4] + ")"
+			i += 3
+		case c == '\\' && i+1 < len(name):
+			what = strconv.Quote(name[i+1 : i+2])
+			i++
+		case c < 0x20 || c == 0x7f:
+			what = byteName(c)
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.':
+			continue
+		default:
+			what = strconv.Quote(string(c))
+		}
+		if !seen[what] {
+			seen[what] = true
+			odd = append(odd, what)
+		}
+	}
+	if len(odd) == 0 {
+		return ""
+	}
+	return "holds bytes no host name has: " + strings.Join(odd, ", ")
+}
+
+func isDigits(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// byteName names a byte a person cannot see: ESC, NUL, DEL, or its code.
+func byteName(b byte) string {
+	names := map[byte]string{0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 32: "space", 127: "DEL"}
+	if n, ok := names[b]; ok {
+		return n
+	}
+	if b < 0x20 {
+		return fmt.Sprintf("control byte 0x%02x", b)
+	}
+	if b >= 0x80 {
+		return fmt.Sprintf("byte 0x%02x", b)
+	}
+	return strconv.Quote(string(b))
+}

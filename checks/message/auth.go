@@ -29,9 +29,12 @@ type SignatureResult struct {
 	// Result is pass, fail (the signature does not match the message), permerror (the
 	// signature or key cannot be used) or temperror (the key could not be fetched).
 	Result string `json:"result"`
-	// Why says, for anything but pass, what failed in a person's words.
-	Why string       `json:"why,omitempty"`
-	Key *dkim.Lookup `json:"-"`
+	// Why says, for anything but pass, what failed in a person's words; for a pass with
+	// l=, how much of the body the signature covers.
+	Why string `json:"why,omitempty"`
+	// Unsigned is how many body bytes follow what an l= signature covers.
+	Unsigned int64        `json:"unsigned_bytes,omitempty"`
+	Key      *dkim.Lookup `json:"-"`
 }
 
 // Auth is what a receiver would compute for the message: DKIM, SPF for the MAIL FROM and
@@ -47,13 +50,15 @@ type Auth struct {
 	HELOSPF  *spf.Verdict
 	SPFWhy   string // why SPF was not evaluated
 	FromDom  string
+	FromDoms []string // every distinct author domain, in From's order
 	DMARC    *DMARCVerdict
 	DMARCErr error
 }
 
 // DMARCVerdict is the verdict a receiver reaches for the From domain.
 type DMARCVerdict struct {
-	Result    string       `json:"result"` // pass, fail, none
+	Domain    string       `json:"domain,omitempty"` // the author domain judged
+	Result    string       `json:"result"`           // pass, fail, none
 	Policy    dmarc.Policy `json:"policy,omitempty"`
 	Applied   dmarc.Policy `json:"applied,omitempty"` // the policy for this From domain (p, sp or np)
 	Testing   bool         `json:"testing,omitempty"`
@@ -65,6 +70,8 @@ type DMARCVerdict struct {
 	// Identities are the authenticated identities and their alignment with From.
 	Identities []Identity `json:"identities,omitempty"`
 	Action     string     `json:"action"` // what the receiver does with the message
+	// Authors holds one verdict per author domain when From has several.
+	Authors []*DMARCVerdict `json:"authors,omitempty"`
 }
 
 // Identity is one authenticated identifier and how it aligns with the From domain.
@@ -83,7 +90,7 @@ func (m *Message) auth(ctx context.Context, env *checks.Env) *Auth {
 }
 
 func (m *Message) computeAuth(ctx context.Context, env *checks.Env) *Auth {
-	a := &Auth{FromDom: m.FromDomain()}
+	a := &Auth{FromDom: m.FromDomain(), FromDoms: m.FromDomains()}
 	if m.Sending >= 0 {
 		a.IP = m.Hops[m.Sending].IP
 		a.HELO = m.Hops[m.Sending].HELO
@@ -118,6 +125,9 @@ func (m *Message) verifyDKIM(ctx context.Context, env *checks.Env, a *Auth) {
 			return txt, resolver.NetError(err)
 		},
 		MaxVerifications: maxSignatures,
+		// l= is verified over the octets it covers and what follows is reported,
+		// not failed (RFC 6376 §3.5; the third_party/go-msgauth patch).
+		AllowBodyLength: true,
 	}
 	vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(m.raw), opts)
 	if err != nil && err != msgdkim.ErrTooManySignatures {
@@ -134,6 +144,13 @@ func (m *Message) verifyDKIM(ctx context.Context, env *checks.Env, a *Auth) {
 		switch {
 		case i < len(vs) && vs[i].Err == nil:
 			r.Result = "pass"
+			if vs[i].HasBodyLength {
+				r.Unsigned = vs[i].UnsignedBodyBytes
+				r.Why = fmt.Sprintf("l=%d: the signature covers the first %d bytes of the body", vs[i].BodyLength, vs[i].BodyLength)
+				if r.Unsigned > 0 {
+					r.Why += fmt.Sprintf("; the last %d bytes are not signed, so anyone could have added them (RFC 6376 §8.2)", r.Unsigned)
+				}
+			}
 		case i < len(vs):
 			r.Result, r.Why = classifyDKIM(vs[i].Err, s, r.Key, env.Now())
 		default:
@@ -157,8 +174,18 @@ func classifyDKIM(err error, s Signature, key *dkim.Lookup, now time.Time) (stri
 		return "fail", "body hash mismatch: the body was changed after signing (a footer, a disclaimer, a rewritten link, re-encoding)"
 	case strings.Contains(msg, "signature did not verify"):
 		return "fail", "header hash mismatch: a signed header field (" + strings.Join(first(s.Headers, 6), ", ") + ") was changed after signing, or the key at " + name + " is not the one that signed"
-	case strings.Contains(msg, "insecure body length"):
-		return "fail", fmt.Sprintf("l=%d: the signature covers only part of the body, so anything can be appended; go-msgauth and Gmail refuse l=", s.Length)
+	case strings.Contains(msg, "body shorter than"):
+		return "fail", fmt.Sprintf("l=%d: the body is shorter than the %d bytes the signature says it covers (RFC 6376 §3.4.5)", s.Length, s.Length)
+	case strings.Contains(msg, "multiple TXT records"):
+		n := "several"
+		if key != nil && len(key.Several) > 1 {
+			n = fmt.Sprint(len(key.Several))
+		}
+		return res, fmt.Sprintf("%s key records at %s: the result is undefined (RFC 6376 §3.6.2.2), a verifier may use any of them; keep one", n, name)
+	case strings.Contains(msg, "t=s forbids"):
+		return res, fmt.Sprintf("the key at %s has t=s, so i=%s must be in %s itself, not a subdomain (RFC 6376 §3.6.1)", name, s.Identity, s.Domain)
+	case strings.Contains(msg, "domain mismatch"):
+		return res, fmt.Sprintf("i=%s is not in d=%s or a subdomain of it (RFC 6376 §3.5)", s.Identity, s.Domain)
 	case strings.Contains(msg, "expired"):
 		return res, fmt.Sprintf("expired: x= was %s (%s ago)", s.Expires.Format(time.RFC3339), roundDur(now.Sub(s.Expires)))
 	case strings.Contains(msg, "too weak") || strings.Contains(s.Algorithm, "sha1"):
@@ -220,18 +247,87 @@ func (m *Message) evaluateDMARC(ctx context.Context, env *checks.Env, a *Auth) {
 		a.DMARCErr = fmt.Errorf("no readable From domain")
 		return
 	}
-	d := dmarc.Discover(ctx, env.Resolver, a.FromDom)
-	if d.Err != nil {
-		a.DMARCErr = d.Err
+	if len(a.FromDoms) <= 1 {
+		a.DMARC, a.DMARCErr = dmarcFor(ctx, env, a, a.FromDom)
 		return
 	}
-	v := &DMARCVerdict{OrgDomain: d.OrgDomain}
+	// Several author domains (a From with several addresses): each is checked as the
+	// Author Domain, and the strictest policy among those that fail applies (RFC 7489
+	// §6.6.1; RFC 9989 §5.3.1, §11.5). Pass needs every one to pass; a domain without
+	// a policy leaves no verdict (none, with the reason), never a pass.
+	v := &DMARCVerdict{}
+	var failed, missing []*DMARCVerdict
+	for _, dom := range a.FromDoms {
+		dv, err := dmarcFor(ctx, env, a, dom)
+		if err != nil {
+			a.DMARCErr = fmt.Errorf("author domain %s: %w", dom, err)
+			return
+		}
+		v.Authors = append(v.Authors, dv)
+		switch dv.Result {
+		case "fail":
+			failed = append(failed, dv)
+		case "none":
+			missing = append(missing, dv)
+		}
+	}
 	a.DMARC = v
+	rank := map[dmarc.Policy]int{dmarc.PolicyNone: 1, dmarc.PolicyQuarantine: 2, dmarc.PolicyReject: 3}
+	switch {
+	case len(failed) > 0:
+		worst := failed[0]
+		for _, f := range failed[1:] {
+			if rank[effective(f)] > rank[effective(worst)] {
+				worst = f
+			}
+		}
+		*v = DMARCVerdict{Authors: v.Authors, Result: "fail", Domain: worst.Domain, Policy: worst.Policy, Applied: worst.Applied,
+			Testing: worst.Testing, Record: worst.Record, RecordAt: worst.RecordAt, OrgDomain: worst.OrgDomain,
+			ASPF: worst.ASPF, ADKIM: worst.ADKIM, Identities: worst.Identities,
+			Action: fmt.Sprintf("%d author domains; the strictest failing policy applies, %s's: %s", len(a.FromDoms), worst.Domain, worst.Action)}
+	case len(missing) > 0:
+		var names []string
+		for _, d := range missing {
+			names = append(names, d.Domain)
+		}
+		v.Result = "none"
+		v.Action = fmt.Sprintf("no DMARC verdict for a From with %d author domains: %s publishes no policy, so the message cannot pass for every author", len(a.FromDoms), strings.Join(names, ", "))
+	default:
+		v.Result = "pass"
+		v.Policy = v.Authors[0].Policy
+		for _, d := range v.Authors {
+			if rank[d.Policy] < rank[v.Policy] {
+				v.Policy = d.Policy
+			}
+		}
+		v.Action = fmt.Sprintf("DMARC pass for each of the %d author domains: delivered on its merits", len(a.FromDoms))
+	}
+}
+
+// effective is the policy a failing verdict leads to: one level milder in test mode.
+func effective(v *DMARCVerdict) dmarc.Policy {
+	if !v.Testing {
+		return v.Applied
+	}
+	switch v.Applied {
+	case dmarc.PolicyReject:
+		return dmarc.PolicyQuarantine
+	}
+	return dmarc.PolicyNone
+}
+
+// dmarcFor computes the DMARC verdict for one author domain.
+func dmarcFor(ctx context.Context, env *checks.Env, a *Auth, fromDom string) (*DMARCVerdict, error) {
+	d := dmarc.Discover(ctx, env.Resolver, fromDom)
+	if d.Err != nil {
+		return nil, d.Err
+	}
+	v := &DMARCVerdict{Domain: fromDom, OrgDomain: d.OrgDomain}
 	aspf, adkim := dmarc.Relaxed, dmarc.Relaxed
 	if d.Policy != nil {
 		r := d.Policy.Record
 		v.Policy, v.Testing, v.Record, v.RecordAt = r.Policy, r.Testing, sanitize.Line(d.Policy.Text), d.Policy.Domain
-		v.Applied = r.Applied(a.FromDom, d.Policy.Domain, true)
+		v.Applied = r.Applied(fromDom, d.Policy.Domain, true)
 		if r.ASPF != "" {
 			aspf = r.ASPF
 		}
@@ -252,9 +348,9 @@ func (m *Message) evaluateDMARC(ctx context.Context, env *checks.Env, a *Auth) {
 		dom := a.SPF.Domain
 		id := Identity{Kind: "spf", Domain: dom, Result: string(a.SPF.Result)}
 		o := orgOf(dom)
-		id.Strict = dmarc.Aligned(dmarc.Strict, a.FromDom, d.OrgDomain, dom, o)
-		id.Relaxed = dmarc.Aligned(dmarc.Relaxed, a.FromDom, d.OrgDomain, dom, o)
-		id.Aligned = dmarc.Aligned(aspf, a.FromDom, d.OrgDomain, dom, o)
+		id.Strict = dmarc.Aligned(dmarc.Strict, fromDom, d.OrgDomain, dom, o)
+		id.Relaxed = dmarc.Aligned(dmarc.Relaxed, fromDom, d.OrgDomain, dom, o)
+		id.Aligned = dmarc.Aligned(aspf, fromDom, d.OrgDomain, dom, o)
 		pass = pass || (id.Aligned && a.SPF.Result == spf.Pass)
 		v.Identities = append(v.Identities, id)
 	}
@@ -264,9 +360,9 @@ func (m *Message) evaluateDMARC(ctx context.Context, env *checks.Env, a *Auth) {
 		}
 		id := Identity{Kind: "dkim", Domain: s.Domain, Result: s.Result}
 		o := orgOf(s.Domain)
-		id.Strict = dmarc.Aligned(dmarc.Strict, a.FromDom, d.OrgDomain, s.Domain, o)
-		id.Relaxed = dmarc.Aligned(dmarc.Relaxed, a.FromDom, d.OrgDomain, s.Domain, o)
-		id.Aligned = dmarc.Aligned(adkim, a.FromDom, d.OrgDomain, s.Domain, o)
+		id.Strict = dmarc.Aligned(dmarc.Strict, fromDom, d.OrgDomain, s.Domain, o)
+		id.Relaxed = dmarc.Aligned(dmarc.Relaxed, fromDom, d.OrgDomain, s.Domain, o)
+		id.Aligned = dmarc.Aligned(adkim, fromDom, d.OrgDomain, s.Domain, o)
 		pass = pass || (id.Aligned && s.Result == "pass")
 		v.Identities = append(v.Identities, id)
 	}
@@ -288,6 +384,7 @@ func (m *Message) evaluateDMARC(ctx context.Context, env *checks.Env, a *Auth) {
 			v.Action = "DMARC fail with p=none: delivered on its merits, reported to the domain"
 		}
 	}
+	return v, nil
 }
 
 func init() {
@@ -310,7 +407,7 @@ func testDKIM(ctx context.Context, m *Message, env *checks.Env) checks.Result {
 		return result(checks.Fail, "no DKIM signature: Gmail, Yahoo and Microsoft require DKIM (aligned with From for bulk mail)",
 			"sign outgoing mail with DKIM in your domain (2048-bit RSA, rsa-sha256)")
 	}
-	var passed, failed, temp []string
+	var passed, failed, temp, unsigned []string
 	var sigs []map[string]any
 	for _, s := range a.Signatures {
 		who := fmt.Sprintf("d=%s s=%s", s.Domain, s.Selector)
@@ -326,6 +423,10 @@ func testDKIM(ctx context.Context, m *Message, env *checks.Env) checks.Result {
 			e["l"] = s.Length
 		}
 		sigs = append(sigs, e)
+		if s.Unsigned > 0 {
+			e["unsigned_bytes"] = s.Unsigned
+			unsigned = append(unsigned, fmt.Sprintf("%s: %d bytes of the body after l=%d are not signed", who, s.Unsigned, s.Length))
+		}
 		switch s.Result {
 		case "pass":
 			passed = append(passed, who)
@@ -346,6 +447,11 @@ func testDKIM(ctx context.Context, m *Message, env *checks.Env) checks.Result {
 	case len(failed) > 0 || len(temp) > 0:
 		bad := append(failed, temp...)
 		r = result(checks.Warn, fmt.Sprintf("%s verifies; %s", strings.Join(passed, ", "), bad[0]), dkimFix(a.Signatures))
+	case len(unsigned) > 0:
+		// It verifies: the result is pass (RFC 6376 §3.5); what l= leaves out is a risk
+		// to say, not a failure.
+		r = result(checks.Warn, fmt.Sprintf("DKIM verifies: %s; %s", strings.Join(passed, ", "), strings.Join(unsigned, "; ")),
+			"sign without l= so the whole body is covered")
 	default:
 		r = pass(fmt.Sprintf("DKIM verifies: %s", strings.Join(passed, ", ")))
 	}
@@ -368,6 +474,12 @@ func dkimFix(sigs []SignatureResult) string {
 			return "sign with a longer x= or none; check the signer's clock"
 		case strings.HasPrefix(s.Why, "l="):
 			return "sign without l= so the whole body is covered"
+		case strings.Contains(s.Why, "key records at"):
+			return fmt.Sprintf("delete all but the key record you sign with at %s._domainkey.%s", s.Selector, s.Domain)
+		case strings.Contains(s.Why, "has t=s"):
+			return fmt.Sprintf("sign with i= in %s itself (or without i=), or publish the key without t=s", s.Domain)
+		case strings.HasPrefix(s.Why, "i="):
+			return fmt.Sprintf("sign with an i= in %s or one of its subdomains, or without i=", s.Domain)
 		case strings.HasPrefix(s.Why, "weak key"):
 			return "publish and sign with a 2048-bit RSA key"
 		case strings.HasPrefix(s.Why, "signed with"):
@@ -521,7 +633,11 @@ func testDMARC(ctx context.Context, m *Message, env *checks.Env) checks.Result {
 		ids = append(ids, fmt.Sprintf("%s %s %s %s", id.Kind, id.Domain, id.Result, al))
 	}
 	d := map[string]any{"verdict": v}
-	s := fmt.Sprintf("From %s: %s", a.FromDom, v.Action)
+	authors := a.FromDom
+	if len(a.FromDoms) > 1 {
+		authors = strings.Join(a.FromDoms, ", ")
+	}
+	s := fmt.Sprintf("From %s: %s", authors, v.Action)
 	if len(ids) > 0 {
 		s += " [" + strings.Join(ids, "; ") + "]"
 	}
@@ -538,7 +654,14 @@ func testDMARC(ctx context.Context, m *Message, env *checks.Env) checks.Result {
 		if isBulk {
 			st = checks.Fail
 		}
-		r = result(st, s, "publish _dmarc."+orDefault(v.OrgDomain, a.FromDom)+" TXT \"v=DMARC1; p=none; rua=mailto:…\" (Gmail and Yahoo require it from bulk senders)")
+		fix := "publish _dmarc." + orDefault(v.OrgDomain, a.FromDom) + " TXT \"v=DMARC1; p=none; rua=mailto:…\" (Gmail and Yahoo require it from bulk senders)"
+		for _, au := range v.Authors {
+			if au.Result == "none" {
+				fix = "publish _dmarc." + orDefault(au.OrgDomain, au.Domain) + " TXT \"v=DMARC1; p=none; rua=mailto:…\", or send with one author (one From address)"
+				break
+			}
+		}
+		r = result(st, s, fix)
 	default:
 		st := checks.Fail
 		if v.Applied == dmarc.PolicyNone || v.Applied == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -200,6 +201,21 @@ func (m *Message) FromDomain() string {
 		return ""
 	}
 	return domainOf(as[0].Address)
+}
+
+// FromDomains is every distinct domain of the From addresses, lower case, in order.
+func (m *Message) FromDomains() []string {
+	as, err := m.From()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range as {
+		if d := domainOf(a.Address); d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // EnvelopeSender is the Return-Path address ("" for none or the null sender).

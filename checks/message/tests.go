@@ -29,14 +29,14 @@ var netTests []netTest
 // order is the order results are listed in: the message's form first, then transport,
 // authentication, bulk rules, content, and what filters wrote.
 var order = []string{
-	"size", "bare-lf", "line-length", "header-syntax", "header-size", "header-encoding",
-	"from", "from-display-name", "date", "message-id", "duplicate-headers", "recipients",
+	"size", "bare-lf", "line-length", "nul", "header-syntax", "header-size", "header-encoding",
+	"from", "from-display-name", "from-encoding", "date", "message-id", "duplicate-headers", "recipients",
 	"subject", "reply-to", "return-path",
-	"mime-version", "mime-structure", "content-type", "transfer-encoding", "body",
+	"mime-version", "mime-structure", "content-type", "transfer-encoding", "qp-line-length", "body",
 	"plain-text-part", "image-only", "attachments", "attachment-names",
 	"received", "sending-hop", "hop-count", "hop-delay", "tls-hops", "helo-rdns",
 	"dkim", "dkim-key", "dkim-signed-headers", "spf", "spf-helo", "dmarc", "arc",
-	"authentication-results",
+	"authentication-results", "bimi",
 	"list-unsubscribe", "one-click-unsubscribe", "feedback-id",
 	"link-mismatch", "url-shorteners", "ip-links", "link-blocklist",
 	"proofpoint-spam-details", "urldefense", "microsoft-antispam", "spamassassin",

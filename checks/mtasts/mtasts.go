@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -244,8 +245,25 @@ func (r TLSRPT) String() string {
 	return fmt.Sprintf("v=%s; rua=%s", r.Version, strings.Join(r.RUA, ","))
 }
 
-// IsTLSRPT reports whether a TXT string is meant as a TLS-RPT record.
-func IsTLSRPT(txt string) bool { return strings.HasPrefix(strings.TrimSpace(txt), "v=TLSRPTv1") }
+// IsTLSRPT reports whether a TXT string is a TLS-RPT record: it begins with the version
+// field exactly (RFC 8460 §3: "v=TLSRPTv1" first, no space before it or around "=");
+// records that do not are discarded, as senders discard them.
+func IsTLSRPT(txt string) bool {
+	rest, ok := strings.CutPrefix(txt, "v=TLSRPTv1")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	return rest == "" || rest[0] == ';'
+}
+
+// IsTLSRPTNearMiss reports whether txt names the TLS-RPT version but is not a record
+// senders read (a leading space, spaces around "=", text before it).
+func IsTLSRPTNearMiss(txt string) bool {
+	return !IsTLSRPT(txt) && tlsrptVersion.MatchString(txt)
+}
+
+var tlsrptVersion = regexp.MustCompile(`(?i)v\s*=\s*tlsrptv1`)
 
 // ParseTLSRPT parses the _smtp._tls TXT record.
 func ParseTLSRPT(txt string) (TLSRPT, error) {

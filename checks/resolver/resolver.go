@@ -321,9 +321,12 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16, depth i
 	seen := map[string]bool{cur: true}
 	for {
 		var next string
+		// Names are kept in presentation form (a PTR holding ESC reads "mail\027…" and
+		// is asked by its wire bytes); owners are compared as wire bytes on both sides.
+		wire := unescape(cur)
 		for _, rr := range msg.Answer {
 			h := rr.Header()
-			if !strings.EqualFold(unescape(strings.TrimSuffix(h.Name, ".")), cur) { // owner names come escaped (\032)
+			if !strings.EqualFold(unescape(strings.TrimSuffix(h.Name, ".")), wire) {
 				continue
 			}
 			if h.Rrtype == qtype {

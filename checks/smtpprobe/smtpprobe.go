@@ -21,6 +21,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/unblock-mail/unblock/checks/dialer"
 	"github.com/unblock-mail/unblock/sanitize"
 )
 
@@ -47,10 +48,18 @@ type Options struct {
 	// ConnectTimeout bounds the TCP connect (default DefaultConnectTimeout): a blocked
 	// port 25 drops packets, and the rest of the run should not wait for it.
 	ConnectTimeout time.Duration
+	// ReplyTimeout bounds each wait for the server (the greeting, each reply, each TLS
+	// read); default DefaultReplyTimeout. It is this host's own bound: a server that
+	// accepts and never speaks ends its probe, not the whole run.
+	ReplyTimeout time.Duration
 }
 
 // DefaultConnectTimeout is how long the probe waits for a TCP connection.
 const DefaultConnectTimeout = 5 * time.Second
+
+// DefaultReplyTimeout is how long the probe waits for the greeting or any one reply. RFC
+// 5321 §4.5.3.2 asks senders for minutes; a probe that a person waits for uses seconds.
+const DefaultReplyTimeout = 4 * time.Second
 
 // Result is what the probe met.
 type Result struct {
@@ -86,11 +95,12 @@ const maxTranscript = 16 << 10
 // that refuse "localhost" would turn the probe into a rejection.
 type recorder struct {
 	net.Conn
-	helo string
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	stop bool
-	sent bool // the first EHLO has gone out
+	helo    string
+	timeout time.Duration // per read; go-smtp's own per-command timeout is minutes
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	stop    bool
+	sent    bool // the first EHLO has gone out
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
@@ -108,6 +118,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 }
 
 func (r *recorder) Read(p []byte) (int, error) {
+	if r.timeout > 0 {
+		_ = r.Conn.SetReadDeadline(time.Now().Add(r.timeout))
+	}
 	n, err := r.Conn.Read(p)
 	r.mu.Lock()
 	if !r.stop && r.buf.Len() < maxTranscript {
@@ -136,8 +149,10 @@ func Probe(ctx context.Context, opts Options) Result {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
-	d := net.Dialer{Timeout: opts.ConnectTimeout}
-	conn, err := d.DialContext(ctx, "tcp", opts.Addr)
+	if opts.ReplyTimeout <= 0 {
+		opts.ReplyTimeout = DefaultReplyTimeout
+	}
+	conn, err := dialer.Dial(ctx, "tcp", opts.Addr, opts.ConnectTimeout)
 	if err != nil {
 		res.Outcome, res.Err = Unreachable, err
 		res.Problem = fmt.Sprintf("no connection to %s from this machine (%s); many networks and cloud providers block outbound port 25, so this says nothing about the server", opts.Addr, shortNetErr(err))
@@ -147,7 +162,7 @@ func Probe(ctx context.Context, opts Options) Result {
 	// connection when the run's context ends is what makes the deadline hold.
 	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopClose()
-	rec := &recorder{Conn: conn, helo: opts.HELO}
+	rec := &recorder{Conn: conn, helo: opts.HELO, timeout: opts.ReplyTimeout}
 	tlsCfg := &tls.Config{
 		ServerName: opts.Host,
 		// Verified below against opts.RootCAs and opts.Now, so that a bad certificate is
@@ -174,7 +189,7 @@ func Probe(ctx context.Context, opts Options) Result {
 		if helloErr != nil {
 			res.Problem += ": " + sanitize.Line(helloErr.Error())
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || isTimeout(helloErr) {
 			res.Outcome, res.Problem = NoAnswer, "the server did not finish the TLS handshake in time"
 		}
 		return res

@@ -5,12 +5,19 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/unblock-mail/unblock/checks/dialer"
 	"github.com/unblock-mail/unblock/checks/smtpprobe/smtptest"
 )
+
+// TestMain holds every test to loopback: a dial anywhere else is refused and fails the run.
+func TestMain(m *testing.M) {
+	os.Exit(dialer.TestMain(m))
+}
 
 const host = "mx.test.example"
 
@@ -82,13 +89,39 @@ func TestProbeUnreachable(t *testing.T) {
 }
 
 func TestProbeConnectTimeout(t *testing.T) {
-	// 192.0.2.0/24 is TEST-NET-1: nothing answers, as with a firewall that drops port 25.
+	// A firewall that drops port 25 answers nothing; the dialer's blackhole stands in for
+	// it on loopback (tests never send a packet to TEST-NET or anywhere else).
+	defer dialer.Blackhole()()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	res := Probe(ctx, Options{Host: host, Addr: "192.0.2.25:25", ConnectTimeout: 200 * time.Millisecond})
+	res := Probe(ctx, Options{Host: host, Addr: "127.0.0.1:25", ConnectTimeout: 200 * time.Millisecond})
 	if res.Outcome != Unreachable || time.Since(start) > 2*time.Second {
 		t.Errorf("%s %q after %v", res.Outcome, res.Problem, time.Since(start))
+	}
+}
+
+// TestProbeSilentServerOwnTimeout: a server that accepts and never greets ends its own
+// probe after the reply timeout, however long the run's deadline is (issue 11 class 6).
+func TestProbeSilentServerOwnTimeout(t *testing.T) {
+	port := smtptest.Raw(t, func(c net.Conn) { time.Sleep(10 * time.Second) })
+	start := time.Now()
+	res := probe(t, port, Options{ReplyTimeout: 200 * time.Millisecond}, 8*time.Second)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the silent host held the probe for %v", took)
+	}
+	if res.Outcome != NoAnswer || !strings.Contains(res.Problem, "no greeting in time") {
+		t.Errorf("%s %q", res.Outcome, res.Problem)
+	}
+	// Greeting, then silence after EHLO: the per-reply timeout holds for commands too.
+	port = smtptest.Raw(t, func(c net.Conn) {
+		c.Write([]byte("220 mx.test.example ESMTP\r\n"))
+		time.Sleep(10 * time.Second)
+	})
+	start = time.Now()
+	res = probe(t, port, Options{ReplyTimeout: 200 * time.Millisecond}, 8*time.Second)
+	if took := time.Since(start); took > 2*time.Second || res.Outcome != NoAnswer {
+		t.Errorf("silent after greeting: %s %q after %v", res.Outcome, res.Problem, took)
 	}
 }
 

@@ -57,7 +57,7 @@ func Evaluate(ctx context.Context, res *resolver.Resolver, ip netip.Addr, helo, 
 		v.Result, v.Reason, v.Err = None, err.Error(), err
 		return v
 	}
-	a := &adapter{res: res}
+	a := &adapter{res: res, v4: ip.Unmap().Is4()}
 	r, err := spf.CheckHostWithSender(net.IP(ip.Unmap().AsSlice()), helo, sender,
 		spf.WithResolver(a), spf.WithContext(ctx))
 	v.Result, v.Err = Result(r), err
@@ -108,8 +108,19 @@ func reason(v Verdict) string {
 
 // adapter gives blitiri.com.ar/go/spf our resolver. Errors reach it as *net.DNSError,
 // unwrapped, because it tells "not found" from "temporary" by type assertion.
+//
+// Two workarounds for where blitiri's check_host differs from RFC 7208, kept here so
+// blitiri stays as it is:
+//   - §5.3/§5.4/§4.6.4: an "a" or "mx" lookup asks the address type of the connection,
+//     so for an IPv4 client a name with only AAAA records is a void lookup. blitiri asks
+//     for both families through LookupIPAddr; for an IPv4 client the adapter answers
+//     with A records alone. (For an IPv6 client both families are returned as before:
+//     "exists" must still see A records, §5.7, and blitiri asks it through the same call.)
+//   - §7.3: a macro-expanded name over 253 characters is cut from the left, label by
+//     label, before it is asked. blitiri passes it on whole; every lookup here cuts it.
 type adapter struct {
 	res *resolver.Resolver
+	v4  bool // the client is IPv4
 
 	mu     sync.Mutex
 	synErr error
@@ -124,6 +135,7 @@ func (a *adapter) syntaxError() error {
 // LookupTXT is only asked for the records check_host evaluates (the top domain, include
 // and redirect targets), so each SPF record it returns is parsed strictly here.
 func (a *adapter) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	name = TruncateName(name)
 	txts, err := a.res.TXT(ctx, name)
 	if err != nil {
 		return nil, netError(name, err)
@@ -147,6 +159,7 @@ func (a *adapter) LookupTXT(ctx context.Context, name string) ([]string, error) 
 }
 
 func (a *adapter) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	name = TruncateName(name)
 	mxs, err := a.res.MX(ctx, name)
 	if err != nil {
 		return nil, netError(name, err)
@@ -159,7 +172,12 @@ func (a *adapter) LookupMX(ctx context.Context, name string) ([]*net.MX, error) 
 }
 
 func (a *adapter) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
-	ips, err := a.res.IPs(ctx, host)
+	host = TruncateName(host)
+	lookup := a.res.IPs
+	if a.v4 {
+		lookup = a.res.A
+	}
+	ips, err := lookup(ctx, host)
 	if err != nil {
 		return nil, netError(host, err)
 	}
@@ -184,6 +202,31 @@ func (a *adapter) LookupAddr(ctx context.Context, addr string) ([]string, error)
 		out = append(out, n+".")
 	}
 	return out, nil
+}
+
+// MaxNameLength is the longest domain name in presentation form without the final dot
+// (RFC 7208 §7.3, RFC 1035 §2.3.4).
+const MaxNameLength = 253
+
+// TruncateName cuts a name longer than MaxNameLength from the left, removing whole
+// labels with their dots until it fits (RFC 7208 §7.3).
+func TruncateName(name string) string {
+	root := strings.HasSuffix(name, ".")
+	n := strings.TrimSuffix(name, ".")
+	if len(n) <= MaxNameLength {
+		return name
+	}
+	for len(n) > MaxNameLength {
+		i := strings.IndexByte(n, '.')
+		if i < 0 {
+			break
+		}
+		n = n[i+1:]
+	}
+	if root {
+		n += "."
+	}
+	return n
 }
 
 // netError converts a lookup error for blitiri. A name that cannot be asked at all (an

@@ -25,6 +25,10 @@ type Problem struct {
 	Domain string `json:"domain"`
 	Term   string `json:"term,omitempty"`
 	Text   string `json:"text"`
+	// WhenReached marks a limit that makes check_host permerror only when evaluation
+	// gets that far (RFC 7208 §4.6.4 lookup and void limits, §5.2 an include without
+	// SPF, loops): a term that matches first decides the result (§4.6.2).
+	WhenReached bool `json:"when_reached,omitempty"`
 }
 
 // TermCost is one term of a record with the DNS lookups it costs (RFC 7208 §4.6.4),
@@ -91,6 +95,13 @@ type linter struct {
 	nodes    int
 }
 
+// addReached adds a LevelFail problem that only an evaluation reaching it meets.
+func (l *linter) addReached(domain, term, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.problems = append(l.problems, Problem{Level: LevelFail, Domain: domain, Term: term, Text: fmt.Sprintf(format, args...), WhenReached: true})
+}
+
 func (l *linter) add(level Level, domain, term, format string, args ...any) {
 	l.mu.Lock()
 	l.problems = append(l.problems, Problem{Level: level, Domain: domain, Term: term, Text: fmt.Sprintf(format, args...)})
@@ -111,11 +122,11 @@ func Lint(ctx context.Context, res *resolver.Resolver, domain string) *Report {
 	rep.Problems = l.problems
 	if rep.Found && rep.Err == nil {
 		if rep.Lookups > MaxLookups {
-			rep.Problems = append(rep.Problems, Problem{Level: LevelFail, Domain: domain,
+			rep.Problems = append(rep.Problems, Problem{Level: LevelFail, Domain: domain, WhenReached: true,
 				Text: fmt.Sprintf("the policy needs %d DNS lookups; receivers stop at %d and return permerror (RFC 7208 §4.6.4)", rep.Lookups, MaxLookups)})
 		}
 		if rep.VoidLookups > MaxVoidLookups {
-			rep.Problems = append(rep.Problems, Problem{Level: LevelFail, Domain: domain,
+			rep.Problems = append(rep.Problems, Problem{Level: LevelFail, Domain: domain, WhenReached: true,
 				Text: fmt.Sprintf("%d lookups return nothing; receivers allow %d and return permerror (RFC 7208 §4.6.4)", rep.VoidLookups, MaxVoidLookups)})
 		}
 	}
@@ -164,12 +175,16 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 			l.mu.Lock()
 			l.void++
 			l.mu.Unlock()
-			l.add(LevelFail, domain, via, "%s points at %s, which has no SPF record: receivers return permerror (RFC 7208 §5.2)", via, domain)
+			l.addReached(domain, via, "%s points at %s, which has no SPF record: receivers return permerror (RFC 7208 §5.2)", via, domain)
 		}
 		return n
 	case len(spfs) > 1:
 		n.Error = fmt.Sprintf("%d SPF records", len(spfs))
-		l.add(LevelFail, domain, via, "%d SPF records at %s: receivers return permerror; merge them into one (RFC 7208 §4.5)", len(spfs), domain)
+		if top {
+			l.add(LevelFail, domain, via, "%d SPF records at %s: receivers return permerror; merge them into one (RFC 7208 §4.5)", len(spfs), domain)
+		} else {
+			l.addReached(domain, via, "%d SPF records at %s: receivers return permerror; merge them into one (RFC 7208 §4.5)", len(spfs), domain)
+		}
 		if top {
 			rep.Found = true
 		}
@@ -197,7 +212,12 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 			term = se.Term
 		}
 		n.Error = err.Error()
-		l.add(LevelFail, domain, term, "syntax error: %v; receivers return permerror", err)
+		if top {
+			l.add(LevelFail, domain, term, "syntax error: %v; receivers return permerror", err)
+		} else {
+			// An included record is read only when evaluation reaches it (§4.6.2).
+			l.addReached(domain, term, "syntax error: %v; receivers return permerror", err)
+		}
 		return n
 	}
 	if top {
@@ -252,12 +272,12 @@ func (l *linter) walk(ctx context.Context, domain, via string, depth int, path [
 			}
 			if contains(path, target) {
 				tc.Note = "loop"
-				l.add(LevelFail, domain, t.Text, "loop: %s leads back to %s; receivers return permerror", t.Text, target)
+				l.addReached(domain, t.Text, "loop: %s leads back to %s; receivers return permerror", t.Text, target)
 				continue
 			}
 			if depth+1 >= maxDepth {
 				tc.Note = "not followed: nested too deep"
-				l.add(LevelFail, domain, t.Text, "includes nested more than %d deep: the lookup limit is exceeded whatever they hold", MaxLookups)
+				l.addReached(domain, t.Text, "includes nested more than %d deep: the lookup limit is exceeded whatever they hold", MaxLookups)
 				continue
 			}
 			wg.Add(1)
@@ -336,7 +356,7 @@ func (l *linter) exchangers(ctx context.Context, domain string, t Term, target s
 		return
 	}
 	if len(mxs) > MaxMXNames {
-		l.add(LevelFail, domain, t.Text, "%s has %d MX records; receivers look at no more than %d and return permerror", target, len(mxs), MaxMXNames)
+		l.addReached(domain, t.Text, "%s has %d MX records; receivers look at no more than %d and return permerror", target, len(mxs), MaxMXNames)
 	}
 	var wg sync.WaitGroup
 	for _, m := range mxs {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,11 +16,13 @@ import (
 type sessionFlags struct {
 	resolvers []string
 	timeout   time.Duration
+	skip      []string
 }
 
 func (f *sessionFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.resolvers, "resolver", nil, "DNS server the checks ask, HOST[:PORT] (default: the system's)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 10*time.Second, "time limit of one run of the live checks")
+	cmd.Flags().StringSliceVar(&f.skip, "skip", nil, "check ids not to run, comma-separated (space on a check's row changes it)")
 }
 
 // runSession opens the terminal interface, on a case when ref is set.
@@ -35,6 +38,16 @@ func runSession(a *app, cmd *cobra.Command, f *sessionFlags, ref string) error {
 	if f.timeout <= 0 {
 		return badInput("--timeout must be positive, not %s", f.timeout)
 	}
+	// The same ids and the same message for a wrong one as `unblock check --skip`.
+	skipSet, err := (&checkFlags{skip: f.skip}).skipSet()
+	if err != nil {
+		return err
+	}
+	var skip []string
+	for id := range skipSet {
+		skip = append(skip, id)
+	}
+	slices.Sort(skip)
 	st, err := casefile.Open(a.dir)
 	if err != nil {
 		return badInput("%v", err)
@@ -50,6 +63,7 @@ func runSession(a *app, cmd *cobra.Command, f *sessionFlags, ref string) error {
 		Case:      ref,
 		Resolvers: servers,
 		Timeout:   f.timeout,
+		Skip:      skip,
 		// Most terminals are dark; the terminal's answer to the background query
 		// corrects this within the first frames.
 		Dark: true,

@@ -69,7 +69,13 @@ func (session) Data(r io.Reader) error               { _, err := io.Copy(io.Disc
 // tlsConfig nil it does not offer STARTTLS. It returns the port.
 func Server(tb testing.TB, domain string, tlsConfig *tls.Config) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return ServerAt(tb, "127.0.0.1:0", domain, tlsConfig)
+}
+
+// ServerAt is Server listening on addr (another loopback address, or a given port).
+func ServerAt(tb testing.TB, addr, domain string, tlsConfig *tls.Config) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -95,7 +101,13 @@ func Server(tb testing.TB, domain string, tlsConfig *tls.Config) int {
 // greeting, or nothing at all) and closes it when talk returns or the test ends.
 func Raw(tb testing.TB, talk func(net.Conn)) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return RawAt(tb, "127.0.0.1:0", talk)
+}
+
+// RawAt is Raw listening on addr (another loopback address, or a given port).
+func RawAt(tb testing.TB, addr string, talk func(net.Conn)) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}

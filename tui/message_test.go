@@ -1,0 +1,181 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/casefile"
+)
+
+// TestMessageIsAPreview: copying, saving, printing and switching kinds record nothing;
+// marking sent records the message and saves it at once.
+func TestMessageIsAPreview(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, clip := testOptions(t, st)
+	opts.Case = c.ID
+	t.Chdir(t.TempDir())
+	d := newDriver(t, opts, 100, 30)
+	d.waitText("Timeline")
+	d.keys("6")
+	d.waitText("kind ←/→")
+	before := len(d.m.cas.Messages)
+	d.keys("c")
+	d.waitText("copied")
+	d.keys("s")
+	d.waitText("saved to")
+	d.keys("P", "right", "left")
+	d.drain(30 * time.Millisecond)
+	if clip.get() == "" {
+		t.Fatal("c copied nothing")
+	}
+	if n := len(d.m.cas.Messages); n != before || d.m.dirty() {
+		t.Fatalf("previews recorded a message: %d → %d, dirty %v", before, n, d.m.dirty())
+	}
+	disk, err := casefile.Load(st.PathOf(c.ID))
+	if err != nil || len(disk.Messages) != before {
+		t.Fatalf("on disk: %d messages (%v)", len(disk.Messages), err)
+	}
+	ms := d.m.screens[scrMessage].(*messageScreen)
+	kind := ms.kinds[ms.kind]
+	d.keys("m")
+	d.until("the mark saved", func() bool {
+		disk, err := casefile.Load(st.PathOf(c.ID))
+		return err == nil && len(disk.Messages) == before+1
+	})
+	disk, _ = casefile.Load(st.PathOf(c.ID))
+	if last := disk.Messages[len(disk.Messages)-1]; last.Kind != kind || !last.SentAt.Equal(fixedNow) {
+		t.Errorf("marked sent: %s at %v, want %s at %v", last.Kind, last.SentAt, kind, fixedNow)
+	}
+}
+
+// TestEarlyEscalation: an escalation before the desk's response time has passed is
+// warned about, and m asks before marking it sent; once the follow-up is due it is not.
+func TestEarlyEscalation(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		now   time.Time
+		early bool
+	}{{"early", fixedNow, true}, {"due", fixedNow.Add(72 * time.Hour), false}} {
+		for _, sz := range sizes {
+			t.Run(fmt.Sprintf("%s-%d", tc.name, sz.w), func(t *testing.T) {
+				st := testStore(t)
+				c := timelineCase(t, st, 3)
+				opts, _ := testOptions(t, st)
+				opts.Case = c.ID
+				opts.Now = func() time.Time { return tc.now }
+				d := newDriver(t, opts, sz.w, sz.h)
+				d.waitText("Timeline")
+				d.keys("e")
+				d.waitText("kind ←/→")
+				ms := d.m.screens[scrMessage].(*messageScreen)
+				if ms.kinds[ms.kind] != "escalation" {
+					t.Fatalf("e shows %s", ms.kinds[ms.kind])
+				}
+				f, _ := d.m.cas.FollowUpDue(tc.now)
+				warn := "Too early to escalate: the follow-up is due " + f.Due.UTC().Format("2006-01-02 15:04")
+				if got := strings.Contains(d.screen(), warn); got != tc.early {
+					t.Fatalf("warning shown %v, want %v:\n%s", got, tc.early, d.screen())
+				}
+				sent := func() int {
+					n := 0
+					for _, m := range d.m.cas.Messages {
+						if m.Kind == "escalation" && !m.SentAt.IsZero() {
+							n++
+						}
+					}
+					return n
+				}
+				d.keys("m")
+				if !tc.early {
+					if sent() != 1 {
+						t.Fatal("m on a due escalation did not mark it sent")
+					}
+					d.until("the mark saved", func() bool { return !d.m.saving && !d.m.dirty() })
+					return
+				}
+				d.waitText("m again marks it sent anyway")
+				if sent() != 0 || !strings.Contains(d.screen(), "m mark sent anyway") {
+					t.Fatalf("the first m marked an early escalation sent (%d), or the footer does not say what m does now:\n%s", sent(), d.screen())
+				}
+				d.golden(t, fmt.Sprintf("escalation-early-%d", sz.w))
+				d.keys("esc")
+				if sent() != 0 || ms.confirmEarly || d.m.cur != scrMessage {
+					t.Fatal("another key did not cancel the question")
+				}
+				d.keys("m", "m")
+				if sent() != 1 {
+					t.Fatal("m twice did not mark the early escalation sent")
+				}
+				if !slices.ContainsFunc(d.m.cas.Messages, func(m casefile.Message) bool { return m.Kind == "escalation" }) {
+					t.Fatal("no escalation recorded")
+				}
+				d.until("the mark saved", func() bool { return !d.m.saving && !d.m.dirty() })
+			})
+		}
+	}
+}
+
+// TestSupportCaseFields: a customer's Customer Success Center case asks for its title,
+// product, component and case number on the evidence step; they reach the case and the
+// support-case message. Other routes do not show them.
+func TestSupportCaseFields(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			st := testStore(t)
+			c := timelineCase(t, st, 3)
+			c.Role, c.Route.Kind, c.Messages, c.Status = casefile.Customer, "proofpoint-support", nil, casefile.StatusOpen
+			if err := st.Save(c); err != nil {
+				t.Fatal(err)
+			}
+			opts, _ := testOptions(t, st)
+			opts.Case = c.ID
+			d := newDriver(t, opts, sz.w, sz.h)
+			d.waitText("Timeline")
+			d.keys("5")
+			d.waitText("CSC case number")
+			d.keys("tab")
+			for range 5 {
+				d.keys("down")
+			}
+			d.keys("Mail from example.com blocked", "down", "Protection Server", "down", "Email Filtering", "down", "01234567")
+			d.golden(t, fmt.Sprintf("evidence-support-%d", sz.w))
+			d.keys("esc")
+			got := d.m.cas
+			if got.Title != "Mail from example.com blocked" || got.Route.Product != "Protection Server" || got.Route.Component != "Email Filtering" || got.Route.Reference != "01234567" {
+				t.Fatalf("fields not stored: title %q product %q component %q reference %q", got.Title, got.Route.Product, got.Route.Component, got.Route.Reference)
+			}
+			d.keys("esc")
+			d.waitText("Timeline")
+			d.until("the save", func() bool { return !d.m.saving && !d.m.dirty() })
+			disk, err := casefile.Load(st.PathOf(c.ID))
+			if err != nil || disk.Route.Product != "Protection Server" || disk.Title != "Mail from example.com blocked" {
+				t.Fatalf("not saved: %+v (%v)", disk.Route, err)
+			}
+			m, err := casefile.Render(disk, "support-case", casefile.RenderOptions{Now: clock()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"Protection Server", "Email Filtering"} {
+				if !strings.Contains(m.String(), want) {
+					t.Errorf("the support-case message lacks %q:\n%s", want, m.String())
+				}
+			}
+		})
+	}
+	// A sender's IP-check case has no such fields.
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 80, 24)
+	d.waitText("Timeline")
+	d.keys("5")
+	d.waitText("Checklist")
+	if strings.Contains(d.screen(), "CSC case number") {
+		t.Errorf("an IP-check case shows the CSC fields:\n%s", d.screen())
+	}
+}
