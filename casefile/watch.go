@@ -268,7 +268,7 @@ func (c *Case) Watch(ctx context.Context, o WatchOptions) WatchReport {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c.Record(&rep, o.Now())
+	c.RecordWatch(&rep, o.Now())
 	return rep
 }
 
@@ -293,7 +293,7 @@ func (c *Case) Plan() WatchPlan {
 }
 
 // Gather runs the network part of a watch: blocklists, probes and checks, as o asks. It
-// changes no case; Record puts what it found into one.
+// changes no case; RecordWatch puts what it found into one.
 func (p WatchPlan) Gather(ctx context.Context, o WatchOptions) WatchReport {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -328,9 +328,9 @@ func (p WatchPlan) Gather(ctx context.Context, o WatchOptions) WatchReport {
 	return rep
 }
 
-// Record puts a gathered report into the case's timeline: the probes' answers, every
+// RecordWatch puts a gathered report into the case's timeline: the probes' answers, every
 // change of state once, and the lift when there is one. It fills in rep's changes.
-func (c *Case) Record(rep *WatchReport, now time.Time) {
+func (c *Case) RecordWatch(rep *WatchReport, now time.Time) {
 	now = utc(now)
 	if rep.Checks != nil {
 		rep.Changes = append(rep.Changes, c.recordCheckChanges(rep.Checks, now)...)

@@ -297,7 +297,7 @@ func (o *overview) probed(msg probedMsg) tea.Cmd {
 	if msg.err != nil {
 		return flashError("probe: " + oneLine(msg.err))
 	}
-	o.s.cas.Record(&msg.rep, o.s.opts.Now())
+	o.s.cas.RecordWatch(&msg.rep, o.s.opts.Now())
 	o.refresh()
 	var say []string
 	for _, p := range msg.rep.Probes {
