@@ -761,7 +761,16 @@ func updateBody(w *writer) (string, string) {
 	n := w.c.NewsSince(w.lastSent.SentAt)
 	w.lead = append(w.lead, w.newsFields(n)...)
 	text := w.newsText(n, "Since our last message on "+w.lastSent.SentAt.Format(stamp)+",")
-	return text + w.authSentence(), "Is there anything more you need from us to resolve this?"
+	return text + w.probeSentence() + w.authSentence(), "Is there anything more you need from us to resolve this?"
+}
+
+// probeSentence says how the probes from the sending IP stood since the last message,
+// or nothing when none was made.
+func (w *writer) probeSentence() string {
+	if s := w.c.ProbeStanding(w.lastSent.SentAt); s != "" {
+		return " " + s
+	}
+	return ""
 }
 
 func escalationBody(w *writer) (string, string) {

@@ -297,6 +297,11 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return m.leaveTo(scrMessage)
+	case probedMsg:
+		if o, ok := m.screens[scrOverview].(*overview); ok {
+			return o.probed(msg)
+		}
+		return nil
 	case tea.KeyPressMsg:
 		if cmd, done := m.key(msg); done {
 			return cmd

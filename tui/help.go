@@ -69,6 +69,7 @@ func helpSections(k KeyMap) []helpSection {
 			with(k.Resume, "continue with the first step not complete"), k.Paste,
 			with(k.Update, "write the update (the checks run again first)"),
 			b("e", "write the escalation (warns before the follow-up is due)"),
+			with(probeKey, "probe the recipient's MX from the sending IP now (on the sending server)"),
 			b("1-6", "go to a step"), with(k.Back, "the list of cases"),
 		}},
 		{"Dialogs", []key.Binding{

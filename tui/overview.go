@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -19,7 +21,18 @@ type (
 	// writeMsg: re-run the checks, then show a message of this kind (update, escalation):
 	// the authentication status in an update is never stale.
 	writeMsg struct{ kind string }
+	// probedMsg: a probe (and blocklist run) of the case finished; the root hands it to
+	// the overview wherever the person is.
+	probedMsg struct {
+		id     int
+		caseID string
+		rep    casefile.WatchReport
+		err    error
+	}
 )
+
+// probeKey probes the case now from its sending IP.
+var probeKey = key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "probe now"))
 
 // overview is a case as it stands, when it is resumed: what it is about, where it goes,
 // the timeline, readiness, the last message and what is new since.
@@ -35,6 +48,13 @@ type overview struct {
 	followUp  casefile.FollowUp
 	due       bool
 	next      screenID
+	// The probe and watch history: the latest probes and changes of state, and the
+	// changes since the last message sent.
+	probes    []casefile.Event
+	states    []casefile.Event
+	statesNew []casefile.Event
+	probing   bool
+	probeID   int
 }
 
 func newOverview(s *session) *overview {
@@ -51,9 +71,12 @@ func (o *overview) refresh() {
 	o.readiness = o.s.readiness()
 	o.seen = c.Seen()
 	o.lastSent, o.sent = c.LastSent()
+	o.statesNew = nil
 	if o.sent {
 		o.newSince = c.SeenSince(o.lastSent.SentAt)
+		o.statesNew = c.States(o.lastSent.SentAt)
 	}
+	o.probes, o.states = lastN(c.Probes(time.Time{}), 3), lastN(c.States(time.Time{}), 3)
 	o.followUp, o.due = c.FollowUpDue(o.s.opts.Now())
 	o.next = firstIncomplete(c, o.readiness)
 }
@@ -84,7 +107,7 @@ func (o *overview) help() []key.Binding {
 	k := o.s.c.Keys
 	cont := k.Resume
 	cont.SetHelp("enter", strings.ToLower(stepNames[o.next]))
-	keys := []key.Binding{cont, k.Paste}
+	keys := []key.Binding{cont, k.Paste, probeKey}
 	if o.sent {
 		keys = append(keys, k.Update, key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "escalate")))
 	}
@@ -102,6 +125,8 @@ func (o *overview) update(msg tea.Msg) tea.Cmd {
 		return emit(gotoMsg{to: o.next})
 	case key.Matches(km, k.Paste):
 		return emit(addFailuresMsg{})
+	case key.Matches(km, probeKey):
+		return o.probeNow()
 	case key.Matches(km, k.Update):
 		if !o.sent {
 			return flash("an update follows a message marked sent: write and send the first message (enter)")
@@ -160,12 +185,18 @@ func (o *overview) view() string {
 	}
 	b.WriteString(st.Heading.Render("Timeline") + "  " + st.Muted.Render(truncate(seen, max(0, w-12))) + "\n")
 	b.WriteString(o.chart.draw(st, w) + "\n\n")
+	if o.probing || len(o.probes)+len(o.states) > 0 {
+		b.WriteString(o.watchView(w) + "\n")
+	}
 	if o.sent {
 		b.WriteString(st.Heading.Render("Last message") + "  " + fmt.Sprintf("%s, sent %s UTC", o.lastSent.Kind, o.lastSent.SentAt.UTC().Format("2006-01-02 15:04")) + "\n")
 		b.WriteString(st.Muted.Render(truncate("  "+sanitize.Line(o.lastSent.Subject), w)) + "\n")
 		news := "Since then: " + plural(o.newSince.Failures, "new failure")
 		if len(o.newSince.RecipientDomains) > 0 {
 			news += " at " + strings.Join(o.newSince.RecipientDomains, ", ")
+		}
+		if n := len(o.statesNew); n > 0 {
+			news += fmt.Sprintf("; %s (latest: %s)", plural(n, "change of state"), stateText(o.statesNew[n-1]))
 		}
 		b.WriteString(truncate(news+st.Muted.Render(" — u writes the update (the checks run again first), e an escalation"), w) + "\n")
 	} else if len(c.Messages) > 0 {
@@ -176,4 +207,112 @@ func (o *overview) view() string {
 	}
 	b.WriteString("\n" + st.Accent.Render("enter") + " continues with " + st.Heading.Render(stepNames[o.next]) + st.Muted.Render(fmt.Sprintf(" (step %d)", stepNumber(o.next))) + st.Muted.Render(" · p pastes new failures"))
 	return b.String()
+}
+
+// lastN is the last n events.
+func lastN(es []casefile.Event, n int) []casefile.Event {
+	if len(es) > n {
+		return es[len(es)-n:]
+	}
+	return es
+}
+
+func stateText(e casefile.Event) string {
+	return sanitize.Line(fmt.Sprintf("%s %s: %s → %s", e.At.UTC().Format("01-02 15:04"), e.What, orDash(e.From), e.To))
+}
+
+// watchView is the probe and watch history: the latest probes from the sending IP and the
+// latest changes of state.
+func (o *overview) watchView(w int) string {
+	st := o.s.c.Styles
+	var b strings.Builder
+	head := st.Heading.Render("Probes") + "  "
+	switch {
+	case o.probing:
+		head += st.Muted.Render("probing from " + orDash(o.s.cas.IP()) + " …")
+	case len(o.probes) == 0:
+		head += st.Muted.Render("none yet — o probes the recipient's MX from the sending IP")
+	default:
+		head += st.Muted.Render("o probes again; a probe only tells about the IP it runs from")
+	}
+	b.WriteString(truncate(head, w) + "\n")
+	for _, e := range o.probes {
+		at := e.LastSeen().UTC().Format("01-02 15:04")
+		n := ""
+		if e.AttemptCount() > 1 {
+			n = fmt.Sprintf(" ×%d", e.AttemptCount())
+		}
+		verdict := "refused"
+		switch {
+		case e.ReplyCode >= 200 && e.ReplyCode < 300:
+			verdict = st.OK.Render("accepted")
+		case e.ReplyCode >= 400 && e.ReplyCode < 500:
+			verdict = st.Warn.Render("deferred")
+		default:
+			verdict = st.Fail.Render(verdict)
+		}
+		line := fmt.Sprintf("  %s%s  %s → %s  %s at %s  %s", at, n, e.FromIP, e.MX, verdict, strings.ToUpper(e.Stage), st.Muted.Render(sanitize.Line(e.Reply)))
+		b.WriteString(truncate(line, w) + "\n")
+	}
+	for _, e := range o.states {
+		b.WriteString(truncate("  "+st.Accent.Render("change")+" "+stateText(e), w) + "\n")
+	}
+	return b.String()
+}
+
+// probeNow probes the case in a Cmd: the network part runs on a copy of what it needs,
+// and the root hands the result back to probed.
+func (o *overview) probeNow() tea.Cmd {
+	if o.probing {
+		return flash("a probe is already running")
+	}
+	if o.s.opts.Store == nil {
+		return flashError("no case store to keep the probes polite")
+	}
+	o.probing = true
+	o.probeID++
+	id, plan, opts := o.probeID, o.s.cas.Plan(), o.s.opts
+	return func() tea.Msg {
+		env, err := checkEnv(opts)
+		if err != nil {
+			return probedMsg{id: id, caseID: plan.Case, err: err}
+		}
+		log, err := opts.Store.ProbeLog(0)
+		if err != nil {
+			return probedMsg{id: id, caseID: plan.Case, err: err}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rep := plan.Gather(ctx, casefile.WatchOptions{Resolver: env.Resolver, Port: env.SMTPPort, Log: log, Now: opts.Now, Probe: true, Blocklists: true})
+		return probedMsg{id: id, caseID: plan.Case, rep: rep}
+	}
+}
+
+// probed records a finished probe in the case and says how it went.
+func (o *overview) probed(msg probedMsg) tea.Cmd {
+	if msg.id != o.probeID || msg.caseID != o.s.cas.ID {
+		return nil
+	}
+	o.probing = false
+	if msg.err != nil {
+		return flashError("probe: " + oneLine(msg.err))
+	}
+	o.s.cas.RecordWatch(&msg.rep, o.s.opts.Now())
+	o.refresh()
+	var say []string
+	for _, p := range msg.rep.Probes {
+		if p.Reply != "" {
+			say = append(say, fmt.Sprintf("%s %s at %s: %s", p.MX, p.Outcome, strings.ToUpper(p.Stage), p.Reply))
+		} else {
+			say = append(say, p.Domain+": "+p.Problem)
+		}
+	}
+	say = append(say, msg.rep.Notes...)
+	if msg.rep.Lifted {
+		say = append([]string{"the block lifted at " + msg.rep.LiftedAt.UTC().Format("2006-01-02 15:04") + " UTC: resolve it: unblock set " + o.s.cas.ID + " --status resolved"}, say...)
+	}
+	if len(say) == 0 {
+		say = []string{"nothing to probe"}
+	}
+	return tea.Batch(o.s.touch(), emit(saveMsg{}), flash(strings.Join(say, "; ")))
 }
