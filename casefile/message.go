@@ -296,6 +296,7 @@ func (w *writer) block() string {
 	add("Customers affected", c.Scope.Customers)
 	add("Mail type", strings.Join(c.Scope.MailKind, ", "))
 	add("Authentication", w.authSummary())
+	add("Receivers' reports", w.reportEvidence())
 	add("Recent changes", w.changesSummary())
 	add("Evidence attached", w.evidenceSummary())
 	add("Reference", c.Route.Reference)
@@ -390,6 +391,9 @@ func (w *writer) authSummary() string {
 	}
 	return s
 }
+
+// reportEvidence is what receivers' own reports said, one sentence a line (report.go).
+func (w *writer) reportEvidence() string { return strings.Join(w.c.ReportEvidence(), "\n") }
 
 // authFailing lists the checks that did not pass, for narratives.
 func (w *writer) authFailing() []string {

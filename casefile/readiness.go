@@ -73,7 +73,9 @@ func (c *Case) Readiness() Readiness {
 		need(hasIP, NeedIP)
 	}
 	need(hasTime, NeedTimestamps)
-	need(len(c.Authentication) > 0, NeedAuthentication)
+	// What receivers reported (DMARC aggregate reports) is the best authentication
+	// evidence; our own checks are the next best.
+	need(len(c.Authentication) > 0 || c.HasReportedAuthentication(), NeedAuthentication)
 	need(hasSample, NeedSamples)
 	need(c.Scope.Volume != "" || c.Scope.Impact != "" || c.Confirmed("scope"), NeedScope)
 	need(len(c.Changes) > 0 || c.Confirmed("changes"), NeedChanges)

@@ -4,6 +4,7 @@ package main
 // sending IP. A thin layer over casefile/reports.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,12 +16,71 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/unblock-mail/unblock/casefile"
 	"github.com/unblock-mail/unblock/casefile/reports"
 	"github.com/unblock-mail/unblock/sanitize"
 )
 
 func init() {
 	verbs = append(verbs, reportsCmd)
+}
+
+// addReports keeps, for the case, what the report files and folders among args say;
+// it returns the arguments left for triage (the case first) and whether it kept any.
+// A path counts as reports when some report was read from it.
+func (a *app) addReports(ctx context.Context, s *casefile.Store, c *casefile.Case, args []string) ([]string, bool, error) {
+	rest := args[:1:1]
+	var found []string
+	opts := reports.Options{IPs: c.Identifiers.IPs}
+	if len(opts.IPs) == 0 {
+		opts.Domain = c.Identifiers.Domain
+	}
+	rd := reports.NewReader(opts)
+	read := 0
+	for _, p := range args[1:] {
+		if p == "-" {
+			rest = append(rest, p)
+			continue
+		}
+		if err := rd.ReadPaths(ctx, []string{p}); err != nil {
+			rest = append(rest, p) // triage says what is wrong with it
+			continue
+		}
+		// Reports counts every report read, about the case or not.
+		if sm := rd.Summary(); sm.Reports+sm.Duplicates > read {
+			read = sm.Reports + sm.Duplicates
+			found = append(found, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	if len(found) == 0 {
+		return args, false, nil
+	}
+	sum := rd.Summary()
+	for _, pr := range sum.Problems {
+		if slices.ContainsFunc(found, func(p string) bool { return strings.HasPrefix(pr.File, p) }) {
+			fmt.Fprintln(a.stderr, "unblock: "+sanitize.Line(pr.String()))
+		}
+	}
+	changed := 0
+	c, err := a.edit(s, args[0], func(c *casefile.Case) error {
+		changed = c.AddReports(sum, strings.Join(found, " "), now())
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	about := "the case's IPs"
+	if len(c.Identifiers.IPs) == 0 {
+		about = "the case"
+	}
+	fmt.Fprintf(a.stdout, "%s: read %d reports; kept %d report %s about %s\n",
+		sanitize.Line(c.ID), sum.Reports, changed, plural(changed, "summary", "summaries"), about)
+	for _, line := range c.ReportEvidence() {
+		fmt.Fprintln(a.stdout, "  "+sanitize.Line(line))
+	}
+	return rest, true, nil
 }
 
 func reportsCmd(a *app) *cobra.Command {
