@@ -70,7 +70,7 @@ func (c *Case) AddReports(s *reports.Summary, source string, now time.Time) int 
 		t := &ip.Total
 		r := &ReportSummary{Type: ReportDMARC, Reports: t.Reports, Messages: t.Messages, DMARCPass: t.DMARCPass,
 			DKIMAligned: t.DKIMAligned, SPFAligned: t.SPFAligned,
-			Quarantined: t.Disposition["quarantine"], Rejected: t.Disposition["reject"]}
+			Quarantined: t.Disposition.Get("quarantine"), Rejected: t.Disposition.Get("reject")}
 		for _, rv := range ip.Receivers {
 			if len(r.Receivers) < maxReceivers {
 				r.Receivers = append(r.Receivers, rv.Name)

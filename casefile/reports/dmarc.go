@@ -32,11 +32,11 @@ type Counts struct {
 	SPFAligned  int64 `json:"spf_aligned"`  // policy_evaluated spf=pass
 	// DKIM and SPF are the raw results (auth_results), aligned or not: a message counts
 	// as DKIM pass when any signature passed.
-	DKIM map[string]int64 `json:"dkim,omitempty"`
-	SPF  map[string]int64 `json:"spf,omitempty"`
+	DKIM Tally `json:"dkim,omitzero"`
+	SPF  Tally `json:"spf,omitzero"`
 	// Disposition is what the receiver did under the DMARC policy: none, quarantine,
 	// reject.
-	Disposition map[string]int64 `json:"disposition,omitempty"`
+	Disposition Tally `json:"disposition,omitzero"`
 	// Overrides are the reasons a receiver gave for not applying the policy
 	// (forwarded, mailing_list, local_policy …).
 	Overrides map[string]int64 `json:"overrides,omitempty"`
@@ -52,9 +52,9 @@ func (c *Counts) merge(o *Counts) {
 	c.DMARCPass += o.DMARCPass
 	c.DKIMAligned += o.DKIMAligned
 	c.SPFAligned += o.SPFAligned
-	merge(&c.DKIM, o.DKIM)
-	merge(&c.SPF, o.SPF)
-	merge(&c.Disposition, o.Disposition)
+	c.DKIM.merge(&o.DKIM)
+	c.SPF.merge(&o.SPF)
+	c.Disposition.merge(&o.Disposition)
 	merge(&c.Overrides, o.Overrides)
 	c.Reports += o.Reports
 	c.add(o.First, o.Last)
@@ -358,9 +358,9 @@ func (r *Reader) addRow(a *aggregate, rw *row) bool {
 	if rw.dkimEval == "pass" || rw.spfEval == "pass" {
 		c.DMARCPass += n
 	}
-	add(&c.DKIM, anyPass(rw.dkim), n)
-	add(&c.SPF, first(rw.spf), n)
-	add(&c.Disposition, cmpOr(rw.disposition, "unreported"), n)
+	c.DKIM.Add(anyPass(rw.dkim), n)
+	c.SPF.Add(first(rw.spf), n)
+	c.Disposition.Add(cmpOr(rw.disposition, "unreported"), n)
 	for _, why := range rw.reasons {
 		add(&c.Overrides, why, n)
 	}

@@ -13,6 +13,7 @@ package reports
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -302,3 +303,49 @@ func merge(a *map[string]int64, b map[string]int64) {
 		add(a, k, n)
 	}
 }
+
+// words are the values a Tally counts: the DKIM and SPF results (RFC 8601 §2.7), the
+// DMARC dispositions, and "other" for anything else a reporter writes.
+var words = [...]string{"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy",
+	"quarantine", "reject", "unreported", "other"}
+
+// Tally counts messages by result or disposition. It is a fixed array, not a map: a
+// store of reports sums millions of rows into it.
+type Tally [len(words)]int64
+
+func wordIndex(w string) int {
+	for i, x := range words {
+		if x == w {
+			return i
+		}
+	}
+	return len(words) - 1
+}
+
+// Add counts n messages under w ("other" when w is not a known word).
+func (t *Tally) Add(w string, n int64) { t[wordIndex(w)] += n }
+
+// Get is the count under w.
+func (t *Tally) Get(w string) int64 { return t[wordIndex(w)] }
+
+func (t *Tally) merge(o *Tally) {
+	for i := range t {
+		t[i] += o[i]
+	}
+}
+
+// Map is the counts that are not zero.
+func (t *Tally) Map() map[string]int64 {
+	m := map[string]int64{}
+	for i, n := range t {
+		if n != 0 {
+			m[words[i]] = n
+		}
+	}
+	return m
+}
+
+// IsZero lets JSON omit an empty tally.
+func (t Tally) IsZero() bool { return t == Tally{} }
+
+func (t Tally) MarshalJSON() ([]byte, error) { return json.Marshal(t.Map()) }

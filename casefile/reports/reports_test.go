@@ -81,8 +81,8 @@ func TestReceiversReports(t *testing.T) {
 		"spf softfail": 4,
 	}
 	got := map[string]int64{"messages": tot.Messages, "dkim aligned": tot.DKIMAligned, "spf aligned": tot.SPFAligned,
-		"dmarc pass": tot.DMARCPass, "quarantine": tot.Disposition["quarantine"], "dkim pass": tot.DKIM["pass"],
-		"dkim fail": tot.DKIM["fail"], "permerror": tot.DKIM["permerror"], "spf softfail": tot.SPF["softfail"]}
+		"dmarc pass": tot.DMARCPass, "quarantine": tot.Disposition.Get("quarantine"), "dkim pass": tot.DKIM.Get("pass"),
+		"dkim fail": tot.DKIM.Get("fail"), "permerror": tot.DKIM.Get("permerror"), "spf softfail": tot.SPF.Get("softfail")}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %d, want %d", k, got[k], v)
@@ -97,18 +97,18 @@ func TestReceiversReports(t *testing.T) {
 	if ms := findReceiver(ip, "Enterprise Outlook"); ms == nil || ms.Messages != 1221 || ms.DKIMAligned != 1204 {
 		t.Errorf("Microsoft: %+v", ms)
 	}
-	if y := findReceiver(ip, "Yahoo"); y == nil || y.Disposition["quarantine"] != 4 || y.DMARCFail() != 4 {
+	if y := findReceiver(ip, "Yahoo"); y == nil || y.Disposition.Get("quarantine") != 4 || y.DMARCFail() != 4 {
 		t.Errorf("Yahoo: %+v", y)
 	}
 	if got := strings.Join(ip.Domains, ","); got != "example.com,news.example.com" {
 		t.Errorf("domains %s", got)
 	}
 	fwd := findIP(s, "209.85.220.41")
-	if fwd == nil || fwd.Total.Overrides["forwarded"] != 3 || fwd.Total.SPFAligned != 0 || fwd.Total.SPF["pass"] != 3 {
+	if fwd == nil || fwd.Total.Overrides["forwarded"] != 3 || fwd.Total.SPFAligned != 0 || fwd.Total.SPF.Get("pass") != 3 {
 		t.Errorf("forwarded row: %+v", fwd)
 	}
 	v6 := findIP(s, "2001:db8::25")
-	if v6 == nil || v6.Total.Disposition["reject"] != 2 || v6.Total.DKIM["none"] != 2 || v6.Total.SPF["fail"] != 2 {
+	if v6 == nil || v6.Total.Disposition.Get("reject") != 2 || v6.Total.DKIM.Get("none") != 2 || v6.Total.SPF.Get("fail") != 2 {
 		t.Errorf("RFC 9990 IPv6 row: %+v", v6)
 	}
 
@@ -219,7 +219,7 @@ func TestXMLVariants(t *testing.T) {
 			}
 			ip := s.DMARC[0]
 			c := ip.Total
-			if ip.IP != "192.0.2.10" || c.Messages != 5 || c.DKIMAligned != 5 || c.SPFAligned != 0 || c.DKIM["pass"] != 5 || c.SPF["softfail"] != 5 || ip.Domains[0] != "example.com" {
+			if ip.IP != "192.0.2.10" || c.Messages != 5 || c.DKIMAligned != 5 || c.SPFAligned != 0 || c.DKIM.Get("pass") != 5 || c.SPF.Get("softfail") != 5 || ip.Domains[0] != "example.com" {
 				t.Errorf("read %s %+v domains %v", ip.IP, c, ip.Domains)
 			}
 			if strings.HasPrefix(name, "windows") && ip.Receivers[0].Name != "Société" {
@@ -431,7 +431,7 @@ func TestStoreOf10000(t *testing.T) {
 		}
 		c, w := got.Total, want[k]
 		if c.Messages != w.Messages || c.DKIMAligned != w.DKIMAligned || c.SPFAligned != w.SPFAligned || c.DMARCPass != w.DMARCPass ||
-			c.Disposition["quarantine"] != w.Quarantine || c.Disposition["reject"] != w.Reject || c.Reports != w.Reports {
+			c.Disposition.Get("quarantine") != w.Quarantine || c.Disposition.Get("reject") != w.Reject || c.Reports != w.Reports {
 			t.Errorf("%s: got %+v, want %+v", ip, c, w)
 		}
 		if len(got.Receivers) != len(reportstest.Receivers) {

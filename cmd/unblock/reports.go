@@ -195,12 +195,21 @@ func breakdown(m map[string]int64, total int64) string {
 	return strings.Join(parts, " · ")
 }
 
+// maxIPsShown bounds the sending IPs printed: reports name every forwarder and spoofer,
+// and the IPs that matter send the most.
+const maxIPsShown = 25
+
 func printReports(w io.Writer, s *reports.Summary) {
 	if len(s.DMARC) > 0 {
 		lipgloss.Fprintln(w, boldStyle.Render("DMARC aggregate reports")+mutedStyle.Render(" · what receivers measured of mail from each sending IP"))
 	}
 	head := []string{"RECEIVER", "MESSAGES", "DMARC PASS", "DKIM ALIGNED", "SPF ALIGNED", "QUARANTINE", "REJECT", "DATES"}
-	for _, ip := range s.DMARC {
+	for i, ip := range s.DMARC {
+		if i == maxIPsShown {
+			lipgloss.Fprintln(w, "")
+			lipgloss.Fprintln(w, mutedStyle.Render(fmt.Sprintf("… and %s more sending IPs with fewer messages (--json lists all)", count(int64(len(s.DMARC)-i)))))
+			break
+		}
 		lipgloss.Fprintln(w, "")
 		title := boldStyle.Render(sanitize.Line(ip.IP))
 		if len(ip.Domains) > 0 {
@@ -209,8 +218,8 @@ func printReports(w io.Writer, s *reports.Summary) {
 		lipgloss.Fprintln(w, title)
 		row := func(name string, c *reports.Counts) []string {
 			return []string{name, count(c.Messages), countPct(c.DMARCPass, c.Messages), countPct(c.DKIMAligned, c.Messages),
-				countPct(c.SPFAligned, c.Messages), countPct(c.Disposition["quarantine"], c.Messages),
-				countPct(c.Disposition["reject"], c.Messages), dates(c.Span)}
+				countPct(c.SPFAligned, c.Messages), countPct(c.Disposition.Get("quarantine"), c.Messages),
+				countPct(c.Disposition.Get("reject"), c.Messages), dates(c.Span)}
 		}
 		rows := [][]string{head, row(fmt.Sprintf("all %d receivers", len(ip.Receivers)), &ip.Total)}
 		if len(ip.Receivers) == 1 {
@@ -221,8 +230,8 @@ func printReports(w io.Writer, s *reports.Summary) {
 		}
 		printTable(w, rows)
 		t := &ip.Total
-		lipgloss.Fprintln(w, "  "+mutedStyle.Render("DKIM results ")+breakdown(t.DKIM, t.Messages))
-		lipgloss.Fprintln(w, "  "+mutedStyle.Render("SPF results  ")+breakdown(t.SPF, t.Messages))
+		lipgloss.Fprintln(w, "  "+mutedStyle.Render("DKIM results ")+breakdown(t.DKIM.Map(), t.Messages))
+		lipgloss.Fprintln(w, "  "+mutedStyle.Render("SPF results  ")+breakdown(t.SPF.Map(), t.Messages))
 		if len(t.Overrides) > 0 {
 			lipgloss.Fprintln(w, "  "+mutedStyle.Render("overridden   ")+breakdown(t.Overrides, t.Messages))
 		}

@@ -120,7 +120,8 @@ func Random(rng *rand.Rand, i, records int, ips []string) *Report {
 	for j := range records {
 		ip := ips[j%len(ips)]
 		if j >= len(ips) {
-			ip = fmt.Sprintf("198.51.%d.%d", rng.IntN(256), rng.IntN(256))
+			// Forwarders and spoofers: a pool of 2,048, as a sender's reports name.
+			ip = fmt.Sprintf("198.51.%d.%d", 96+rng.IntN(8), rng.IntN(256))
 		}
 		x := Row{IP: ip, Count: 1 + rng.Int64N(500), DKIMAligned: rng.IntN(50) != 0, SPFAligned: rng.IntN(20) != 0,
 			Disposition: "none", HeaderFrom: "example.com"}
@@ -132,18 +133,18 @@ func Random(rng *rand.Rand, i, records int, ips []string) *Report {
 	return r
 }
 
-// Save writes r to dir in the form i picks: .xml, .xml.gz or .zip, named as receivers
-// name them (receiver!domain!begin!end).
+// Save writes r to dir in the form i picks: .xml, .xml.gz or .zip, named as RFC 7489
+// §7.2.1.1 names them (receiver!domain!begin!end!unique-id).
 func Save(dir string, i int, r *Report) (string, error) {
 	base := fmt.Sprintf("%s!%s!%d!%d", safe(r.Org), r.Domain, r.Begin.Unix(), r.Begin.Add(24*time.Hour-time.Second).Unix())
 	var name string
 	switch i % 3 {
 	case 0:
-		name = base + "-" + r.ID + ".xml"
+		name = base + "!" + r.ID + ".xml"
 	case 1:
-		name = base + "-" + r.ID + ".xml.gz"
+		name = base + "!" + r.ID + ".xml.gz"
 	default:
-		name = base + "-" + r.ID + ".zip"
+		name = base + "!" + r.ID + ".zip"
 	}
 	name = filepath.Join(dir, name)
 	f, err := os.Create(name)
