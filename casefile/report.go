@@ -57,14 +57,18 @@ type ReportSummary struct {
 // maxReceivers bounds the receivers named in a summary.
 const maxReceivers = 50
 
+// maxUnnamedIPs bounds the IPs kept for a case that names none: the busiest, since
+// reports also name every forwarder and spoofer of the domain.
+const maxUnnamedIPs = 5
+
 // AddReports keeps what the reports say about the case as report events, one per type
 // and sending IP (TLS-RPT: per domain): a new summary replaces the one there unless
 // that one already covers it (add the whole folder of reports each time). It returns
 // how many events were added or replaced.
 func (c *Case) AddReports(s *reports.Summary, source string, now time.Time) int {
 	var events []Event
-	for _, ip := range s.DMARC {
-		if !c.reportIP(ip.IP) {
+	for i, ip := range s.DMARC {
+		if !c.reportIP(ip.IP) || len(c.Identifiers.IPs) == 0 && i >= maxUnnamedIPs {
 			continue
 		}
 		t := &ip.Total
@@ -78,8 +82,8 @@ func (c *Case) AddReports(s *reports.Summary, source string, now time.Time) int 
 		}
 		events = append(events, Event{Kind: KindReport, At: t.First, Last: t.Last, IP: ip.IP, Report: r})
 	}
-	for _, ip := range s.SNDS {
-		if !c.reportIP(ip.IP) {
+	for i, ip := range s.SNDS {
+		if !c.reportIP(ip.IP) || len(c.Identifiers.IPs) == 0 && i >= maxUnnamedIPs {
 			continue
 		}
 		r := &ReportSummary{Type: ReportSNDS, Days: len(ip.Days), Receivers: []string{"Outlook.com"}}

@@ -3,6 +3,7 @@ package casefile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -185,5 +186,23 @@ func TestDayRange(t *testing.T) {
 		if got := dayRange(d(c.first), d(c.last)); got != c.want {
 			t.Errorf("dayRange(%s, %s) = %q, want %q", c.first, c.last, got, c.want)
 		}
+	}
+}
+
+// A case that names no IP keeps the busiest few of its domain's, not every forwarder.
+func TestReportsForCaseWithoutIPs(t *testing.T) {
+	c := reportCase()
+	c.Identifiers.IPs = nil
+	sum := &reports.Summary{}
+	for i := range 40 {
+		sum.DMARC = append(sum.DMARC, &reports.IPReport{IP: fmt.Sprintf("198.51.100.%d", i+1),
+			Total: reports.Counts{Messages: int64(1000 - i), DMARCPass: int64(1000 - i), DKIMAligned: int64(1000 - i), Reports: 1}})
+	}
+	if n := c.AddReports(sum, "reports/", t0); n != maxUnnamedIPs {
+		t.Errorf("kept %d summaries, want %d", n, maxUnnamedIPs)
+	}
+	ev := c.ReportEvidence()
+	if len(ev) != maxUnnamedIPs || !strings.Contains(ev[0]+ev[1]+ev[2]+ev[3]+ev[4], "from 198.51.100.1,") {
+		t.Errorf("evidence %v", ev)
 	}
 }

@@ -221,73 +221,72 @@ func firstWord(d xml.Directive) string {
 	return s
 }
 
-// end takes the text of an element as it closes, by its path.
+// take takes the text of an element as it closes, by its path below <feedback>.
 func (a *aggregate) take(stack []string, v string, rw *row) error {
-	leaf := stack[len(stack)-1]
-	switch len(stack) {
-	case 3:
-		switch stack[1] + "/" + leaf {
-		case "report_metadata/org_name":
-			a.org = field(v)
-		case "report_metadata/report_id":
-			a.id = field(v)
-		case "policy_published/domain":
-			a.domain = strings.ToLower(field(v))
+	switch {
+	case at(stack, "report_metadata", "org_name"):
+		a.org = field(v)
+	case at(stack, "report_metadata", "report_id"):
+		a.id = field(v)
+	case at(stack, "policy_published", "domain"):
+		a.domain = strings.ToLower(field(v))
+	case at(stack, "report_metadata", "date_range", "begin"), at(stack, "report_metadata", "date_range", "end"):
+		t, err := unixTime(v)
+		if err != nil {
+			return fmt.Errorf("date_range %s %q: %v", stack[3], sanitize.Line(v), err)
 		}
-	case 4:
-		switch stack[1] + "/" + stack[2] + "/" + leaf {
-		case "report_metadata/date_range/begin":
-			t, err := unixTime(v)
-			if err != nil {
-				return fmt.Errorf("date_range begin %q: %v", sanitize.Line(v), err)
-			}
+		if stack[3] == "begin" {
 			a.begin = t
-		case "report_metadata/date_range/end":
-			t, err := unixTime(v)
-			if err != nil {
-				return fmt.Errorf("date_range end %q: %v", sanitize.Line(v), err)
-			}
+		} else {
 			a.end = t
-		case "record/row/source_ip":
-			rw.ip = v
-		case "record/row/count":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 || n > 1e12 {
-				return fmt.Errorf("record count %q is not a count", sanitize.Line(v))
-			}
-			rw.count = n
-		case "record/identifiers/header_from":
-			rw.headerFrom = strings.ToLower(field(v))
-		case "record/auth_results/dkim":
-			rw.dkim = append(rw.dkim, rw.authResult)
-			rw.authResult = ""
-		case "record/auth_results/spf":
-			if rw.spfScope == "" || rw.spfScope == "mfrom" {
-				rw.spf = append([]string{rw.authResult}, rw.spf...)
-			} else {
-				rw.spf = append(rw.spf, rw.authResult)
-			}
-			rw.authResult, rw.spfScope = "", ""
 		}
-	case 5:
-		switch stack[1] + "/" + stack[2] + "/" + stack[3] + "/" + leaf {
-		case "record/row/policy_evaluated/disposition":
-			rw.disposition = token(v)
-		case "record/row/policy_evaluated/dkim":
-			rw.dkimEval = token(v)
-		case "record/row/policy_evaluated/spf":
-			rw.spfEval = token(v)
-		case "record/auth_results/dkim/result", "record/auth_results/spf/result":
-			rw.authResult = token(v)
-		case "record/auth_results/spf/scope":
-			rw.spfScope = token(v)
+	case at(stack, "record", "row", "source_ip"):
+		rw.ip = v
+	case at(stack, "record", "row", "count"):
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 1e12 {
+			return fmt.Errorf("record count %q is not a count", sanitize.Line(v))
 		}
-	case 6:
-		if stack[1] == "record" && stack[3] == "policy_evaluated" && stack[4] == "reason" && leaf == "type" {
-			rw.reasons = append(rw.reasons, token(v))
+		rw.count = n
+	case at(stack, "record", "identifiers", "header_from"):
+		rw.headerFrom = strings.ToLower(field(v))
+	case at(stack, "record", "auth_results", "dkim"):
+		rw.dkim = append(rw.dkim, rw.authResult)
+		rw.authResult = ""
+	case at(stack, "record", "auth_results", "spf"):
+		if rw.spfScope == "" || rw.spfScope == "mfrom" {
+			rw.spf = append([]string{rw.authResult}, rw.spf...)
+		} else {
+			rw.spf = append(rw.spf, rw.authResult)
 		}
+		rw.authResult, rw.spfScope = "", ""
+	case at(stack, "record", "row", "policy_evaluated", "disposition"):
+		rw.disposition = token(v)
+	case at(stack, "record", "row", "policy_evaluated", "dkim"):
+		rw.dkimEval = token(v)
+	case at(stack, "record", "row", "policy_evaluated", "spf"):
+		rw.spfEval = token(v)
+	case at(stack, "record", "auth_results", "dkim", "result"), at(stack, "record", "auth_results", "spf", "result"):
+		rw.authResult = token(v)
+	case at(stack, "record", "auth_results", "spf", "scope"):
+		rw.spfScope = token(v)
+	case at(stack, "record", "row", "policy_evaluated", "reason", "type"):
+		rw.reasons = append(rw.reasons, token(v))
 	}
 	return nil
+}
+
+// at reports whether the open elements below <feedback> are exactly path, leaf last.
+func at(stack []string, path ...string) bool {
+	if len(stack) != len(path)+1 || stack[len(stack)-1] != path[len(path)-1] {
+		return false
+	}
+	for i, p := range path[:len(path)-1] {
+		if stack[i+1] != p {
+			return false
+		}
+	}
+	return true
 }
 
 // field is a text value from a report, sanitized and cut to a sane length.

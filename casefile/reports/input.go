@@ -353,14 +353,30 @@ type runGuard struct {
 func (g *runGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	b := p[:n]
-	for len(b) > 0 {
-		i := bytes.IndexAny(b, g.delims)
-		if i < 0 {
+	if len(b) <= maxRun {
+		// A run inside b is shorter than the bound: only the runs that continue from
+		// the last read, and the one b ends with, need counting.
+		if first := bytes.IndexAny(b, g.delims); first < 0 {
 			g.run += len(b)
-			break
+		} else {
+			g.run += first
+			if g.run <= maxRun {
+				g.run = len(b) - bytes.LastIndexAny(b, g.delims) - 1
+			}
 		}
-		g.run = 0
-		b = b[i+1:]
+	} else {
+		for len(b) > 0 && g.run <= maxRun {
+			i := bytes.IndexAny(b, g.delims)
+			if i < 0 {
+				g.run += len(b)
+				break
+			}
+			g.run += i
+			if g.run <= maxRun {
+				g.run = 0
+			}
+			b = b[i+1:]
+		}
 	}
 	if g.run > maxRun {
 		return n, fmt.Errorf("refused: %s longer than %s", g.what, bytesText(maxRun))

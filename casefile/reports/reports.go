@@ -200,9 +200,7 @@ func (r *Reader) readFile(path string) {
 func (r *Reader) finish(in *input) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, p := range in.problems {
-		r.problems = append(r.problems, p)
-	}
+	r.problems = append(r.problems, in.problems...)
 	if in.found == 0 && len(in.problems) == 0 {
 		r.problems = append(r.problems, Problem{in.name, "no report in it"})
 	}

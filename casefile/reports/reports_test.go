@@ -471,3 +471,24 @@ func FuzzAggregate(f *testing.F) {
 		}
 	})
 }
+
+// The run guard counts runs across reads, whatever the read sizes.
+func TestRunGuard(t *testing.T) {
+	for _, chunk := range []int{1, 7, 4096, 3 << 20} {
+		for _, c := range []struct {
+			run  int
+			fail bool
+		}{{maxRun, false}, {maxRun + 1, true}} {
+			data := "<a>" + strings.Repeat("x", c.run) + "</a>" + strings.Repeat("<b/>", 100)
+			g := &runGuard{r: strings.NewReader(data), delims: "<>", what: "a run"}
+			buf := make([]byte, chunk)
+			var err error
+			for err == nil {
+				_, err = g.Read(buf)
+			}
+			if failed := err != io.EOF; failed != c.fail {
+				t.Errorf("reads of %d, run of %d: %v", chunk, c.run, err)
+			}
+		}
+	}
+}
