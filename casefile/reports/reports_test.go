@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -490,5 +491,29 @@ func TestRunGuard(t *testing.T) {
 				t.Errorf("reads of %d, run of %d: %v", chunk, c.run, err)
 			}
 		}
+	}
+}
+
+// A TLS-RPT report as RFC 8460 §5.3 mails it: multipart/report with an
+// application/tlsrpt+gzip part, base64.
+func TestTLSRPTMail(t *testing.T) {
+	json, err := os.ReadFile("testdata/src/tlsrpt-google.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(gz(t, json))
+	var lines []string
+	for len(b64) > 76 {
+		lines, b64 = append(lines, b64[:76]), b64[76:]
+	}
+	lines = append(lines, b64)
+	mail := "From: tls-reporting@google.com\r\nTo: tlsrpt@example.com\r\nSubject: Report Domain: example.com Submitter: google.com Report-ID: <2026.11.28T00.00.00Z+example.com@google.com>\r\n" +
+		"TLS-Report-Domain: example.com\r\nTLS-Report-Submitter: google.com\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\nThis is an aggregate TLS report from google.com\r\n" +
+		"--R\r\nContent-Type: application/tlsrpt+gzip\r\nContent-Disposition: attachment; filename=\"google.com!example.com!1795824000!1795910399!001.json.gz\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		strings.Join(lines, "\r\n") + "\r\n--R--\r\n"
+	s := readBytes("tlsrpt.eml", []byte(mail), Options{})
+	if s.Reports != 1 || len(s.TLS) != 1 || s.TLS[0].Total.Failed != 14 || s.TLS[0].Reporters[0].Name != "Google Inc." || len(s.Problems) != 0 {
+		t.Errorf("read %+v, problems %v", s.TLS, s.Problems)
 	}
 }
