@@ -55,41 +55,143 @@ func dayOf(t time.Time) int64 {
 // span is when an event already in the case was seen.
 type span struct{ from, to time.Time }
 
-// batch adds one input's findings to a case.
-type batch struct {
-	c      *Case
-	now    time.Time
-	held   map[aggKey][]span // the case's events before this input, undated keys
-	open   map[aggKey]int    // this input's events, by key, index into c.Timeline
-	seen   map[uint64]bool   // fingerprints of this input's findings (same finding twice)
-	msgs   map[uint64]bool   // (event, message) pairs counted
-	result Added
+// pending is one input's counted event before it is known whether the case owns it.
+type pending struct {
+	e       Event
+	first   triage.Finding   // what decides ownership (its IPs) and fills identifiers
+	samples []triage.Finding // a few more, for the identifiers they carry
 }
 
-// Add records findings in the case's timeline. Repeated identical failures (same reply,
-// codes, provider, control, IP and recipient domain on one UTC day) become one event with
-// attempts, distinct messages, first and last time; a failure the case already holds
-// (the same input added again) counts once. Only the failures that belong to the case
-// are kept (OwnsFailure); the rest are reported in Left. It fills the identifiers the
-// case lacks, and the mode, cause, control and route when the case has none yet.
-func (c *Case) Add(fs []triage.Finding, now time.Time) Added {
-	b := &batch{c: c, now: utc(now), held: map[aggKey][]span{}, open: map[aggKey]int{},
-		seen: map[uint64]bool{}, msgs: map[uint64]bool{}}
+// maxSamples is how many findings of a counted event give identifiers: enough for the
+// Message-IDs and GUIDs a desk asks for, whatever the size of the input.
+const maxSamples = 8
+
+// A Recorder adds one input's findings to a case as they are read: identical failures are
+// counted into one pending event per key as they stream, so memory follows the number of
+// distinct failures and messages, not the size of the input. Close decides which events
+// the case owns and records them.
+type Recorder struct {
+	c       *Case
+	now     time.Time
+	held    map[aggKey][]span // the case's events before this input, undated keys
+	pending map[aggKey]*pending
+	order   []aggKey
+	seen    map[uint64]struct{} // fingerprints of this input's findings (same finding twice)
+	msgs    map[uint64]struct{} // (event, message) pairs counted
+	result  Added
+}
+
+// Record starts adding an input's findings to the case, at now.
+func (c *Case) Record(now time.Time) *Recorder {
+	r := &Recorder{c: c, now: utc(now), held: map[aggKey][]span{}, pending: map[aggKey]*pending{},
+		seen: map[uint64]struct{}{}, msgs: map[uint64]struct{}{}}
 	for _, e := range c.Timeline {
 		k := keyOfEvent(e).undated()
-		b.held[k] = append(b.held[k], span{e.At, e.LastSeen()})
+		r.held[k] = append(r.held[k], span{e.At, e.LastSeen()})
 	}
-	c.adopt(fs)
-	left := map[[3]string]int{}
+	return r
+}
+
+// Add records findings in the case's timeline (Record, then Close). Repeated identical
+// failures (same reply, codes, provider, control, IP and recipient domain on one UTC day)
+// become one event with attempts, distinct messages, first and last time; a failure the
+// case already holds (the same input added again) counts once. Only the failures that
+// belong to the case are kept (OwnsFailure); the rest are reported in Left. It fills the
+// identifiers the case lacks, and the mode, cause, control and route when the case has
+// none yet.
+func (c *Case) Add(fs []triage.Finding, now time.Time) Added {
+	r := c.Record(now)
 	for _, f := range fs {
-		if f.Mode == triage.AutoReply {
-			continue // an out-of-office says nothing about delivery
+		r.Add(f)
+	}
+	return r.Close()
+}
+
+// Add counts one finding.
+func (r *Recorder) Add(f triage.Finding) {
+	if f.Mode == triage.AutoReply {
+		return // an out-of-office says nothing about delivery
+	}
+	e := eventOf(f)
+	k := keyOfEvent(e)
+	for _, sp := range r.held[k.undated()] {
+		if e.At.IsZero() && sp.from.IsZero() || !e.At.IsZero() && !e.At.Before(sp.from) && !e.At.After(sp.to) {
+			r.result.Repeated++
+			return
 		}
-		if !c.OwnsFailure(f) {
-			left[[3]string{f.Provider, f.Control, findingIP(f)}]++
+	}
+	fp := fingerprint(e.At.String(), e.Reply, f.Recipient, e.RecipientDomain, e.Source)
+	if _, dup := r.seen[fp]; dup {
+		r.result.Repeated++
+		return
+	}
+	r.seen[fp] = struct{}{}
+	p, ok := r.pending[k]
+	if !ok {
+		e.Added = r.now
+		p = &pending{e: e, first: f}
+		r.pending[k] = p
+		r.order = append(r.order, k)
+		r.countMessage(k, f)
+		return
+	}
+	ev := &p.e
+	ev.Attempts = ev.AttemptCount() + 1
+	if !e.At.IsZero() {
+		if e.At.Before(ev.At) {
+			ev.Last = ev.LastSeen()
+			ev.At = e.At
+			ev.Source = e.Source
+		} else if e.At.After(ev.LastSeen()) {
+			ev.Last = e.At
+		}
+	}
+	if f.Recipient != "" && len(ev.Recipients) < MaxRecipients && !slices.Contains(ev.Recipients, f.Recipient) {
+		ev.Recipients = append(ev.Recipients, f.Recipient)
+	}
+	if r.countMessage(k, f) {
+		ev.Messages = ev.MessageCount() + 1
+	}
+	if len(p.samples) < maxSamples && (f.MessageID != "" || f.Original != nil) {
+		p.samples = append(p.samples, f)
+	}
+}
+
+// countMessage reports whether the finding is a message the event has not counted yet:
+// the same queue ID or Message-ID for the same recipient is one message tried again.
+func (r *Recorder) countMessage(k aggKey, f triage.Finding) bool {
+	id := f.QueueID
+	if id == "" {
+		id = f.MessageID
+	}
+	if id == "" {
+		return true
+	}
+	fp := fingerprint(k.reply, k.recipientDomain, k.provider, k.ip, strconv.FormatInt(k.day, 10), id, f.Recipient)
+	if _, dup := r.msgs[fp]; dup {
+		return false
+	}
+	r.msgs[fp] = struct{}{}
+	return true
+}
+
+// Close records the events the case owns and reports the rest.
+func (r *Recorder) Close() Added {
+	c := r.c
+	c.adopt(r)
+	left := map[[3]string]int{}
+	for _, k := range r.order {
+		p := r.pending[k]
+		if !c.OwnsFailure(p.first) {
+			left[[3]string{p.first.Provider, p.first.Control, findingIP(p.first)}] += p.e.AttemptCount()
 			continue
 		}
-		b.add(f)
+		c.Timeline = append(c.Timeline, p.e)
+		r.result.New += p.e.AttemptCount()
+		c.fillFrom(p.first, p.e)
+		for _, f := range p.samples {
+			c.fillFrom(f, p.e)
+		}
 	}
 	for k, n := range left {
 		lo := LeftOut{Provider: k[0], Control: k[1], IP: k[2], Count: n}
@@ -97,15 +199,15 @@ func (c *Case) Add(fs []triage.Finding, now time.Time) Added {
 		if k[2] != "" {
 			lo.Start += " --ip " + k[2]
 		}
-		b.result.Left = append(b.result.Left, lo)
+		r.result.Left = append(r.result.Left, lo)
 	}
-	slices.SortFunc(b.result.Left, func(x, y LeftOut) int {
+	slices.SortFunc(r.result.Left, func(x, y LeftOut) int {
 		if x.Count != y.Count {
 			return y.Count - x.Count
 		}
 		return strings.Compare(x.Provider+x.Control+x.IP, y.Provider+y.Control+y.IP)
 	})
-	if b.result.New > 0 {
+	if r.result.New > 0 {
 		// Keep the timeline in time order; events without a time stay where they came.
 		slices.SortStableFunc(c.Timeline, func(a, b Event) int {
 			if a.At.IsZero() || b.At.IsZero() {
@@ -114,7 +216,7 @@ func (c *Case) Add(fs []triage.Finding, now time.Time) Added {
 			return a.At.Compare(b.At)
 		})
 	}
-	return b.result
+	return r.result
 }
 
 // AddFindings is Add at the current time, returning how many findings were recorded.
@@ -142,14 +244,16 @@ func isFailure(f triage.Finding) bool {
 // adopt gives a case that holds no failure yet its provider and control from the first
 // input: among the failures about the case's IPs (or any, for a case without IPs), the
 // case's provider when they name it, otherwise the provider and control named most.
-func (c *Case) adopt(fs []triage.Finding) {
+func (c *Case) adopt(r *Recorder) {
 	if c.Control != "" || slices.ContainsFunc(c.Timeline, Event.IsFailure) {
 		return
 	}
 	type pc struct{ provider, control string }
 	count := map[pc]int{}
 	var order []pc
-	for _, f := range fs {
+	for _, k := range r.order {
+		p := r.pending[k]
+		f := p.first
 		if !isFailure(f) || f.Provider == "" || f.Provider == "unknown" || !c.aboutIP(f) {
 			continue
 		}
@@ -157,11 +261,11 @@ func (c *Case) adopt(fs []triage.Finding) {
 		if count[k] == 0 {
 			order = append(order, k)
 		}
-		count[k]++
+		count[k] += p.e.AttemptCount()
 	}
 	best, found := pc{}, false
 	for _, k := range order {
-		if k.provider == c.Provider && (!found || best.provider != c.Provider || count[k] > count[best]) {
+		if k.provider == c.Provider && (!found || count[k] > count[best]) {
 			best, found = k, true
 		}
 	}
@@ -244,71 +348,6 @@ func fingerprint(parts ...string) uint64 {
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
-}
-
-func (b *batch) add(f triage.Finding) {
-	e := eventOf(f)
-	k := keyOfEvent(e)
-	for _, sp := range b.held[k.undated()] {
-		if e.At.IsZero() && sp.from.IsZero() || !e.At.IsZero() && !e.At.Before(sp.from) && !e.At.After(sp.to) {
-			b.result.Repeated++
-			return
-		}
-	}
-	fp := fingerprint(e.At.String(), e.Reply, f.Recipient, e.RecipientDomain, e.Source)
-	if b.seen[fp] {
-		b.result.Repeated++
-		return
-	}
-	b.seen[fp] = true
-	b.result.New++
-	c := b.c
-	i, ok := b.open[k]
-	if !ok {
-		e.Added = b.now
-		c.Timeline = append(c.Timeline, e)
-		i = len(c.Timeline) - 1
-		b.open[k] = i
-		b.countMessage(i, f)
-		c.fillFrom(f, e)
-		return
-	}
-	ev := &c.Timeline[i]
-	ev.Attempts = ev.AttemptCount() + 1
-	if !e.At.IsZero() {
-		if e.At.Before(ev.At) {
-			ev.Last = ev.LastSeen()
-			ev.At = e.At
-			ev.Source = e.Source
-		} else if e.At.After(ev.LastSeen()) {
-			ev.Last = e.At
-		}
-	}
-	if f.Recipient != "" && len(ev.Recipients) < MaxRecipients && !slices.Contains(ev.Recipients, f.Recipient) {
-		ev.Recipients = append(slices.Clip(ev.Recipients), f.Recipient)
-	}
-	if b.countMessage(i, f) {
-		ev.Messages = ev.MessageCount() + 1
-	}
-	c.fillFrom(f, e)
-}
-
-// countMessage reports whether the finding is a message the event has not counted yet:
-// the same queue ID or Message-ID for the same recipient is one message tried again.
-func (b *batch) countMessage(i int, f triage.Finding) bool {
-	id := f.QueueID
-	if id == "" {
-		id = f.MessageID
-	}
-	if id == "" {
-		return true
-	}
-	fp := fingerprint(strconv.Itoa(i), id, f.Recipient)
-	if b.msgs[fp] {
-		return false
-	}
-	b.msgs[fp] = true
-	return true
 }
 
 func (c *Case) fillFrom(f triage.Finding, e Event) {

@@ -123,7 +123,7 @@ func TestCaseKeepsItsOwnFailures(t *testing.T) {
 	if got.New != 1 || len(c.Timeline) != 1 || c.Timeline[0].Provider != "proofpoint" || c.Control != "dynamic-reputation" {
 		t.Fatalf("Add = %+v, timeline %+v", got, c.Timeline)
 	}
-	if len(got.Left) != 2 || got.Left[0].Provider != "google" || got.Left[0].Count != 2 ||
+	if len(got.Left) != 2 || got.Left[0].Provider != "google" || got.Left[0].Count != 1 ||
 		got.Left[0].Start != "unblock new --provider google --ip 192.0.2.1" || got.Left[1].IP != "192.0.2.99" {
 		t.Errorf("left out: %+v", got.Left)
 	}

@@ -59,9 +59,10 @@ func classifyHint(text string, h hint) Finding {
 	case h.action == "delayed" && f.Mode != Delivered:
 		// RFC 3464: the MTA keeps trying, whatever the last reply said.
 		f.Mode = Deferral
-	case f.Mode == HardBlock && h.status.valid && h.status.class == 4 && (!p.status.valid || p.status.class == 4):
-		// The reporting MTA read the failure as transient (RFC 3463 class 4) and retried
-		// until it gave up: Postfix writes 4.0.0 for a 554 banner it retries elsewhere.
+	case f.Mode == HardBlock && h.action != "failed" && h.status.valid && h.status.class == 4 && (!p.status.valid || p.status.class == 4):
+		// The reporting MTA read the failure as transient (RFC 3463 class 4) and still
+		// retries it. With Action: failed it gave up: Postfix writes 4.0.0 for a 554
+		// banner, and the reply's own code decides (PROVIDERS.md, DSN).
 		f.Mode = Deferral
 	case f.Mode != UnknownMode && !(f.Mode == Delivered && h.action == "failed"):
 	case h.action == "failed":
