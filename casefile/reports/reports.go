@@ -36,7 +36,7 @@ const (
 	// compresses 10–50 times; a zip or gzip bomb compresses a thousand times.
 	DefaultMaxRatio = 200
 	// DefaultMaxIPs bounds the distinct sending IPs kept; the rest are counted as omitted.
-	DefaultMaxIPs = 100_000
+	DefaultMaxIPs = 25_000
 	// maxHeldBytes bounds what is read whole into memory: a zip or an attachment.
 	maxHeldBytes = 256 << 20
 	// maxJSONBytes bounds a TLS-RPT report; real ones are a few kilobytes.
