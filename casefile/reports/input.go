@@ -23,10 +23,11 @@ import (
 
 // input is one file being read, with what it gave.
 type input struct {
-	r        *Reader
-	name     string
-	found    int // reports found in it
-	problems []Problem
+	r         *Reader
+	name      string
+	found     int // reports found in it
+	problems  []Problem
+	inArchive bool // reading what a gzip or zip holds
 }
 
 func (in *input) fail(where, format string, args ...any) {
@@ -114,10 +115,18 @@ func (in *input) sniff(rd io.Reader, ra io.ReaderAt, size int64, depth int) {
 		in.fail(where, "empty")
 		return
 	}
+	gz := bytes.HasPrefix(head, []byte{0x1f, 0x8b})
+	zp := bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06"))
+	if (gz || zp) && in.inArchive {
+		// Receivers send one layer of compression; more is only a way round the
+		// bounds on what an archive may expand to.
+		in.fail(where, "refused: an archive inside an archive")
+		return
+	}
 	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+	case gz:
 		in.gunzip(br, size, depth)
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
+	case zp:
 		in.unzip(br, ra, size, depth)
 	default:
 		text := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
@@ -149,8 +158,9 @@ func (in *input) gunzip(rd io.Reader, size int64, depth int) {
 	limit := in.allowance(size)
 	name := in.name
 	in.name += " (gunzipped)"
+	in.inArchive = true
 	in.sniff(&bounded{r: zr, left: limit, limit: limit, what: "decompressed to"}, nil, -1, depth+1)
-	in.name = name
+	in.name, in.inArchive = name, false
 }
 
 func (in *input) unzip(rd io.Reader, ra io.ReaderAt, size int64, depth int) {
@@ -169,7 +179,8 @@ func (in *input) unzip(rd io.Reader, ra io.ReaderAt, size int64, depth int) {
 		return
 	}
 	name := in.name
-	defer func() { in.name = name }()
+	in.inArchive = true
+	defer func() { in.name, in.inArchive = name, false }()
 	n := 0
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {

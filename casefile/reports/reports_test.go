@@ -281,6 +281,18 @@ func zipOf(t testing.TB, name string, data []byte) []byte {
 	return b.Bytes()
 }
 
+// nestedMail is a mail carrying a mail carrying … n deep, as .eml attachments named
+// like reports.
+func nestedMail(n int) []byte {
+	m := "<feedback><record><row><source_ip>192.0.2.1</source_ip></row></record></feedback>"
+	for i := range n {
+		b := fmt.Sprintf("b%d", i) // each level its own boundary
+		m = "From: a@example.com\r\nSubject: r\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" +
+			"Content-Type: application/octet-stream; name=\"report.xml\"\r\n\r\n" + m + "\r\n--" + b + "--\r\n"
+	}
+	return []byte(m)
+}
+
 // Each hostile form is refused with a reason naming it, or read with bounded memory.
 func TestHostileInputs(t *testing.T) {
 	laughs := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
@@ -307,7 +319,9 @@ func TestHostileInputs(t *testing.T) {
 		{"gzip bomb", gz(t, bomb), "refused: decompressed to larger than"},
 		{"zip bomb", zipOf(t, "report.xml", bomb), "refused: says it decompresses to 40 MiB"},
 		{"a text node of 4 MB in gzip", gz(t, bombXML), "refused: an XML text or tag longer than 1 MiB"},
-		{"archives nested 7 deep", nested, "refused: archives nested more than 4 deep"},
+		{"archives nested 7 deep", nested, "refused: an archive inside an archive"},
+		{"gzip inside gzip", gz(t, gz(t, bomb)), "refused: an archive inside an archive"},
+		{"mails nested 6 deep", nestedMail(6), "refused: archives nested more than 4 deep"},
 		{"XML nested 100 deep", []byte(deep), "refused: XML nested more than 16 deep"},
 		{"a picture", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "not a report: neither XML, JSON"},
 		{"other XML", []byte(`<?xml version="1.0"?><rss version="2.0"><channel/></rss>`), "not a DMARC aggregate report: its root element is <rss>"},
