@@ -168,6 +168,8 @@ type Event struct {
 	What string `yaml:"what,omitempty"` // what changed: "dnsbl zen.spamhaus.org", "probe mx1.example", "block"
 	From string `yaml:"from,omitempty"`
 	To   string `yaml:"to,omitempty"`
+	// Report events: what receivers' reports said (report.go).
+	Report *ReportSummary `yaml:"report,omitempty"`
 
 	// Schema 1 only: moved into Attempts/Messages and Recipients when the file loads.
 	Count     int    `yaml:"count,omitempty"`

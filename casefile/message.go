@@ -315,6 +315,7 @@ func (w *writer) block() string {
 	} else {
 		add("Authentication", w.authSummary())
 	}
+	add("Receivers' reports", w.reportEvidence())
 	add("Recent changes", w.changesSummary())
 	add("Evidence attached", w.evidenceSummary())
 	add("Reference", c.Route.Reference)
@@ -398,6 +399,9 @@ func (w *writer) authSummary() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// reportEvidence is what receivers' own reports said, one sentence a line (report.go).
+func (w *writer) reportEvidence() string { return strings.Join(w.c.ReportEvidence(), "\n") }
 
 func (w *writer) changesSummary() string {
 	c := w.c

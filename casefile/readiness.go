@@ -77,7 +77,9 @@ func (c *Case) Readiness() Readiness {
 		need(hasIP, NeedIP)
 	}
 	need(hasTime, NeedTimestamps)
-	need(slices.ContainsFunc(c.Authentication, func(a AuthCheck) bool { return IsAuthentication(a.ID) }), NeedAuthentication)
+	// What receivers reported (DMARC aggregate reports) is the best authentication
+	// evidence; our own checks of the authentication mechanisms are the next best.
+	need(slices.ContainsFunc(c.Authentication, func(a AuthCheck) bool { return IsAuthentication(a.ID) }) || c.HasReportedAuthentication(), NeedAuthentication)
 	need(hasSample, NeedSamples)
 	need(c.Scope.Volume != "" || c.Scope.Impact != "" || c.Confirmed("scope"), NeedScope)
 	need(len(c.RecentChanges()) > 0 || c.NoRecentChanges(), NeedChanges)

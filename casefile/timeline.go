@@ -79,6 +79,9 @@ func intText(s string) (int, bool) {
 // appendEvent writes one event in the plain form, or reports false if a value needs
 // YAML quoting.
 func appendEvent(b []byte, e *Event) ([]byte, bool) {
+	if e.Report != nil {
+		return b, false // a mapping inside the event: yaml/v3 writes it
+	}
 	start := len(b)
 	first := true
 	key := func(k string) {

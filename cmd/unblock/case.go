@@ -427,6 +427,9 @@ func showCase(w io.Writer, c *casefile.Case) {
 	for _, a := range c.Authentication {
 		line("Check "+a.ID, a.Status+": "+a.Summary)
 	}
+	for _, r := range c.ReportEvidence() {
+		line("Reports", r)
+	}
 	for _, ch := range c.RecentChanges() {
 		line("Change", ch.Kind+" "+ch.Summary)
 	}

@@ -148,7 +148,9 @@ func addCmd(a *app) *cobra.Command {
 		Use:   "add CASE [FILE...|-]",
 		Short: "Triage the input and add what it found to a case's timeline",
 		Long: `add reads the same inputs as triage and adds each failure to the case's timeline. The
-same failure (same reply, time and recipient) counts once, however often it is added.`,
+same failure (same reply, time and recipient) counts once, however often it is added.
+Files and folders of receivers' reports (DMARC aggregate, SNDS, TLS-RPT, as "unblock
+reports" reads them) are kept as a summary for the case's IPs and domain instead.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := tf.options()
@@ -159,7 +161,14 @@ same failure (same reply, time and recipient) counts once, however often it is a
 			if err != nil {
 				return err
 			}
-			if _, err := a.findCase(s, args[0]); err != nil {
+			c0, err := a.findCase(s, args[0])
+			if err != nil {
+				return err
+			}
+			// Receivers' reports (DMARC aggregate, SNDS, TLS-RPT) are kept as summaries;
+			// the rest is triaged.
+			args, kept, err := a.addReports(cmd.Context(), s, c0, args)
+			if err != nil || kept && len(args) == 1 {
 				return err
 			}
 			rep, err := a.readInputs(cmd.Context(), args[1:], opts)
