@@ -148,16 +148,17 @@ func (m *Model) listCases() tea.Cmd {
 func (m *Model) openCase(ref string) tea.Cmd {
 	st := m.opts.Store
 	return func() tea.Msg {
-		c, err := st.Find(ref)
+		path, err := st.Resolve(ref)
 		if err != nil {
 			return openedMsg{err: err}
 		}
-		l, err := st.Lock(c.ID)
+		// The same lock as the command line's, by the case's file; the case is read
+		// once the lock is held, so nothing changes it between reading and locking.
+		l, err := st.LockPath(path)
 		if err != nil {
 			return openedMsg{err: err}
 		}
-		// Load again under the lock: the file may have changed before we held it.
-		c, err = st.Load(c.Path())
+		c, err := st.Load(path)
 		if err != nil {
 			l.Unlock()
 			return openedMsg{err: err}
@@ -180,7 +181,7 @@ func (m *Model) save(then tea.Cmd) tea.Cmd {
 			if err := st.Create(c, force); err != nil {
 				return savedMsg{id: id, dirty: edits, created: false, err: err}
 			}
-			l, err := st.Lock(c.ID)
+			l, err := st.LockCase(c)
 			return savedMsg{id: id, dirty: edits, created: true, lock: l, err: err}
 		}
 		return savedMsg{id: id, dirty: edits, err: st.Save(c)}

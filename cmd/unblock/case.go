@@ -45,8 +45,17 @@ func (a *app) store() (*casefile.Store, error) {
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
+	if a.wait < 0 {
+		return nil, badInput("--wait %s is negative", a.wait)
+	}
 	s.Now = now
+	s.Wait = a.wait
 	return s, nil
+}
+
+// waitFlag lets a verb that changes a case wait for another program to let go of it.
+func (a *app) waitFlag(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&a.wait, "wait", 0, "wait up to this long (e.g. 5s) for a case another program has open, instead of failing at once")
 }
 
 // problem is exit status 1 with a one-line reason: the command ran and was refused.
@@ -62,17 +71,21 @@ func (a *app) findCase(s *casefile.Store, ref string) (*casefile.Case, error) {
 	return c, nil
 }
 
-// edit changes a case under its lock.
+// edit changes a case under its lock. A CASE that names no case, or a file that does not
+// load, is bad input; a case held by another program is a refusal.
 func (a *app) edit(s *casefile.Store, ref string, fn func(*casefile.Case) error) (*casefile.Case, error) {
-	c, err := a.findCase(s, ref)
+	path, err := s.Resolve(ref)
 	if err != nil {
-		return nil, err
+		return nil, badInput("%v", err)
 	}
-	c, err = s.Edit(c.Path(), fn)
+	c, err := s.Edit(path, fn)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return nil, err
+		}
+		if errors.Is(err, casefile.ErrUnloadable) {
+			return nil, badInput("%v", err)
 		}
 		return nil, problem(err)
 	}
@@ -237,6 +250,7 @@ mode) is not duplicated: add new failures to it with "unblock add CASE FILE", or
 	cmd.Flags().StringVar(&title, "title", "", "a title for the case")
 	cmd.Flags().BoolVar(&force, "force", false, "create the case even if an open case covers the same IP or domain")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"id", "path"} as JSON`)
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -604,6 +618,7 @@ message sent.`,
 	f.StringVar(&cause, "cause", "", "cause (ip-reputation, blocklist, authentication …)")
 	f.StringVar(&note, "note", "", "add a free-text note to the evidence")
 	f.BoolVar(&answered, "answered", false, "record that the desk answered the last message sent")
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -620,8 +635,11 @@ func attachCmd(a *app) *cobra.Command {
 			if _, err := oneOfFlag("--kind", kind, casefile.EvidenceKinds); err != nil {
 				return err
 			}
-			if _, err := os.Stat(args[1]); err != nil {
+			// Refused before the case is locked: hashing a FIFO or a device would wait forever.
+			if st, err := os.Stat(args[1]); err != nil {
 				return badInput("%v", err)
+			} else if !st.Mode().IsRegular() {
+				return badInput("%s is not a regular file: attach the file itself", args[1])
 			}
 			s, err := a.store()
 			if err != nil {
@@ -639,6 +657,7 @@ func attachCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", "evidence kind: "+strings.Join(casefile.EvidenceKinds, ", "))
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -686,6 +705,7 @@ answer. Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
 	cmd.Flags().StringVar(&kind, "kind", "", "message kind (default: the case's route, or an update once a message was sent)")
 	cmd.Flags().BoolVar(&redact, "redact", false, "write recipient addresses as a***@domain")
 	cmd.Flags().BoolVar(&markSent, "mark-sent", false, "record the message as sent now")
+	a.waitFlag(cmd)
 	return cmd
 }
 

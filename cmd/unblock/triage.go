@@ -159,8 +159,9 @@ same failure (same reply, time and recipient) counts once, however often it is a
 			if err != nil {
 				return err
 			}
-			if _, err := a.findCase(s, args[0]); err != nil {
-				return err
+			// Only that the case is there: it is read once, under its lock, by edit.
+			if _, err := s.Resolve(args[0]); err != nil {
+				return badInput("%v", err)
 			}
 			rep, err := a.readInputs(cmd.Context(), args[1:], opts)
 			if err != nil {
@@ -184,6 +185,7 @@ same failure (same reply, time and recipient) counts once, however often it is a
 		},
 	}
 	tf.register(cmd)
+	a.waitFlag(cmd)
 	return cmd
 }
 
