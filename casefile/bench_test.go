@@ -2,9 +2,12 @@ package casefile
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/unblock-mail/unblock/casefile/triage"
 )
 
 // cpuTime is the process's CPU time so far. The machine is shared: beside wall-clock
@@ -81,6 +84,87 @@ func BenchmarkList1000(b *testing.B) {
 		}
 		if len(cases) != 1000 {
 			b.Fatalf("listed %d cases", len(cases))
+		}
+	}
+}
+
+// big100k is a saved case of 100,000 timeline events (issue 12's big case).
+func big100k(b *testing.B) (*Store, *Case) {
+	b.Helper()
+	s := testStore(b)
+	c := bigCase(100000)
+	for i := range c.Timeline {
+		// Every failure to another address: what made the recipient list quadratic.
+		c.Timeline[i].Recipient = fmt.Sprintf("user%d@customer.example", i)
+	}
+	if err := s.Create(c, false); err != nil {
+		b.Fatal(err)
+	}
+	if st, err := os.Stat(c.Path()); err == nil {
+		b.Logf("100,000-event case: %.1f MiB", float64(st.Size())/(1<<20))
+	}
+	return s, c
+}
+
+// BenchmarkShow100k: what `show` does: find, load, readiness and what was seen
+// (target: under 1 s).
+func BenchmarkShow100k(b *testing.B) {
+	s, c := big100k(b)
+	b.ResetTimer()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
+	for b.Loop() {
+		got, err := s.Find(c.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got.Readiness()
+		got.Seen()
+	}
+}
+
+// BenchmarkAddOne100k: what `add` does with one new failure (target: under 1 s).
+func BenchmarkAddOne100k(b *testing.B) {
+	s, c := big100k(b)
+	b.ResetTimer()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := s.Edit(c.ID, func(c *Case) error {
+			c.AddFindings([]triage.Finding{pdrFinding(i, t0.Add(time.Duration(i)*time.Second))})
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMessageUpdate100k: what `message --kind update` does (target: under 1 s).
+func BenchmarkMessageUpdate100k(b *testing.B) {
+	s, c := big100k(b)
+	first, err := Render(c, "", RenderOptions{Now: t0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.RecordMessage(first, true, t0)
+	if err := s.Save(c); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
+	for b.Loop() {
+		if _, err := s.Edit(c.ID, func(c *Case) error {
+			m, err := Render(c, "update", RenderOptions{Now: t0})
+			if err != nil {
+				return err
+			}
+			c.RecordMessage(m, false, t0)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

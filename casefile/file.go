@@ -47,9 +47,21 @@ func readCaseFile(path string, limit int64) ([]byte, fs.FileInfo, error) {
 	if st.Size() > limit {
 		return nil, nil, fmt.Errorf("%s: %s is larger than a case file may be (%s): not reading it", path, sizeText(st.Size()), sizeText(limit))
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	// Sized from the stat, one byte over to see a file that grew: no doubling copies
+	// of a 30 MB timeline.
+	data := make([]byte, 0, st.Size()+1)
+	for int64(len(data)) <= limit {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(cap(data), int(limit+1))])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, nil, fmt.Errorf("%s: grew past %s while being read: not reading it", path, sizeText(limit))

@@ -131,8 +131,8 @@ func (s *Store) acquire(id, lp string, wait time.Duration) (*Lock, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		f, err := openLockFile(lp)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed between our two opens: create it again
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errLockGone) {
+			continue // removed by its holder as we opened it: create it again
 		}
 		if err != nil {
 			return nil, fmt.Errorf("locking case %s: %w", id, err)
@@ -186,6 +186,8 @@ func openLockFile(lp string) (*os.File, error) {
 		err = fmt.Errorf("lock file %s is %s: remove it", lp, fileKind(st.Mode()))
 	case sys != nil && int(sys.Uid) != os.Geteuid():
 		err = fmt.Errorf("lock file %s belongs to another user (uid %d): remove it and keep the directory private", lp, sys.Uid)
+	case sys != nil && sys.Nlink == 0:
+		err = errLockGone
 	case sys != nil && sys.Nlink != 1:
 		err = fmt.Errorf("lock file %s has %d names (a hard link to another file?): remove it", lp, sys.Nlink)
 	}
@@ -195,6 +197,9 @@ func openLockFile(lp string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// errLockGone: the lock file was removed (its holder let go) after we opened it.
+var errLockGone = errors.New("lock file removed")
 
 func sameFile(f *os.File, path string) bool {
 	a, err := f.Stat()

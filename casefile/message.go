@@ -326,10 +326,12 @@ func (w *writer) recipientDomains() []string {
 // recipients are the recipient addresses of the failures, at most five.
 func (w *writer) recipients() []string {
 	var out []string
+	seen := map[string]bool{} // a set: 100,000 distinct recipients must not cost n²
 	for _, e := range w.c.Timeline {
 		if e.IsFailure() && e.Recipient != "" {
 			r := w.redactAddr(e.Recipient)
-			if !slices.Contains(out, r) {
+			if !seen[r] {
+				seen[r] = true
 				out = append(out, r)
 			}
 		}

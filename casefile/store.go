@@ -77,7 +77,7 @@ func (s *Store) now() time.Time { return utc(s.Now()) }
 
 // DuplicateError says that an open case already covers what a new case would be about.
 type DuplicateError struct {
-	Existing *Case
+	Existing Summary
 	Why      string // "192.0.2.1 at proofpoint"
 }
 
@@ -137,18 +137,19 @@ func (s *Store) Create(c *Case, force bool) error {
 }
 
 func (s *Store) checkDuplicate(c *Case) error {
-	cases, _ := s.List() // a broken file cannot be the open case; List's errors are its own
+	// From the index: a broken file cannot be the open case; its errors are list's.
+	cases, _ := s.Summaries()
 	for _, o := range cases {
 		if !o.Status.IsOpen() || o.Provider != c.Provider {
 			continue
 		}
 		for _, ip := range c.Identifiers.IPs {
-			if slices.Contains(o.Identifiers.IPs, ip) {
+			if slices.Contains(o.IPs, ip) {
 				return &DuplicateError{Existing: o, Why: ip + " at " + c.Provider}
 			}
 		}
 		if len(c.Identifiers.IPs) == 0 && c.Identifiers.Domain != "" &&
-			strings.EqualFold(o.Identifiers.Domain, c.Identifiers.Domain) && o.Mode == c.Mode {
+			strings.EqualFold(o.Domain, c.Identifiers.Domain) && o.Mode == c.Mode {
 			why := c.Identifiers.Domain + " at " + c.Provider
 			if c.Mode != "" {
 				why += " (" + string(c.Mode) + ")"

@@ -116,7 +116,7 @@ func (m *Model) Init() tea.Cmd {
 // Messages of the root's own I/O.
 type (
 	casesMsg struct {
-		cases []*casefile.Case
+		cases []casefile.Summary
 		err   error
 	}
 	openedMsg struct {
@@ -139,7 +139,7 @@ type (
 func (m *Model) listCases() tea.Cmd {
 	st := m.opts.Store
 	return func() tea.Msg {
-		cases, err := st.List()
+		cases, err := st.Summaries()
 		return casesMsg{cases, err}
 	}
 }

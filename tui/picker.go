@@ -36,25 +36,23 @@ type picker struct {
 	filtering bool
 }
 
-func newPicker(c *Common, cases []*casefile.Case) *picker {
+func newPicker(c *Common, cases []casefile.Summary) *picker {
 	p := &picker{c: c, filter: newInput(c, "filter by id, title, provider, IP, domain")}
 	for _, cs := range cases {
-		r := cs.Readiness()
-		seen := cs.Seen()
 		row := pickerRow{
 			id:        cs.ID,
 			title:     sanitize.Line(cs.Title),
 			provider:  cs.Provider,
 			ip:        cs.IP(),
 			status:    string(cs.Status),
-			readiness: string(r.Level),
-			level:     r.Level,
+			readiness: string(cs.Readiness),
+			level:     cs.Readiness,
 			updated:   ago(cs.Updated),
 		}
-		if !seen.Last.IsZero() {
-			row.lastFailure = seen.Last.UTC().Format("2006-01-02 15:04")
+		if !cs.LastFailure.IsZero() {
+			row.lastFailure = cs.LastFailure.UTC().Format("2006-01-02 15:04")
 		}
-		row.search = strings.ToLower(strings.Join([]string{row.id, row.title, row.provider, row.ip, row.status, row.readiness, cs.Identifiers.Domain}, " "))
+		row.search = strings.ToLower(strings.Join([]string{row.id, row.title, row.provider, row.ip, row.status, row.readiness, cs.Domain}, " "))
 		p.rows = append(p.rows, row)
 	}
 	p.refilter()

@@ -286,16 +286,16 @@ func listCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cases, loadErr := s.List()
+			cases, loadErr := s.Summaries()
 			rows := make([]listRow, 0, len(cases))
 			t := now()
 			for _, c := range cases {
-				r := listRow{ID: c.ID, Title: c.Title, Provider: c.Provider, IP: c.IP(), Domain: c.Identifiers.Domain,
-					Status: string(c.Status), Readiness: string(c.Readiness().Level), Path: c.Path()}
-				if last := c.Seen().Last; !last.IsZero() {
-					r.LastFailure = last.Format(time.RFC3339)
+				r := listRow{ID: c.ID, Title: c.Title, Provider: c.Provider, IP: c.IP(), Domain: c.Domain,
+					Status: string(c.Status), Readiness: string(c.Readiness), Path: c.Path}
+				if !c.LastFailure.IsZero() {
+					r.LastFailure = c.LastFailure.Format(time.RFC3339)
 				}
-				_, r.FollowUpDue = c.FollowUpDue(t)
+				r.FollowUpDue = c.FollowUpDue(t)
 				rows = append(rows, r)
 			}
 			if asJSON {
