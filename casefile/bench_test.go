@@ -95,7 +95,7 @@ func big100k(b *testing.B) (*Store, *Case) {
 	c := bigCase(100000)
 	for i := range c.Timeline {
 		// Every failure to another address: what made the recipient list quadratic.
-		c.Timeline[i].Recipient = fmt.Sprintf("user%d@customer.example", i)
+		c.Timeline[i].Recipients = []string{fmt.Sprintf("user%d@customer.example", i)}
 	}
 	if err := s.Create(c, false); err != nil {
 		b.Fatal(err)

@@ -17,7 +17,9 @@ import (
 )
 
 // SchemaVersion is the case-file schema this program writes and the newest it reads.
-const SchemaVersion = 1
+// Schema 2 gave the timeline its one model (kinds, counted events); schema 1 files load and
+// are written back as 2.
+const SchemaVersion = 2
 
 // Status is where a case stands.
 type Status string
@@ -112,35 +114,108 @@ type Identifiers struct {
 	Selectors        []string `yaml:"selectors,omitempty,flow"`
 	RecipientDomains []string `yaml:"recipient_domains,omitempty,flow"`
 	MessageIDs       []string `yaml:"message_ids,omitempty"`
+	// From the failed message's own headers (a bounce's returned copy, a filtered
+	// message): the author address, and Proofpoint's message GUIDs, queue IDs and the
+	// latest spam verdict details, which a support engineer searches by.
+	From        string   `yaml:"from,omitempty"`
+	GUIDs       []string `yaml:"proofpoint_guids,omitempty,flow"`
+	QueueIDs    []string `yaml:"queue_ids,omitempty,flow"`
+	SpamDetails string   `yaml:"spam_details,omitempty"`
 }
 
-// Event is one failure (or delivery) seen. First and last seen and the counts of a case
-// are derived from these, never typed.
+// EventKind is what a timeline event records.
+type EventKind string
+
+const (
+	KindFailure  EventKind = "failure"  // a reply, bounce or log line refusing or deferring mail
+	KindDelivery EventKind = "delivery" // mail that was delivered (possibly filtered)
+	KindProbe    EventKind = "probe"    // a probe's reply (EHLO/MAIL/RCPT from the sending IP)
+	KindState    EventKind = "state"    // a change: listed → not listed, refused → accepted, lifted
+	KindReport   EventKind = "report"   // a summary of receivers' reports
+)
+
+// EventKinds are the valid kinds.
+var EventKinds = []EventKind{KindFailure, KindDelivery, KindProbe, KindState, KindReport}
+
+// MaxRecipients is how many recipient addresses an event keeps: a few to quote, not all.
+const MaxRecipients = 5
+
+// Event is one entry of the timeline (DESIGN.md, "The timeline"). Repeated identical
+// failures are one event with counts. First and last seen and every count of a case are
+// derived from these, never typed.
 type Event struct {
-	At              time.Time   `yaml:"at,omitempty"`
+	Kind            EventKind   `yaml:"kind,omitempty"`
+	At              time.Time   `yaml:"at,omitempty"`       // first seen
+	Last            time.Time   `yaml:"last,omitempty"`     // last seen, when later than at
+	Added           time.Time   `yaml:"added,omitempty"`    // when it entered the case
+	Attempts        int         `yaml:"attempts,omitempty"` // delivery attempts; 0 means 1
+	Messages        int         `yaml:"messages,omitempty"` // distinct messages; 0 means 1
 	RecipientDomain string      `yaml:"recipient_domain,omitempty"`
-	Recipient       string      `yaml:"recipient,omitempty"`
-	Reply           string      `yaml:"reply,omitempty"` // the exact reply text, sanitized
+	Recipients      []string    `yaml:"recipients,omitempty,flow"` // a few (MaxRecipients), not all
+	Reply           string      `yaml:"reply,omitempty"`           // the exact reply text, sanitized
 	ReplyCode       int         `yaml:"reply_code,omitempty"`
 	EnhancedCode    string      `yaml:"enhanced_code,omitempty"`
-	Source          string      `yaml:"source,omitempty"` // file:line, stdin:3 …
-	Count           int         `yaml:"count,omitempty"`  // messages this line stands for; 0 means 1
+	Source          string      `yaml:"source,omitempty"` // file:line, stdin:3 … (the first)
 	Provider        string      `yaml:"provider,omitempty"`
 	Control         string      `yaml:"control,omitempty"`
-	IP              string      `yaml:"ip,omitempty"`
+	IP              string      `yaml:"ip,omitempty"` // the sending IP the event is about
 	Mode            triage.Mode `yaml:"mode,omitempty"`
+	// Probe events.
+	FromIP string `yaml:"from_ip,omitempty"`
+	MX     string `yaml:"mx,omitempty"`
+	Stage  string `yaml:"stage,omitempty"` // connect, ehlo, starttls, mail, rcpt
+	// State events.
+	What string `yaml:"what,omitempty"` // what changed: "dnsbl zen.spamhaus.org", "probe mx1.example", "block"
+	From string `yaml:"from,omitempty"`
+	To   string `yaml:"to,omitempty"`
+
+	// Schema 1 only: moved into Attempts/Messages and Recipients when the file loads.
+	Count     int    `yaml:"count,omitempty"`
+	Recipient string `yaml:"recipient,omitempty"`
 }
 
-// Messages is how many messages the event stands for.
-func (e Event) Messages() int {
-	if e.Count > 0 {
-		return e.Count
+// AttemptCount is how many delivery attempts the event stands for.
+func (e Event) AttemptCount() int { return max(e.Attempts, 1) }
+
+// MessageCount is how many distinct messages the event stands for.
+func (e Event) MessageCount() int { return max(e.Messages, 1) }
+
+// LastSeen is when the event was last seen: Last, or At for a single one.
+func (e Event) LastSeen() time.Time {
+	if e.Last.After(e.At) {
+		return e.Last
 	}
-	return 1
+	return e.At
 }
 
-// IsFailure reports whether the event is a failure (not a delivery or an auto-reply).
-func (e Event) IsFailure() bool { return e.Mode != triage.Delivered && e.Mode != triage.AutoReply }
+// IsFailure reports whether the event is a failure of mail sent (not a delivery, a probe,
+// a change of state or a report).
+// An event without a kind (built in code, not read from a file) is a failure unless its
+// mode says delivered.
+func (e Event) IsFailure() bool {
+	return e.Kind == KindFailure || e.Kind == "" && e.Mode != triage.Delivered && e.Mode != triage.AutoReply
+}
+
+// upgrade moves a schema 1 event into the schema 2 model.
+func (e *Event) upgrade() {
+	if e.Kind == "" {
+		switch e.Mode {
+		case triage.Delivered, triage.AutoReply:
+			e.Kind = KindDelivery
+		default:
+			e.Kind = KindFailure
+		}
+	}
+	if e.Count > 1 {
+		e.Attempts, e.Messages = max(e.Attempts, e.Count), max(e.Messages, e.Count)
+	}
+	if e.Recipient != "" {
+		if !slices.Contains(e.Recipients, e.Recipient) {
+			e.Recipients = append([]string{e.Recipient}, e.Recipients...)
+		}
+	}
+	e.Count, e.Recipient = 0, ""
+}
 
 // Scope is how far the failure reaches, as the person states it.
 type Scope struct {
@@ -254,17 +329,17 @@ func (c *Case) SeenSince(since time.Time) Seen {
 		if !e.IsFailure() {
 			continue
 		}
-		if !since.IsZero() && (e.At.IsZero() || e.At.Before(since)) {
+		if !since.IsZero() && (e.At.IsZero() || e.LastSeen().Before(since)) {
 			continue
 		}
 		s.Events++
-		s.Failures += e.Messages()
+		s.Failures += e.MessageCount()
 		if !e.At.IsZero() {
 			if s.First.IsZero() || e.At.Before(s.First) {
 				s.First = e.At
 			}
-			if s.Last.IsZero() || !e.At.Before(s.Last) {
-				s.Last = e.At
+			if last := e.LastSeen(); s.Last.IsZero() || !last.Before(s.Last) {
+				s.Last = last
 				s.LastEvent = e
 			}
 		} else if s.Last.IsZero() {
@@ -308,6 +383,11 @@ func (c *Case) Validate() error {
 	if c.Mode != "" && !slices.Contains(Modes, c.Mode) {
 		return fmt.Errorf("mode %q is not one of %v", c.Mode, Modes)
 	}
+	for i, e := range c.Timeline {
+		if e.Kind != "" && !slices.Contains(EventKinds, e.Kind) {
+			return fmt.Errorf("timeline entry %d: kind %q is not one of %v", i+1, e.Kind, EventKinds)
+		}
+	}
 	for _, f := range c.Evidence.Files {
 		if !slices.Contains(EvidenceKinds, f.Kind) {
 			return fmt.Errorf("evidence %s: kind %q is not one of %v", f.Path, f.Kind, EvidenceKinds)
@@ -348,6 +428,8 @@ func (c *Case) clone() *Case {
 	d.Identifiers.Selectors = slices.Clone(c.Identifiers.Selectors)
 	d.Identifiers.RecipientDomains = slices.Clone(c.Identifiers.RecipientDomains)
 	d.Identifiers.MessageIDs = slices.Clone(c.Identifiers.MessageIDs)
+	d.Identifiers.GUIDs = slices.Clone(c.Identifiers.GUIDs)
+	d.Identifiers.QueueIDs = slices.Clone(c.Identifiers.QueueIDs)
 	d.Scope.MailKind = slices.Clone(c.Scope.MailKind)
 	d.Scope.Confirmed = slices.Clone(c.Scope.Confirmed)
 	d.Changes = slices.Clone(c.Changes)

@@ -48,10 +48,14 @@ func bigCase(n int) *Case {
 	c := &Case{Role: Sender, Provider: "proofpoint", Title: "PDR block of 192.0.2.1"}
 	c.Identifiers.IPs = []string{"192.0.2.1"}
 	c.Identifiers.Domain = "example.com"
-	fs := make([]triage.Finding, n)
-	for i := range fs {
-		fs[i] = pdrFinding(i, t0.Add(-time.Duration(n-i)*time.Minute))
+	// Distinct events, as a long case gathers them (each added by its own input).
+	c.Timeline = make([]Event, n)
+	for i := range c.Timeline {
+		f := pdrFinding(i, t0.Add(-time.Duration(n-i)*time.Minute))
+		e := eventOf(f)
+		e.Added = e.At
+		c.Timeline[i] = e
+		c.fillFrom(f, e)
 	}
-	c.AddFindings(fs)
 	return c
 }

@@ -22,6 +22,9 @@ func fullDecode(t testing.TB, data []byte) *Case {
 	if err := dec.Decode(c); err != nil {
 		t.Fatalf("yaml/v3: %v\n%s", err, data)
 	}
+	for i := range c.Timeline {
+		c.Timeline[i].upgrade()
+	}
 	return c
 }
 
@@ -35,7 +38,7 @@ func sameTimeline(a, b []Event) bool {
 			return false
 		}
 		x.At, y.At = time.Time{}, time.Time{}
-		if x != y {
+		if !reflect.DeepEqual(x, y) {
 			return false
 		}
 	}
@@ -123,12 +126,12 @@ func FuzzTimelineValue(f *testing.F) {
 	for _, v := range tricky {
 		f.Add(v)
 	}
-	for _, v := range []string{"\x1b[31mred", "\xad", "\u009b1m", "bell\a", "cr\rlf"} {
+	for _, v := range []string{"\x1b[31mred", "\xad", "\u009b1m", "bell\a", "cr\rlf", "0?"} {
 		f.Add(v) // what loading makes visible
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		c := &Case{Schema: 1, ID: "f", Status: StatusOpen, Role: Sender, Provider: "p", Created: t0, Updated: t0}
-		c.Timeline = []Event{{At: t0, Reply: v, Source: v}, {Reply: "x", Recipient: v}}
+		c.Timeline = []Event{{Kind: KindFailure, At: t0, Reply: v, Source: v}, {Kind: KindFailure, Reply: "x", Recipients: []string{v}}}
 		data, err := Marshal(c)
 		if err != nil {
 			return // yaml/v3 refuses some strings (invalid UTF-8); so does the file

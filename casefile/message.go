@@ -326,11 +326,13 @@ func (w *writer) recipientDomains() []string {
 // recipients are the recipient addresses of the failures, at most five.
 func (w *writer) recipients() []string {
 	var out []string
-	seen := map[string]bool{} // a set: 100,000 distinct recipients must not cost n²
+	seen := map[string]bool{}
 	for _, e := range w.c.Timeline {
-		if e.IsFailure() && e.Recipient != "" {
-			r := w.redactAddr(e.Recipient)
-			if !seen[r] {
+		if !e.IsFailure() {
+			continue
+		}
+		for _, a := range e.Recipients {
+			if r := w.redactAddr(a); !seen[r] {
 				seen[r] = true
 				out = append(out, r)
 			}

@@ -59,7 +59,7 @@ func customerCase() *Case {
 	c.Route.Component = "Spam detection"
 	for i := range 3 {
 		c.Timeline = append(c.Timeline, Event{At: t0.Add(-time.Duration(3-i) * time.Hour), RecipientDomain: "ourco.example",
-			Recipient: "ap@ourco.example", Provider: "proofpoint", Mode: triage.Filtering, Source: "headers.txt"})
+			Recipients: []string{"ap@ourco.example"}, Provider: "proofpoint", Mode: triage.Filtering, Source: "headers.txt"})
 	}
 	c.Evidence.Files = []File{{Path: "/tmp/invoice.eml", Kind: "sample", Size: 40000, SHA256: strings.Repeat("cd", 32), Added: t0}}
 	c.Scope.Impact = "Supplier invoices land in quarantine."
@@ -199,7 +199,7 @@ func TestProposePriority(t *testing.T) {
 func TestRedact(t *testing.T) {
 	c := &Case{Schema: 1, ID: "r", Status: StatusOpen, Role: Sender, Provider: "mimecast", Mode: triage.HardBlock}
 	c.Identifiers = Identifiers{IPs: []string{"192.0.2.1"}, Domain: "example.com", EnvelopeSender: "bounces@mail.example.net"}
-	c.Timeline = []Event{{At: t0, Recipient: "jane.doe@customer.example", RecipientDomain: "customer.example", Mode: triage.HardBlock,
+	c.Timeline = []Event{{At: t0, Recipients: []string{"jane.doe@customer.example"}, RecipientDomain: "customer.example", Mode: triage.HardBlock,
 		Reply: "550 Envelope blocked - User Entry <jane.doe@customer.example> from <bounces@mail.example.net> and <ceo@example.com>"}}
 	m, err := Render(c, "recipient-admin", RenderOptions{Now: t0, Redact: true})
 	if err != nil {

@@ -233,6 +233,10 @@ func Parse(name string, data []byte) (*Case, error) {
 		return nil, err
 	}
 	sanitizeCase(c)
+	for i := range c.Timeline {
+		c.Timeline[i].upgrade()
+	}
+	c.Schema = SchemaVersion
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -356,8 +360,9 @@ func (s *Store) Save(c *Case) error {
 	if c.ID == "" {
 		return errors.New("case has no id: create it first")
 	}
-	if c.Schema == 0 {
-		c.Schema = SchemaVersion
+	c.Schema = SchemaVersion
+	for i := range c.Timeline {
+		c.Timeline[i].upgrade() // events built in code get their kind
 	}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("not saving case %s: %w", c.ID, err)

@@ -40,7 +40,7 @@ func TestCreateFindList(t *testing.T) {
 		t.Errorf("dir mode %v, want 0700", dst.Mode().Perm())
 	}
 	data, _ := os.ReadFile(c.Path())
-	if !bytes.HasPrefix(data, []byte("schema: 1\nid: 2026-11-22-proofpoint-192-0-2-1\n")) {
+	if !bytes.HasPrefix(data, []byte("schema: 2\nid: 2026-11-22-proofpoint-192-0-2-1\n")) {
 		t.Errorf("file does not start with schema and id:\n%s", data)
 	}
 	for _, ref := range []string{c.ID, "2026-11-22-proof", c.Path()} {
@@ -184,7 +184,7 @@ func TestStrictLoad(t *testing.T) {
 		{"unknown", strings.Replace(goodCase, "    reply_code: 550", "    reply_code: 550\n    colour: red", 1), `unknown.yaml:12: unknown field "colour"`},
 		{"wrongtype", strings.Replace(goodCase, "reply_code: 550", "reply_code: five", 1), "wrongtype.yaml:11: field reply_code: cannot unmarshal"},
 		{"badstatus", strings.Replace(goodCase, "status: open", "status: pending", 1), `badstatus.yaml:3: field status: "pending" is not one of`},
-		{"newer", strings.Replace(goodCase, "schema: 1", "schema: 2\nfuture_field: yes", 1), "newer.yaml: written with case-file schema 2, newer than this unblock knows (1)"},
+		{"newer", strings.Replace(goodCase, "schema: 1", "schema: 3\nfuture_field: yes", 1), "newer.yaml: written with case-file schema 3, newer than this unblock knows (2)"},
 		{"noschema", strings.Replace(goodCase, "schema: 1\n", "", 1), "noschema.yaml: not a case file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,6 +49,12 @@ func plainSafe(s string) bool {
 	return true
 }
 
+// flowSafe reports whether s can stand plainly in a flow sequence: plain, and none of
+// the flow indicators.
+func flowSafe(s string) bool {
+	return plainSafe(s) && !strings.ContainsAny(s, ",[]{}:#?")
+}
+
 func printableRunes(s string) bool {
 	for i, r := range s {
 		if r == ':' && strings.HasPrefix(s[i:], ": ") || r == '#' && i > 0 && s[i-1] == ' ' {
@@ -105,22 +111,54 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 			b = append(b, '\n')
 		}
 	}
-	if !e.At.IsZero() {
-		key("at")
-		b = e.At.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '\n')
+	tm := func(k string, t time.Time) {
+		if !t.IsZero() {
+			key(k)
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '\n')
+		}
 	}
+	str("kind", string(e.Kind))
+	tm("at", e.At)
+	tm("last", e.Last)
+	tm("added", e.Added)
+	num("attempts", e.Attempts)
+	num("messages", e.Messages)
 	str("recipient_domain", e.RecipientDomain)
-	str("recipient", e.Recipient)
+	if len(e.Recipients) > 0 {
+		for _, r := range e.Recipients {
+			if !flowSafe(r) {
+				ok = false
+			}
+		}
+		if ok {
+			key("recipients")
+			b = append(b, '[')
+			for i, r := range e.Recipients {
+				if i > 0 {
+					b = append(b, ", "...)
+				}
+				b = append(b, r...)
+			}
+			b = append(b, "]\n"...)
+		}
+	}
 	str("reply", e.Reply)
 	num("reply_code", e.ReplyCode)
 	str("enhanced_code", e.EnhancedCode)
 	str("source", e.Source)
-	num("count", e.Count)
 	str("provider", e.Provider)
 	str("control", e.Control)
 	str("ip", e.IP)
 	str("mode", string(e.Mode))
+	str("from_ip", e.FromIP)
+	str("mx", e.MX)
+	str("stage", e.Stage)
+	str("what", e.What)
+	str("from", e.From)
+	str("to", e.To)
+	str("recipient", e.Recipient)
+	num("count", e.Count)
 	if !ok || first {
 		return b[:start], false
 	}
@@ -232,7 +270,7 @@ var errNotPlain = errors.New("timeline not in the plain form")
 // parseEvent reads an event in the plain form; false sends it to yaml/v3.
 func parseEvent(item []byte, strs interner) (Event, bool) {
 	var e Event
-	var seen uint16
+	var seen uint32
 	first := true
 	for l := range bytes.Lines(item) {
 		if len(l) == 0 || l[len(l)-1] != '\n' {
@@ -258,27 +296,52 @@ func parseEvent(item []byte, strs interner) (Event, bool) {
 		}
 		seen |= bit
 		switch k {
-		case "at":
+		case "at", "last", "added":
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil || !strings.HasSuffix(v, "Z") {
 				return e, false
 			}
-			e.At = t
-		case "reply_code", "count":
+			switch k {
+			case "at":
+				e.At = t
+			case "last":
+				e.Last = t
+			default:
+				e.Added = t
+			}
+		case "reply_code", "count", "attempts", "messages":
 			n, ok := intText(v)
 			if !ok {
 				return e, false
 			}
-			if k == "count" {
+			switch k {
+			case "count":
 				e.Count = n
-			} else {
+			case "attempts":
+				e.Attempts = n
+			case "messages":
+				e.Messages = n
+			default:
 				e.ReplyCode = n
+			}
+		case "recipients":
+			inner, ok := strings.CutPrefix(v, "[")
+			if inner, ok = strings.CutSuffix(inner, "]"); !ok || inner == "" {
+				return e, false
+			}
+			for r := range strings.SplitSeq(inner, ", ") {
+				if !flowSafe(r) {
+					return e, false
+				}
+				e.Recipients = append(e.Recipients, r)
 			}
 		default:
 			if !plainSafe(v) {
 				return e, false
 			}
 			switch k {
+			case "kind":
+				e.Kind = EventKind(v)
 			case "recipient_domain":
 				e.RecipientDomain = v
 			case "recipient":
@@ -297,14 +360,31 @@ func parseEvent(item []byte, strs interner) (Event, bool) {
 				e.IP = v
 			case "mode":
 				e.Mode = triage.Mode(v)
+			case "from_ip":
+				e.FromIP = v
+			case "mx":
+				e.MX = v
+			case "stage":
+				e.Stage = v
+			case "what":
+				e.What = v
+			case "from":
+				e.From = v
+			case "to":
+				e.To = v
 			}
 		}
 	}
 	return e, seen != 0
 }
 
-var eventKeys = map[string]uint16{"at": 1, "recipient_domain": 2, "recipient": 4, "reply": 8, "reply_code": 16,
-	"enhanced_code": 32, "source": 64, "count": 128, "provider": 256, "control": 512, "ip": 1024, "mode": 2048}
+var eventKeys = func() map[string]uint32 {
+	m := map[string]uint32{}
+	for i, k := range []string{"kind", "at", "last", "added", "attempts", "messages", "recipient_domain", "recipients", "reply", "reply_code", "enhanced_code", "source", "provider", "control", "ip", "mode", "from_ip", "mx", "stage", "what", "from", "to", "count", "recipient"} {
+		m[k] = 1 << i
+	}
+	return m
+}()
 
 // decodeEvent reads one event through yaml/v3, its errors numbered as in the file.
 func decodeEvent(name string, item []byte, line int) (Event, error) {

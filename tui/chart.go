@@ -38,9 +38,9 @@ func newTimeline(events []casefile.Event) timeline {
 		if !e.IsFailure() {
 			continue
 		}
-		t.total += e.Messages()
+		t.total += e.MessageCount()
 		if e.At.IsZero() {
-			t.undated += e.Messages()
+			t.undated += e.MessageCount()
 			continue
 		}
 		if first.IsZero() || e.At.Before(first) {
@@ -69,8 +69,8 @@ func newTimeline(events []casefile.Event) timeline {
 			r = &chartRow{domain: d, counts: make([]int, t.hours)}
 			byDomain[d] = r
 		}
-		r.counts[int(e.At.UTC().Sub(t.first)/time.Hour)] += e.Messages()
-		r.total += e.Messages()
+		r.counts[int(e.At.UTC().Sub(t.first)/time.Hour)] += e.MessageCount()
+		r.total += e.MessageCount()
 	}
 	all := make([]*chartRow, 0, len(byDomain))
 	for _, r := range byDomain {

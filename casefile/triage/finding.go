@@ -75,6 +75,9 @@ type Finding struct {
 	Stage            string `json:"stage,omitempty"`             // SMTP stage of the reply: connect, rcpt, data …
 	Action           string `json:"action,omitempty"`            // the DSN's Action field
 	QueueID          string `json:"queue_id,omitempty"`          // a filter's queue ID (Proofpoint ppops.net hop)
+	// Original identifies the message that failed (a bounce's returned copy, a delivered
+	// message's headers): identifiers only, never a failure.
+	Original *Original `json:"original,omitempty"`
 }
 
 // Group aggregates findings by provider, control and IP.

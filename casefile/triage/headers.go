@@ -158,7 +158,9 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 			}
 		}
 	}
+	f.Original = originalOf(h)
 	if edge >= 0 {
+		f.Original.withHop(d.Hops[edge])
 		f.SendingIP, f.IP = d.Hops[edge].IP, d.Hops[edge].IP
 		// A sending IP in an ESP's shared pool (its PTR name) makes the ESP the route.
 		if esp, ok := ESPForHost(d.Hops[edge].RDNS); ok {
@@ -168,6 +170,8 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 	if pp := d.Proofpoint; pp != nil {
 		f.Provider, f.ReceiverProvider = "proofpoint", "proofpoint"
 		f.QueueID = pp.QueueID
+		f.Original.Queue, f.Original.GUID = pp.QueueID, cmpOr(pp.GUID, f.Original.GUID)
+		f.Original.Detail = cmpOr(sanitize.Line(pp.Details), f.Original.Detail)
 		if filtered(pp, h) {
 			f.Mode = Filtering
 			f.Cause = Content

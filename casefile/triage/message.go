@@ -40,6 +40,7 @@ func classifyHint(text string, h hint) Finding {
 	// disagrees with the reply code (Postfix writes 4.0.0 for a 554 banner it retries).
 	if !p.status.valid && h.status.valid && (p.code == 0 || p.code/100 == h.status.class) {
 		p.status = h.status
+		p.statusHinted = true
 	}
 	if p.host == "" && h.remote != "" {
 		p.host = h.remote
@@ -55,6 +56,14 @@ func classifyHint(text string, h hint) Finding {
 	}
 	f := p.finding(h.sendingIP)
 	switch {
+	case h.action == "delayed" && f.Mode != Delivered:
+		// RFC 3464: the MTA keeps trying, whatever the last reply said.
+		f.Mode = Deferral
+	case f.Mode == HardBlock && h.action != "failed" && h.status.valid && h.status.class == 4 && (!p.status.valid || p.status.class == 4):
+		// The reporting MTA read the failure as transient (RFC 3463 class 4) and still
+		// retries it. With Action: failed it gave up: Postfix writes 4.0.0 for a 554
+		// banner, and the reply's own code decides (PROVIDERS.md, DSN).
+		f.Mode = Deferral
 	case f.Mode != UnknownMode && !(f.Mode == Delivered && h.action == "failed"):
 	case h.action == "failed":
 		f.Mode = HardBlock
@@ -79,6 +88,7 @@ type original struct {
 	messageID string
 	hosts     []string // envelope and DKIM domains, Received names: for ESP pools
 	hops      []Hop    // the original's Received chain, newest first
+	ids       *Original
 }
 
 // readMessage reads one message: a DSN or plain-text bounce, an ARF report, an
@@ -102,6 +112,7 @@ func (rd *Reader) readMessage(name string, data []byte, n int) error {
 	m.date = parseDate(headerText(top, "Date"))
 	from := strings.ToLower(headerText(top, "From"))
 	subject := headerText(top, "Subject")
+	m.subject = subject
 	m.exclude = addressesIn(strings.ToLower(headerText(top, "To")))
 	m.failed = addressesIn(strings.ToLower(strings.Join(top.Values("X-Failed-Recipients"), ",")))
 	switch {
@@ -127,6 +138,7 @@ type msgReader struct {
 	rd         *Reader
 	source     string
 	date       time.Time
+	subject    string
 	recipients []textproto.MIMEHeader // DSN per-recipient blocks
 	perMessage textproto.MIMEHeader
 	arf        textproto.MIMEHeader
@@ -292,6 +304,9 @@ func (m *msgReader) originalHeaders(body []byte) {
 		return
 	}
 	h := ent.Header
+	if m.orig.ids == nil {
+		m.orig.ids = originalOf(h)
+	}
 	if m.orig.sender == "" {
 		m.orig.sender = addressOf(strings.ToLower(headerText(h, "Return-Path")))
 		if m.orig.sender == "" {
@@ -330,12 +345,21 @@ func (o *original) clientOf(remote string) string {
 	if remote == "" {
 		return ""
 	}
-	for _, hop := range o.hops {
-		if strings.EqualFold(hop.By, remote) && hop.IP != "" && !privateIP(hop.IP) {
-			return hop.IP
-		}
+	if hop, ok := o.hopBy(remote); ok {
+		return hop.IP
 	}
 	return ""
+}
+
+// hopBy is the hop the receiving host added to the original's Received chain, with a
+// public client address.
+func (o *original) hopBy(remote string) (Hop, bool) {
+	for _, hop := range o.hops {
+		if strings.EqualFold(hop.By, remote) && hop.IP != "" && !privateIP(hop.IP) {
+			return hop, true
+		}
+	}
+	return Hop{}, false
 }
 
 // originalMarkers start the copy of the original message in plain-text bounces.
@@ -437,6 +461,17 @@ func (m *msgReader) finish(f *Finding, r textproto.MIMEHeader, reporting string)
 	}
 	f.Sender = sanitize.Line(m.orig.sender)
 	f.MessageID = m.orig.messageID
+	if m.orig.ids != nil {
+		o := *m.orig.ids
+		if r != nil {
+			// The receiver's own hop in the returned copy records our sending host.
+			remote := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(fieldValue(r.Get("Remote-MTA"))), "."))
+			if hop, ok := m.orig.hopBy(remote); ok && remote != "" {
+				o.withHop(hop)
+			}
+		}
+		f.Original = &o
+	}
 	at := time.Time{}
 	if r != nil {
 		at = parseDate(r.Get("Last-Attempt-Date"))
@@ -485,7 +520,7 @@ func (m *msgReader) plainFindings() {
 		keep = keep[:16]
 	}
 	h := hint{sendingIP: m.rd.opts.IP, action: "failed"}
-	if strings.Contains(lowerASCII(body), "will be retried") || strings.Contains(lowerASCII(body), "warning only") {
+	if delayNotice(m.subject + "\n" + body) {
 		h.action = "delayed"
 	}
 	if len(keep) == 0 {
@@ -512,6 +547,44 @@ func (m *msgReader) plainFindings() {
 		m.finish(&f, nil, "")
 		m.rd.add(f)
 	}
+}
+
+// delayWords say that the MTA keeps trying: a delay notice (RFC 3464's "delayed"), not
+// a bounce, whatever alarming words ("could not be delivered", "fails permanently")
+// it also holds. givenUpWords say it stopped.
+var delayWords = []string{
+	"will keep trying", "will keep on trying", "will keep retrying", "will continue trying", "will continue to try",
+	"continue to be attempted", "will be retried", "will retry", "will try again", "will try to deliver", "will try delivering",
+	"will be attempted", "attempts will continue", "still trying", "still being retried", "still undelivered",
+	"still not delivered", "not yet been delivered", "hasn't been delivered yet", "has not been delivered yet", "not delivered yet",
+	"not been delivered yet", "warning only", "warning message only", "do not need to resend", "don't need to resend",
+	"no need to resend", "no action is required", "delivery is delayed", "delivery has been delayed", "delivery delayed",
+	"delayed delivery", "is being delayed", "has been delayed", "message delayed", "delivery status notification (delay)",
+	"we'll continue to try", "we will continue to try", "will continue attempting", "retry for",
+}
+
+var givenUpWords = []string{"given up", "gave up", "not going to try", "will not be retried", "stopped trying",
+	"no further attempts", "will not retry", "won't retry", "not be retried", "delivery has failed", "failed permanently"}
+
+// delayNotice reports a plain-text notice that delivery is delayed and still tried.
+func delayNotice(text string) bool {
+	lower := lowerASCII(text)
+	delayed := false
+	for _, w := range delayWords {
+		if strings.Contains(lower, w) {
+			delayed = true
+			break
+		}
+	}
+	if !delayed {
+		return false
+	}
+	for _, w := range givenUpWords {
+		if strings.Contains(lower, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // recipientChunk is the part of a bounce's text about one recipient: from where it is

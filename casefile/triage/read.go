@@ -249,7 +249,8 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	}
 	format := rd.opts.Format
 	if format == FormatAuto {
-		format = detect(head)
+		// Detected on LF line ends: a CR-only mbox starts with "From " all the same.
+		format = detect(lineEndsLF(head))
 	}
 	switch format {
 	case FormatPostfix, FormatExim, FormatSES, FormatSendGrid, FormatJSON:
@@ -258,7 +259,7 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	default:
 		return &InputError{Name: name, Reason: fmt.Sprintf("unknown format %q", format)}
 	}
-	if !bytes.Contains(head, []byte("\n")) && len(head) >= 64<<10 {
+	if !bytes.ContainsAny(head, "\r\n") && len(head) >= 64<<10 {
 		return &InputError{Name: name, Reason: "no line break in the first 64 KiB: not a reply, message or log"}
 	}
 	limit := cmp.Or(rd.opts.MaxBytes, DefaultMaxBytes)
@@ -272,6 +273,7 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	if int64(len(data)) > limit {
 		return &InputError{Name: name, Reason: fmt.Sprintf("larger than %d MiB; split it or read it as a log", limit>>20)}
 	}
+	data = lineEndsLF(data)
 	if longLine(data) {
 		return &InputError{Name: name, Reason: fmt.Sprintf("a line longer than %d KiB: not a reply or message", maxLine>>10)}
 	}
@@ -298,6 +300,29 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	}
 	rd.report.Inputs = append(rd.report.Inputs, in)
 	return nil
+}
+
+// lineEndsLF makes CRLF and CR-only (classic Mac) line ends LF, so that every reader
+// past this point sees one kind: a file reads the same whatever wrote its line ends.
+func lineEndsLF(b []byte) []byte {
+	i := bytes.IndexByte(b, '\r')
+	if i < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, b[:i]...)
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '\r' {
+			out = append(out, '\n')
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // binary reports input that is not text: NUL bytes, or mostly invalid UTF-8 and

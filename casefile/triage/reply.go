@@ -36,6 +36,7 @@ type parsedReply struct {
 	seen             []uint64 // which of the tables' phrases occur in focus
 	code             int      // SMTP reply code, 0 when none
 	status           EnhancedStatus
+	statusHinted     bool   // status came from a DSN's Status field, not the reply
 	host             string // the host that answered, when the text names it
 	receiverProvider string // the filter operating host
 	ip               string // the IP the reply is about

@@ -41,6 +41,9 @@ type Rule struct {
 	Receivers []string `yaml:"receivers"`
 	// Codes: enhanced status codes ("5.7.26", "5.7.606-649", "x.7.1" for either class).
 	Codes []string `yaml:"codes"`
+	// Stated: the code must be in the reply itself, not only in a DSN's Status field
+	// (which MTAs often fill with a generic 5.0.0 or 5.3.0).
+	Stated bool `yaml:"stated"`
 	// Replies: reply codes ("421", "5xx").
 	Replies []string `yaml:"replies"`
 	// Recipients: the recipient's domain ends with one of these (googlegroups.com).
@@ -280,7 +283,7 @@ func (r *Rule) match(p *parsedReply) bool {
 				break
 			}
 		}
-		if !ok {
+		if !ok || (r.Stated && p.statusHinted) {
 			return false
 		}
 	}

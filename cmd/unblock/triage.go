@@ -171,16 +171,31 @@ same failure (same reply, time and recipient) counts once, however often it is a
 				fmt.Fprintln(a.stderr, "unblock: nothing in the input could be classified; the case is unchanged")
 				return foundProblems
 			}
-			added := 0
+			var added casefile.Added
 			c, err := a.edit(s, args[0], func(c *casefile.Case) error {
-				added = c.AddFindings(rep.Findings)
+				added = c.Add(rep.Findings, time.Now())
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: added %d of %d findings (%d already in the timeline)\n",
-				sanitize.Line(c.ID), added, len(rep.Findings), len(rep.Findings)-added)
+				sanitize.Line(c.ID), added.New, len(rep.Findings), added.Repeated)
+			for _, l := range added.Left {
+				what := l.Provider
+				if l.Control != "" {
+					what += "/" + l.Control
+				}
+				if l.IP != "" {
+					what += " for " + l.IP
+				}
+				noun := "failures"
+				if l.Count == 1 {
+					noun = "failure"
+				}
+				fmt.Fprintf(a.stdout, "  left out %d %s of %s: not this case's; start its own with: %s\n",
+					l.Count, noun, sanitize.Line(what), sanitize.Line(l.Start))
+			}
 			return nil
 		},
 	}

@@ -1,0 +1,170 @@
+package casefile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unblock-mail/unblock/casefile/triage"
+)
+
+// TestSchema1Upgrades: a schema 1 file loads into the schema 2 model (count → attempts
+// and messages, recipient → recipients, a kind from the mode) and saves as schema 2,
+// keeping its updated time since its content did not change.
+func TestSchema1Upgrades(t *testing.T) {
+	s := testStore(t)
+	v1 := `schema: 1
+id: old
+status: open
+created: 2026-11-20T09:00:00Z
+updated: 2026-11-20T09:00:00Z
+role: sender
+provider: proofpoint
+timeline:
+  - at: 2026-11-20T08:00:00Z
+    recipient: ap@customer.example
+    reply: 554 Blocked
+    count: 3
+    mode: hard-block
+  - at: 2026-11-20T08:30:00Z
+    mode: delivered
+`
+	path := s.Dir() + "/old.yaml"
+	if err := os.MkdirAll(s.Dir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Timeline[0]
+	if e.Kind != KindFailure || e.AttemptCount() != 3 || e.MessageCount() != 3 || len(e.Recipients) != 1 || e.Recipients[0] != "ap@customer.example" || e.Count != 0 || e.Recipient != "" {
+		t.Errorf("upgraded event %+v", e)
+	}
+	if c.Timeline[1].Kind != KindDelivery {
+		t.Errorf("delivered event has kind %q", c.Timeline[1].Kind)
+	}
+	if err := s.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if !bytes.HasPrefix(data, []byte("schema: 2\n")) || !bytes.Contains(data, []byte("updated: 2026-11-20T09:00:00Z")) ||
+		bytes.Contains(data, []byte("count:")) || !bytes.Contains(data, []byte("recipients: [ap@customer.example]")) {
+		t.Errorf("saved as:\n%s", data)
+	}
+}
+
+func logFinding(i int, at time.Time, queue string) triage.Finding {
+	f := pdrFinding(i, at)
+	f.QueueID = queue
+	f.Recipient = "user-" + queue + "@customer.example" // a message is its queue ID and recipient
+	f.Source = fmt.Sprintf("mail.log:%d", i+1)
+	return f
+}
+
+// TestRepeatedFailuresAreCounted: the same failure again and again in one input is one
+// event per UTC day, with attempts (every line), distinct messages (by queue ID), the
+// first and last time, a few recipients, and when it was added.
+func TestRepeatedFailuresAreCounted(t *testing.T) {
+	c := &Case{Role: Sender, Provider: "proofpoint"}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	day := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
+	var fs []triage.Finding
+	for i := range 30 { // 10 messages, each tried 3 times on the first day
+		fs = append(fs, logFinding(i, day.Add(time.Duration(i)*time.Minute), fmt.Sprintf("Q%d", i%10)))
+	}
+	fs = append(fs, logFinding(99, day.Add(26*time.Hour), "Q99")) // the next day
+	got := c.Add(fs, t0)
+	if got.New != 31 || got.Repeated != 0 || len(got.Left) != 0 {
+		t.Fatalf("Add = %+v", got)
+	}
+	if len(c.Timeline) != 2 {
+		t.Fatalf("%d events, want 2 (one a day)", len(c.Timeline))
+	}
+	e := c.Timeline[0]
+	if e.AttemptCount() != 30 || e.MessageCount() != 10 || !e.At.Equal(day) || !e.Last.Equal(day.Add(29*time.Minute)) ||
+		!e.Added.Equal(t0) || len(e.Recipients) != MaxRecipients {
+		t.Errorf("first day: %+v", e)
+	}
+	if seen := c.Seen(); seen.Failures != 11 || !seen.Last.Equal(day.Add(26*time.Hour)) {
+		t.Errorf("Seen = %+v", seen)
+	}
+
+	// The same log added again (a cron job re-reading it) adds nothing; its next lines do.
+	again := c.Add(append(fs, logFinding(100, day.Add(27*time.Hour), "Q100")), t0.Add(time.Hour))
+	if again.New != 1 || again.Repeated != 31 {
+		t.Errorf("re-adding: %+v", again)
+	}
+	if n := len(c.Timeline); n != 3 || !c.Timeline[2].Added.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after re-adding: %d events, last added %v", n, c.Timeline[n-1].Added)
+	}
+}
+
+// TestCaseKeepsItsOwnFailures: a log with several providers' failures adds to a case only
+// those of its IP, provider and control, and names the others with the command that
+// starts their case; a case with no failure yet takes the provider its IP's failures name.
+func TestCaseKeepsItsOwnFailures(t *testing.T) {
+	at := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
+	pdr := logFinding(1, at, "A")
+	other := logFinding(2, at, "B")
+	other.IP = "192.0.2.99"
+	gmail := triage.Finding{Source: "mail.log:7", Mode: triage.Deferral, Cause: triage.RateLimit, Provider: "google",
+		Control: "rate-limit", IP: "192.0.2.1", At: at, Text: "421-4.7.28 unusual rate", RecipientDomain: "gmail.com"}
+
+	c := &Case{Role: Sender, Provider: "proofpoint"}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	got := c.Add([]triage.Finding{gmail, pdr, other, gmail}, t0)
+	if got.New != 1 || len(c.Timeline) != 1 || c.Timeline[0].Provider != "proofpoint" || c.Control != "dynamic-reputation" {
+		t.Fatalf("Add = %+v, timeline %+v", got, c.Timeline)
+	}
+	if len(got.Left) != 2 || got.Left[0].Provider != "google" || got.Left[0].Count != 1 ||
+		got.Left[0].Start != "unblock new --provider google --ip 192.0.2.1" || got.Left[1].IP != "192.0.2.99" {
+		t.Errorf("left out: %+v", got.Left)
+	}
+
+	// A case made without an IP, for a provider the input does not name, adopts the one
+	// named most and the IP it names.
+	bare := &Case{Role: Sender, Provider: "microsoft"}
+	bare.Add([]triage.Finding{gmail, gmail2(at)}, t0)
+	if bare.Provider != "google" || len(bare.Identifiers.IPs) != 1 || bare.Identifiers.IPs[0] != "192.0.2.1" || len(bare.Timeline) != 2 {
+		t.Errorf("bare case became %s %v with %d events", bare.Provider, bare.Identifiers.IPs, len(bare.Timeline))
+	}
+}
+
+func gmail2(at time.Time) triage.Finding {
+	return triage.Finding{Source: "mail.log:9", Mode: triage.Deferral, Cause: triage.RateLimit, Provider: "google",
+		Control: "rate-limit", IP: "192.0.2.1", At: at.Add(time.Minute), Text: "421-4.7.28 unusual rate", RecipientDomain: "yahoo.example"}
+}
+
+// TestTimelineFastPathNewKeys: probe and state events and recipient lists go through the
+// plain form and read back as yaml/v3 reads them.
+func TestTimelineFastPathNewKeys(t *testing.T) {
+	c := &Case{Schema: SchemaVersion, ID: "p", Status: StatusOpen, Role: Sender, Provider: "proofpoint", Created: t0, Updated: t0}
+	c.Timeline = []Event{
+		{Kind: KindFailure, At: t0, Last: t0.Add(time.Hour), Added: t0.Add(2 * time.Hour), Attempts: 4, Messages: 2,
+			Recipients: []string{"a@x.example", "b@x.example"}, Reply: "554 Blocked", Mode: triage.HardBlock},
+		{Kind: KindProbe, At: t0.Add(3 * time.Hour), FromIP: "127.0.0.2", MX: "mx.x.example", Stage: "rcpt", Reply: "250 2.1.5 Ok"},
+		{Kind: KindState, At: t0.Add(4 * time.Hour), What: "block", From: "refused", To: "lifted"},
+		{Kind: KindFailure, Recipients: []string{"odd, one@x.example"}},
+	}
+	data, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "    recipients: [a@x.example, b@x.example]\n") || !strings.Contains(string(data), "    stage: rcpt\n") {
+		t.Errorf("not in the plain form:\n%s", data)
+	}
+	back, err := Parse("p.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameTimeline(back.Timeline, c.Timeline) || !sameTimeline(back.Timeline, fullDecode(t, data).Timeline) {
+		t.Errorf("read back differently:\n%+v\n%+v", back.Timeline, c.Timeline)
+	}
+}

@@ -1,0 +1,112 @@
+package triage
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// Each class of misreading issue 10 names, pinned with inputs written for this test
+// (worded unlike any single fixture): the code's published meaning before the registry's
+// words, the registry's code before vague words.
+func TestReplyClasses(t *testing.T) {
+	cases := []struct {
+		class, text string
+		mode        Mode
+		cause       Cause
+		provider    string
+	}{
+		{"google 4.2.1 is rate", "450-4.2.1 This recipient gets mail faster than we let through;\n450 4.2.1 resend later - gsmtp", Deferral, RateLimit, "google"},
+		{"4.2.1 rate words without google", "450 4.2.1 Recipient is receiving mail too quickly, come back in an hour", Deferral, RateLimit, ""},
+		{"microsoft 4.7.5xx throttling", "451 4.7.550 Please try again later from [198.51.100.4] (S77719) [AM6EUR05FT020.eop-eur05.prod.protection.outlook.com]", Deferral, IPReputation, "microsoft"},
+		{"microsoft 4.7.6xx throttling", "451 4.7.650 The mail server [198.51.100.5] has been temporarily rate limited due to IP reputation.", Deferral, IPReputation, "microsoft"},
+		{"microsoft 451 5.7.6xx throttling", "451 5.7.633 (AS22) please retry later", Deferral, IPReputation, "microsoft"},
+		{"microsoft banned list is its own", "550 5.7.615 Access denied, IP [203.0.113.6] is banned; see sender.office.com", HardBlock, IPReputation, "microsoft"},
+		{"x.7.9 authentication", "535 5.7.9 Mechanism PLAIN refused: too weak for this server", HardBlock, Authentication, ""},
+		{"yahoo tss05", "421 4.7.0 [TSS05] Deferring mail from 192.0.2.60: unexpected volume", Deferral, IPReputation, "yahoo"},
+		{"tenant allow/block list", "550 5.7.1 Sender ann@shop.example is on this organisation's Tenant Allow/Block List", HardBlock, RecipientPolicy, "microsoft"},
+		{"ip called spam", "554 5.7.1 Connection refused: your server 192.0.2.61 is a spam source", HardBlock, IPReputation, ""},
+		{"ip called spammer", "550 Your IP 192.0.2.62 belongs to a known spammer", HardBlock, IPReputation, ""},
+		{"trend micro ers", "550 5.7.1 Mail from 192.0.2.63 rejected by Trend Micro ERS (ERS-RBL)", HardBlock, IPReputation, "trendmicro"},
+		{"trend micro ers deferral token", "451 4.7.1 <x@example.net>: Recipient address rejected: ERS-DUL", Deferral, IPReputation, "trendmicro"},
+		{"x.3.0 not policy", "451 4.3.0 Message refused: temporary local problem", Deferral, Other, ""},
+		{"x.5.0 not policy", "550 5.5.0 Not allowed: pipelining violation", HardBlock, Other, ""},
+		{"spam verdict with spf in passing", "550 5.7.1 Rejected as spam (score 9.1; tests: SPF_FAIL_SOFT, NO_PTR, URI_SHORT)", HardBlock, Content, ""},
+		{"spam verdict with ptr", "554 Message identified as SPAM; your PTR record looked generic too", HardBlock, Content, ""},
+		{"over quota is other", "552 5.2.2 Mailbox over its storage allowance, user cannot take more mail", HardBlock, Other, ""},
+		{"quota words 4xx is other", "452 4.2.2 User quota exceeded - try later", Deferral, Other, ""},
+		{"quota words only", "user's mail folder is full", UnknownMode, Other, ""},
+		{"unknown user words only", "This address is not known to our mail system", UnknownMode, InvalidRecipient, ""},
+		{"unknown host words only", "the domain far.example could not resolve to any mail host", UnknownMode, InvalidRecipient, ""},
+	}
+	for _, c := range cases {
+		f := ClassifyReply(c.text)
+		if f.Mode != c.mode || f.Cause != c.cause || (c.provider != "" && f.Provider != c.provider) {
+			t.Errorf("%s: %q\n  got %s/%s/%s (%s), want %s/%s/%s", c.class, c.text, f.Mode, f.Cause, f.Provider, f.Control, c.mode, c.cause, c.provider)
+		}
+	}
+}
+
+// Plain-text delay notices are deferrals (RFC 3464 "delayed") whatever alarming words
+// they also hold; a bounce that has given up is not; the quoted original names nobody
+// who failed.
+func TestDelayNoticesAndQuotedOriginal(t *testing.T) {
+	delay := `From: Mail Delivery Subsystem <MAILER-DAEMON@out.sender.example>
+To: ann@sender.example
+Subject: Message delivery postponed
+Date: Tue, 01 Dec 2026 11:00:00 +0000
+
+Your message to <joe@full.example> could not be delivered yet: the mailbox
+is full (552 5.2.2). This is not a final failure; we will keep trying for
+another 4 days and tell you if the delivery fails permanently.
+`
+	final := strings.Replace(delay, "This is not a final failure; we will keep trying for\nanother 4 days and tell you if the delivery fails permanently.", "We have given up.", 1)
+	quoted := `From: MAILER-DAEMON@mail.sender.example (Mail Delivery System)
+To: sam@sender.example
+Subject: Undelivered Mail Returned to Sender
+Date: Tue, 01 Dec 2026 12:00:00 +0000
+
+I could not deliver your message.
+
+<gone@far.example>: host mx.far.example[203.0.113.90] said: 550 nobody by
+    that name here (in reply to RCPT TO command)
+
+Return-Path: <sam@sender.example>
+Received: from laptop (dsl.isp.example [192.0.2.200])
+	by mail.sender.example with ESMTPSA id 4Z9; Tue, 01 Dec 2026 11:59:00 +0000
+From: Sam <sam@sender.example>
+To: gone@far.example, Team <team@sender.example>
+Cc: boss@other.example
+Message-ID: <q-1@sender.example>
+Subject: 550 denied figures
+
+Figures attached.
+`
+	for _, c := range []struct {
+		name, text string
+		mode       Mode
+		cause      Cause
+		rcpts      []string
+	}{
+		{"delay", delay, Deferral, Other, []string{"joe@full.example"}},
+		{"given up", final, HardBlock, Other, []string{"joe@full.example"}},
+		{"quoted original", quoted, HardBlock, InvalidRecipient, []string{"gone@far.example"}},
+	} {
+		for _, eol := range []string{"\n", "\r\n", "\r"} {
+			rep, err := Read(context.Background(), c.name, strings.NewReader(strings.ReplaceAll(c.text, "\n", eol)), Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			var rcpts []string
+			for _, f := range rep.Findings {
+				rcpts = append(rcpts, f.Recipient)
+			}
+			if len(rep.Findings) == 0 || rep.Findings[0].Mode != c.mode || rep.Findings[0].Cause != c.cause || strings.Join(rcpts, " ") != strings.Join(c.rcpts, " ") {
+				t.Errorf("%s (%q): findings %+v, want %s/%s for %v", c.name, eol, rep.Findings, c.mode, c.cause, c.rcpts)
+			}
+		}
+	}
+	if f := readString(t, "q", quoted, Options{}).Findings[0]; f.MessageID != "<q-1@sender.example>" || f.Sender != "sam@sender.example" {
+		t.Errorf("quoted original: identifiers %q %q", f.MessageID, f.Sender)
+	}
+}
