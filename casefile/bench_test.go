@@ -3,6 +3,7 @@ package casefile
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -164,6 +165,82 @@ func BenchmarkMessageUpdate100k(b *testing.B) {
 			c.RecordMessage(m, false, t0)
 			return nil
 		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// store10k fills a store with 10,000 small cases written directly (a Create each, with
+// its fsyncs, would take minutes), as a long-used store holds them.
+func store10k(b *testing.B) *Store {
+	b.Helper()
+	s := testStore(b)
+	proto := bigCase(5)
+	proto.Schema, proto.Status, proto.Created, proto.Updated = SchemaVersion, StatusOpen, t0, t0
+	if err := os.MkdirAll(s.Dir(), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		c := proto.clone()
+		c.ID = fmt.Sprintf("2026-11-22-proofpoint-198-51-%d-%d", i/256, i%256)
+		c.Identifiers.IPs = []string{fmt.Sprintf("198.51.%d.%d", i/256, i%256)}
+		data, err := Marshal(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(s.PathOf(c.ID), data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// BenchmarkList10k: `list` of 10,000 cases from the index ("index"), with no index
+// ("cold": every case read once, then the index written), against reading every case
+// file once ("read-every-file", what `cat` does; the issue's yardstick).
+func BenchmarkList10k(b *testing.B) {
+	s := store10k(b)
+	b.Run("read-every-file", func(b *testing.B) {
+		entries, _ := os.ReadDir(s.Dir())
+		for b.Loop() {
+			for _, e := range entries {
+				if _, err := os.ReadFile(filepath.Join(s.Dir(), e.Name())); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			os.Remove(filepath.Join(s.Dir(), indexName))
+			if sums, err := s.Summaries(); err != nil || len(sums) != 10000 {
+				b.Fatalf("%d cases, %v", len(sums), err)
+			}
+		}
+	})
+	b.Run("index", func(b *testing.B) {
+		s.Summaries()
+		start := cpuTime()
+		defer func() { reportCPU(b, start) }()
+		for b.Loop() {
+			if sums, err := s.Summaries(); err != nil || len(sums) != 10000 {
+				b.Fatalf("%d cases, %v", len(sums), err)
+			}
+		}
+	})
+}
+
+// BenchmarkNew10k: `new` in a store of 10,000 cases: the duplicate guard from the index,
+// then the case written (with its fsyncs).
+func BenchmarkNew10k(b *testing.B) {
+	s := store10k(b)
+	s.Summaries()
+	i := 0
+	for b.Loop() {
+		i++
+		c := bigCase(1)
+		c.Identifiers.IPs = []string{fmt.Sprintf("203.0.%d.%d", i/256%256, i%256)}
+		if err := s.Create(c, false); err != nil {
 			b.Fatal(err)
 		}
 	}

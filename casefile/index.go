@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/unblock-mail/unblock/casefile/triage"
 	"github.com/unblock-mail/unblock/sanitize"
 )
@@ -110,14 +112,26 @@ var program = sync.OnceValue(func() string {
 // does not; the index is rewritten when anything changed. Files that do not load, and
 // names ending in .yaml that are not regular files, are left out and reported together
 // in the error; the rest is still returned.
-func (s *Store) Summaries() ([]Summary, error) {
+func (s *Store) Summaries() ([]Summary, error) { return s.summaries(true) }
+
+// QuickSummaries is Summaries trusting the index for every file it names, without
+// checking each file's stamp: for a first screen drawn at once (the TUI's picker), to be
+// followed by Summaries, which confirms it. Files the index does not name are read.
+func (s *Store) QuickSummaries() ([]Summary, error) { return s.summaries(false) }
+
+func (s *Store) summaries(verify bool) ([]Summary, error) {
 	if err := checkPrivateDir(s.dir); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(s.dir)
+	d, err := os.Open(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +139,7 @@ func (s *Store) Summaries() ([]Summary, error) {
 	type file struct {
 		name  string
 		stamp indexStamp
+		known bool // trusted from the index (quick)
 	}
 	var files []file
 	var errs []error
@@ -133,20 +148,33 @@ func (s *Store) Summaries() ([]Summary, error) {
 		if !strings.HasSuffix(n, ext) || strings.HasPrefix(n, ".") || e.IsDir() {
 			continue
 		}
-		st, err := e.Info() // lstat: a link is not followed
-		if err != nil {
-			continue // removed meanwhile
-		}
-		if err := regularFile(filepath.Join(s.dir, n), st); err != nil {
-			errs = append(errs, err)
+		// The directory says what kind of file it is: a link, FIFO or device is
+		// skipped without being opened.
+		if t := e.Type(); !t.IsRegular() {
+			errs = append(errs, fmt.Errorf("%s is %s, not a case file: skipped", filepath.Join(s.dir, n), fileKind(t)))
 			continue
 		}
-		files = append(files, file{n, indexStampOf(st)})
+		if !verify {
+			if _, ok := old[n]; ok {
+				files = append(files, file{name: n, known: true})
+				continue
+			}
+		}
+		// fstatat beside the directory handle: one name looked up, not the whole path.
+		var st unix.Stat_t
+		if err := unix.Fstatat(int(d.Fd()), n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue // removed meanwhile
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			errs = append(errs, fmt.Errorf("%s is not a regular file, not a case file: skipped", filepath.Join(s.dir, n)))
+			continue
+		}
+		files = append(files, file{name: n, stamp: indexStamp{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: st.Ino}})
 	}
 	fresh := make(map[string]indexEntry, len(files))
 	var stale []file
 	for _, f := range files {
-		if e, ok := old[f.name]; ok && e.stamp == f.stamp {
+		if e, ok := old[f.name]; ok && (f.known || e.stamp == f.stamp) {
 			e.sum.Path = filepath.Join(s.dir, f.name)
 			fresh[f.name] = e
 		} else {
@@ -172,7 +200,7 @@ func (s *Store) Summaries() ([]Summary, error) {
 	for i, f := range stale {
 		fresh[f.name] = read[i]
 	}
-	if len(stale) > 0 || len(old) != len(fresh) {
+	if verify && (len(stale) > 0 || len(old) != len(fresh)) {
 		s.writeIndex(fresh) // best effort: a read-only store still lists
 	}
 	out := make([]Summary, 0, len(fresh))
@@ -184,11 +212,14 @@ func (s *Store) Summaries() ([]Summary, error) {
 		}
 		out = append(out, e.sum)
 	}
-	slices.SortStableFunc(out, func(a, b Summary) int {
+	slices.SortFunc(out, func(a, b Summary) int {
 		if c := b.Updated.Compare(a.Updated); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Path, b.Path) // file names are unique: a total order
 	})
 	return out, errors.Join(errs...)
 }
@@ -197,7 +228,7 @@ func (s *Store) Summaries() ([]Summary, error) {
 // summary and the stamp describe the same bytes.
 func (s *Store) summarizeFile(name string) indexEntry {
 	path := filepath.Join(s.dir, name)
-	c, err := Load(path)
+	c, err := load(path, false)
 	if err != nil {
 		e := indexEntry{err: err.Error()}
 		if st, serr := os.Lstat(path); serr == nil {

@@ -128,7 +128,7 @@ func (s *Store) Create(c *Case, force bool) error {
 		if n > 1 {
 			c.ID = fmt.Sprintf("%s-%d", base, n)
 		}
-		err := s.write(s.PathOf(c.ID), c, true)
+		err := s.write(s.PathOf(c.ID), c, true, true)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -194,12 +194,25 @@ func (s *Store) Load(path string) (*Case, error) { return Load(path) }
 // Load reads a case file strictly (see Store.Load). It never follows a symbolic link,
 // reads only a regular file, and refuses one over MaxCaseSize. Its errors match
 // ErrUnloadable.
-func Load(path string) (*Case, error) {
+func Load(path string) (*Case, error) { return load(path, true) }
+
+// View finds and reads the case ref names for showing (show, export): like Find, without
+// the copy of the content a later Save compares against, which on a 100,000-event case
+// is a tenth of a second. Saving a viewed case counts as a change.
+func (s *Store) View(ref string) (*Case, error) {
+	path, err := s.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	return load(path, false)
+}
+
+func load(path string, snapshot bool) (*Case, error) {
 	data, st, err := readCaseFile(path, MaxCaseSize)
 	if err != nil {
 		return nil, unloadable{err}
 	}
-	c, err := Parse(path, data)
+	c, err := parse(path, data, snapshot)
 	if err != nil {
 		return nil, unloadable{err}
 	}
@@ -215,7 +228,9 @@ var schemaLine = regexp.MustCompile(`(?m)^schema:[ \t]*([^\s#]*)`)
 var idLine = regexp.MustCompile(`(?m)^id:`)
 
 // Parse decodes a case file's bytes; name is used in errors.
-func Parse(name string, data []byte) (*Case, error) {
+func Parse(name string, data []byte) (*Case, error) { return parse(name, data, true) }
+
+func parse(name string, data []byte, snapshot bool) (*Case, error) {
 	m := schemaLine.FindSubmatchIndex(data)
 	if m == nil {
 		return nil, fmt.Errorf("%s: not a case file: no schema field", name)
@@ -247,7 +262,9 @@ func Parse(name string, data []byte) (*Case, error) {
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	c.saved = c.clone()
+	if snapshot {
+		c.saved = c.clone()
+	}
 	return c, nil
 }
 
@@ -356,7 +373,11 @@ func encodeYAML(w *bytes.Buffer, v any) error {
 // an unchanged case rewrites the same bytes. Another program holding the case's lock gets
 // a *LockedError; a file that changed on disk since it was loaded (by hand, by another
 // program, or broken) is not overwritten.
-func (s *Store) Save(c *Case) error {
+func (s *Store) Save(c *Case) error { return s.save(c, true) }
+
+// save is Save; snapshot keeps a copy of what was written to compare the next save
+// against (Edit, which saves once, does without).
+func (s *Store) save(c *Case, snapshot bool) error {
 	if c.ID == "" {
 		return errors.New("case has no id: create it first")
 	}
@@ -386,7 +407,7 @@ func (s *Store) Save(c *Case) error {
 			os.Remove(f)
 		}
 	}
-	return s.write(path, c, false)
+	return s.write(path, c, false, snapshot)
 }
 
 // checkUnchangedOnDisk refuses to replace a file that is not the one the case came from.
@@ -426,7 +447,7 @@ func (s *Store) Edit(ref string, fn func(*Case) error) (*Case, error) {
 	if err := fn(c); err != nil {
 		return nil, err
 	}
-	return c, s.Save(c)
+	return c, s.save(c, false)
 }
 
 func globEscape(s string) string {
@@ -445,7 +466,7 @@ var saveHook func(stage string)
 
 // write saves the case to path through a temporary file in the same directory: fsync,
 // rename (or link, for a new case that must not replace anything), fsync the directory.
-func (s *Store) write(path string, c *Case, exclusive bool) error {
+func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
 	data, err := Marshal(c)
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
@@ -505,7 +526,10 @@ func (s *Store) write(path string, c *Case, exclusive bool) error {
 		}
 	}
 	c.path = path
-	c.saved = c.clone()
+	c.saved = nil
+	if snapshot {
+		c.saved = c.clone()
+	}
 	if st, err := os.Stat(path); err == nil {
 		c.file = stampOf(st)
 	}

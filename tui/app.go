@@ -118,6 +118,7 @@ type (
 	casesMsg struct {
 		cases []casefile.Summary
 		err   error
+		quick bool // from the index as it is; a confirmed list follows
 	}
 	openedMsg struct {
 		cas  *casefile.Case
@@ -139,8 +140,8 @@ type (
 func (m *Model) listCases() tea.Cmd {
 	st := m.opts.Store
 	return func() tea.Msg {
-		cases, err := st.Summaries()
-		return casesMsg{cases, err}
+		cases, err := st.QuickSummaries()
+		return casesMsg{cases, err, true}
 	}
 }
 
@@ -426,7 +427,24 @@ func (m *Model) saved(s savedMsg) tea.Cmd {
 // afterDup is where a forced creation continues: the step after triage.
 func (m *Model) afterDup() tea.Cmd { return m.show(scrIdents) }
 
+// confirmCases lists the cases again, every file's stamp checked against the index.
+func (m *Model) confirmCases() tea.Cmd {
+	st := m.opts.Store
+	return func() tea.Msg {
+		cases, err := st.Summaries()
+		return casesMsg{cases, err, false}
+	}
+}
+
 func (m *Model) gotCases(msg casesMsg) tea.Cmd {
+	if !msg.quick {
+		// The confirmation of a list already shown: refresh the picker where it is.
+		if p, ok := m.screens[scrPicker].(*picker); ok && msg.err == nil {
+			p.setCases(msg.cases)
+		}
+		return nil
+	}
+	confirm := m.confirmCases()
 	var cmd tea.Cmd
 	if msg.err != nil {
 		cmd = flashError(oneLine(msg.err))
@@ -436,7 +454,7 @@ func (m *Model) gotCases(msg casesMsg) tea.Cmd {
 		return tea.Batch(cmd, m.show(scrRole))
 	}
 	m.screens[scrPicker] = newPicker(m.c, msg.cases)
-	return tea.Batch(cmd, m.show(scrPicker))
+	return tea.Batch(cmd, m.show(scrPicker), confirm)
 }
 
 // startWizard begins a new case in memory; it is created on disk when triage is done

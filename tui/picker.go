@@ -38,6 +38,17 @@ type picker struct {
 
 func newPicker(c *Common, cases []casefile.Summary) *picker {
 	p := &picker{c: c, filter: newInput(c, "filter by id, title, provider, IP, domain")}
+	p.setCases(cases)
+	return p
+}
+
+// setCases fills the picker, keeping the selected case selected.
+func (p *picker) setCases(cases []casefile.Summary) {
+	selected := ""
+	if p.sel < len(p.shown) {
+		selected = p.rows[p.shown[p.sel]].id
+	}
+	p.rows = p.rows[:0]
 	for _, cs := range cases {
 		row := pickerRow{
 			id:        cs.ID,
@@ -56,7 +67,11 @@ func newPicker(c *Common, cases []casefile.Summary) *picker {
 		p.rows = append(p.rows, row)
 	}
 	p.refilter()
-	return p
+	for i, r := range p.shown {
+		if p.rows[r].id == selected {
+			p.sel = i
+		}
+	}
 }
 
 func (p *picker) restyle() { p.filter.SetStyles(inputStyles(p.c)) }

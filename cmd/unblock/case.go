@@ -61,16 +61,6 @@ func (a *app) waitFlag(cmd *cobra.Command) {
 // problem is exit status 1 with a one-line reason: the command ran and was refused.
 func problem(err error) error { return &exitError{code: 1, err: err} }
 
-// findCase resolves CASE; a CASE that names no case, or a file that does not load, is bad
-// input.
-func (a *app) findCase(s *casefile.Store, ref string) (*casefile.Case, error) {
-	c, err := s.Find(ref)
-	if err != nil {
-		return nil, badInput("%v", err)
-	}
-	return c, nil
-}
-
 // edit changes a case under its lock. A CASE that names no case, or a file that does not
 // load, is bad input; a case held by another program is a refusal.
 func (a *app) edit(s *casefile.Store, ref string, fn func(*casefile.Case) error) (*casefile.Case, error) {
@@ -350,9 +340,9 @@ func showCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.findCase(s, args[0])
+			c, err := s.View(args[0])
 			if err != nil {
-				return err
+				return badInput("%v", err)
 			}
 			if asJSON {
 				v, err := caseJSON(c)
@@ -726,9 +716,9 @@ func exportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.findCase(s, args[0])
+			c, err := s.View(args[0])
 			if err != nil {
-				return err
+				return badInput("%v", err)
 			}
 			msg, err := casefile.Render(c, kind, casefile.RenderOptions{Redact: redact, Now: now()})
 			if err != nil {
