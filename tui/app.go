@@ -689,7 +689,11 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) error {
 		opts.NoColor = true
 	}
 	m := New(opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx))
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if in := guardedStdin(); in != nil {
+		popts = append(popts, tea.WithInput(in))
+	}
+	p := tea.NewProgram(m, popts...)
 	_, err := p.Run()
 	m.release()
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
