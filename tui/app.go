@@ -308,6 +308,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		switch msg.String() {
 		case "enter":
 			ref := m.dup.Existing.ID
+			if m.dup.Existing.Path != "" {
+				ref = m.dup.Existing.Path // its file, even when renamed from its id
+			}
 			m.dup = nil
 			if t, ok := m.screens[scrTriage].(*triageScreen); ok {
 				m.carry = t.findings
