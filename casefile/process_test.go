@@ -91,12 +91,14 @@ func helper(role, dir, id string) error {
 	case "edit-loop":
 		fmt.Println("editing")
 		for i := 0; ; i++ {
-			if _, err := s.Edit(id, func(c *Case) error {
+			c, err := s.Edit(id, func(c *Case) error {
 				c.Evidence.Notes = append(c.Evidence.Notes, Note{Text: fmt.Sprint("edit ", i)})
 				return nil
-			}); err != nil {
+			})
+			if err != nil {
 				return err
 			}
+			fmt.Println(len(c.Evidence.Notes)) // saved: the parent holds us to it
 		}
 	}
 	return fmt.Errorf("unknown helper role %q", role)
