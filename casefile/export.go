@@ -1,6 +1,7 @@
 package casefile
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -41,7 +43,8 @@ func (c *Case) Attach(path, kind string, at time.Time) (File, error) {
 }
 
 func hashFile(path string) (sum string, size int64, err error) {
-	f, err := os.Open(path)
+	// Non-blocking: opening a FIFO for reading would otherwise wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", 0, err
 	}
@@ -64,51 +67,87 @@ func hashFile(path string) (sum string, size int64, err error) {
 // ManifestName is the bundle's list of files with their SHA-256, in sha256sum's format.
 const ManifestName = "SHA256SUMS"
 
-// Export writes the evidence bundle into dir (new or empty): the message, the case, the
-// attached files and the last check results, with a SHA-256 manifest. An attached file
-// that changed or vanished since it was attached is an error: the bundle would not be
-// what the case says. It returns the files written, relative to dir.
+// Export writes the evidence bundle into dir (new, or an empty directory it replaces):
+// the message, the case, the attached files and the last check results, with a SHA-256
+// manifest. An attached file that changed or vanished since it was attached is an error:
+// the bundle would not be what the case says. It returns the files written, relative to
+// dir.
+//
+// The bundle is built in a directory Export creates itself (0700, beside dir) through a
+// handle on it, so no link planted by path can redirect a write, then renamed to dir in
+// one step: a failed export leaves nothing behind, and a directory someone filled
+// meanwhile is never written into.
 func Export(c *Case, dir string, m Message) ([]string, error) {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return nil, fmt.Errorf("%s is not empty: export into a new directory", dir)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	files, err := bundle(c, m)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
 		return nil, err
 	}
-	sums := map[string]string{}
-	put := func(name string, data []byte) error {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return err
+	if st, err := os.Lstat(abs); err == nil {
+		if !st.IsDir() {
+			return nil, fmt.Errorf("%s exists and is %s: export into a new directory", dir, fileKind(st.Mode()))
 		}
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			return err
+		if entries, err := os.ReadDir(abs); err != nil || len(entries) > 0 {
+			return nil, fmt.Errorf("%s is not empty: export into a new directory", dir)
 		}
-		s := sha256.Sum256(data)
-		sums[name] = hex.EncodeToString(s[:])
-		return nil
-	}
-	if err := put("message.txt", []byte(m.String())); err != nil {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	parentPath, base := filepath.Dir(abs), filepath.Base(abs)
+	if err := os.MkdirAll(parentPath, 0o700); err != nil {
+		return nil, err
+	}
+	parent, err := os.OpenRoot(parentPath)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	tmp, err := makeTempDir(parent, "."+base+".partial-")
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if err := writeBundle(parent, tmp, files); err != nil {
+		parent.RemoveAll(tmp)
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if err := parent.Rename(tmp, base); err != nil {
+		parent.RemoveAll(tmp)
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, fmt.Errorf("%s is not empty: export into a new directory", dir)
+		}
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.name
+	}
+	return names, nil
+}
+
+type bundleFile struct {
+	name string
+	data []byte
+}
+
+// bundle gathers and checks everything the bundle holds before anything is written; the
+// manifest comes last.
+func bundle(c *Case, m Message) ([]bundleFile, error) {
+	files := []bundleFile{{name: "message.txt", data: []byte(m.String())}}
 	data, err := Marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := put("case.yaml", data); err != nil {
-		return nil, err
-	}
+	files = append(files, bundleFile{"case.yaml", data})
 	if len(c.Authentication) > 0 {
 		data, _ := json.MarshalIndent(c.Authentication, "", "  ")
-		if err := put("checks.json", append(data, '\n')); err != nil {
-			return nil, err
-		}
+		files = append(files, bundleFile{"checks.json", append(data, '\n')})
 	}
 	used := map[string]bool{}
 	for _, f := range c.Evidence.Files {
-		data, err := os.ReadFile(f.Path)
+		data, err := readEvidence(f.Path)
 		if err != nil {
 			return nil, fmt.Errorf("evidence %s: %w", f.Path, err)
 		}
@@ -120,21 +159,95 @@ func Export(c *Case, dir string, m Message) ([]string, error) {
 			name = fmt.Sprintf("evidence/%d-%s", n, filepath.Base(f.Path))
 		}
 		used[name] = true
-		if err := put(name, data); err != nil {
-			return nil, err
-		}
+		files = append(files, bundleFile{name, data})
 	}
-	names := make([]string, 0, len(sums))
-	for n := range sums {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	slices.SortFunc(files, func(a, b bundleFile) int { return strings.Compare(a.name, b.name) })
 	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s  %s\n", sums[n], n)
+	for _, f := range files {
+		s := sha256.Sum256(f.data)
+		fmt.Fprintf(&b, "%s  %s\n", hex.EncodeToString(s[:]), f.name)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ManifestName), []byte(b.String()), 0o600); err != nil {
+	return append(files, bundleFile{ManifestName, []byte(b.String())}), nil
+}
+
+// readEvidence reads an attached file, refusing what is not a regular file.
+func readEvidence(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
 		return nil, err
 	}
-	return append(names, ManifestName), nil
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a regular file", path, fileKind(st.Mode()))
+	}
+	return io.ReadAll(f)
 }
+
+// makeTempDir creates a new directory of ours in parent, named prefix and a random tail.
+func makeTempDir(parent *os.Root, prefix string) (string, error) {
+	for range 100 {
+		var r [6]byte
+		rand.Read(r[:])
+		name := prefix + hex.EncodeToString(r[:])
+		err := parent.Mkdir(name, 0o700)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", errors.New("could not create a temporary directory")
+}
+
+// writeBundle writes the files into dir (in parent) through a handle on it: every file
+// is created exclusively, no link is followed out of it.
+func writeBundle(parent *os.Root, dir string, files []bundleFile) error {
+	root, err := parent.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	// The handle must be the directory just made: ours, private.
+	st, err := root.Stat(".")
+	if err != nil {
+		return err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("the temporary directory %s is not the one created", dir)
+	}
+	made := map[string]bool{}
+	for _, f := range files {
+		if d := filepath.Dir(f.name); d != "." && !made[d] {
+			if err := root.Mkdir(d, 0o700); err != nil {
+				return err
+			}
+			made[d] = true
+		}
+		w, err := root.OpenFile(f.name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		if exportHook != nil {
+			exportHook(f.name)
+		}
+		_, err = w.Write(f.data)
+		if err == nil {
+			err = w.Sync()
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// exportHook lets a test act half-way through writing a bundle.
+var exportHook func(name string)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 // fullDecode reads a case file wholly through yaml/v3: what the plain-form timeline
@@ -124,6 +126,9 @@ func FuzzTimelineValue(f *testing.F) {
 	for _, v := range tricky {
 		f.Add(v)
 	}
+	for _, v := range []string{"\x1b[31mred", "\xad", "\u009b1m", "bell\a", "cr\rlf", "0?"} {
+		f.Add(v) // what loading makes visible
+	}
 	f.Fuzz(func(t *testing.T, v string) {
 		c := &Case{Schema: 1, ID: "f", Status: StatusOpen, Role: Sender, Provider: "p", Created: t0, Updated: t0}
 		c.Timeline = []Event{{Kind: KindFailure, At: t0, Reply: v, Source: v}, {Kind: KindFailure, Reply: "x", Recipients: []string{v}}}
@@ -135,10 +140,16 @@ func FuzzTimelineValue(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q: %v\n%s", v, err, data)
 		}
-		if !reflect.DeepEqual(back.Timeline[1], c.Timeline[1]) || back.Timeline[0].Reply != v {
+		// Loading sanitizes (a case file is text from outside): what comes back is the value
+		// made safe to show, and exactly that.
+		want := c.clone()
+		sanitizeCase(want)
+		if !reflect.DeepEqual(back.Timeline[1], want.Timeline[1]) || back.Timeline[0].Reply != sanitize.Text(v) {
 			t.Fatalf("%q read back as %+v", v, back.Timeline)
 		}
-		if full := fullDecode(t, data); !sameTimeline(back.Timeline, full.Timeline) {
+		full := fullDecode(t, data)
+		sanitizeCase(full)
+		if !sameTimeline(back.Timeline, full.Timeline) {
 			t.Fatalf("%q: plain-form reader and yaml/v3 disagree", v)
 		}
 	})

@@ -78,6 +78,28 @@ func helper(role, dir, id string) error {
 		return nil
 	case "full-disk":
 		return fullDisk(dir)
+	case "create-25":
+		for i := range 25 {
+			c := &Case{Provider: "proofpoint", Title: "raced"}
+			c.Identifiers.IPs = []string{fmt.Sprintf("198.51.100.%d", i)}
+			var de *DuplicateError
+			if err := s.Create(c, false); err != nil && !errors.As(err, &de) {
+				return err
+			}
+		}
+		return nil
+	case "edit-loop":
+		fmt.Println("editing")
+		for i := 0; ; i++ {
+			c, err := s.Edit(id, func(c *Case) error {
+				c.Evidence.Notes = append(c.Evidence.Notes, Note{Text: fmt.Sprint("edit ", i)})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Println(len(c.Evidence.Notes)) // saved: the parent holds us to it
+		}
 	}
 	return fmt.Errorf("unknown helper role %q", role)
 }

@@ -49,12 +49,13 @@ var sampleKinds = []string{"headers", "transcript", "sample", "bounce", "log"}
 
 // Readiness decides the level in the order the field uses: vague, watch, ready, partial.
 func (c *Case) Readiness() Readiness {
-	failures := c.Failures()
 	hasReply := false
 	hasTime := false
-	for _, e := range failures {
-		hasReply = hasReply || e.Reply != ""
-		hasTime = hasTime || !e.At.IsZero()
+	for i := range c.Timeline { // by index: an Event is large, and a timeline may hold 100,000
+		if e := &c.Timeline[i]; e.IsFailure() {
+			hasReply = hasReply || e.Reply != ""
+			hasTime = hasTime || !e.At.IsZero()
+		}
 	}
 	hasSample := slices.ContainsFunc(c.Evidence.Files, func(f File) bool { return slices.Contains(sampleKinds, f.Kind) })
 	// Filtered mail has no reply: the headers of the filtered message are its proof.
@@ -84,11 +85,12 @@ func (c *Case) Readiness() Readiness {
 	need(c.Scope.Volume != "" || c.Scope.Impact != "" || c.Confirmed("scope"), NeedScope)
 	need(len(c.RecentChanges()) > 0 || c.NoRecentChanges(), NeedChanges)
 
-	switch {
-	case !hasReply || !hasSender:
+	if !hasReply || !hasSender {
 		return Readiness{Level: Vague, Missing: missing}
-	case c.intermittent() != "":
-		return Readiness{Level: Watch, Missing: append(missing, NeedMoreSamples), Why: c.intermittent()}
+	}
+	switch why := c.intermittent(); {
+	case why != "":
+		return Readiness{Level: Watch, Missing: append(missing, NeedMoreSamples), Why: why}
 	case len(missing) == 0:
 		return Readiness{Level: Ready}
 	}

@@ -30,6 +30,9 @@ type Store struct {
 	dir string
 	// Now is the clock; tests fix it.
 	Now func() time.Time
+	// Wait is how long taking a case's lock waits for another program to let go
+	// before failing with a *LockedError (0: fail at once).
+	Wait time.Duration
 
 	mu    sync.Mutex
 	locks map[string]*Lock // locks this store holds, by case id
@@ -74,7 +77,7 @@ func (s *Store) now() time.Time { return utc(s.Now()) }
 
 // DuplicateError says that an open case already covers what a new case would be about.
 type DuplicateError struct {
-	Existing *Case
+	Existing Summary
 	Why      string // "192.0.2.1 at proofpoint"
 }
 
@@ -105,20 +108,27 @@ func (s *Store) Create(c *Case, force bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	if err := s.mkdir(); err != nil {
+		return err
+	}
+	// The duplicate guard and the creation are one step for every program using the
+	// store: two `new` for one IP at the same instant make one case.
+	sl, err := s.acquire("the case directory", filepath.Join(s.dir, storeLockName), max(s.Wait, storeLockWait))
+	if err != nil {
+		return err
+	}
+	defer sl.release()
 	if !force {
 		if err := s.checkDuplicate(c); err != nil {
 			return err
 		}
-	}
-	if err := s.mkdir(); err != nil {
-		return err
 	}
 	for n := 1; ; n++ {
 		c.ID = base
 		if n > 1 {
 			c.ID = fmt.Sprintf("%s-%d", base, n)
 		}
-		err := s.write(s.PathOf(c.ID), c, true)
+		err := s.write(s.PathOf(c.ID), c, true, true)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -127,18 +137,19 @@ func (s *Store) Create(c *Case, force bool) error {
 }
 
 func (s *Store) checkDuplicate(c *Case) error {
-	cases, _ := s.List() // a broken file cannot be the open case; List's errors are its own
+	// From the index: a broken file cannot be the open case; its errors are list's.
+	cases, _ := s.Summaries()
 	for _, o := range cases {
 		if !o.Status.IsOpen() || o.Provider != c.Provider {
 			continue
 		}
 		for _, ip := range c.Identifiers.IPs {
-			if slices.Contains(o.Identifiers.IPs, ip) {
+			if slices.Contains(o.IPs, ip) {
 				return &DuplicateError{Existing: o, Why: ip + " at " + c.Provider}
 			}
 		}
 		if len(c.Identifiers.IPs) == 0 && c.Identifiers.Domain != "" &&
-			strings.EqualFold(o.Identifiers.Domain, c.Identifiers.Domain) && o.Mode == c.Mode {
+			strings.EqualFold(o.Domain, c.Identifiers.Domain) && o.Mode == c.Mode {
 			why := c.Identifiers.Domain + " at " + c.Provider
 			if c.Mode != "" {
 				why += " (" + string(c.Mode) + ")"
@@ -148,6 +159,13 @@ func (s *Store) checkDuplicate(c *Case) error {
 	}
 	return nil
 }
+
+// storeLockName is the store's own lock, held while a case is created.
+const storeLockName = ".store.lock"
+
+// storeLockWait bounds the wait for another program's creation of a case (milliseconds
+// of work) before saying who holds it.
+const storeLockWait = 10 * time.Second
 
 var nonID = regexp.MustCompile(`[^a-z0-9]+`)
 
@@ -173,20 +191,33 @@ func idFor(c *Case, now time.Time) string {
 // schema newer than SchemaVersion is an error naming the file, line and field.
 func (s *Store) Load(path string) (*Case, error) { return Load(path) }
 
-// Load reads a case file strictly (see Store.Load).
-func Load(path string) (*Case, error) {
-	data, err := os.ReadFile(path)
+// Load reads a case file strictly (see Store.Load). It never follows a symbolic link,
+// reads only a regular file, and refuses one over MaxCaseSize. Its errors match
+// ErrUnloadable.
+func Load(path string) (*Case, error) { return load(path, true) }
+
+// View finds and reads the case ref names for showing (show, export): like Find, without
+// the copy of the content a later Save compares against, which on a 100,000-event case
+// is a tenth of a second. Saving a viewed case counts as a change.
+func (s *Store) View(ref string) (*Case, error) {
+	path, err := s.Resolve(ref)
 	if err != nil {
 		return nil, err
 	}
-	c, err := Parse(path, data)
+	return load(path, false)
+}
+
+func load(path string, snapshot bool) (*Case, error) {
+	data, st, err := readCaseFile(path, MaxCaseSize)
 	if err != nil {
-		return nil, err
+		return nil, unloadable{err}
+	}
+	c, err := parse(path, data, snapshot)
+	if err != nil {
+		return nil, unloadable{err}
 	}
 	c.path = path
-	if st, err := os.Stat(path); err == nil {
-		c.file = stampOf(st)
-	}
+	c.file = stampOf(st)
 	return c, nil
 }
 
@@ -194,8 +225,12 @@ func Load(path string) (*Case, error) {
 // schema is refused for what it is and not for the fields this program does not know.
 var schemaLine = regexp.MustCompile(`(?m)^schema:[ \t]*([^\s#]*)`)
 
+var idLine = regexp.MustCompile(`(?m)^id:`)
+
 // Parse decodes a case file's bytes; name is used in errors.
-func Parse(name string, data []byte) (*Case, error) {
+func Parse(name string, data []byte) (*Case, error) { return parse(name, data, true) }
+
+func parse(name string, data []byte, snapshot bool) (*Case, error) {
 	m := schemaLine.FindSubmatchIndex(data)
 	if m == nil {
 		return nil, fmt.Errorf("%s: not a case file: no schema field", name)
@@ -220,7 +255,16 @@ func Parse(name string, data []byte) (*Case, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	c.saved = c.clone()
+	// The id names files (locks, saved messages): a hand-made one must not reach outside.
+	if err := checkID(c.ID); err != nil {
+		if m := idLine.FindIndex(data); m != nil {
+			return nil, fmt.Errorf("%s:%d: %v", name, 1+bytes.Count(data[:m[0]], []byte("\n")), err)
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if snapshot {
+		c.saved = c.clone()
+	}
 	return c, nil
 }
 
@@ -329,7 +373,11 @@ func encodeYAML(w *bytes.Buffer, v any) error {
 // an unchanged case rewrites the same bytes. Another program holding the case's lock gets
 // a *LockedError; a file that changed on disk since it was loaded (by hand, by another
 // program, or broken) is not overwritten.
-func (s *Store) Save(c *Case) error {
+func (s *Store) Save(c *Case) error { return s.save(c, true) }
+
+// save is Save; snapshot keeps a copy of what was written to compare the next save
+// against (Edit, which saves once, does without).
+func (s *Store) save(c *Case, snapshot bool) error {
 	if c.ID == "" {
 		return errors.New("case has no id: create it first")
 	}
@@ -359,7 +407,7 @@ func (s *Store) Save(c *Case) error {
 			os.Remove(f)
 		}
 	}
-	return s.write(path, c, false)
+	return s.write(path, c, false, snapshot)
 }
 
 // checkUnchangedOnDisk refuses to replace a file that is not the one the case came from.
@@ -380,25 +428,26 @@ func (s *Store) checkUnchangedOnDisk(c *Case, path string) error {
 	return fmt.Errorf("%s changed on disk since it was loaded: load it again before saving", path)
 }
 
-// Edit locks the case ref names, loads it afresh, applies fn and saves it: the way a
-// command changes a case without clobbering another program's edit.
+// Edit locks the case ref names, loads it (once, under the lock), applies fn and saves
+// it: the way a command changes a case without clobbering another program's edit.
 func (s *Store) Edit(ref string, fn func(*Case) error) (*Case, error) {
-	c, err := s.Find(ref)
+	path, err := s.Resolve(ref)
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.LockCase(c)
+	l, err := s.LockPath(path)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if c, err = Load(c.path); err != nil {
+	c, err := Load(path)
+	if err != nil {
 		return nil, err
 	}
 	if err := fn(c); err != nil {
 		return nil, err
 	}
-	return c, s.Save(c)
+	return c, s.save(c, false)
 }
 
 func globEscape(s string) string {
@@ -409,7 +458,7 @@ func (s *Store) mkdir() error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("creating the case directory: %w", err)
 	}
-	return nil
+	return checkPrivateDir(s.dir)
 }
 
 // saveHook lets a test pause a save half-way (after part of the temporary file is written).
@@ -417,7 +466,7 @@ var saveHook func(stage string)
 
 // write saves the case to path through a temporary file in the same directory: fsync,
 // rename (or link, for a new case that must not replace anything), fsync the directory.
-func (s *Store) write(path string, c *Case, exclusive bool) error {
+func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
 	data, err := Marshal(c)
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
@@ -477,7 +526,10 @@ func (s *Store) write(path string, c *Case, exclusive bool) error {
 		}
 	}
 	c.path = path
-	c.saved = c.clone()
+	c.saved = nil
+	if snapshot {
+		c.saved = c.clone()
+	}
 	if st, err := os.Stat(path); err == nil {
 		c.file = stampOf(st)
 	}
@@ -502,6 +554,9 @@ func stampOf(st fs.FileInfo) fileStamp {
 // List loads every case in the store, newest first. Files that fail to load are left
 // out and reported together in the error; the cases that did load are still returned.
 func (s *Store) List() ([]*Case, error) {
+	if err := checkPrivateDir(s.dir); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -548,23 +603,35 @@ func (s *Store) List() ([]*Case, error) {
 
 // Find loads the case ref names: a path to a case file, an id, or a unique id prefix.
 func (s *Store) Find(ref string) (*Case, error) {
+	path, err := s.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	return Load(path)
+}
+
+// Resolve is the file of the case ref names (see Find), without reading it.
+func (s *Store) Resolve(ref string) (string, error) {
 	if ref == "" {
-		return nil, errors.New("no case given")
+		return "", errors.New("no case given")
 	}
 	if strings.ContainsRune(ref, filepath.Separator) || strings.HasSuffix(ref, ext) {
-		if _, err := os.Stat(ref); err == nil {
-			return Load(ref)
+		if _, err := os.Lstat(ref); err == nil {
+			return ref, nil
 		}
 	}
 	if !validRef(ref) {
-		return nil, fmt.Errorf("no case %q in %s", ref, s.dir)
+		return "", fmt.Errorf("no case %q in %s", ref, s.dir)
 	}
-	if _, err := os.Stat(s.PathOf(ref)); err == nil {
-		return Load(s.PathOf(ref))
+	if err := checkPrivateDir(s.dir); err != nil {
+		return "", err
+	}
+	if _, err := os.Lstat(s.PathOf(ref)); err == nil {
+		return s.PathOf(ref), nil
 	}
 	entries, err := os.ReadDir(s.dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return "", err
 	}
 	var matches []string
 	for _, e := range entries {
@@ -575,14 +642,14 @@ func (s *Store) Find(ref string) (*Case, error) {
 	}
 	switch len(matches) {
 	case 0:
-		return nil, fmt.Errorf("no case %q in %s", ref, s.dir)
+		return "", fmt.Errorf("no case %q in %s", ref, s.dir)
 	case 1:
-		return Load(s.PathOf(matches[0]))
+		return s.PathOf(matches[0]), nil
 	}
 	if len(matches) > 5 {
 		matches = append(matches[:5], "…")
 	}
-	return nil, fmt.Errorf("%q matches %d cases (%s): give more of the id", ref, len(matches), strings.Join(matches, ", "))
+	return "", fmt.Errorf("%q matches %d cases (%s): give more of the id", ref, len(matches), strings.Join(matches, ", "))
 }
 
 func validRef(ref string) bool {

@@ -52,7 +52,7 @@ func plainSafe(s string) bool {
 // flowSafe reports whether s can stand plainly in a flow sequence: plain, and none of
 // the flow indicators.
 func flowSafe(s string) bool {
-	return plainSafe(s) && !strings.ContainsAny(s, ",[]{}:#")
+	return plainSafe(s) && !strings.ContainsAny(s, ",[]{}:#?")
 }
 
 func printableRunes(s string) bool {

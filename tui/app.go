@@ -122,8 +122,9 @@ func (m *Model) Init() tea.Cmd {
 // Messages of the root's own I/O.
 type (
 	casesMsg struct {
-		cases []*casefile.Case
+		cases []casefile.Summary
 		err   error
+		quick bool // from the index as it is; a confirmed list follows
 	}
 	openedMsg struct {
 		cas  *casefile.Case
@@ -146,8 +147,8 @@ type (
 func (m *Model) listCases() tea.Cmd {
 	st := m.opts.Store
 	return func() tea.Msg {
-		cases, err := st.List()
-		return casesMsg{cases, err}
+		cases, err := st.QuickSummaries()
+		return casesMsg{cases, err, true}
 	}
 }
 
@@ -155,16 +156,17 @@ func (m *Model) listCases() tea.Cmd {
 func (m *Model) openCase(ref string) tea.Cmd {
 	st := m.opts.Store
 	return func() tea.Msg {
-		c, err := st.Find(ref)
+		path, err := st.Resolve(ref)
 		if err != nil {
 			return openedMsg{err: err}
 		}
-		l, err := st.Lock(c.ID)
+		// The same lock as the command line's, by the case's file; the case is read
+		// once the lock is held, so nothing changes it between reading and locking.
+		l, err := st.LockPath(path)
 		if err != nil {
 			return openedMsg{err: err}
 		}
-		// Load again under the lock: the file may have changed before we held it.
-		c, err = st.Load(c.Path())
+		c, err := st.Load(path)
 		if err != nil {
 			l.Unlock()
 			return openedMsg{err: err}
@@ -187,7 +189,7 @@ func (m *Model) save(then tea.Cmd) tea.Cmd {
 			if err := st.Create(c, force); err != nil {
 				return savedMsg{id: id, dirty: edits, created: false, err: err}
 			}
-			l, err := st.Lock(c.ID)
+			l, err := st.LockCase(c)
 			return savedMsg{id: id, dirty: edits, created: true, lock: l, err: err}
 		}
 		return savedMsg{id: id, dirty: edits, err: st.Save(c)}
@@ -320,6 +322,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		switch msg.String() {
 		case "enter":
 			ref := m.dup.Existing.ID
+			if m.dup.Existing.Path != "" {
+				ref = m.dup.Existing.Path // its file, even when renamed from its id
+			}
 			m.dup = nil
 			if t, ok := m.screens[scrTriage].(*triageScreen); ok {
 				m.carry = t.findings
@@ -472,7 +477,24 @@ func (m *Model) stay() {
 // afterDup is where a forced creation continues: where the person was going.
 func (m *Model) afterDup() tea.Cmd { return emit(showMsg{m.createTo}) }
 
+// confirmCases lists the cases again, every file's stamp checked against the index.
+func (m *Model) confirmCases() tea.Cmd {
+	st := m.opts.Store
+	return func() tea.Msg {
+		cases, err := st.Summaries()
+		return casesMsg{cases, err, false}
+	}
+}
+
 func (m *Model) gotCases(msg casesMsg) tea.Cmd {
+	if !msg.quick {
+		// The confirmation of a list already shown: refresh the picker where it is.
+		if p, ok := m.screens[scrPicker].(*picker); ok && msg.err == nil {
+			p.setCases(msg.cases)
+		}
+		return nil
+	}
+	confirm := m.confirmCases()
 	var cmd tea.Cmd
 	if msg.err != nil {
 		cmd = flashError(oneLine(msg.err))
@@ -482,7 +504,7 @@ func (m *Model) gotCases(msg casesMsg) tea.Cmd {
 		return tea.Batch(cmd, m.show(scrRole))
 	}
 	m.screens[scrPicker] = newPicker(m.c, msg.cases)
-	return tea.Batch(cmd, m.show(scrPicker))
+	return tea.Batch(cmd, m.show(scrPicker), confirm)
 }
 
 // startWizard begins a new case in memory; it is created on disk once its identifiers
@@ -731,7 +753,11 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) error {
 		opts.NoColor = true
 	}
 	m := New(opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx))
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if in := guardedStdin(); in != nil {
+		popts = append(popts, tea.WithInput(in))
+	}
+	p := tea.NewProgram(m, popts...)
 	_, err := p.Run()
 	m.release()
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {

@@ -2,6 +2,9 @@ package tui
 
 import (
 	"fmt"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -89,5 +92,51 @@ func BenchmarkOverviewRefresh(b *testing.B) {
 	o := newOverview(newSession(newCommon(true, true), opts, c))
 	for b.Loop() {
 		o.refresh()
+	}
+}
+
+// BenchmarkPicker10k is the picker's first frame on a store of 10,000 cases, from the
+// store's index (issue 12: it read every case whole first; target under 100 ms).
+func BenchmarkPicker10k(b *testing.B) {
+	st := testStore(b)
+	proto := &casefile.Case{Role: casefile.Sender, Provider: "proofpoint", Title: "case",
+		Identifiers: casefile.Identifiers{IPs: []string{"192.0.2.1"}}}
+	if err := st.Create(proto, false); err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(proto.Path())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		id := fmt.Sprintf("2026-11-22-proofpoint-198-51-%d-%d", i/256, i%256)
+		text := strings.ReplaceAll(string(data), proto.ID, id)
+		text = strings.ReplaceAll(text, "192.0.2.1", fmt.Sprintf("198.51.%d.%d", i/256, i%256))
+		if err := os.WriteFile(st.PathOf(id), []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if sums, err := st.Summaries(); err != nil || len(sums) != 10001 { // the index, built once
+		b.Fatalf("%d cases, %v", len(sums), err)
+	}
+	opts, _ := testOptions(b, st)
+	// The machine is shared: CPU milliseconds per frame beside the wall clock.
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	defer func() {
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+		b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
+	}()
+	for b.Loop() {
+		m := New(opts)
+		m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})
+		m.Update(m.listCases()())
+		if m.cur != scrPicker {
+			b.Fatalf("first screen %d, want the picker", m.cur)
+		}
+		if v := m.View(); !strings.Contains(v.Content, "10001 saved cases") {
+			b.Fatalf("picker frame:\n%s", v.Content)
+		}
 	}
 }

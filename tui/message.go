@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -239,7 +238,9 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 			if err != nil {
 				return savedFileMsg{err: err}
 			}
-			return savedFileMsg{path: abs, err: os.WriteFile(abs, []byte(text), 0o600)}
+			// Never over an existing file or through a link: a taken name gets -2, -3 ….
+			abs, err = casefile.WriteNewFile(abs, []byte(text))
+			return savedFileMsg{path: abs, err: err}
 		})
 	case key.Matches(km, k.Sent):
 		if due, ok := ms.early(); ok {

@@ -36,29 +36,42 @@ type picker struct {
 	filtering bool
 }
 
-func newPicker(c *Common, cases []*casefile.Case) *picker {
+func newPicker(c *Common, cases []casefile.Summary) *picker {
 	p := &picker{c: c, filter: newInput(c, "filter by id, title, provider, IP, domain")}
+	p.setCases(cases)
+	return p
+}
+
+// setCases fills the picker, keeping the selected case selected.
+func (p *picker) setCases(cases []casefile.Summary) {
+	selected := ""
+	if p.sel < len(p.shown) {
+		selected = p.rows[p.shown[p.sel]].id
+	}
+	p.rows = p.rows[:0]
 	for _, cs := range cases {
-		r := cs.Readiness()
-		seen := cs.Seen()
 		row := pickerRow{
 			id:        cs.ID,
 			title:     sanitize.Line(cs.Title),
 			provider:  cs.Provider,
 			ip:        cs.IP(),
 			status:    string(cs.Status),
-			readiness: string(r.Level),
-			level:     r.Level,
+			readiness: string(cs.Readiness),
+			level:     cs.Readiness,
 			updated:   ago(cs.Updated),
 		}
-		if !seen.Last.IsZero() {
-			row.lastFailure = seen.Last.UTC().Format("2006-01-02 15:04")
+		if !cs.LastFailure.IsZero() {
+			row.lastFailure = cs.LastFailure.UTC().Format("2006-01-02 15:04")
 		}
-		row.search = strings.ToLower(strings.Join([]string{row.id, row.title, row.provider, row.ip, row.status, row.readiness, cs.Identifiers.Domain}, " "))
+		row.search = strings.ToLower(strings.Join([]string{row.id, row.title, row.provider, row.ip, row.status, row.readiness, cs.Domain}, " "))
 		p.rows = append(p.rows, row)
 	}
 	p.refilter()
-	return p
+	for i, r := range p.shown {
+		if p.rows[r].id == selected {
+			p.sel = i
+		}
+	}
 }
 
 func (p *picker) restyle() { p.filter.SetStyles(inputStyles(p.c)) }

@@ -3,8 +3,10 @@ package tui
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -714,12 +716,23 @@ func TestMessageKeys(t *testing.T) {
 	if strings.Contains(ms.msg.Text, "alice@example.org") || !strings.Contains(ms.msg.Text, "@example.org") {
 		t.Errorf("d did not redact the recipient:\n%s", ms.msg.Text)
 	}
+	// A link planted where the message would be saved is neither followed nor replaced
+	// (issue 12): the message goes to the next free name.
+	name := c.ID + "-" + ms.msg.Kind + ".txt"
+	precious := filepath.Join(t.TempDir(), "precious")
+	os.WriteFile(precious, []byte("keep"), 0o600)
+	if err := os.Symlink(precious, name); err != nil {
+		t.Fatal(err)
+	}
 	d.keys("s")
 	d.waitText("saved to")
-	name := c.ID + "-" + ms.msg.Kind + ".txt"
+	name = c.ID + "-" + ms.msg.Kind + "-2.txt"
 	b, err := os.ReadFile(name)
 	if err != nil || string(b) != ms.msg.String() {
 		t.Errorf("saved file %s: %v", name, err)
+	}
+	if b, _ := os.ReadFile(precious); string(b) != "keep" {
+		t.Errorf("s wrote through a planted link: %q", b)
 	}
 	d.keys("P")
 	if d.m.printText != ms.msg.String() {
@@ -768,4 +781,24 @@ func TestOpenThenList(t *testing.T) {
 	if d.m.lock == nil {
 		t.Error("the case opened again from the list is not locked")
 	}
+}
+
+// TestPickerSkipsFIFO: a FIFO named like a case neither hangs the picker nor hides the
+// cases beside it; the warning names it (issue 12).
+func TestPickerSkipsFIFO(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	if err := syscall.Mkfifo(filepath.Join(st.Dir(), "trap.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 120, 30)
+	d.waitText(c.ID)
+	d.waitText("trap.yaml is a FIFO")
+	// The confirming pass writes the index in the background: let it finish.
+	d.until("the index", func() bool {
+		_, err := os.Stat(filepath.Join(st.Dir(), ".index"))
+		tmp, _ := filepath.Glob(filepath.Join(st.Dir(), ".index.*.tmp"))
+		return err == nil && len(tmp) == 0
+	})
 }

@@ -45,34 +45,47 @@ func (a *app) store() (*casefile.Store, error) {
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
+	if a.wait < 0 {
+		return nil, badInput("--wait %s is negative", a.wait)
+	}
 	s.Now = now
+	s.Wait = a.wait
 	return s, nil
+}
+
+// waitFlag lets a verb that changes a case wait for another program to let go of it.
+func (a *app) waitFlag(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&a.wait, "wait", 0, "wait up to this long (e.g. 5s) for a case another program has open, instead of failing at once")
 }
 
 // problem is exit status 1 with a one-line reason: the command ran and was refused.
 func problem(err error) error { return &exitError{code: 1, err: err} }
 
-// findCase resolves CASE; a CASE that names no case, or a file that does not load, is bad
-// input.
+// findCase reads a case to look at it (a preview, a probe's target); edit is the way to
+// change one.
 func (a *app) findCase(s *casefile.Store, ref string) (*casefile.Case, error) {
-	c, err := s.Find(ref)
+	c, err := s.View(ref)
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
 	return c, nil
 }
 
-// edit changes a case under its lock.
+// edit changes a case under its lock. A CASE that names no case, or a file that does not
+// load, is bad input; a case held by another program is a refusal.
 func (a *app) edit(s *casefile.Store, ref string, fn func(*casefile.Case) error) (*casefile.Case, error) {
-	c, err := a.findCase(s, ref)
+	path, err := s.Resolve(ref)
 	if err != nil {
-		return nil, err
+		return nil, badInput("%v", err)
 	}
-	c, err = s.Edit(c.Path(), fn)
+	c, err := s.Edit(path, fn)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return nil, err
+		}
+		if errors.Is(err, casefile.ErrUnloadable) {
+			return nil, badInput("%v", err)
 		}
 		return nil, problem(err)
 	}
@@ -237,6 +250,7 @@ mode) is not duplicated: add new failures to it with "unblock add CASE FILE", or
 	cmd.Flags().StringVar(&title, "title", "", "a title for the case")
 	cmd.Flags().BoolVar(&force, "force", false, "create the case even if an open case covers the same IP or domain")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"id", "path"} as JSON`)
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -272,16 +286,16 @@ func listCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cases, loadErr := s.List()
+			cases, loadErr := s.Summaries()
 			rows := make([]listRow, 0, len(cases))
 			t := now()
 			for _, c := range cases {
-				r := listRow{ID: c.ID, Title: c.Title, Provider: c.Provider, IP: c.IP(), Domain: c.Identifiers.Domain,
-					Status: string(c.Status), Readiness: string(c.Readiness().Level), Path: c.Path()}
-				if last := c.Seen().Last; !last.IsZero() {
-					r.LastFailure = last.Format(time.RFC3339)
+				r := listRow{ID: c.ID, Title: c.Title, Provider: c.Provider, IP: c.IP(), Domain: c.Domain,
+					Status: string(c.Status), Readiness: string(c.Readiness), Path: c.Path}
+				if !c.LastFailure.IsZero() {
+					r.LastFailure = c.LastFailure.Format(time.RFC3339)
 				}
-				_, r.FollowUpDue = c.FollowUpDue(t)
+				r.FollowUpDue = c.FollowUpDue(t)
 				rows = append(rows, r)
 			}
 			if asJSON {
@@ -336,9 +350,9 @@ func showCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.findCase(s, args[0])
+			c, err := s.View(args[0])
 			if err != nil {
-				return err
+				return badInput("%v", err)
 			}
 			if asJSON {
 				v, err := caseJSON(c)
@@ -610,6 +624,7 @@ message sent.`,
 	f.StringVar(&cause, "cause", "", "cause (ip-reputation, blocklist, authentication …)")
 	f.StringVar(&note, "note", "", "add a free-text note to the evidence")
 	f.BoolVar(&answered, "answered", false, "record that the desk answered the last message sent")
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -626,8 +641,11 @@ func attachCmd(a *app) *cobra.Command {
 			if _, err := oneOfFlag("--kind", kind, casefile.EvidenceKinds); err != nil {
 				return err
 			}
-			if _, err := os.Stat(args[1]); err != nil {
+			// Refused before the case is locked: hashing a FIFO or a device would wait forever.
+			if st, err := os.Stat(args[1]); err != nil {
 				return badInput("%v", err)
+			} else if !st.Mode().IsRegular() {
+				return badInput("%s is not a regular file: attach the file itself", args[1])
 			}
 			s, err := a.store()
 			if err != nil {
@@ -645,6 +663,7 @@ func attachCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", "evidence kind: "+strings.Join(casefile.EvidenceKinds, ", "))
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -717,6 +736,7 @@ Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
 	cmd.Flags().BoolVar(&redact, "redact", false, "write recipient addresses as a***@domain")
 	cmd.Flags().BoolVar(&markSent, "mark-sent", false, "record the message as sent now")
 	cmd.Flags().BoolVar(&force, "force", false, "write an escalation even before the desk's response time has passed")
+	a.waitFlag(cmd)
 	return cmd
 }
 
@@ -737,9 +757,9 @@ func exportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.findCase(s, args[0])
+			c, err := s.View(args[0])
 			if err != nil {
-				return err
+				return badInput("%v", err)
 			}
 			msg, err := casefile.Render(c, kind, casefile.RenderOptions{Redact: redact, Now: now()})
 			if err != nil {

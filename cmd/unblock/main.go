@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"charm.land/fang/v2"
 	"github.com/spf13/cobra"
@@ -23,7 +24,8 @@ var version = "0.1.0-dev"
 
 // app is what every verb needs: where cases live and the standard streams.
 type app struct {
-	dir    string // --dir; empty means UNBLOCK_DIR or the default
+	dir    string        // --dir; empty means UNBLOCK_DIR or the default
+	wait   time.Duration // --wait of the verbs that change a case
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer

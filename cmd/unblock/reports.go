@@ -28,12 +28,12 @@ func init() {
 // addReports keeps, for the case, what the report files and folders among args say;
 // it returns the arguments left for triage (the case first) and whether it kept any.
 // A path counts as reports when some report was read from it.
-func (a *app) addReports(ctx context.Context, s *casefile.Store, c *casefile.Case, args []string) ([]string, bool, error) {
+func (a *app) addReports(ctx context.Context, s *casefile.Store, who casefile.Summary, args []string) ([]string, bool, error) {
 	rest := args[:1:1]
 	var found []string
-	opts := reports.Options{IPs: c.Identifiers.IPs}
+	opts := reports.Options{IPs: who.IPs}
 	if len(opts.IPs) == 0 {
-		opts.Domain = c.Identifiers.Domain
+		opts.Domain = who.Domain
 	}
 	rd := reports.NewReader(opts)
 	read := 0

@@ -161,13 +161,19 @@ reports" reads them) are kept as a summary for the case's IPs and domain instead
 			if err != nil {
 				return err
 			}
-			c0, err := a.findCase(s, args[0])
+			// The case is read once, under its lock, by edit; what the reports reader
+			// needs of it (its IPs and domain) comes from the store's index.
+			path, err := s.Resolve(args[0])
+			if err != nil {
+				return badInput("%v", err)
+			}
+			who, err := s.SummaryOf(path)
 			if err != nil {
 				return err
 			}
 			// Receivers' reports (DMARC aggregate, SNDS, TLS-RPT) are kept as summaries;
 			// the rest is triaged.
-			args, kept, err := a.addReports(cmd.Context(), s, c0, args)
+			args, kept, err := a.addReports(cmd.Context(), s, who, args)
 			if err != nil || kept && len(args) == 1 {
 				return err
 			}
@@ -208,6 +214,7 @@ reports" reads them) are kept as a summary for the case's IPs and domain instead
 		},
 	}
 	tf.register(cmd)
+	a.waitFlag(cmd)
 	return cmd
 }
 
