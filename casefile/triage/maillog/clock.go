@@ -120,6 +120,7 @@ type clock struct {
 	locSet     bool
 	year       int
 	yearSet    bool
+	yearNote   string
 	now        func() time.Time
 	started    bool
 	lastMonth  int
@@ -134,7 +135,7 @@ type clock struct {
 }
 
 func newClock(opt Options) *clock {
-	c := &clock{loc: opt.Location, year: opt.Year, now: opt.Now}
+	c := &clock{loc: opt.Location, year: opt.Year, now: opt.Now, yearNote: cmpOr(opt.YearNote, "as given")}
 	c.locSet = c.loc != nil
 	if c.loc == nil {
 		c.loc = time.Local
@@ -294,7 +295,7 @@ func (c *clock) assumed(res *Result) {
 		res.Rollovers = c.rollovers
 		switch {
 		case c.yearSet:
-			res.Assumed = append(res.Assumed, fmt.Sprintf("year %d for syslog timestamps (as given)", c.firstYear))
+			res.Assumed = append(res.Assumed, fmt.Sprintf("year %d for syslog timestamps (%s)", c.firstYear, c.yearNote))
 		case c.pastShift:
 			res.Assumed = append(res.Assumed, fmt.Sprintf("year %d for syslog timestamps (the current year would put them in the future)", c.firstYear))
 		default:
