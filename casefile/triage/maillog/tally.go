@@ -104,6 +104,7 @@ type Tally struct {
 	progress map[string]*Progression
 	byQueue  map[string][]*Progression
 	days     map[dayKey]*Day
+	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
 }
@@ -113,9 +114,14 @@ type dayKey struct {
 	date string
 }
 
+type dayNum struct {
+	host string
+	day  int64 // days since the epoch, UTC
+}
+
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{progress: map[string]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}}
+	return &Tally{progress: map[string]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
 }
 
 // Add counts one event.
@@ -184,11 +190,19 @@ func (t *Tally) addDay(e Event, first bool) {
 	if host == "" {
 		host = e.File // Exim logs name no host: the log's own name stands for it
 	}
-	k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
-	d := t.days[k]
+	sec := e.At.Unix()
+	n := dayNum{host, sec / 86400}
+	if sec < 0 && sec%86400 != 0 {
+		n.day--
+	}
+	d := t.byDay[n]
 	if d == nil {
-		d = &Day{Host: k.host, Date: k.date}
-		t.days[k] = d
+		k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
+		if d = t.days[k]; d == nil {
+			d = &Day{Host: k.host, Date: k.date}
+			t.days[k] = d
+		}
+		t.byDay[n] = d
 	}
 	d.Attempts++
 	if first {
