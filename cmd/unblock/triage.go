@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +146,9 @@ Exit status: 0 when something was classified, 1 when nothing could be, 2 for bad
 	return cmd
 }
 
+// triageMemoryLimit is the soft memory limit of triage (see debug.SetMemoryLimit).
+const triageMemoryLimit = 64 << 20
+
 // triageOutput is how triage writes what it found.
 type triageOutput struct {
 	json, jsonl, all bool
@@ -153,6 +157,11 @@ type triageOutput struct {
 // triage reads the inputs and writes findings as they come: nothing but the groups,
 // progressions and daily volume is kept, whatever the size of the logs.
 func (a *app) triage(ctx context.Context, args []string, opts triage.Options, out triageOutput) error {
+	// Memory stays bounded by the groups and messages in flight; a soft limit keeps the
+	// garbage of a fast read from growing the process past that.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(triageMemoryLimit))
+	}
 	w := bufio.NewWriterSize(a.stdout, 64<<10)
 	var (
 		sink   func(triage.Finding) error
@@ -212,65 +221,85 @@ func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*
 	return sink, func(*triage.Report) error { return nil }
 }
 
-// jsonDocument writes one document: the findings as they are read (each with the kind of
-// its route; the whole route is in its group), then the groups, progressions and daily
-// volume.
+// jsonDocument writes one document: the findings as they are read, one a line (each with
+// the kind of its route; the whole route, the meaning and the advice are in its group), then the groups, progressions and
+// daily volume, element by element so that no large array is held twice.
 func jsonDocument(w *bufio.Writer) (func(triage.Finding) error, func(*triage.Report) error) {
 	w.WriteString("{\n  \"findings\": [")
 	n := 0
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // addresses and Message-IDs stay readable
-	enc.SetIndent("    ", "  ")
 	sink := func(f triage.Finding) error {
 		f.Route = triage.Route{Kind: f.Route.Kind}
-		buf.Reset()
-		if err := enc.Encode(f); err != nil {
-			return err
-		}
+		f.Meaning, f.Advice = "", "" // said once, in the group
 		if n > 0 {
 			w.WriteByte(',')
 		}
 		n++
 		w.WriteString("\n    ")
-		_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-		return err
+		return enc.Encode(f) // its line end ends the line
 	}
 	finish := func(rep *triage.Report) error {
 		if n > 0 {
-			w.WriteString("\n  ")
+			w.WriteString("  ")
 		}
 		w.WriteString("]")
-		enc.SetIndent("  ", "  ")
-		field := func(key string, v any, always bool, empty bool) error {
-			if empty && !always {
-				return nil
-			}
+		var buf bytes.Buffer
+		ienc := json.NewEncoder(&buf)
+		ienc.SetEscapeHTML(false)
+		ienc.SetIndent("    ", "  ")
+		value := func(v any) error {
 			buf.Reset()
-			if err := enc.Encode(v); err != nil {
+			if err := ienc.Encode(v); err != nil {
 				return err
 			}
-			w.WriteString(",\n  \"" + key + "\": ")
 			_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 			return err
 		}
-		for _, err := range []error{
-			field("groups", rep.Groups, true, false),
-			field("progressions", rep.Progressions, false, len(rep.Progressions) == 0),
-			field("daily_volume", rep.Days, false, len(rep.Days) == 0),
-			field("warmup_breaches", rep.Breaches, false, len(rep.Breaches) == 0),
-			field("notes", rep.Notes, false, len(rep.Notes) == 0),
-			field("inputs", rep.Inputs, false, len(rep.Inputs) == 0),
-			field("delivered", rep.Delivered, false, len(rep.Delivered) == 0),
+		for _, f := range []struct {
+			key    string
+			values []any
+			always bool
+		}{
+			{"groups", elements(rep.Groups), true},
+			{"progressions", elements(rep.Progressions), false},
+			{"daily_volume", elements(rep.Days), false},
+			{"warmup_breaches", elements(rep.Breaches), false},
+			{"notes", elements(rep.Notes), false},
+			{"inputs", elements(rep.Inputs), false},
+			{"delivered", elements(rep.Delivered), false},
 		} {
-			if err != nil {
-				return err
+			if len(f.values) == 0 && !f.always {
+				continue
 			}
+			w.WriteString(",\n  \"" + f.key + "\": [")
+			for i, v := range f.values {
+				if i > 0 {
+					w.WriteByte(',')
+				}
+				w.WriteString("\n    ")
+				if err := value(v); err != nil {
+					return err
+				}
+			}
+			if len(f.values) > 0 {
+				w.WriteString("\n  ")
+			}
+			w.WriteString("]")
 		}
 		_, err := w.WriteString("\n}\n")
 		return err
 	}
 	return sink, finish
+}
+
+// elements lists the elements of a slice one by one, each to be encoded apart.
+func elements[T any](s []T) []any {
+	out := make([]any, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
 }
 
 func addCmd(a *app) *cobra.Command {

@@ -101,13 +101,16 @@ const maxProgressions = 1 << 16
 // Tally aggregates events: progressions of messages that did not simply go through, and
 // daily volume per sending host. It keeps nothing for messages sent at the first attempt.
 type Tally struct {
-	progress map[string]*Progression
+	progress map[progressKey]*Progression
 	byQueue  map[string][]*Progression
 	days     map[dayKey]*Day
 	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
 }
+
+// progressKey is one recipient of one message.
+type progressKey struct{ id, recipient string }
 
 type dayKey struct {
 	host string
@@ -121,7 +124,7 @@ type dayNum struct {
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{progress: map[string]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
+	return &Tally{progress: map[progressKey]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
 }
 
 // Add counts one event.
@@ -138,7 +141,9 @@ func (t *Tally) Add(e Event) {
 		return
 	}
 	// A message is new on the day of its first attempt; retries are attempts only.
-	t.addDay(e, t.progress[id+"\x00"+e.Recipient] == nil)
+	key := progressKey{id, e.Recipient}
+	p := t.progress[key]
+	t.addDay(e, p == nil)
 	if e.Status == Expired && e.Recipient == "" {
 		// Postfix's qmgr says it of the message: every recipient still waiting expired.
 		open := false
@@ -152,8 +157,6 @@ func (t *Tally) Add(e Event) {
 			return
 		}
 	}
-	key := id + "\x00" + e.Recipient
-	p := t.progress[key]
 	if p == nil {
 		if e.Status == Sent {
 			return // the common case: through at the first attempt, nothing to tell
