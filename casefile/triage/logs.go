@@ -631,7 +631,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 				return err
 			}
 		}
-		return ctx.Err()
+		return nil
 	}
 	for {
 		var next *logHead
@@ -641,7 +641,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 			}
 		}
 		if next == nil {
-			return ctx.Err()
+			return nil
 		}
 		if err := rd.logs.Add(next.batch[0]); err != nil {
 			return err
