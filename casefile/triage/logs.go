@@ -388,11 +388,12 @@ func (rd *Reader) openFile(ctx context.Context, path string) (*opened, error) {
 	}
 	var r io.Reader = f
 	if rd.opts.Follow {
-		fl := &follower{ctx: ctx, path: path, f: f, poll: 200 * time.Millisecond}
+		fl := &follower{ctx: ctx, path: path, f: f, poll: 200 * time.Millisecond, peeking: true}
 		r = fl
 		// Reads end when ctx is done, as at the end of a file: what was read is reported.
 		ctx = context.WithoutCancel(ctx)
-		in, err := rd.open(ctx, path, r)
+		in, err := rd.open(ctx, path, r) // its head: what is there now
+		fl.peeking = false
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -418,11 +419,12 @@ func (rd *Reader) openFile(ctx context.Context, path string) (*opened, error) {
 // follower reads a file as it grows: at its end it waits for more, and starts over when the
 // file is truncated or another file takes its name (rotation).
 type follower struct {
-	ctx  context.Context
-	path string
-	f    *os.File
-	off  int64
-	poll time.Duration
+	ctx     context.Context
+	path    string
+	f       *os.File
+	off     int64
+	poll    time.Duration
+	peeking bool // the end is the end, while the head is read to tell the format
 }
 
 func (fl *follower) Read(p []byte) (int, error) {
@@ -432,7 +434,7 @@ func (fl *follower) Read(p []byte) (int, error) {
 		if n > 0 {
 			return n, nil
 		}
-		if err != nil && err != io.EOF {
+		if err != nil && err != io.EOF || fl.peeking {
 			return 0, err
 		}
 		if st, err := os.Stat(fl.path); err == nil {
@@ -695,19 +697,23 @@ func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}
 			return false
 		}
 	}
+	size := logBatch
+	if rd.opts.Follow {
+		size = 1 // each event as it comes
+	}
 	for _, in := range set {
-		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP}
+		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow}
 		if in.yearNote == "" {
 			opt.Year = rd.opts.Year
 		}
-		batch := make([]maillog.Event, 0, logBatch)
+		batch := make([]maillog.Event, 0, size)
 		res, err := maillog.ReadFormat(maillog.Format(in.format), in.br, opt, func(e maillog.Event) error {
 			batch = append(batch, e)
-			if len(batch) == logBatch {
+			if len(batch) == size {
 				if !send(logItem{events: batch}) {
 					return errStopped
 				}
-				batch = make([]maillog.Event, 0, logBatch)
+				batch = make([]maillog.Event, 0, size)
 			}
 			return nil
 		})

@@ -101,6 +101,9 @@ type Options struct {
 	Host      string                // the logging host when the log does not name one (Exim)
 	Progress  func(bytesRead int64) // called as the input is read, with the total so far
 	Now       func() time.Time      // the clock for the default year; nil = time.Now
+	// Live is for an input that grows while it is read (a followed log): each read's lines
+	// are handed on at once instead of waiting to fill a chunk.
+	Live bool
 }
 
 // Result says what a reader read and what it assumed.

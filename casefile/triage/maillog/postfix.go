@@ -98,7 +98,7 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 		defer wg.Done()
 		defer close(work)
 		defer close(ordered)
-		splitChunks(br, work, ordered, stop)
+		splitChunks(br, opt.Live, work, ordered, stop)
 	}()
 	for range workers {
 		wg.Add(1)
@@ -200,7 +200,7 @@ var chunkPool sync.Pool
 
 // splitChunks reads the input in chunks of whole lines and hands each to the workers and,
 // in order, to the in-order pass.
-func splitChunks(br *bufio.Reader, work, ordered chan<- *pfChunk, stop <-chan struct{}) {
+func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, stop <-chan struct{}) {
 	var carry []byte
 	for {
 		c, _ := chunkPool.Get().(*pfChunk)
@@ -214,7 +214,19 @@ func splitChunks(br *bufio.Reader, work, ordered chan<- *pfChunk, stop <-chan st
 		buf := c.buf[:need]
 		*c = pfChunk{buf: c.buf, ops: c.ops[:0], evs: c.evs[:0], done: make(chan struct{})}
 		n := copy(buf, carry)
-		m, err := io.ReadFull(br, buf[n:])
+		var m int
+		var err error
+		if live {
+			// What is there now: the next read may wait for the log to grow.
+			for m == 0 && err == nil {
+				m, err = br.Read(buf[n:])
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+		} else {
+			m, err = io.ReadFull(br, buf[n:])
+		}
 		n += m
 		data := buf[:n]
 		end := err == io.EOF || err == io.ErrUnexpectedEOF
