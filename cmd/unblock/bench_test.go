@@ -65,6 +65,7 @@ type runResult struct {
 	lines   int
 	tail    []byte // the end of the output
 	rssMB   float64
+	cpu     time.Duration // user and system time of the process
 	elapsed time.Duration
 	code    int
 }
@@ -115,6 +116,7 @@ func runPiped(b *testing.B, name string, args ...string) runResult {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
 	}
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if res.code != 0 && name != "grep" {
 		b.Fatalf("%s exited %d: %s", name, res.code, stderr.String())
 	}
@@ -129,8 +131,11 @@ func errorsAs(err error, target **exec.ExitError) bool {
 	return ok
 }
 
+// report gives the wall-clock rate and, since the cores may be shared with other work that
+// slows every process alike, the rate per second of the process's own CPU time.
 func report(b *testing.B, size int64, res runResult) {
 	b.ReportMetric(float64(size)/1e6/res.elapsed.Seconds(), "MB/s")
+	b.ReportMetric(float64(size)/1e6/res.cpu.Seconds(), "MB/cpu-s")
 	b.ReportMetric(res.rssMB, "peak-RSS-MB")
 	b.ReportMetric(float64(res.out)/1e6, "out-MB")
 }
