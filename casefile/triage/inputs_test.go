@@ -309,3 +309,22 @@ func TestFollow(t *testing.T) {
 		t.Errorf("followed: read %d of %d bytes, days %+v", rd.total.Load(), len(plain), rep.Days)
 	}
 }
+
+// SES and SendGrid JSON is not taken for a journal export, nor a journal for them.
+func TestJournalNotESP(t *testing.T) {
+	for path, want := range map[string]maillog.Journal{
+		"maillog/testdata/json/json-amazonses-01.json": maillog.NotJournal,
+		"maillog/testdata/json/json-sendgrid-01.json":  maillog.NotJournal,
+	} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := maillog.DetectJournal(b); got != want {
+			t.Errorf("%s: %v", path, got)
+		}
+	}
+	if maillog.DetectJournal([]byte(journalJSON())) != maillog.JournalJSON || maillog.DetectJournal(journalExport()) != maillog.JournalExport {
+		t.Error("journal exports not told")
+	}
+}
