@@ -46,6 +46,10 @@ type LogInput struct {
 // is set (to stream them from a large log), else into the report.
 type LogReader struct {
 	OnFinding func(Finding) error
+	// OnProgression, when set, receives each message's progression when it ends (sent,
+	// bounced or expired), and the report keeps only those still being retried.
+	OnProgression func(maillog.Progression) error
+	progErr       error
 	report    LogReport
 	tally     *maillog.Tally
 	replies   map[string]Finding // classification by reply text: logs repeat replies
@@ -78,7 +82,17 @@ func (lr *LogReader) Read(r io.Reader, format maillog.Format, opt maillog.Option
 // Add takes one event: counted in the tally, and classified when it is a failure.
 func (lr *LogReader) Add(e maillog.Event) error {
 	lr.report.Events++
+	if lr.OnProgression != nil && lr.tally.OnDone == nil {
+		lr.tally.OnDone = func(p maillog.Progression) {
+			if err := lr.OnProgression(p); err != nil && lr.progErr == nil {
+				lr.progErr = err
+			}
+		}
+	}
 	lr.tally.Add(e)
+	if lr.progErr != nil {
+		return lr.progErr
+	}
 	if !e.Status.Failed() || e.Status == maillog.Expired {
 		// An expiry carries no reply of its own: the deferrals before it were classified
 		// and the progression shows the end.
@@ -303,6 +317,7 @@ func (g *Grouper) Add(f Finding) {
 		}
 	}
 	if d := f.RecipientDomain; d != "" && !g.domains[i][d] && len(g.domains[i]) < maxGroupDomains {
+		d = strings.Clone(d) // not the line it was cut from
 		g.domains[i][d] = true
 		gr.RecipientDomains = append(gr.RecipientDomains, d)
 	}
@@ -598,6 +613,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 	if rd.logs == nil {
 		rd.logs = NewLogReader()
 		rd.logs.OnFinding = rd.found
+		rd.logs.OnProgression = rd.opts.OnProgression
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -54,6 +54,9 @@ type Options struct {
 	// OnFinding, when set, receives every finding as it is read, and the report keeps none
 	// (only their groups): a log of any size is read in constant memory.
 	OnFinding func(Finding) error
+	// OnProgression, when set, receives each message's progression in a log when it ends
+	// (sent, bounced or expired); the report keeps only those still being retried.
+	OnProgression func(maillog.Progression) error
 	// Follow keeps reading a log file as it grows (and after it is rotated) until the
 	// context is done; the report is then what was read.
 	Follow bool

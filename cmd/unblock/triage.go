@@ -27,6 +27,7 @@ import (
 
 	"github.com/unblock-mail/unblock/casefile"
 	"github.com/unblock-mail/unblock/casefile/triage"
+	"github.com/unblock-mail/unblock/casefile/triage/maillog"
 	"github.com/unblock-mail/unblock/sanitize"
 )
 
@@ -166,16 +167,21 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 	var (
 		sink   func(triage.Finding) error
 		finish func(*triage.Report) error
+		// Ended progressions leave the reader as they end: kept here as the output needs.
+		progressions = &progressionSink{}
 	)
 	switch {
 	case out.jsonl:
-		sink, finish = jsonLines(w, opts.Follow)
+		sink, finish = jsonLines(w, opts.Follow) // findings only
 	case out.json:
-		sink, finish = jsonDocument(w)
+		progressions.spool = true
+		sink, finish = jsonDocument(w, progressions)
 	default:
-		sink, finish = humanOutput(w, newPainter(a.stdout), out.all, opts.Follow)
+		sink, finish = humanOutput(w, newPainter(a.stdout), out.all, opts.Follow, progressions)
 	}
 	opts.OnFinding = sink
+	opts.OnProgression = progressions.add
+	defer progressions.discard()
 	rd := triage.NewReader(opts)
 	err := rd.ReadInputs(ctx, args, a.stdin)
 	if err != nil {
@@ -224,7 +230,7 @@ func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*
 // jsonDocument writes one document: the findings as they are read, one a line (each with
 // the kind of its route; the whole route, the meaning and the advice are in its group), then the groups, progressions and
 // daily volume, element by element so that no large array is held twice.
-func jsonDocument(w *bufio.Writer) (func(triage.Finding) error, func(*triage.Report) error) {
+func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.Finding) error, func(*triage.Report) error) {
 	w.WriteString("{\n  \"findings\": [")
 	n := 0
 	enc := json.NewEncoder(w)
@@ -262,7 +268,7 @@ func jsonDocument(w *bufio.Writer) (func(triage.Finding) error, func(*triage.Rep
 			always bool
 		}{
 			{"groups", elements(rep.Groups), true},
-			{"progressions", elements(rep.Progressions), false},
+			{"progressions", elements(rep.Progressions), progressions.n > 0},
 			{"daily_volume", elements(rep.Days), false},
 			{"warmup_breaches", elements(rep.Breaches), false},
 			{"notes", elements(rep.Notes), false},
@@ -273,8 +279,16 @@ func jsonDocument(w *bufio.Writer) (func(triage.Finding) error, func(*triage.Rep
 				continue
 			}
 			w.WriteString(",\n  \"" + f.key + "\": [")
+			done := 0
+			if f.key == "progressions" {
+				// Those that ended while the log was read, then those still retried.
+				if err := progressions.writeTo(w); err != nil {
+					return err
+				}
+				done = progressions.n
+			}
 			for i, v := range f.values {
-				if i > 0 {
+				if i+done > 0 {
 					w.WriteByte(',')
 				}
 				w.WriteString("\n    ")
@@ -282,7 +296,7 @@ func jsonDocument(w *bufio.Writer) (func(triage.Finding) error, func(*triage.Rep
 					return err
 				}
 			}
-			if len(f.values) > 0 {
+			if len(f.values)+done > 0 {
 				w.WriteString("\n  ")
 			}
 			w.WriteString("]")
@@ -390,7 +404,7 @@ const fewFailures = 20
 // daily volume and warm-up breaches; then the failures one by one, when they are few or
 // --all asks (spooled to a temporary file meanwhile, so that memory does not grow). With
 // --follow, failures are printed as they come and the summary when interrupted.
-func humanOutput(w *bufio.Writer, p painter, all, follow bool) (func(triage.Finding) error, func(*triage.Report) error) {
+func humanOutput(w *bufio.Writer, p painter, all, follow bool, progressions *progressionSink) (func(triage.Finding) error, func(*triage.Report) error) {
 	t := &failureTable{p: p}
 	if follow {
 		t.direct = w
@@ -410,7 +424,7 @@ func humanOutput(w *bufio.Writer, p painter, all, follow bool) (func(triage.Find
 		if follow && t.n > 0 {
 			w.WriteString("\n")
 		}
-		printSummary(w, p, rep, t.n)
+		printSummary(w, p, rep, t.n, progressions)
 		if follow || t.n == 0 || (!all && t.n > fewFailures) {
 			if !follow && t.n > fewFailures {
 				fmt.Fprintf(w, "\n%s\n", p.paint(mutedStyle, fmt.Sprintf("%d failures: --all lists each, --json or --jsonl gives them to tools", t.n)))
@@ -612,8 +626,79 @@ func (t *failureTable) discard() {
 	}
 }
 
+// progressionSink takes the progressions of messages as they end: for the text, the first
+// few worth showing and a count of the others; for JSON, all of them, spooled to a
+// temporary file until the findings are written.
+type progressionSink struct {
+	spool bool
+	kept  []maillog.Progression
+	more  int
+	n     int // spooled
+	file  *os.File
+	w     *bufio.Writer
+	enc   *json.Encoder
+	buf   bytes.Buffer
+}
+
+func (s *progressionSink) add(p maillog.Progression) error {
+	if !s.spool {
+		switch {
+		case len(p.Steps) < 2:
+		case len(s.kept) < fewFailures:
+			s.kept = append(s.kept, p)
+		default:
+			s.more++
+		}
+		return nil
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp("", "unblock-progressions-*")
+		if err != nil {
+			return fmt.Errorf("spooling progressions: %w", err)
+		}
+		os.Remove(f.Name()) // gone when closed, whatever happens
+		s.file, s.w = f, bufio.NewWriterSize(f, 64<<10)
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetEscapeHTML(false)
+		s.enc.SetIndent("    ", "  ")
+	}
+	s.buf.Reset()
+	if err := s.enc.Encode(p); err != nil {
+		return err
+	}
+	if s.n > 0 {
+		s.w.WriteByte(',')
+	}
+	s.n++
+	s.w.WriteString("\n    ")
+	_, err := s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+	return err
+}
+
+// writeTo copies the spooled progressions, the body of a JSON array.
+func (s *progressionSink) writeTo(w io.Writer) error {
+	if s.file == nil {
+		return nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("spooling progressions: %w", err)
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, s.file)
+	return err
+}
+
+func (s *progressionSink) discard() {
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+}
+
 // printSummary writes what the findings add up to.
-func printSummary(w *bufio.Writer, p painter, rep *triage.Report, failures int) {
+func printSummary(w *bufio.Writer, p painter, rep *triage.Report, failures int, ended *progressionSink) {
 	line := func(s string) { w.WriteString(s); w.WriteByte('\n') }
 	if len(rep.Groups) == 0 && failures == 0 {
 		line(p.paint(mutedStyle, "no findings"))
@@ -654,8 +739,8 @@ func printSummary(w *bufio.Writer, p painter, rep *triage.Report, failures int) 
 		}
 	}
 	// Logs: the messages that took more than one attempt, and the daily volume.
-	shown, more := 0, 0
-	for _, pr := range rep.Progressions {
+	shown, more := 0, ended.more
+	for _, pr := range append(ended.kept, rep.Progressions...) {
 		if len(pr.Steps) < 2 {
 			continue
 		}

@@ -37,7 +37,7 @@ const maxQueue = 1 << 17
 // A Postfix log is read in chunks of whole lines, parsed by several workers at once; what
 // needs the lines in order (the year of syslog stamps, the queue that joins a delivery to
 // its sender and Message-ID) is done after, in order, from what the workers noted.
-const postfixChunk = 1 << 20
+const postfixChunk = 512 << 10
 
 // pfOp is what one line says, noted by a worker for the in-order pass.
 type pfOp struct {
@@ -86,7 +86,7 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 	clk := newClock(opt)
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	work := make(chan *pfChunk, workers)
-	ordered := make(chan *pfChunk, 2*workers)
+	ordered := make(chan *pfChunk, workers+1)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {

@@ -105,8 +105,12 @@ type Tally struct {
 	byQueue  map[string][]*Progression
 	days     map[dayKey]*Day
 	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
+	hosts    map[string]string
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
+	// OnDone, when set, receives each progression when it ends (sent, bounced or expired)
+	// and the tally forgets it: memory holds only the messages still being retried.
+	OnDone func(Progression)
 }
 
 // progressKey is one recipient of one message.
@@ -147,9 +151,10 @@ func (t *Tally) Add(e Event) {
 	if e.Status == Expired && e.Recipient == "" {
 		// Postfix's qmgr says it of the message: every recipient still waiting expired.
 		open := false
-		for _, p := range t.byQueue[id] {
+		for _, p := range slices.Clone(t.byQueue[id]) {
 			if f := p.Final(); f == Deferred {
 				p.step(e)
+				t.ended(id, p)
 				open = true
 			}
 		}
@@ -165,11 +170,36 @@ func (t *Tally) Add(e Event) {
 			t.Dropped++
 			return
 		}
-		p = &Progression{QueueID: id, Recipient: e.Recipient, Sender: e.Sender, Host: e.SendingHost(), Source: e.Source(), seq: len(t.progress)}
+		// Cloned: the event's strings may be parts of its whole log line, which a kept
+		// progression must not hold on to.
+		key = progressKey{strings.Clone(id), strings.Clone(e.Recipient)}
+		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: strings.Clone(e.Sender), Host: t.host(e.SendingHost()), Source: e.Source(),
+			seq: len(t.progress), Steps: make([]Step, 0, 2)}
 		t.progress[key] = p
-		t.byQueue[id] = append(t.byQueue[id], p)
+		t.byQueue[key.id] = append(t.byQueue[key.id], p)
 	}
 	p.step(e)
+	t.ended(key.id, p)
+}
+
+// ended hands a progression that has reached its end to OnDone, and forgets it.
+func (t *Tally) ended(id string, p *Progression) {
+	if t.OnDone == nil {
+		return
+	}
+	switch p.Final() {
+	case Sent, Bounced, Expired:
+	default:
+		return
+	}
+	delete(t.progress, progressKey{p.QueueID, p.Recipient})
+	rest := slices.DeleteFunc(t.byQueue[id], func(q *Progression) bool { return q == p })
+	if len(rest) == 0 {
+		delete(t.byQueue, id)
+	} else {
+		t.byQueue[id] = rest
+	}
+	t.OnDone(*p)
 }
 
 func (p *Progression) step(e Event) {
@@ -177,12 +207,12 @@ func (p *Progression) step(e Event) {
 		s := &p.Steps[n-1]
 		s.Count++
 		s.Last = e.At
-		if e.DSN != "" {
-			s.DSN = e.DSN
+		if e.DSN != "" && e.DSN != s.DSN {
+			s.DSN = strings.Clone(e.DSN)
 		}
 		return
 	}
-	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: e.DSN})
+	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: strings.Clone(e.DSN)})
 }
 
 func (t *Tally) addDay(e Event, first bool) {
@@ -202,7 +232,7 @@ func (t *Tally) addDay(e Event, first bool) {
 	if d == nil {
 		k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
 		if d = t.days[k]; d == nil {
-			d = &Day{Host: k.host, Date: k.date}
+			d = &Day{Host: strings.Clone(k.host), Date: k.date}
 			t.days[k] = d
 		}
 		t.byDay[n] = d
@@ -219,6 +249,21 @@ func (t *Tally) addDay(e Event, first bool) {
 	case Bounced:
 		d.Bounced++
 	}
+}
+
+// host returns one copy of a sending host's name for all its progressions.
+func (t *Tally) host(h string) string {
+	if c, ok := t.hosts[h]; ok {
+		return c
+	}
+	if t.hosts == nil {
+		t.hosts = map[string]string{}
+	}
+	if len(t.hosts) < 1024 {
+		h = strings.Clone(h)
+		t.hosts[h] = h
+	}
+	return h
 }
 
 // Progressions returns the messages that did not go through at the first attempt, in the
