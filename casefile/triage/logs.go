@@ -50,9 +50,9 @@ type LogReader struct {
 	// bounced or expired), and the report keeps only those still being retried.
 	OnProgression func(maillog.Progression) error
 	progErr       error
-	report    LogReport
-	tally     *maillog.Tally
-	replies   map[string]Finding // classification by reply text: logs repeat replies
+	report        LogReport
+	tally         *maillog.Tally
+	replies       map[string]Finding // classification by reply text: logs repeat replies
 }
 
 // maxCachedReplies bounds the reply cache; logs repeat a few replies very often.
