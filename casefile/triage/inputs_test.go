@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -326,5 +327,22 @@ func TestJournalNotESP(t *testing.T) {
 	}
 	if maillog.DetectJournal([]byte(journalJSON())) != maillog.JournalJSON || maillog.DetectJournal(journalExport()) != maillog.JournalExport {
 		t.Error("journal exports not told")
+	}
+}
+
+// An empty member of a set is skipped with a note; alone, it is an error.
+func TestEmptyMember(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "mail.err")
+	os.WriteFile(empty, nil, 0o644)
+	rd := NewReader(Options{Year: 2026, Location: time.UTC})
+	if err := rd.ReadInputs(context.Background(), []string{"testdata/rotated/mail.log", empty}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep := rd.Report(); len(rep.Days) != 1 || !slices.Contains(rep.Notes, empty+": empty, skipped") {
+		t.Errorf("days %+v, notes %q", rep.Days, rep.Notes)
+	}
+	if err := NewReader(Options{}).ReadInputs(context.Background(), []string{empty}, nil); err == nil || !strings.Contains(err.Error(), "empty input") {
+		t.Errorf("alone: %v", err)
 	}
 }

@@ -373,6 +373,13 @@ func (rd *Reader) ReadInputs(ctx context.Context, args []string, stdin io.Reader
 			}
 			in, err = rd.openFile(ctx, arg)
 		}
+		var ie *InputError
+		if len(args) > 1 && errors.As(err, &ie) && ie.Reason == reasonEmpty {
+			// An empty member of a set (mail.log just rotated, mail.err) is no reason to
+			// stop reading the others.
+			rd.report.Notes = append(rd.report.Notes, sanitize.Line(arg)+": empty, skipped")
+			continue
+		}
 		if err != nil {
 			return err
 		}

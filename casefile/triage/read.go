@@ -265,6 +265,8 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	return rd.readText(ctx, in)
 }
 
+const reasonEmpty = "empty input"
+
 // opened is an input ready to read: unpacked, its head seen, its format known.
 type opened struct {
 	name     string
@@ -372,7 +374,7 @@ func (rd *Reader) open(ctx context.Context, name string, r io.Reader) (*opened, 
 	in.br, in.head = br, head
 	if len(bytes.TrimSpace(head)) == 0 {
 		in.close()
-		return nil, &InputError{Name: name, Reason: "empty input"}
+		return nil, &InputError{Name: name, Reason: reasonEmpty}
 	}
 	if binary(head) {
 		in.close()
