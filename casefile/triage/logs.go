@@ -623,6 +623,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		rd.logs.OnProgression = rd.opts.OnProgression
 	}
 	stop := make(chan struct{})
+	rd.free = make(chan []maillog.Event, 4*len(sets)+4)
 	var wg sync.WaitGroup
 	defer func() {
 		close(stop)
@@ -647,11 +648,12 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 	if len(heads) == 1 {
 		h := heads[0]
 		for h.open {
-			for _, e := range h.batch {
-				if err := rd.logs.Add(e); err != nil {
+			for i := range h.batch {
+				if err := rd.logs.Add(h.batch[i]); err != nil {
 					return err
 				}
 			}
+			rd.recycle(h.batch)
 			if err := rd.fetch(h); err != nil {
 				return err
 			}
@@ -673,10 +675,32 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		}
 		next.batch = next.batch[1:]
 		if len(next.batch) == 0 {
+			rd.recycle(next.batch)
 			if err := rd.fetch(next); err != nil {
 				return err
 			}
 		}
+	}
+}
+
+// batch returns an empty batch of events, one the merge is done with when there is one:
+// events hold pointers, and fresh batches would be garbage to collect.
+func (rd *Reader) batch(size int) []maillog.Event {
+	select {
+	case b := <-rd.free:
+		if cap(b) >= size {
+			return b[:0]
+		}
+	default:
+	}
+	return make([]maillog.Event, 0, size)
+}
+
+// recycle gives a batch the merge is done with back to the readers.
+func (rd *Reader) recycle(b []maillog.Event) {
+	select {
+	case rd.free <- b[:0:cap(b)]:
+	default:
 	}
 }
 
@@ -729,14 +753,14 @@ func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}
 		if in.yearNote == "" {
 			opt.Year = rd.opts.Year
 		}
-		batch := make([]maillog.Event, 0, size)
+		batch := rd.batch(size)
 		res, err := maillog.ReadFormat(maillog.Format(in.format), in.br, opt, func(e maillog.Event) error {
 			batch = append(batch, e)
 			if len(batch) == size {
 				if !send(logItem{events: batch}) {
 					return errStopped
 				}
-				batch = make([]maillog.Event, 0, size)
+				batch = rd.batch(size)
 			}
 			return nil
 		})

@@ -123,7 +123,8 @@ type Reader struct {
 	groups  Grouper
 	total   atomic.Int64 // bytes read over all inputs, for progress (logs are read concurrently)
 	sources map[string]int
-	sinkErr error // the first error OnFinding returned
+	sinkErr error                // the first error OnFinding returned
+	free    chan []maillog.Event // batches of events to reuse (readLogs)
 }
 
 // NewReader returns a reader with the given options.

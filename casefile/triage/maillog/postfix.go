@@ -76,10 +76,13 @@ type pfChunk struct {
 
 // pfWorker parses lines; it keeps only caches of the last host and instance.
 type pfWorker struct {
+	hosts, instances           map[string]hostCache // names seen, sanitized, with their IPs
 	opt                        Options
 	host, instance, instanceIP string
 	hostIP                     string
 }
+
+type hostCache struct{ name, ip string }
 
 func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
 	res := Result{Format: Postfix}
@@ -329,7 +332,7 @@ func (w *pfWorker) line(c *pfChunk, line []byte) {
 	}
 	switch {
 	case qid != nil && bytes.HasPrefix(msg, bTo):
-		w.delivery(c, h, qid, msg)
+		w.delivery(c, h, h.msg[:len(h.msg)-len(msg)], msg)
 	case qid != nil && bytes.HasPrefix(msg, bFrom):
 		w.from(c, h, qid, msg)
 	case qid != nil && bytes.Equal(msg, bRemoved):
@@ -361,22 +364,41 @@ func (w *pfWorker) event(c *pfChunk, h syslogHeader, kind pfKind, qid string, e 
 // start fills the fields every Postfix event shares.
 func (w *pfWorker) start(h syslogHeader, qid string) Event {
 	if string(h.host) != w.host {
-		w.host = sanitize.Line(string(h.host))
-		w.hostIP = ""
-		if a, err := netip.ParseAddr(w.host); err == nil {
-			w.hostIP = a.String()
+		// Hosts alternate in a merged log: each is sanitized and parsed once.
+		hc, ok := w.hosts[string(h.host)]
+		if !ok {
+			hc.name = sanitize.Line(string(h.host))
+			if a, err := netip.ParseAddr(hc.name); err == nil {
+				hc.ip = a.String()
+			}
+			if w.hosts == nil {
+				w.hosts = map[string]hostCache{}
+			}
+			if len(w.hosts) < 256 {
+				w.hosts[string(h.host)] = hc
+			}
 		}
+		w.host, w.hostIP = hc.name, hc.ip
 	}
 	inst := h.tag[:bytes.IndexByte(h.tag, '/')]
 	if string(inst) != w.instance {
-		w.instance = sanitize.Line(string(inst))
-		w.instanceIP = ""
-		// A multi-instance setup names instances after their address: postfix-203.0.113.25.
-		if ip, ok := strings.CutPrefix(w.instance, "postfix-"); ok {
-			if a, err := netip.ParseAddr(ip); err == nil {
-				w.instanceIP = a.String()
+		ic, ok := w.instances[string(inst)]
+		if !ok {
+			ic.name = sanitize.Line(string(inst))
+			// A multi-instance setup names instances after their address: postfix-203.0.113.25.
+			if ip, ok := strings.CutPrefix(ic.name, "postfix-"); ok {
+				if a, err := netip.ParseAddr(ip); err == nil {
+					ic.ip = a.String()
+				}
+			}
+			if w.instances == nil {
+				w.instances = map[string]hostCache{}
+			}
+			if len(w.instances) < 256 {
+				w.instances[string(inst)] = ic
 			}
 		}
+		w.instance, w.instanceIP = ic.name, ic.ip
 	}
 	e := Event{
 		File:    name(w.opt),
@@ -405,8 +427,10 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		c.skipped++
 		return
 	}
-	s := string(msg) // one allocation; every field below is a substring of it
-	qid := string(qidb)
+	// One allocation, "QUEUEID: to=<…>, …": the queue ID and every field below are
+	// substrings of it.
+	whole := string(h.msg[len(h.msg)-len(qidb)-len(msg):])
+	qid, s := whole[:len(qidb)-2], whole[len(qidb):]
 	e := w.start(h, qid)
 	fields, tail := s[:st], s[st+len(", status="):]
 	word, text := tail, ""
