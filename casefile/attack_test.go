@@ -465,18 +465,29 @@ func TestKilledWritersLoseNothing(t *testing.T) {
 		var mu sync.Mutex
 		saved := -1
 		done := make(chan struct{})
+		first := make(chan struct{})
 		go func() {
 			defer close(done)
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
 				if n, err := strconv.Atoi(sc.Text()); err == nil {
 					mu.Lock()
+					if saved < 0 {
+						close(first)
+					}
 					saved = n
 					mu.Unlock()
 				}
 			}
 		}()
-		time.Sleep(time.Duration(20+round%10*7) * time.Millisecond)
+		// Kill it once it is writing (a loaded machine starts a process slowly), at a
+		// moment that varies from round to round.
+		select {
+		case <-first:
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		time.Sleep(time.Duration(round%10*7) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		cmd.Wait()

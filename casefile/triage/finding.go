@@ -92,4 +92,6 @@ type Group struct {
 	LastSeen         time.Time `json:"last_seen,omitzero"`
 	RecipientDomains []string  `json:"recipient_domains,omitempty"`
 	Route            Route     `json:"route"`
+	Meaning          string    `json:"meaning,omitempty"` // what the group's replies mean, for people
+	Advice           string    `json:"advice,omitempty"`  // what to do or send
 }

@@ -1,8 +1,16 @@
 package triage
 
 import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/unblock-mail/unblock/casefile/triage/maillog"
 	"github.com/unblock-mail/unblock/sanitize"
@@ -38,9 +46,13 @@ type LogInput struct {
 // is set (to stream them from a large log), else into the report.
 type LogReader struct {
 	OnFinding func(Finding) error
-	report    LogReport
-	tally     *maillog.Tally
-	replies   map[string]Finding // classification by reply text: logs repeat replies
+	// OnProgression, when set, receives each message's progression when it ends (sent,
+	// bounced or expired), and the report keeps only those still being retried.
+	OnProgression func(maillog.Progression) error
+	progErr       error
+	report        LogReport
+	tally         *maillog.Tally
+	replies       map[string]Finding // classification by reply text: logs repeat replies
 }
 
 // maxCachedReplies bounds the reply cache; logs repeat a few replies very often.
@@ -54,33 +66,51 @@ func NewLogReader() *LogReader {
 // Read reads one log, detecting its format (or as format, when not maillog.Unknown).
 // Delivered mail is counted, not classified: only failures are.
 func (lr *LogReader) Read(r io.Reader, format maillog.Format, opt maillog.Options) (maillog.Result, error) {
-	fn := func(e maillog.Event) error {
-		lr.report.Events++
-		lr.tally.Add(e)
-		if !e.Status.Failed() || e.Status == maillog.Expired {
-			// An expiry carries no reply of its own: the deferrals before it were classified
-			// and the progression shows the end.
-			return nil
-		}
-		lr.report.Failures++
-		f := lr.finding(e)
-		if lr.OnFinding != nil {
-			return lr.OnFinding(f)
-		}
-		lr.report.Findings = append(lr.report.Findings, f)
-		return nil
-	}
 	var (
 		res maillog.Result
 		err error
 	)
 	if format == maillog.Unknown {
-		res, err = maillog.Read(r, opt, fn)
+		res, err = maillog.Read(r, opt, lr.Add)
 	} else {
-		res, err = maillog.ReadFormat(format, r, opt, fn)
+		res, err = maillog.ReadFormat(format, r, opt, lr.Add)
 	}
+	lr.input(opt.Name, res)
+	return res, err
+}
+
+// Add takes one event: counted in the tally, and classified when it is a failure.
+func (lr *LogReader) Add(e maillog.Event) error {
+	lr.report.Events++
+	if lr.OnProgression != nil && lr.tally.OnDone == nil {
+		lr.tally.OnDone = func(p maillog.Progression) {
+			if err := lr.OnProgression(p); err != nil && lr.progErr == nil {
+				lr.progErr = err
+			}
+		}
+	}
+	lr.tally.Add(e)
+	if lr.progErr != nil {
+		return lr.progErr
+	}
+	if !e.Status.Failed() || e.Status == maillog.Expired {
+		// An expiry carries no reply of its own: the deferrals before it were classified
+		// and the progression shows the end.
+		return nil
+	}
+	lr.report.Failures++
+	f := lr.finding(e)
+	if lr.OnFinding != nil {
+		return lr.OnFinding(f)
+	}
+	lr.report.Findings = append(lr.report.Findings, f)
+	return nil
+}
+
+// input records what was read of one log.
+func (lr *LogReader) input(name string, res maillog.Result) LogInput {
 	in := LogInput{
-		Name: sanitize.Line(opt.Name), Format: string(res.Format), Bytes: res.Bytes, Lines: res.Lines, Events: res.Events,
+		Name: sanitize.Line(name), Format: string(res.Format), Bytes: res.Bytes, Lines: res.Lines, Events: res.Events,
 		Skipped: res.Skipped, Rollovers: res.Rollovers, Assumed: res.Assumed,
 	}
 	if in.Name == "" {
@@ -90,7 +120,7 @@ func (lr *LogReader) Read(r io.Reader, format maillog.Format, opt maillog.Option
 	for _, a := range res.Assumed {
 		lr.report.Assumed = append(lr.report.Assumed, in.Name+": "+a)
 	}
-	return res, err
+	return in
 }
 
 // Report returns what the logs read so far say.
@@ -237,4 +267,530 @@ func orUnknown(s string) string {
 		return "a client"
 	}
 	return s
+}
+
+// Grouper aggregates findings by provider, control and IP as they come, in order of first
+// appearance. Delivered mail and auto-replies are not failures and are not grouped. It
+// keeps one group per key, whatever the number of findings.
+type Grouper struct {
+	groups  []Group
+	index   map[string]int
+	domains []map[string]bool
+}
+
+// maxGroupDomains bounds the recipient domains a group lists.
+const maxGroupDomains = 1000
+
+// Add counts one finding into its group.
+func (g *Grouper) Add(f Finding) {
+	if f.Mode == Delivered || f.Mode == AutoReply {
+		return
+	}
+	if g.index == nil {
+		g.index = map[string]int{}
+	}
+	key := f.Provider + "\x00" + f.Control + "\x00" + f.IP
+	i, ok := g.index[key]
+	if !ok {
+		i = len(g.groups)
+		g.index[key] = i
+		g.groups = append(g.groups, Group{Provider: f.Provider, Control: f.Control, IP: f.IP, Mode: f.Mode, Cause: f.Cause, Route: f.Route,
+			Meaning: f.Meaning, Advice: f.Advice})
+		g.domains = append(g.domains, map[string]bool{})
+	}
+	gr := &g.groups[i]
+	if f.Mode == HardBlock && gr.Mode == Deferral {
+		// Deferred, then blocked: the block is what the case is about, and its route
+		// (a PDR delay waits, a PDR block needs the request).
+		gr.Mode, gr.Cause, gr.Route = f.Mode, f.Cause, f.Route
+	}
+	if gr.Meaning == "" && gr.Advice == "" {
+		gr.Meaning, gr.Advice = f.Meaning, f.Advice
+	}
+	gr.Count++
+	if !f.At.IsZero() {
+		if gr.FirstSeen.IsZero() || f.At.Before(gr.FirstSeen) {
+			gr.FirstSeen = f.At
+		}
+		if f.At.After(gr.LastSeen) {
+			gr.LastSeen = f.At
+		}
+	}
+	if d := f.RecipientDomain; d != "" && !g.domains[i][d] && len(g.domains[i]) < maxGroupDomains {
+		d = strings.Clone(d) // not the line it was cut from
+		g.domains[i][d] = true
+		gr.RecipientDomains = append(gr.RecipientDomains, d)
+	}
+}
+
+// Groups returns the groups so far, their recipient domains sorted.
+func (g *Grouper) Groups() []Group {
+	out := make([]Group, len(g.groups))
+	for i, gr := range g.groups {
+		gr.RecipientDomains = slices.Sorted(slices.Values(gr.RecipientDomains))
+		gr.Route.Asks = slices.Clone(gr.Route.Asks)
+		out[i] = gr
+	}
+	return out
+}
+
+// ReadInputs reads files, folders and "-" (standard input, read from stdin). The logs among
+// them are read together: the files of one host's rotated set (mail.log, mail.log.1,
+// mail.log.2.gz …) in the order of their content, oldest first, whatever the order given,
+// and several hosts' logs merged by time. With Options.Follow, the one file given is read
+// as it grows until ctx is done.
+func (rd *Reader) ReadInputs(ctx context.Context, args []string, stdin io.Reader) error {
+	if len(args) == 0 {
+		args = []string{"-"}
+	}
+	if rd.opts.Follow && (len(args) != 1 || args[0] == "-") {
+		return &InputError{Name: strings.Join(args, " "), Reason: "--follow reads one log file (standard input is followed by piping into it)"}
+	}
+	var logs []*opened
+	defer func() {
+		for _, in := range logs {
+			in.close()
+		}
+	}()
+	for _, arg := range args {
+		var (
+			in  *opened
+			err error
+		)
+		switch {
+		case arg == "-":
+			in, err = rd.open(ctx, "stdin", stdin)
+		default:
+			st, serr := os.Stat(arg)
+			if serr != nil {
+				return &InputError{Name: arg, Reason: "cannot read: " + errReason(serr)}
+			}
+			if st.IsDir() {
+				if err := rd.ReadPath(ctx, arg); err != nil {
+					return err
+				}
+				continue
+			}
+			in, err = rd.openFile(ctx, arg)
+		}
+		var ie *InputError
+		if len(args) > 1 && errors.As(err, &ie) && ie.Reason == reasonEmpty {
+			// An empty member of a set (mail.log just rotated, mail.err) is no reason to
+			// stop reading the others.
+			rd.report.Notes = append(rd.report.Notes, sanitize.Line(arg)+": empty, skipped")
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !in.log() {
+			err = rd.readText(ctx, in)
+			in.close()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		logs = append(logs, in)
+	}
+	if rd.opts.Follow && len(logs) != 1 {
+		return &InputError{Name: args[0], Reason: "--follow reads a log, and this is not one"}
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	return rd.readLogs(ctx, rd.logSets(logs))
+}
+
+// openFile opens a file (to follow it, with Options.Follow).
+func (rd *Reader) openFile(ctx context.Context, path string) (*opened, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &InputError{Name: path, Reason: "cannot read: " + errReason(err)}
+	}
+	var r io.Reader = f
+	if rd.opts.Follow {
+		fl := &follower{ctx: ctx, path: path, f: f, poll: 200 * time.Millisecond, peeking: true}
+		r = fl
+		// Reads end when ctx is done, as at the end of a file: what was read is reported.
+		ctx = context.WithoutCancel(ctx)
+		in, err := rd.open(ctx, path, r) // its head: what is there now
+		fl.peeking = false
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if in.packing != "" && in.packing != "journal JSON" && in.packing != "journal export" {
+			in.close()
+			f.Close()
+			return nil, &InputError{Name: path, Reason: "--follow reads a growing log, not a " + in.packing + " file"}
+		}
+		in.file = nil
+		in.closers = append(in.closers, func() { fl.f.Close() })
+		return in, nil
+	}
+	in, err := rd.open(ctx, path, r)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	in.closers = append(in.closers, func() { f.Close() })
+	return in, nil
+}
+
+// follower reads a file as it grows: at its end it waits for more, and starts over when the
+// file is truncated or another file takes its name (rotation).
+type follower struct {
+	ctx     context.Context
+	path    string
+	f       *os.File
+	off     int64
+	poll    time.Duration
+	peeking bool // the end is the end, while the head is read to tell the format
+}
+
+func (fl *follower) Read(p []byte) (int, error) {
+	for {
+		n, err := fl.f.Read(p)
+		fl.off += int64(n)
+		if n > 0 {
+			return n, nil
+		}
+		if err != nil && err != io.EOF || fl.peeking {
+			return 0, err
+		}
+		if st, err := os.Stat(fl.path); err == nil {
+			cur, cerr := fl.f.Stat()
+			switch {
+			case cerr == nil && !os.SameFile(st, cur):
+				if nf, err := os.Open(fl.path); err == nil {
+					fl.f.Close()
+					fl.f, fl.off = nf, 0
+					continue
+				}
+			case st.Size() < fl.off:
+				if _, err := fl.f.Seek(0, io.SeekStart); err == nil {
+					fl.off = 0
+					continue
+				}
+			}
+		}
+		select {
+		case <-fl.ctx.Done():
+			return 0, io.EOF
+		case <-time.After(fl.poll):
+		}
+	}
+}
+
+// logSets puts logs into sets, one per writing host, each in the order of its content with
+// the year of each file's first line: a rotated set given as mail.log.2.gz mail.log
+// mail.log.1 is read from the oldest line to the newest.
+func (rd *Reader) logSets(logs []*opened) [][]*opened {
+	var sets [][]*opened
+	index := map[string]int{}
+	for _, in := range logs {
+		key := "\x00" + in.name // no stamp: a set of its own
+		switch {
+		case in.stamped && in.format == FormatExim:
+			key = "exim" // Exim lines name no host
+		case in.stamped:
+			key = "host " + in.first.Host
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(sets)
+			index[key] = i
+			sets = append(sets, nil)
+		}
+		sets[i] = append(sets[i], in)
+	}
+	for _, set := range sets {
+		rd.orderSet(set)
+	}
+	return sets
+}
+
+// yearSeconds is the span of a syslog year in stampPos units (12 months of 31 days).
+const yearSeconds = 12 * 31 * 86400
+
+// stampPos places a stamp without its year in a year, for ordering and gaps.
+func stampPos(s maillog.Stamp) int { return ((s.Month-1)*31+s.Day-1)*86400 + s.Second }
+
+// orderSet sorts one host's logs oldest first and sets the year of each file's first line.
+// Stamps with a year sort by time. Syslog stamps carry none: the files sort by month, day
+// and time, and the turn of the year is the largest gap between two files' first lines
+// (rotated files follow one another; a year passes only between December and January).
+// The year given (--year) is the newest line's; earlier files count back across New Year.
+func (rd *Reader) orderSet(set []*opened) {
+	yearful := true
+	for _, in := range set {
+		yearful = yearful && in.stamped && in.first.Year
+	}
+	if yearful || len(set) == 1 && set[0].file == nil && rd.opts.Year == 0 {
+		slices.SortStableFunc(set, func(a, b *opened) int { return a.first.At.Compare(b.first.At) })
+		return // the years are in the lines, or nothing is known beyond the first line
+	}
+	for _, in := range set {
+		if !in.stamped {
+			return // not all have a syslog stamp: as given
+		}
+	}
+	slices.SortStableFunc(set, func(a, b *opened) int { return stampPos(a.first) - stampPos(b.first) })
+	n := len(set)
+	cut, gap := n-1, stampPos(set[0].first)+yearSeconds-stampPos(set[n-1].first)
+	for i := 0; i+1 < n; i++ {
+		if g := stampPos(set[i+1].first) - stampPos(set[i].first); g > gap {
+			cut, gap = i, g
+		}
+	}
+	rotated := append(slices.Clone(set[cut+1:]), set[:cut+1]...)
+	copy(set, rotated)
+	rolls := make([]int, n)
+	for i := 1; i < n; i++ {
+		rolls[i] = rolls[i-1]
+		if stampPos(set[i].first) < stampPos(set[i-1].first) {
+			rolls[i]++
+		}
+	}
+	newest := set[n-1]
+	last, lastKnown := lastStamp(newest.file, rd.opts.Location)
+	total := rolls[n-1]
+	if lastKnown && stampPos(last) < stampPos(newest.first) {
+		total++ // the newest file itself crosses New Year
+	}
+	if !lastKnown {
+		last = newest.first
+	}
+	loc := cmp.Or(rd.opts.Location, time.Local)
+	year, why := rd.opts.Year, "as given"
+	if year == 0 {
+		now := time.Now()
+		year, why = now.In(loc).Year(), "the current year"
+		if last.InYear(year, loc).After(now.Add(24 * time.Hour)) {
+			year--
+			why = "the current year would put it in the future"
+		}
+	}
+	for i, in := range set {
+		in.year = year - (total - rolls[i])
+		if in.year == year && total == 0 {
+			in.yearNote = why
+		} else {
+			in.yearNote = fmt.Sprintf("counted back from %d, the year of the newest line (%s)", year, why)
+		}
+	}
+}
+
+// lastStamp reads the time of the last line of a plain file from its end.
+func lastStamp(f *os.File, loc *time.Location) (maillog.Stamp, bool) {
+	if f == nil {
+		return maillog.Stamp{}, false
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return maillog.Stamp{}, false
+	}
+	off := max(0, st.Size()-64<<10)
+	buf := make([]byte, st.Size()-off)
+	n, _ := f.ReadAt(buf, off)
+	return maillog.LastStamp(buf[:n], loc)
+}
+
+// A batch of events, or the end of one input, from a set's reader to the merge.
+type logItem struct {
+	events []maillog.Event
+	done   *logDone
+}
+
+type logDone struct {
+	in  *opened
+	res maillog.Result
+	err error
+}
+
+var errStopped = errors.New("stopped")
+
+const logBatch = 256
+
+// readLogs reads sets of logs: each set in a goroutine of its own, its files one after
+// another, the events of all sets merged by time into the log reader, which classifies and
+// hands each finding on as it comes.
+func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
+	if rd.logs == nil {
+		rd.logs = NewLogReader()
+		rd.logs.OnFinding = rd.found
+		rd.logs.OnProgression = rd.opts.OnProgression
+	}
+	stop := make(chan struct{})
+	rd.free = make(chan []maillog.Event, 4*len(sets)+4)
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	heads := make([]*logHead, len(sets))
+	for i, set := range sets {
+		ch := make(chan logItem, 4)
+		heads[i] = &logHead{ch: ch, open: true}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(ch)
+			rd.produce(set, ch, stop)
+		}()
+	}
+	for _, h := range heads {
+		if err := rd.fetch(h); err != nil {
+			return err
+		}
+	}
+	if len(heads) == 1 {
+		h := heads[0]
+		for h.open {
+			for i := range h.batch {
+				if err := rd.logs.Add(h.batch[i]); err != nil {
+					return err
+				}
+			}
+			rd.recycle(h.batch)
+			if err := rd.fetch(h); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for {
+		var next *logHead
+		for _, h := range heads {
+			if len(h.batch) > 0 && (next == nil || h.batch[0].At.Before(next.batch[0].At)) {
+				next = h
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		if err := rd.logs.Add(next.batch[0]); err != nil {
+			return err
+		}
+		next.batch = next.batch[1:]
+		if len(next.batch) == 0 {
+			rd.recycle(next.batch)
+			if err := rd.fetch(next); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// batch returns an empty batch of events, one the merge is done with when there is one:
+// events hold pointers, and fresh batches would be garbage to collect.
+func (rd *Reader) batch(size int) []maillog.Event {
+	select {
+	case b := <-rd.free:
+		if cap(b) >= size {
+			return b[:0]
+		}
+	default:
+	}
+	return make([]maillog.Event, 0, size)
+}
+
+// recycle gives a batch the merge is done with back to the readers.
+func (rd *Reader) recycle(b []maillog.Event) {
+	select {
+	case rd.free <- b[:0:cap(b)]:
+	default:
+	}
+}
+
+// logHead is the merge's view of one set: the events it has not yet taken.
+type logHead struct {
+	ch    chan logItem
+	batch []maillog.Event
+	open  bool
+}
+
+// fetch takes the next batch of a set, recording the inputs that end on the way.
+func (rd *Reader) fetch(h *logHead) error {
+	h.batch = nil
+	for h.open {
+		it, ok := <-h.ch
+		if !ok {
+			h.open = false
+			return nil
+		}
+		if d := it.done; d != nil {
+			rd.report.Inputs = append(rd.report.Inputs, Input{Name: d.in.name, Format: d.in.format, Bytes: d.res.Bytes, Packing: d.in.packing})
+			rd.logs.input(d.in.name, d.res)
+			if d.err != nil {
+				return logError(d.in.name, d.err)
+			}
+			continue
+		}
+		h.batch = it.events
+		return nil
+	}
+	return nil
+}
+
+// produce reads one set's logs in order, in batches of events.
+func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}) {
+	send := func(it logItem) bool {
+		select {
+		case ch <- it:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	size := logBatch
+	if rd.opts.Follow {
+		size = 1 // each event as it comes
+	}
+	for _, in := range set {
+		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow}
+		if in.yearNote == "" {
+			opt.Year = rd.opts.Year
+		}
+		batch := rd.batch(size)
+		res, err := maillog.ReadFormat(maillog.Format(in.format), in.br, opt, func(e maillog.Event) error {
+			batch = append(batch, e)
+			if len(batch) == size {
+				if !send(logItem{events: batch}) {
+					return errStopped
+				}
+				batch = rd.batch(size)
+			}
+			return nil
+		})
+		if errors.Is(err, errStopped) {
+			return
+		}
+		if len(batch) > 0 && !send(logItem{events: batch}) {
+			return
+		}
+		if !send(logItem{done: &logDone{in: in, res: res, err: err}}) || err != nil {
+			return
+		}
+	}
+}
+
+// logError names the input (and line) of a log reader's error.
+func logError(name string, err error) error {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	// The log readers name the input (and line) themselves: "name:12: reason".
+	msg, where := err.Error(), name
+	if rest, ok := strings.CutPrefix(msg, sanitize.Line(name)); ok && strings.HasPrefix(rest, ":") {
+		if i := strings.Index(rest, ": "); i >= 0 {
+			where, msg = name+rest[:i], rest[i+2:]
+		}
+	}
+	return &InputError{Name: where, Reason: msg}
 }

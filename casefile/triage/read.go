@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"compress/bzip2"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/unblock-mail/unblock/casefile/triage/maillog"
 	"github.com/unblock-mail/unblock/sanitize"
@@ -46,6 +51,15 @@ type Options struct {
 	Location *time.Location        // zone of syslog timestamps; nil: the local zone
 	IP       string                // the sending IP, when the input does not say
 	MaxBytes int64                 // largest message, mbox or reply input; 0: DefaultMaxBytes
+	// OnFinding, when set, receives every finding as it is read, and the report keeps none
+	// (only their groups): a log of any size is read in constant memory.
+	OnFinding func(Finding) error
+	// OnProgression, when set, receives each message's progression in a log when it ends
+	// (sent, bounced or expired); the report keeps only those still being retried.
+	OnProgression func(maillog.Progression) error
+	// Follow keeps reading a log file as it grows (and after it is rotated) until the
+	// context is done; the report is then what was read.
+	Follow bool
 }
 
 // DefaultMaxBytes bounds the inputs that are read whole (messages, mbox files, replies);
@@ -65,6 +79,8 @@ type Report struct {
 	Progressions []maillog.Progression `json:"progressions,omitempty"`
 	Days         []maillog.Day         `json:"daily_volume,omitempty"`
 	Breaches     []maillog.Day         `json:"warmup_breaches,omitempty"`
+
+	classified bool // some finding had a known mode or cause (when findings are not kept)
 }
 
 // Input is one input read.
@@ -73,11 +89,15 @@ type Input struct {
 	Format   Format `json:"format"`
 	Bytes    int64  `json:"bytes"`
 	Messages int    `json:"messages,omitempty"`
+	Packing  string `json:"packing,omitempty"` // what was unpacked: gzip, bzip2, zstd, journal JSON …
 }
 
 // Classified reports whether anything in the report was understood: a finding with a
 // known mode or cause, or a delivered message read.
 func (r *Report) Classified() bool {
+	if r.classified {
+		return true
+	}
 	for _, f := range r.Findings {
 		if f.Mode != UnknownMode || f.Cause != UnknownCause {
 			return true
@@ -100,8 +120,11 @@ type Reader struct {
 	opts    Options
 	report  Report
 	logs    *LogReader
-	total   int64 // bytes read over all inputs, for progress
+	groups  Grouper
+	total   atomic.Int64 // bytes read over all inputs, for progress (logs are read concurrently)
 	sources map[string]int
+	sinkErr error                // the first error OnFinding returned
+	free    chan []maillog.Event // batches of events to reuse (readLogs)
 }
 
 // NewReader returns a reader with the given options.
@@ -201,9 +224,9 @@ func errReason(err error) string {
 }
 
 func (rd *Reader) progress(n int64) {
-	rd.total += n
+	t := rd.total.Add(n)
 	if rd.opts.Progress != nil {
-		rd.opts.Progress(rd.total)
+		rd.opts.Progress(t)
 	}
 }
 
@@ -232,29 +255,160 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	if name == "" {
 		name = "stdin"
 	}
-	cr := &counting{ctx: ctx, r: r, rd: rd}
-	br := bufio.NewReaderSize(cr, 64<<10)
-	head, err := br.Peek(64 << 10)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return &InputError{Name: name, Reason: "cannot read: " + errReason(err)}
+	in, err := rd.open(ctx, name, r)
+	if err != nil {
+		return err
 	}
+	defer in.close()
+	if in.log() {
+		return rd.readLogs(ctx, [][]*opened{{in}})
+	}
+	return rd.readText(ctx, in)
+}
+
+const reasonEmpty = "empty input"
+
+// opened is an input ready to read: unpacked, its head seen, its format known.
+type opened struct {
+	name     string
+	br       *bufio.Reader
+	head     []byte
+	format   Format
+	packing  string        // what was unpacked, "" for plain text
+	closers  []func()      // decompressors to release
+	file     *os.File      // the file, when the input is a plain file (for its last line)
+	first    maillog.Stamp // the first line's time, for logs with syslog or Exim stamps
+	stamped  bool
+	year     int    // year of the first line, when the set it belongs to says (logSets)
+	yearNote string // why
+}
+
+func (in *opened) close() {
+	for _, c := range in.closers {
+		c()
+	}
+	in.closers = nil
+}
+
+// log reports whether the input is a log: read as a stream, in any size.
+func (in *opened) log() bool {
+	switch in.format {
+	case FormatPostfix, FormatExim, FormatSES, FormatSendGrid, FormatJSON:
+		return true
+	}
+	return false
+}
+
+// The magic numbers that open compressed files: rotated logs are gzip (logrotate's
+// default), sometimes bzip2, xz or zstd.
+var (
+	gzipMagic  = []byte{0x1f, 0x8b}
+	bzip2Magic = []byte("BZh")
+	zstdMagic  = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	xzMagic    = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+)
+
+// open unpacks an input by its content (compression, then a journal export), looks at its
+// head and tells its format.
+func (rd *Reader) open(ctx context.Context, name string, r io.Reader) (*opened, error) {
+	if name == "" {
+		name = "stdin"
+	}
+	in := &opened{name: name}
+	in.file, _ = r.(*os.File)
+	fail := func(err error) (*opened, error) {
+		in.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &InputError{Name: name, Reason: "cannot read: " + errReason(err)}
+	}
+	br := bufio.NewReaderSize(&counting{ctx: ctx, r: r, rd: rd}, 64<<10)
+	head, err := peek(br)
+	if err != nil {
+		return fail(err)
+	}
+	var unpacked io.Reader
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &InputError{Name: name, Reason: "gzip: " + errReason(err)}
+		}
+		unpacked, in.packing = z, "gzip"
+		in.closers = append(in.closers, func() { z.Close() })
+	case bytes.HasPrefix(head, bzip2Magic) && len(head) >= 10 && head[3] >= '1' && head[3] <= '9' &&
+		(bytes.Equal(head[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || bytes.Equal(head[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90})):
+		unpacked, in.packing = bzip2.NewReader(br), "bzip2"
+	case bytes.HasPrefix(head, zstdMagic):
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, &InputError{Name: name, Reason: "zstd: " + errReason(err)}
+		}
+		unpacked, in.packing = z, "zstd"
+		in.closers = append(in.closers, z.Close)
+	case bytes.HasPrefix(head, xzMagic):
+		return nil, &InputError{Name: name, Reason: "xz-compressed, which triage does not unpack: unpack it first (xz -dc) or give it on standard input"}
+	}
+	if unpacked != nil {
+		in.file = nil
+		br = bufio.NewReaderSize(unpacked, 64<<10)
+		if head, err = peek(br); err != nil {
+			in.close()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &InputError{Name: name, Reason: in.packing + ": " + errReason(err)}
+		}
+	}
+	if j := maillog.DetectJournal(head); j != maillog.NotJournal && (rd.opts.Format == FormatAuto || in.logFormat(rd.opts.Format)) {
+		in.file = nil
+		in.packing = strings.TrimPrefix(in.packing+", "+j.String(), ", ")
+		lines := maillog.JournalLines(br, j)
+		in.closers = append(in.closers, func() { lines.Close() })
+		br = bufio.NewReaderSize(lines, 64<<10)
+		if head, err = peek(br); err != nil {
+			in.close()
+			return nil, &InputError{Name: name, Reason: errReason(err)}
+		}
+	}
+	in.br, in.head = br, head
 	if len(bytes.TrimSpace(head)) == 0 {
-		return &InputError{Name: name, Reason: "empty input"}
+		in.close()
+		return nil, &InputError{Name: name, Reason: reasonEmpty}
 	}
 	if binary(head) {
-		return &InputError{Name: name, Reason: "binary data, not a reply, message or log"}
+		in.close()
+		return nil, &InputError{Name: name, Reason: "binary data, not a reply, message or log"}
 	}
-	format := rd.opts.Format
-	if format == FormatAuto {
+	in.format = rd.opts.Format
+	if in.format == FormatAuto {
 		// Detected on LF line ends: a CR-only mbox starts with "From " all the same.
-		format = detect(lineEndsLF(head))
+		in.format = detect(lineEndsLF(head))
 	}
+	if in.format == FormatPostfix || in.format == FormatExim {
+		in.first, in.stamped = maillog.FirstStamp(head, rd.opts.Location)
+	}
+	return in, nil
+}
+
+func (in *opened) logFormat(f Format) bool {
+	return f == FormatPostfix || f == FormatExim
+}
+
+// peek returns the first 64 KiB (or all) of the input.
+func peek(br *bufio.Reader) ([]byte, error) {
+	head, err := br.Peek(64 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	return head, nil
+}
+
+// readText reads an input that is not a log: replies, messages, mbox.
+func (rd *Reader) readText(ctx context.Context, in *opened) error {
+	name, br, head, format := in.name, in.br, in.head, in.format
 	switch format {
-	case FormatPostfix, FormatExim, FormatSES, FormatSendGrid, FormatJSON:
-		return rd.readLog(name, br, format)
 	case FormatReply, FormatMessage, FormatHeaders, FormatMbox:
 	default:
 		return &InputError{Name: name, Reason: fmt.Sprintf("unknown format %q", format)}
@@ -277,17 +431,17 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 	if longLine(data) {
 		return &InputError{Name: name, Reason: fmt.Sprintf("a line longer than %d KiB: not a reply or message", maxLine>>10)}
 	}
-	in := Input{Name: name, Format: format, Bytes: int64(len(data))}
+	input := Input{Name: name, Format: format, Bytes: int64(len(data)), Packing: in.packing}
 	switch format {
 	case FormatReply:
 		rd.readReplies(name, data)
 	case FormatMessage:
-		in.Messages = 1
+		input.Messages = 1
 		if err := rd.readMessage(name, data, 0); err != nil {
 			return err
 		}
 	case FormatHeaders:
-		in.Messages = 1
+		input.Messages = 1
 		if err := rd.readHeaders(name, data); err != nil {
 			return err
 		}
@@ -296,10 +450,10 @@ func (rd *Reader) Read(ctx context.Context, name string, r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		in.Messages = n
+		input.Messages = n
 	}
-	rd.report.Inputs = append(rd.report.Inputs, in)
-	return nil
+	rd.report.Inputs = append(rd.report.Inputs, input)
+	return rd.sinkErr
 }
 
 // lineEndsLF makes CRLF and CR-only (classic Mac) line ends LF, so that every reader
@@ -470,31 +624,6 @@ func splitParagraphs(text string) []paragraph {
 	return out
 }
 
-// readLog hands a log to the log readers.
-func (rd *Reader) readLog(name string, r io.Reader, format Format) error {
-	if rd.logs == nil {
-		rd.logs = NewLogReader()
-	}
-	opt := maillog.Options{Name: name, Year: rd.opts.Year, Location: rd.opts.Location, SendingIP: rd.opts.IP}
-	res, err := rd.logs.Read(r, maillog.Format(format), opt)
-	rd.report.Inputs = append(rd.report.Inputs, Input{Name: name, Format: format, Bytes: res.Bytes})
-	if err != nil {
-		var ie *InputError
-		if errors.As(err, &ie) {
-			return err
-		}
-		// The log readers name the input (and line) themselves: "name:12: reason".
-		msg, where := err.Error(), name
-		if rest, ok := strings.CutPrefix(msg, sanitize.Line(name)); ok && strings.HasPrefix(rest, ":") {
-			if i := strings.Index(rest, ": "); i >= 0 {
-				where, msg = name+rest[:i], rest[i+2:]
-			}
-		}
-		return &InputError{Name: where, Reason: msg}
-	}
-	return nil
-}
-
 // add puts a finding in the report, once: the same source and text twice count once.
 func (rd *Reader) add(f Finding) {
 	if f.SendingIP == "" && rd.opts.IP != "" {
@@ -507,61 +636,46 @@ func (rd *Reader) add(f Finding) {
 	if _, dup := rd.sources[key]; dup {
 		return
 	}
-	rd.sources[key] = len(rd.report.Findings)
+	rd.sources[key] = len(rd.sources)
+	if err := rd.found(f); err != nil && rd.sinkErr == nil {
+		rd.sinkErr = err
+	}
+}
+
+// found takes one finding: into its group, and to OnFinding or the report.
+func (rd *Reader) found(f Finding) error {
+	rd.groups.Add(f)
+	if f.Mode != UnknownMode || f.Cause != UnknownCause {
+		rd.report.classified = true
+	}
+	if rd.opts.OnFinding != nil {
+		return rd.opts.OnFinding(f)
+	}
 	rd.report.Findings = append(rd.report.Findings, f)
+	return nil
 }
 
 // Report returns what was read so far, with groups.
 func (rd *Reader) Report() *Report {
 	rep := rd.report
 	rep.Findings = append([]Finding{}, rep.Findings...)
+	rep.Inputs = slices.Clone(rep.Inputs)
+	rep.Notes = slices.Clone(rep.Notes)
 	if rd.logs != nil {
 		lr := rd.logs.Report()
-		rep.Findings = append(rep.Findings, lr.Findings...)
 		rep.Progressions, rep.Days, rep.Breaches = lr.Progressions, lr.Days, lr.Breaches
 		rep.Notes = append(rep.Notes, lr.Assumed...)
 	}
-	rep.Groups = GroupFindings(rep.Findings)
+	rep.Groups = rd.groups.Groups()
 	return &rep
 }
 
 // GroupFindings aggregates findings by provider, control and IP, in order of first
 // appearance. Delivered mail and auto-replies are not failures and are not grouped.
 func GroupFindings(fs []Finding) []Group {
-	groups := []Group{}
-	index := map[string]int{}
+	var g Grouper
 	for _, f := range fs {
-		if f.Mode == Delivered || f.Mode == AutoReply {
-			continue
-		}
-		key := f.Provider + "\x00" + f.Control + "\x00" + f.IP
-		i, ok := index[key]
-		if !ok {
-			i = len(groups)
-			index[key] = i
-			groups = append(groups, Group{Provider: f.Provider, Control: f.Control, IP: f.IP, Mode: f.Mode, Cause: f.Cause, Route: f.Route})
-		}
-		g := &groups[i]
-		if f.Mode == HardBlock && g.Mode == Deferral {
-			// Deferred, then blocked: the block is what the case is about, and its route
-			// (a PDR delay waits, a PDR block needs the request).
-			g.Mode, g.Cause, g.Route = f.Mode, f.Cause, f.Route
-		}
-		g.Count++
-		if !f.At.IsZero() {
-			if g.FirstSeen.IsZero() || f.At.Before(g.FirstSeen) {
-				g.FirstSeen = f.At
-			}
-			if f.At.After(g.LastSeen) {
-				g.LastSeen = f.At
-			}
-		}
-		if f.RecipientDomain != "" && !slices.Contains(g.RecipientDomains, f.RecipientDomain) {
-			g.RecipientDomains = append(g.RecipientDomains, f.RecipientDomain)
-		}
+		g.Add(f)
 	}
-	for i := range groups {
-		slices.Sort(groups[i].RecipientDomains)
-	}
-	return groups
+	return g.Groups()
 }

@@ -53,15 +53,6 @@ func benchStore(b *testing.B) (dir string, xmlBytes int64) {
 	return dir, xmlBytes
 }
 
-func buildUnblock(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "unblock")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // peakRSS is the largest resident set of the commands run, in MB.
 func peakRSS(ps *os.ProcessState) float64 {
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
@@ -76,7 +67,7 @@ func peakRSS(ps *os.ProcessState) float64 {
 // installed: parsedmarc is not packaged for Debian and PyPI is out of reach here.
 func BenchmarkReportsStore(b *testing.B) {
 	dir, xmlBytes := benchStore(b)
-	bin := buildUnblock(b)
+	bin := buildUnblock(b, b.TempDir())
 	b.Run("unblock", func(b *testing.B) {
 		var rss, cpu float64
 		for b.Loop() {

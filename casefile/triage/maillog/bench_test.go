@@ -1,6 +1,7 @@
 package maillog
 
 import (
+	"github.com/unblock-mail/unblock/casefile/triage/maillog/maillogtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,14 +19,14 @@ func BenchmarkPostfix(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gen := newPostfixGen(1, size)
+	gen := maillogtest.NewPostfix(1, size)
 	if _, err := io.Copy(f, gen); err != nil {
 		b.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
-	want := gen.counts[Sent] + gen.counts[Deferred] + gen.counts[Bounced] + gen.counts[Expired]
+	want := gen.Events()
 	fi, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)

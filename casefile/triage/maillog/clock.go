@@ -120,6 +120,7 @@ type clock struct {
 	locSet     bool
 	year       int
 	yearSet    bool
+	yearNote   string
 	now        func() time.Time
 	started    bool
 	lastMonth  int
@@ -134,7 +135,7 @@ type clock struct {
 }
 
 func newClock(opt Options) *clock {
-	c := &clock{loc: opt.Location, year: opt.Year, now: opt.Now}
+	c := &clock{loc: opt.Location, year: opt.Year, now: opt.Now, yearNote: cmpOr(opt.YearNote, "as given")}
 	c.locSet = c.loc != nil
 	if c.loc == nil {
 		c.loc = time.Local
@@ -146,13 +147,34 @@ func newClock(opt Options) *clock {
 	return c
 }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 func monthOf(b []byte) int {
-	for i, m := range months {
-		if b[0] == m[0] && b[1] == m[1] && b[2] == m[2] {
-			return i + 1
-		}
+	// The three letters as one number: a switch, not a loop over the names (every line
+	// of a syslog file has a month).
+	switch uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) {
+	case 'J'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'F'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'M'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'A'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'M'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'J'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'J'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'A'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 'S'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'O'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'N'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'D'<<16 | 'e'<<8 | 'c':
+		return 12
 	}
 	return 0
 }
@@ -294,7 +316,7 @@ func (c *clock) assumed(res *Result) {
 		res.Rollovers = c.rollovers
 		switch {
 		case c.yearSet:
-			res.Assumed = append(res.Assumed, fmt.Sprintf("year %d for syslog timestamps (as given)", c.firstYear))
+			res.Assumed = append(res.Assumed, fmt.Sprintf("year %d for syslog timestamps (%s)", c.firstYear, c.yearNote))
 		case c.pastShift:
 			res.Assumed = append(res.Assumed, fmt.Sprintf("year %d for syslog timestamps (the current year would put them in the future)", c.firstYear))
 		default:

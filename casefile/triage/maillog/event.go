@@ -94,12 +94,16 @@ func (e *Event) SendingHost() string {
 // Options tune a reader. The zero value reads with the local zone and the current year.
 type Options struct {
 	Name      string                // the input's name in sources; "stdin" when empty
-	Year      int                   // year of syslog timestamps that carry none; 0 = current year
+	Year      int                   // year of the first syslog timestamp (they carry none); 0 = current year
+	YearNote  string                // why Year is what it is, for Result.Assumed; "" = "as given"
 	Location  *time.Location        // zone of timestamps that carry none; nil = time.Local
 	SendingIP string                // the sending IP when the log does not name one (--ip)
 	Host      string                // the logging host when the log does not name one (Exim)
 	Progress  func(bytesRead int64) // called as the input is read, with the total so far
 	Now       func() time.Time      // the clock for the default year; nil = time.Now
+	// Live is for an input that grows while it is read (a followed log): each read's lines
+	// are handed on at once instead of waiting to fill a chunk.
+	Live bool
 }
 
 // Result says what a reader read and what it assumed.

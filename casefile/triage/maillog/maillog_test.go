@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/unblock-mail/unblock/casefile/triage/maillog/maillogtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -510,7 +511,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestProgress(t *testing.T) {
-	gen := newPostfixGen(7, 1<<20)
+	gen := maillogtest.NewPostfix(7, 1<<20)
 	var last, calls int64
 	evs, res := readAll(t, Postfix, gen, Options{Name: "gen", Year: 2026, Progress: func(n int64) {
 		if n < last {
@@ -522,9 +523,9 @@ func TestProgress(t *testing.T) {
 	if last != res.Bytes || res.Bytes < 1<<20 || calls < 2 {
 		t.Errorf("progress ended at %d of %d after %d calls", last, res.Bytes, calls)
 	}
-	want := gen.counts[Sent] + gen.counts[Deferred] + gen.counts[Bounced] + gen.counts[Expired]
-	if len(evs) != want || res.Lines != gen.lines || res.Skipped != 0 {
-		t.Errorf("generated %d events in %d lines, read %d in %d", want, gen.lines, len(evs), res.Lines)
+	want := gen.Events()
+	if len(evs) != want || res.Lines != gen.Lines || res.Skipped != 0 {
+		t.Errorf("generated %d events in %d lines, read %d in %d", want, gen.Lines, len(evs), res.Lines)
 	}
 }
 

@@ -3,10 +3,13 @@ package maillog
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/unblock-mail/unblock/sanitize"
@@ -31,46 +34,269 @@ type queuedMessage struct {
 // stays constant even for a log whose "removed" lines were filtered out.
 const maxQueue = 1 << 17
 
-type postfixReader struct {
-	opt   Options
-	clock *clock
-	res   Result
-	queue map[string]queuedMessage
-	ln    lines
-	// The last host, instance and sending IP seen, so each line does not allocate them anew.
+// A Postfix log is read in chunks of whole lines, parsed by several workers at once; what
+// needs the lines in order (the year of syslog stamps, the queue that joins a delivery to
+// its sender and Message-ID) is done after, in order, from what the workers noted.
+const postfixChunk = 512 << 10
+
+// pfOp is what one line says, noted by a worker for the in-order pass.
+type pfOp struct {
+	kind   pfKind
+	line   int    // within the chunk, 1-based
+	qid    string // the queue ID
+	stamp  []byte // into the chunk's data
+	iso    bool
+	ev     int    // index of the event in the chunk's events (pfEvent, pfFrom with expiry)
+	join   bool   // fill the sender, Message-ID and size from the queue
+	sender string // pfFrom: as logged ("<>" for the null sender)
+	size   int64  // pfFrom: -1 when not logged
+	msgID  string // pfMessageID
+}
+
+type pfKind uint8
+
+const (
+	pfEvent     pfKind = iota // a delivery attempt, rejection
+	pfFrom                    // qmgr's from=<…>, size=…; with ev set, an expiry too
+	pfMessageID               // cleanup's message-id=
+	pfRemoved                 // qmgr's removed
+)
+
+type pfChunk struct {
+	buf     []byte // reused from chunk to chunk (chunkPool)
+	data    []byte
+	ops     []pfOp
+	evs     []Event
+	lines   int
+	skipped int
+	tooLong int   // line (within the chunk) longer than MaxLine, 0 if none
+	readErr error // the input failed after data
+	done    chan struct{}
+}
+
+// pfWorker parses lines; it keeps only caches of the last host and instance.
+type pfWorker struct {
+	hosts, instances           map[string]hostCache // names seen, sanitized, with their IPs
+	opt                        Options
 	host, instance, instanceIP string
 	hostIP                     string
 }
 
+type hostCache struct{ name, ip string }
+
 func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	p := &postfixReader{
-		opt:   opt,
-		clock: newClock(opt),
-		queue: make(map[string]queuedMessage),
-		ln:    lines{br: br, name: name(opt)},
+	res := Result{Format: Postfix}
+	clk := newClock(opt)
+	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
+	work := make(chan *pfChunk, workers)
+	ordered := make(chan *pfChunk, workers+1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(work)
+		defer close(ordered)
+		splitChunks(br, opt.Live, work, ordered, stop)
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &pfWorker{opt: opt}
+			for c := range work {
+				w.chunk(c)
+				close(c.done)
+			}
+		}()
 	}
-	p.res.Format = Postfix
-	for {
-		line, err := p.ln.next()
-		if err == io.EOF {
-			break
+	queue := make(map[string]queuedMessage)
+	remember := func(qid string, m queuedMessage) {
+		if _, ok := queue[qid]; !ok && len(queue) >= maxQueue {
+			clear(queue)
 		}
-		if err != nil {
-			p.finish()
-			return p.res, err
+		queue[qid] = m
+	}
+	base := 0
+	for c := range ordered {
+		<-c.done
+		for i := range c.ops {
+			op := &c.ops[i]
+			switch op.kind {
+			case pfRemoved:
+				delete(queue, op.qid)
+				continue
+			case pfMessageID:
+				m := queue[op.qid]
+				if m.messageID != op.msgID {
+					m.messageID = op.msgID
+					remember(op.qid, m)
+				}
+				continue
+			case pfFrom:
+				m, known := queue[op.qid]
+				n := m
+				n.sender = op.sender
+				if op.size >= 0 {
+					n.size = op.size
+				}
+				if !known || n != m {
+					remember(op.qid, n)
+				}
+				if !op.join {
+					continue
+				}
+			}
+			var at time.Time
+			var ok bool
+			line := base + op.line
+			if op.iso {
+				at, ok = clk.iso(op.stamp)
+			} else {
+				at, ok = clk.rfc3164(op.stamp, func() string { return name(opt) + ":" + strconv.Itoa(line) })
+			}
+			if !ok || at.IsZero() {
+				res.Skipped++
+				continue
+			}
+			e := c.evs[op.ev]
+			e.At, e.Line = at, line
+			if op.join {
+				m := queue[op.qid]
+				e.Sender, e.MessageID, e.Size = m.sender, m.messageID, m.size
+			}
+			res.Events++
+			if err := fn(e); err != nil {
+				res.Lines = line
+				clk.assumed(&res)
+				return res, err
+			}
 		}
-		if err := p.line(line, fn); err != nil {
-			p.finish()
-			return p.res, err
+		res.Skipped += c.skipped
+		tooLong, readErr, lines := c.tooLong, c.readErr, c.lines
+		clear(c.evs)
+		chunkPool.Put(c)
+		if tooLong > 0 {
+			res.Lines = base + tooLong - 1
+			clk.assumed(&res)
+			return res, fmt.Errorf("%s:%d: line longer than %d KiB: %w", name(opt), base+tooLong, MaxLine>>10, ErrNotLog)
+		}
+		base += lines
+		if readErr != nil {
+			res.Lines = base
+			clk.assumed(&res)
+			return res, readErr
 		}
 	}
-	p.finish()
-	return p.res, nil
+	res.Lines = base
+	clk.assumed(&res)
+	return res, nil
 }
 
-func (p *postfixReader) finish() {
-	p.res.Lines = p.ln.n
-	p.clock.assumed(&p.res)
+// chunkPool keeps chunks for reuse once the in-order pass is done with them: the data and
+// notes of a chunk are not referred to by the events given out.
+var chunkPool sync.Pool
+
+// splitChunks reads the input in chunks of whole lines and hands each to the workers and,
+// in order, to the in-order pass.
+func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, stop <-chan struct{}) {
+	var carry []byte
+	for {
+		c, _ := chunkPool.Get().(*pfChunk)
+		if c == nil {
+			c = &pfChunk{}
+		}
+		need := max(postfixChunk, len(carry)+MaxLine)
+		if cap(c.buf) < need {
+			c.buf = make([]byte, need)
+		}
+		buf := c.buf[:need]
+		*c = pfChunk{buf: c.buf, ops: c.ops[:0], evs: c.evs[:0], done: make(chan struct{})}
+		n := copy(buf, carry)
+		var m int
+		var err error
+		if live {
+			// What is there now: the next read may wait for the log to grow.
+			for m == 0 && err == nil {
+				m, err = br.Read(buf[n:])
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+		} else {
+			m, err = io.ReadFull(br, buf[n:])
+		}
+		n += m
+		data := buf[:n]
+		end := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !end {
+			c.readErr = err
+		}
+		if !end && c.readErr == nil {
+			i := bytes.LastIndexByte(data, '\n')
+			if i < 0 || len(data)-i-1 > MaxLine {
+				// No line end in the chunk, or a tail longer than a line may be.
+				c.data = data
+				c.tooLong = bytes.Count(data, []byte("\n")) + 1
+				data, end = nil, true
+			} else {
+				carry = append(carry[:0:0], data[i+1:]...)
+				data = data[:i+1]
+			}
+		}
+		if data != nil {
+			c.data = data
+		}
+		if len(c.data) == 0 && c.readErr == nil && c.tooLong == 0 {
+			return
+		}
+		select {
+		case ordered <- c:
+		case <-stop:
+			return
+		}
+		select {
+		case work <- c:
+		case <-stop:
+			return
+		}
+		if end || c.readErr != nil {
+			return
+		}
+	}
+}
+
+// chunk parses the lines of one chunk into ops.
+func (w *pfWorker) chunk(c *pfChunk) {
+	data := c.data
+	limit := 0
+	if c.tooLong > 0 {
+		limit = c.tooLong // parse the lines before the long one
+	}
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		c.lines++
+		if limit > 0 && c.lines >= limit {
+			return
+		}
+		if len(line) > MaxLine {
+			c.tooLong = c.lines
+			return
+		}
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		w.line(c, line)
+	}
 }
 
 var (
@@ -82,15 +308,15 @@ var (
 	bNoQueue   = []byte("NOQUEUE: ")
 )
 
-func (p *postfixReader) line(line []byte, fn func(Event) error) error {
+func (w *pfWorker) line(c *pfChunk, line []byte) {
 	h, ok := parseSyslog(line)
 	if !ok {
-		p.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
 	slash := bytes.IndexByte(h.tag, '/')
 	if slash <= 0 {
-		return nil // another program's line
+		return // another program's line
 	}
 	service := h.tag[bytes.LastIndexByte(h.tag, '/')+1:]
 	msg := h.msg
@@ -98,37 +324,24 @@ func (p *postfixReader) line(line []byte, fn func(Event) error) error {
 	if bytes.HasPrefix(msg, bNoQueue) {
 		msg = msg[len(bNoQueue):]
 	} else {
-		c := bytes.IndexByte(msg, ':')
-		if c < 5 || c > 24 || c+2 > len(msg) || msg[c+1] != ' ' || !alnum(msg[:c]) {
-			return nil
+		i := bytes.IndexByte(msg, ':')
+		if i < 5 || i > 24 || i+2 > len(msg) || msg[i+1] != ' ' || !alnum(msg[:i]) {
+			return
 		}
-		qid, msg = msg[:c], msg[c+2:]
+		qid, msg = msg[:i], msg[i+2:]
 	}
 	switch {
 	case qid != nil && bytes.HasPrefix(msg, bTo):
-		return p.delivery(h, qid, msg, fn)
+		w.delivery(c, h, h.msg[:len(h.msg)-len(msg)], msg)
 	case qid != nil && bytes.HasPrefix(msg, bFrom):
-		return p.from(h, qid, msg, fn)
+		w.from(c, h, qid, msg)
 	case qid != nil && bytes.Equal(msg, bRemoved):
-		delete(p.queue, string(qid))
+		c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: string(qid)})
 	case qid != nil && bytes.HasPrefix(msg, bMessageID):
-		id := msg[len(bMessageID):]
-		m := p.queue[string(qid)]
-		if m.messageID != string(id) {
-			m.messageID = sanitize.Line(string(id))
-			p.remember(qid, m)
-		}
+		c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: string(qid), msgID: sanitize.Line(string(msg[len(bMessageID):]))})
 	case bytes.HasPrefix(msg, bReject) && (bytes.Equal(service, []byte("smtpd")) || bytes.Equal(service, []byte("postscreen"))):
-		return p.reject(h, qid, msg[len(bReject):], fn)
+		w.reject(c, h, qid, msg[len(bReject):])
 	}
-	return nil
-}
-
-func (p *postfixReader) remember(qid []byte, m queuedMessage) {
-	if _, ok := p.queue[string(qid)]; !ok && len(p.queue) >= maxQueue {
-		clear(p.queue)
-	}
-	p.queue[string(qid)] = m
 }
 
 func alnum(b []byte) bool {
@@ -140,80 +353,85 @@ func alnum(b []byte) bool {
 	return true
 }
 
-// start fills the fields every Postfix event shares.
-func (p *postfixReader) start(h syslogHeader, qid string) (Event, bool) {
-	var at = p.at(h)
-	if at.IsZero() {
-		p.res.Skipped++
-		return Event{}, false
-	}
-	if string(h.host) != p.host {
-		p.host = sanitize.Line(string(h.host))
-		p.hostIP = ""
-		if a, err := netip.ParseAddr(p.host); err == nil {
-			p.hostIP = a.String()
-		}
-	}
-	inst := h.tag[:bytes.IndexByte(h.tag, '/')]
-	if string(inst) != p.instance {
-		p.instance = sanitize.Line(string(inst))
-		p.instanceIP = ""
-		// A multi-instance setup names instances after their address: postfix-203.0.113.25.
-		if ip, ok := strings.CutPrefix(p.instance, "postfix-"); ok {
-			if a, err := netip.ParseAddr(ip); err == nil {
-				p.instanceIP = a.String()
-			}
-		}
-	}
-	e := Event{
-		At:      at,
-		File:    name(p.opt),
-		Line:    p.ln.n,
-		Format:  Postfix,
-		Host:    p.host,
-		QueueID: qid,
-	}
-	if p.instance != "postfix" {
-		e.Instance = p.instance
-	}
-	switch {
-	case p.instanceIP != "":
-		e.SendingIP = p.instanceIP
-	case p.opt.SendingIP != "":
-		e.SendingIP = p.opt.SendingIP
-	default:
-		e.SendingIP = p.hostIP
-	}
-	return e, true
+// event notes an event of the line; its time (and the queue's fields, with join) are
+// filled in by the in-order pass.
+func (w *pfWorker) event(c *pfChunk, h syslogHeader, kind pfKind, qid string, e Event, join bool) *pfOp {
+	c.evs = append(c.evs, e)
+	c.ops = append(c.ops, pfOp{kind: kind, line: c.lines, qid: qid, stamp: h.stamp, iso: h.iso, ev: len(c.evs) - 1, join: join})
+	return &c.ops[len(c.ops)-1]
 }
 
-func (p *postfixReader) at(h syslogHeader) (t time.Time) {
-	var ok bool
-	if h.iso {
-		t, ok = p.clock.iso(h.stamp)
-	} else {
-		t, ok = p.clock.rfc3164(h.stamp, func() string { return name(p.opt) + ":" + strconv.Itoa(p.ln.n) })
+// start fills the fields every Postfix event shares.
+func (w *pfWorker) start(h syslogHeader, qid string) Event {
+	if string(h.host) != w.host {
+		// Hosts alternate in a merged log: each is sanitized and parsed once.
+		hc, ok := w.hosts[string(h.host)]
+		if !ok {
+			hc.name = sanitize.Line(string(h.host))
+			if a, err := netip.ParseAddr(hc.name); err == nil {
+				hc.ip = a.String()
+			}
+			if w.hosts == nil {
+				w.hosts = map[string]hostCache{}
+			}
+			if len(w.hosts) < 256 {
+				w.hosts[string(h.host)] = hc
+			}
+		}
+		w.host, w.hostIP = hc.name, hc.ip
 	}
-	if !ok {
-		return time.Time{}
+	inst := h.tag[:bytes.IndexByte(h.tag, '/')]
+	if string(inst) != w.instance {
+		ic, ok := w.instances[string(inst)]
+		if !ok {
+			ic.name = sanitize.Line(string(inst))
+			// A multi-instance setup names instances after their address: postfix-203.0.113.25.
+			if ip, ok := strings.CutPrefix(ic.name, "postfix-"); ok {
+				if a, err := netip.ParseAddr(ip); err == nil {
+					ic.ip = a.String()
+				}
+			}
+			if w.instances == nil {
+				w.instances = map[string]hostCache{}
+			}
+			if len(w.instances) < 256 {
+				w.instances[string(inst)] = ic
+			}
+		}
+		w.instance, w.instanceIP = ic.name, ic.ip
 	}
-	return t
+	e := Event{
+		File:    name(w.opt),
+		Format:  Postfix,
+		Host:    w.host,
+		QueueID: qid,
+	}
+	if w.instance != "postfix" {
+		e.Instance = w.instance
+	}
+	switch {
+	case w.instanceIP != "":
+		e.SendingIP = w.instanceIP
+	case w.opt.SendingIP != "":
+		e.SendingIP = w.opt.SendingIP
+	default:
+		e.SendingIP = w.hostIP
+	}
+	return e
 }
 
 // delivery reads "to=<rcpt>, relay=host[ip]:port, delay=…, dsn=5.1.1, status=bounced (…)".
-func (p *postfixReader) delivery(h syslogHeader, qidb, msg []byte, fn func(Event) error) error {
+func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	st := bytes.Index(msg, []byte(", status="))
 	if st < 0 {
-		p.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
-	s := string(msg) // one allocation; every field below is a substring of it
-	m := p.queue[string(qidb)]
-	e, ok := p.start(h, string(qidb))
-	if !ok {
-		return nil
-	}
-	e.Sender, e.MessageID, e.Size = m.sender, m.messageID, m.size
+	// One allocation, "QUEUEID: to=<…>, …": the queue ID and every field below are
+	// substrings of it.
+	whole := string(h.msg[len(h.msg)-len(qidb)-len(msg):])
+	qid, s := whole[:len(qidb)-2], whole[len(qidb):]
+	e := w.start(h, qid)
 	fields, tail := s[:st], s[st+len(", status="):]
 	word, text := tail, ""
 	if sp := strings.IndexByte(tail, ' '); sp >= 0 {
@@ -229,8 +447,8 @@ func (p *postfixReader) delivery(h syslogHeader, qidb, msg []byte, fn func(Event
 	case "expired":
 		e.Status = Expired
 	default:
-		p.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
 	for fields != "" {
 		var f string
@@ -256,8 +474,7 @@ func (p *postfixReader) delivery(h syslogHeader, qidb, msg []byte, fn func(Event
 		e.Text = sanitize.Line(text)
 		e.Reply, e.Stage = postfixReply(e.Text)
 	}
-	p.res.Events++
-	return fn(e)
+	w.event(c, h, pfEvent, qid, e, true)
 }
 
 // nextField splits "a=<x, y>, b=c, …" at the next ", " outside angle brackets.
@@ -317,19 +534,17 @@ func startsWithCode(s string) bool {
 
 // from reads qmgr's "from=<sender>, size=N, nrcpt=N (queue active)" and
 // "from=<sender>, status=expired, returned to sender".
-func (p *postfixReader) from(h syslogHeader, qid, msg []byte, fn func(Event) error) error {
+func (w *pfWorker) from(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	rest := msg[len(bFrom):]
 	end := bytes.IndexByte(rest, '>')
 	if end < 0 {
-		return nil
+		return
 	}
 	sender, rest := rest[:end], rest[end+1:]
-	m, known := p.queue[string(qid)]
-	switch {
-	case len(sender) == 0:
-		m.sender = "<>" // the null sender of bounces
-	case m.sender != string(sender):
-		m.sender = sanitize.Line(string(sender))
+	qid := string(qidb)
+	op := pfOp{kind: pfFrom, line: c.lines, qid: qid, sender: "<>", size: -1} // "<>": the null sender of bounces
+	if len(sender) > 0 {
+		op.sender = sanitize.Line(string(sender))
 	}
 	if i := bytes.Index(rest, []byte("size=")); i >= 0 {
 		j := i + 5
@@ -337,46 +552,38 @@ func (p *postfixReader) from(h syslogHeader, qid, msg []byte, fn func(Event) err
 			j++
 		}
 		if n, err := strconv.ParseInt(string(rest[i+5:j]), 10, 64); err == nil {
-			m.size = n
+			op.size = n
 		}
 	}
-	if !known || p.queue[string(qid)] != m {
-		p.remember(qid, m)
+	i := bytes.Index(rest, []byte("status=expired"))
+	if i < 0 {
+		c.ops = append(c.ops, op)
+		return
 	}
-	if i := bytes.Index(rest, []byte("status=expired")); i >= 0 {
-		e, ok := p.start(h, string(qid))
-		if !ok {
-			return nil
-		}
-		e.Status = Expired
-		e.Sender, e.MessageID, e.Size = m.sender, m.messageID, m.size
-		if t := bytes.TrimLeft(rest[i+len("status=expired"):], ", "); len(t) > 0 {
-			e.Text = sanitize.Line(string(t))
-		}
-		p.res.Events++
-		return fn(e)
+	e := w.start(h, qid)
+	e.Status = Expired
+	if t := bytes.TrimLeft(rest[i+len("status=expired"):], ", "); len(t) > 0 {
+		e.Text = sanitize.Line(string(t))
 	}
-	return nil
+	ev := w.event(c, h, pfFrom, qid, e, true)
+	ev.sender, ev.size = op.sender, op.size
 }
 
 // reject reads smtpd's "RCPT from host[ip]: 554 5.7.1 <x>: Relay access denied; from=<a>
 // to=<b> proto=ESMTP helo=<h>": our server refusing a client.
-func (p *postfixReader) reject(h syslogHeader, qid, msg []byte, fn func(Event) error) error {
+func (w *pfWorker) reject(c *pfChunk, h syslogHeader, qid, msg []byte) {
 	s := string(msg)
 	stage, rest, ok := strings.Cut(s, " from ")
 	if !ok {
-		p.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
 	client, rest, ok := strings.Cut(rest, ": ")
 	if !ok {
-		p.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
-	e, ok := p.start(h, string(qid))
-	if !ok {
-		return nil
-	}
+	e := w.start(h, string(qid))
 	e.Status, e.Inbound = Rejected, true
 	e.Stage = sanitize.Line(stage)
 	e.Relay, e.RelayIP = hostIP(client)
@@ -400,8 +607,7 @@ func (p *postfixReader) reject(h syslogHeader, qid, msg []byte, fn func(Event) e
 	e.Reply = sanitize.Line(reply)
 	e.Text = e.Reply
 	e.DSN = enhancedCode(e.Reply)
-	p.res.Events++
-	return fn(e)
+	w.event(c, h, pfEvent, string(qid), e, false)
 }
 
 func angleField(s, key string) (string, bool) {

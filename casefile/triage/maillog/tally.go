@@ -101,21 +101,34 @@ const maxProgressions = 1 << 16
 // Tally aggregates events: progressions of messages that did not simply go through, and
 // daily volume per sending host. It keeps nothing for messages sent at the first attempt.
 type Tally struct {
-	progress map[string]*Progression
+	progress map[progressKey]*Progression
 	byQueue  map[string][]*Progression
 	days     map[dayKey]*Day
+	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
+	hosts    map[string]string
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
+	// OnDone, when set, receives each progression when it ends (sent, bounced or expired)
+	// and the tally forgets it: memory holds only the messages still being retried.
+	OnDone func(Progression)
 }
+
+// progressKey is one recipient of one message.
+type progressKey struct{ id, recipient string }
 
 type dayKey struct {
 	host string
 	date string
 }
 
+type dayNum struct {
+	host string
+	day  int64 // days since the epoch, UTC
+}
+
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{progress: map[string]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}}
+	return &Tally{progress: map[progressKey]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
 }
 
 // Add counts one event.
@@ -132,13 +145,16 @@ func (t *Tally) Add(e Event) {
 		return
 	}
 	// A message is new on the day of its first attempt; retries are attempts only.
-	t.addDay(e, t.progress[id+"\x00"+e.Recipient] == nil)
+	key := progressKey{id, e.Recipient}
+	p := t.progress[key]
+	t.addDay(e, p == nil)
 	if e.Status == Expired && e.Recipient == "" {
 		// Postfix's qmgr says it of the message: every recipient still waiting expired.
 		open := false
-		for _, p := range t.byQueue[id] {
+		for _, p := range slices.Clone(t.byQueue[id]) {
 			if f := p.Final(); f == Deferred {
 				p.step(e)
+				t.ended(id, p)
 				open = true
 			}
 		}
@@ -146,8 +162,6 @@ func (t *Tally) Add(e Event) {
 			return
 		}
 	}
-	key := id + "\x00" + e.Recipient
-	p := t.progress[key]
 	if p == nil {
 		if e.Status == Sent {
 			return // the common case: through at the first attempt, nothing to tell
@@ -156,11 +170,36 @@ func (t *Tally) Add(e Event) {
 			t.Dropped++
 			return
 		}
-		p = &Progression{QueueID: id, Recipient: e.Recipient, Sender: e.Sender, Host: e.SendingHost(), Source: e.Source(), seq: len(t.progress)}
+		// Cloned: the event's strings may be parts of its whole log line, which a kept
+		// progression must not hold on to.
+		key = progressKey{strings.Clone(id), strings.Clone(e.Recipient)}
+		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: strings.Clone(e.Sender), Host: t.host(e.SendingHost()), Source: e.Source(),
+			seq: len(t.progress), Steps: make([]Step, 0, 2)}
 		t.progress[key] = p
-		t.byQueue[id] = append(t.byQueue[id], p)
+		t.byQueue[key.id] = append(t.byQueue[key.id], p)
 	}
 	p.step(e)
+	t.ended(key.id, p)
+}
+
+// ended hands a progression that has reached its end to OnDone, and forgets it.
+func (t *Tally) ended(id string, p *Progression) {
+	if t.OnDone == nil {
+		return
+	}
+	switch p.Final() {
+	case Sent, Bounced, Expired:
+	default:
+		return
+	}
+	delete(t.progress, progressKey{p.QueueID, p.Recipient})
+	rest := slices.DeleteFunc(t.byQueue[id], func(q *Progression) bool { return q == p })
+	if len(rest) == 0 {
+		delete(t.byQueue, id)
+	} else {
+		t.byQueue[id] = rest
+	}
+	t.OnDone(*p)
 }
 
 func (p *Progression) step(e Event) {
@@ -168,12 +207,12 @@ func (p *Progression) step(e Event) {
 		s := &p.Steps[n-1]
 		s.Count++
 		s.Last = e.At
-		if e.DSN != "" {
-			s.DSN = e.DSN
+		if e.DSN != "" && e.DSN != s.DSN {
+			s.DSN = strings.Clone(e.DSN)
 		}
 		return
 	}
-	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: e.DSN})
+	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: strings.Clone(e.DSN)})
 }
 
 func (t *Tally) addDay(e Event, first bool) {
@@ -184,11 +223,19 @@ func (t *Tally) addDay(e Event, first bool) {
 	if host == "" {
 		host = e.File // Exim logs name no host: the log's own name stands for it
 	}
-	k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
-	d := t.days[k]
+	sec := e.At.Unix()
+	n := dayNum{host, sec / 86400}
+	if sec < 0 && sec%86400 != 0 {
+		n.day--
+	}
+	d := t.byDay[n]
 	if d == nil {
-		d = &Day{Host: k.host, Date: k.date}
-		t.days[k] = d
+		k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
+		if d = t.days[k]; d == nil {
+			d = &Day{Host: strings.Clone(k.host), Date: k.date}
+			t.days[k] = d
+		}
+		t.byDay[n] = d
 	}
 	d.Attempts++
 	if first {
@@ -202,6 +249,21 @@ func (t *Tally) addDay(e Event, first bool) {
 	case Bounced:
 		d.Bounced++
 	}
+}
+
+// host returns one copy of a sending host's name for all its progressions.
+func (t *Tally) host(h string) string {
+	if c, ok := t.hosts[h]; ok {
+		return c
+	}
+	if t.hosts == nil {
+		t.hosts = map[string]string{}
+	}
+	if len(t.hosts) < 1024 {
+		h = strings.Clone(h)
+		t.hosts[h] = h
+	}
+	return h
 }
 
 // Progressions returns the messages that did not go through at the first attempt, in the

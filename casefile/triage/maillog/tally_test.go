@@ -2,6 +2,7 @@ package maillog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,46 @@ func TestDayString(t *testing.T) {
 	d.Breach = false
 	if got := d.String(); strings.Contains(got, "breach") {
 		t.Errorf("no breach: %s", got)
+	}
+}
+
+// With OnDone, each progression leaves the tally when it ends: the same progressions come
+// out, and only the messages still deferred stay.
+func TestProgressionsDone(t *testing.T) {
+	evs, _ := readFile(t, "testdata/postfix-3.7.11/maillog", Options{Year: 2026, Location: time.UTC})
+	kept := tally(evs).Progressions()
+	tl := NewTally()
+	var done []string
+	tl.OnDone = func(p Progression) { done = append(done, p.QueueID+" "+p.Recipient+" "+p.String()) }
+	// The last deferral of the log has no end in it: cut the log before grey1's expiry.
+	cut := 0
+	for i, e := range evs {
+		if e.Status == Expired && cut == 0 {
+			cut = i
+		}
+	}
+	for _, e := range evs[:cut] {
+		tl.Add(e)
+	}
+	open := tl.Progressions()
+	if len(open) == 0 || len(done) == 0 || len(open)+len(done) != len(kept) || len(tl.progress) != len(open) {
+		t.Fatalf("%d open, %d done, %d kept without OnDone", len(open), len(done), len(kept))
+	}
+	for _, p := range open {
+		if p.Final() != Deferred {
+			t.Errorf("open but ended: %+v", p)
+		}
+	}
+	for _, e := range evs[cut:] {
+		tl.Add(e)
+	}
+	var all []string
+	for _, p := range kept {
+		all = append(all, p.QueueID+" "+p.Recipient+" "+p.String())
+	}
+	slices.Sort(all)
+	slices.Sort(done)
+	if len(tl.Progressions()) != 0 || len(tl.byQueue) != 0 || strings.Join(done, "\n") != strings.Join(all, "\n") {
+		t.Errorf("done:\n%s\nkept:\n%s", strings.Join(done, "\n"), strings.Join(all, "\n"))
 	}
 }

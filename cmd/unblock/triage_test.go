@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// deferrals writes n Proofpoint deferrals of n messages, a minute apart.
+func deferrals(n int, from int) string {
+	var b strings.Builder
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(&b, "Nov 22 10:%02d:00 mta postfix/smtp[9653]: %09X: to=<u%d@example.net>, relay=mx0a-0011.pphosted.com[192.0.2.9]:25, delay=1, delays=0/0/1/0, dsn=4.7.1, status=deferred (host mx0a-0011.pphosted.com[192.0.2.9] said: 421 Deferred - see https://ipcheck.proofpoint.com/?ip=198.51.100.4 (in reply to RCPT TO command))\n",
+			i%60, 0xA0000+i, i)
+	}
+	return b.String()
+}
+
+func runTriage(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"triage", "--year", "2026", "--zone", "UTC", "--ip", "198.51.100.4"}, args...), strings.NewReader(""), &out, &errb)
+	if errb.Len() > 0 {
+		t.Logf("stderr: %s", errb.String())
+	}
+	return out.String(), code
+}
+
+// The summary leads; the failures one by one are asked for when there are many.
+func TestTriageSummaryFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.log")
+	os.WriteFile(path, []byte(deferrals(25, 0)), 0o644)
+	row := regexp.MustCompile(`(?m)f\.log:\d+ +u\d+@example\.net +deferral +ip-reputation +proofpoint +dynamic-reputation +198\.51\.100\.4 +421 4\.7\.1$`)
+
+	out, code := runTriage(t, path)
+	if code != 0 || !strings.HasPrefix(out, "deferral ip-reputation · proofpoint · dynamic-reputation · 198.51.100.4 · 25×\n") ||
+		!strings.Contains(out, "\n25 failures: --all lists each") || strings.Contains(out, "SOURCE") || len(row.FindAllString(out, -1)) != 0 {
+		t.Errorf("default output (exit %d):\n%s", code, out)
+	}
+
+	out, code = runTriage(t, "--all", path)
+	head := strings.Index(out, "\nSOURCE ")
+	if code != 0 || !strings.HasPrefix(out, "deferral ip-reputation") || head < 0 || strings.Index(out, "daily volume") > head ||
+		len(row.FindAllString(out, -1)) != 25 || len(row.FindAllString(out[head:], -1)) != 25 {
+		t.Errorf("--all (exit %d):\n%s", code, out)
+	}
+
+	out, code = runTriage(t, "--jsonl", path)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 25 {
+		t.Fatalf("--jsonl: %d lines, exit %d", len(lines), code)
+	}
+	for _, l := range lines {
+		var f struct {
+			Source string
+			Route  struct {
+				Kind string
+				Asks []string
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &f); err != nil || f.Route.Kind != "wait" || len(f.Route.Asks) == 0 || !strings.HasPrefix(f.Source, path+":") {
+			t.Errorf("--jsonl: a finding with its whole route: %v, %+v", err, f)
+		}
+	}
+
+	out, code = runTriage(t, "--json", path)
+	var doc struct {
+		Findings []struct {
+			Route   map[string]any
+			Meaning string
+		}
+		Groups []struct {
+			Count   int
+			Meaning string
+			Route   struct {
+				Kind string
+				Asks []string
+			}
+		}
+		Progressions []json.RawMessage
+		DailyVolume  []struct{ Messages, Deferred int } `json:"daily_volume"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("--json (exit %d): %v\n%s", code, err, out)
+	}
+	if len(doc.Findings) != 25 || len(doc.Findings[0].Route) != 1 || doc.Findings[0].Route["kind"] != "wait" || doc.Findings[0].Meaning != "" ||
+		len(doc.Groups) != 1 || doc.Groups[0].Count != 25 || len(doc.Groups[0].Route.Asks) == 0 || doc.Groups[0].Meaning == "" ||
+		len(doc.Progressions) != 25 || len(doc.DailyVolume) != 1 || doc.DailyVolume[0].Deferred != 25 {
+		t.Errorf("--json: %d findings, first %+v; groups %+v; %d progressions; days %+v",
+			len(doc.Findings), doc.Findings[0], doc.Groups, len(doc.Progressions), doc.DailyVolume)
+	}
+}
+
+// syncBuffer is written by the command while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// --follow prints failures as the log grows and the summary when interrupted.
+func TestTriageFollow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	os.WriteFile(path, []byte(deferrals(1, 0)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"triage", "--follow", "--year", "2026", "--zone", "UTC", path}, strings.NewReader(""), &out, &errb)
+	}()
+	waitFor := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if strings.Count(out.String(), "mail.log:") == n {
+				return
+			}
+		}
+		t.Fatalf("waiting for %d failures:\n%s%s", n, out.String(), errb.String())
+	}
+	waitFor(1)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(deferrals(2, 1))
+	f.Close()
+	waitFor(3)
+	if strings.Contains(out.String(), "daily volume") {
+		t.Errorf("summary before the end:\n%s", out.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "· 3×") || !strings.Contains(s, "2026-11-22 mta: 3 messages, 3 attempts") {
+		t.Errorf("summary after following:\n%s", s)
+	}
+}
