@@ -244,6 +244,23 @@ func (s *Store) summarizeFile(name string) indexEntry {
 	return e
 }
 
+// noteSaved brings the index's line for a case file just saved up to date, so that the
+// next command (add's SummaryOf, list, new's duplicate guard) need not read the case
+// whole again. Best effort: an index that misses it is corrected by Summaries. Two
+// saves of different cases at once may each write the index without the other's line;
+// a line whose stamp no longer matches its file is only read again.
+func (s *Store) noteSaved(path string, c *Case, st fs.FileInfo) {
+	if filepath.Dir(path) != filepath.Clean(s.dir) {
+		return // a case named by a path outside the store
+	}
+	entries := s.readIndex()
+	if entries == nil {
+		entries = map[string]indexEntry{}
+	}
+	entries[filepath.Base(path)] = indexEntry{stamp: indexStampOf(st), sum: Summarize(c)}
+	s.writeIndex(entries)
+}
+
 // readIndex reads the index; a missing, foreign or damaged one is empty (rebuilt).
 func (s *Store) readIndex() map[string]indexEntry {
 	data, _, err := readCaseFile(filepath.Join(s.dir, indexName), MaxCaseSize)

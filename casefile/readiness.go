@@ -113,8 +113,22 @@ func (c *Case) intermittent() string {
 			}
 		}
 	}
-	fs := c.Failures()
-	if len(fs) == 0 || slices.ContainsFunc(fs, func(e Event) bool { return e.Mode != triage.Deferral && e.Mode != triage.Filtering }) {
+	// The failures' modes, walking the timeline in place: an Event is large, and a
+	// timeline may hold 100,000.
+	var deferrals, filtered, other bool
+	for i := range c.Timeline {
+		if e := &c.Timeline[i]; e.IsFailure() {
+			switch e.Mode {
+			case triage.Deferral:
+				deferrals = true
+			case triage.Filtering:
+				filtered = true
+			default:
+				other = true
+			}
+		}
+	}
+	if other || !deferrals && !filtered {
 		return ""
 	}
 	if seen.Failures >= fewSamples {
@@ -122,9 +136,9 @@ func (c *Case) intermittent() string {
 	}
 	noun := "deferral"
 	switch {
-	case !slices.ContainsFunc(fs, func(e Event) bool { return e.Mode == triage.Deferral }):
+	case !deferrals:
 		noun = "filtered message"
-	case slices.ContainsFunc(fs, func(e Event) bool { return e.Mode == triage.Filtering }):
+	case filtered:
 		return fmt.Sprintf("only %s so far, deferrals and filtering", plural(seen.Failures, "failure"))
 	}
 	if seen.Failures == 1 {

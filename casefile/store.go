@@ -273,18 +273,18 @@ func parse(name string, data []byte, snapshot bool) (*Case, error) {
 func decodeCase(name string, data []byte) (*Case, error) {
 	c := new(Case)
 	if head, body, line, ok := splitTimeline(data); ok {
-		if err := decodeStrict(head, c); err != nil {
-			return nil, loadError(name, data, err)
-		}
-		events, err := parseTimeline(name, body, line)
-		if err == nil {
+		events, terr := parseTimeline(name, body, line)
+		if !errors.Is(terr, errNotPlain) {
+			// The head's errors first, as they come first in the file.
+			if err := decodeStrict(head, c); err != nil {
+				return nil, loadError(name, data, err)
+			}
+			if terr != nil {
+				return nil, terr
+			}
 			c.Timeline = events
 			return c, nil
 		}
-		if !errors.Is(err, errNotPlain) {
-			return nil, err
-		}
-		c = new(Case)
 	}
 	if err := decodeStrict(data, c); err != nil {
 		return nil, loadError(name, data, err)
@@ -499,6 +499,10 @@ func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
 	if err := tmp.Chmod(0o600); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
+	written, err := tmp.Stat()
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
@@ -530,8 +534,11 @@ func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
 	if snapshot {
 		c.saved = c.clone()
 	}
-	if st, err := os.Stat(path); err == nil {
+	c.file = fileStamp{}
+	// The file at path is this save's (same inode) unless someone replaced it meanwhile.
+	if st, err := os.Lstat(path); err == nil && os.SameFile(st, written) {
 		c.file = stampOf(st)
+		s.noteSaved(path, c, st)
 	}
 	return nil
 }

@@ -18,8 +18,6 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/unblock-mail/unblock/casefile/triage"
 )
 
 // plainSafe reports whether s, written as a plain scalar in a block mapping, reads back
@@ -195,8 +193,8 @@ func appendTimeline(b []byte, events []Event) ([]byte, error) {
 	return b, nil
 }
 
-// splitTimeline cuts a case file before its timeline when the timeline is the last key
-// and every line after it is indented; otherwise the whole file goes to yaml/v3.
+// splitTimeline cuts a case file before its timeline key; parseTimeline checks that
+// every line after it is indented (the timeline is the last key).
 func splitTimeline(data []byte) (head, timeline []byte, line int, ok bool) {
 	var at int
 	switch {
@@ -209,185 +207,253 @@ func splitTimeline(data []byte) (head, timeline []byte, line int, ok bool) {
 		}
 		at = i + 1
 	}
-	body := data[at+len("timeline:\n"):]
-	for l := range bytes.Lines(body) {
-		if len(bytes.TrimSpace(l)) > 0 && !bytes.HasPrefix(l, []byte("  ")) {
-			return nil, nil, 0, false
-		}
-	}
 	line = 2 + bytes.Count(data[:at], []byte("\n")) // the line after "timeline:"
-	return data[:at], body, line, true
+	return data[:at], data[at+len("timeline:\n"):], line, true
 }
 
-// parseTimeline reads the events of a timeline section starting at line first.
+// parseTimeline reads the events of a timeline section starting at line first. An
+// event in the plain form is read here, any other through yaml/v3; errNotPlain says
+// that the section is not a timeline's alone (a line not indented follows it).
+//
+// The values are cut from one string holding the whole section, and the recipients
+// from one array: 100,000 events make a handful of allocations, not a million.
 func parseTimeline(name string, body []byte, first int) ([]Event, error) {
-	events := make([]Event, 0, bytes.Count(body, []byte("\n  - "))+1)
-	strs := interner{}
+	text := string(body)
+	n := bytes.Count(body, []byte("\n  - ")) + 1
+	p := timelineParser{events: make([]Event, 0, n), recipients: make([]string, 0, n)}
 	lineNo := first
-	var item []byte
-	itemLine := first
-	itemStart := -1
-	flush := func() error {
-		if len(item) == 0 {
+	itemStart, itemLine := -1, 0
+	flush := func(end int) error {
+		if itemStart < 0 {
 			return nil
 		}
-		e, ok := parseEvent(item, strs)
-		if !ok {
-			var err error
-			if e, err = decodeEvent(name, item, itemLine); err != nil {
-				return err
-			}
+		if p.plain && p.seen != 0 {
+			p.events = append(p.events, p.cur)
+			return nil
 		}
-		events = append(events, e)
-		item, itemStart = nil, -1
+		e, err := decodeEvent(name, body[itemStart:end], itemLine)
+		if err != nil {
+			return err
+		}
+		p.events = append(p.events, e)
 		return nil
 	}
-	for off := 0; off < len(body); {
-		end := bytes.IndexByte(body[off:], '\n') + 1
-		if end == 0 {
-			end = len(body) - off
+	for off := 0; off < len(text); lineNo++ {
+		next := len(text)
+		l := text[off:]
+		if i := strings.IndexByte(l, '\n'); i >= 0 {
+			l, next = l[:i], off+i+1
 		}
-		l := body[off : off+end]
-		if bytes.HasPrefix(l, []byte("  - ")) || bytes.Equal(l, []byte("  -\n")) {
-			if err := flush(); err != nil {
+		switch {
+		case strings.HasPrefix(l, "  - ") || l == "  -":
+			if err := flush(off); err != nil {
 				return nil, err
 			}
 			itemStart, itemLine = off, lineNo
-		} else if itemStart < 0 && len(bytes.TrimSpace(l)) > 0 {
+			p.start(l == "  -")
+			if len(l) > 4 {
+				p.field(l[4:])
+			}
+		case strings.TrimSpace(l) == "":
+			p.plain = false // a blank line inside an event: yaml/v3 reads it
+		case !strings.HasPrefix(l, "  ") || itemStart < 0:
 			return nil, errNotPlain
+		case p.plain && strings.HasPrefix(l, "    "):
+			p.field(l[4:])
+		default:
+			p.plain = false
 		}
-		off += end
-		if itemStart >= 0 {
-			item = body[itemStart:off]
+		if next == len(text) && !strings.HasSuffix(text, "\n") {
+			p.plain = false // the plain form ends every line
 		}
-		lineNo++
+		off = next
 	}
-	if err := flush(); err != nil {
+	if err := flush(len(body)); err != nil {
 		return nil, err
 	}
-	return events, nil
+	return p.events, nil
 }
 
 var errNotPlain = errors.New("timeline not in the plain form")
 
-// parseEvent reads an event in the plain form; false sends it to yaml/v3.
-func parseEvent(item []byte, strs interner) (Event, bool) {
-	var e Event
-	var seen uint32
-	first := true
-	for l := range bytes.Lines(item) {
-		if len(l) == 0 || l[len(l)-1] != '\n' {
-			return e, false
-		}
-		l = l[:len(l)-1]
-		prefix := "    "
-		if first {
-			prefix, first = "  - ", false
-		}
-		if !bytes.HasPrefix(l, []byte(prefix)) {
-			return e, false
-		}
-		kb, vb, ok := bytes.Cut(l[4:], []byte(": "))
-		if !ok {
-			return e, false
-		}
-		bit, known := eventKeys[string(kb)]
-		k := string(kb) // no allocation: the switch below compares constants
-		v := strs.get(vb)
-		if !known || seen&bit != 0 {
-			return e, false
-		}
-		seen |= bit
-		switch k {
-		case "at", "last", "added":
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil || !strings.HasSuffix(v, "Z") {
-				return e, false
-			}
-			switch k {
-			case "at":
-				e.At = t
-			case "last":
-				e.Last = t
-			default:
-				e.Added = t
-			}
-		case "reply_code", "count", "attempts", "messages":
-			n, ok := intText(v)
-			if !ok {
-				return e, false
-			}
-			switch k {
-			case "count":
-				e.Count = n
-			case "attempts":
-				e.Attempts = n
-			case "messages":
-				e.Messages = n
-			default:
-				e.ReplyCode = n
-			}
-		case "recipients":
-			inner, ok := strings.CutPrefix(v, "[")
-			if inner, ok = strings.CutSuffix(inner, "]"); !ok || inner == "" {
-				return e, false
-			}
-			for r := range strings.SplitSeq(inner, ", ") {
-				if !flowSafe(r) {
-					return e, false
-				}
-				e.Recipients = append(e.Recipients, r)
-			}
-		default:
-			if !plainSafe(v) {
-				return e, false
-			}
-			switch k {
-			case "kind":
-				e.Kind = EventKind(v)
-			case "recipient_domain":
-				e.RecipientDomain = v
-			case "recipient":
-				e.Recipient = v
-			case "reply":
-				e.Reply = v
-			case "enhanced_code":
-				e.EnhancedCode = v
-			case "source":
-				e.Source = v
-			case "provider":
-				e.Provider = v
-			case "control":
-				e.Control = v
-			case "ip":
-				e.IP = v
-			case "mode":
-				e.Mode = triage.Mode(v)
-			case "from_ip":
-				e.FromIP = v
-			case "mx":
-				e.MX = v
-			case "stage":
-				e.Stage = v
-			case "what":
-				e.What = v
-			case "from":
-				e.From = v
-			case "to":
-				e.To = v
-			}
-		}
-	}
-	return e, seen != 0
+// timelineParser reads the plain form one line at a time into cur; plain turns false
+// at the first line it cannot read, and the event then goes to yaml/v3.
+type timelineParser struct {
+	events     []Event
+	recipients []string // the backing of every event's Recipients
+	cur        Event
+	seen       uint32 // keys read, by bit
+	plain      bool
 }
 
-var eventKeys = func() map[string]uint32 {
-	m := map[string]uint32{}
-	for i, k := range []string{"kind", "at", "last", "added", "attempts", "messages", "recipient_domain", "recipients", "reply", "reply_code", "enhanced_code", "source", "provider", "control", "ip", "mode", "from_ip", "mx", "stage", "what", "from", "to", "count", "recipient"} {
-		m[k] = 1 << i
+func (p *timelineParser) start(empty bool) {
+	p.cur, p.seen, p.plain = Event{}, 0, !empty
+}
+
+// Bits of the keys of the plain form, to refuse a key given twice.
+const (
+	keyKind = 1 << iota
+	keyAt
+	keyLast
+	keyAdded
+	keyAttempts
+	keyMessages
+	keyRecipientDomain
+	keyRecipients
+	keyReply
+	keyReplyCode
+	keyEnhancedCode
+	keySource
+	keyProvider
+	keyControl
+	keyIP
+	keyMode
+	keyFromIP
+	keyMX
+	keyStage
+	keyWhat
+	keyFrom
+	keyTo
+	keyCount
+	keyRecipient
+)
+
+// field reads one "key: value" line of the plain form into cur.
+func (p *timelineParser) field(l string) {
+	k, v, ok := strings.Cut(l, ": ")
+	if !ok {
+		p.plain = false
+		return
 	}
-	return m
-}()
+	e := &p.cur
+	var bit uint32
+	var str *string
+	switch k {
+	case "kind":
+		bit, str = keyKind, (*string)(&e.Kind)
+	case "at":
+		bit = keyAt
+		e.At, ok = timeText(v)
+	case "last":
+		bit = keyLast
+		e.Last, ok = timeText(v)
+	case "added":
+		bit = keyAdded
+		e.Added, ok = timeText(v)
+	case "attempts":
+		bit = keyAttempts
+		e.Attempts, ok = intText(v)
+	case "messages":
+		bit = keyMessages
+		e.Messages, ok = intText(v)
+	case "reply_code":
+		bit = keyReplyCode
+		e.ReplyCode, ok = intText(v)
+	case "count":
+		bit = keyCount
+		e.Count, ok = intText(v)
+	case "recipients":
+		bit = keyRecipients
+		ok = p.recipientList(v)
+	case "recipient_domain":
+		bit, str = keyRecipientDomain, &e.RecipientDomain
+	case "reply":
+		bit, str = keyReply, &e.Reply
+	case "enhanced_code":
+		bit, str = keyEnhancedCode, &e.EnhancedCode
+	case "source":
+		bit, str = keySource, &e.Source
+	case "provider":
+		bit, str = keyProvider, &e.Provider
+	case "control":
+		bit, str = keyControl, &e.Control
+	case "ip":
+		bit, str = keyIP, &e.IP
+	case "mode":
+		bit, str = keyMode, (*string)(&e.Mode)
+	case "from_ip":
+		bit, str = keyFromIP, &e.FromIP
+	case "mx":
+		bit, str = keyMX, &e.MX
+	case "stage":
+		bit, str = keyStage, &e.Stage
+	case "what":
+		bit, str = keyWhat, &e.What
+	case "from":
+		bit, str = keyFrom, &e.From
+	case "to":
+		bit, str = keyTo, &e.To
+	case "recipient":
+		bit, str = keyRecipient, &e.Recipient
+	default:
+		ok = false
+	}
+	if str != nil {
+		ok = plainSafe(v)
+		*str = v
+	}
+	if !ok || p.seen&bit != 0 {
+		p.plain = false
+	}
+	p.seen |= bit
+}
+
+// recipientList reads a flow sequence of plain addresses into cur.Recipients.
+func (p *timelineParser) recipientList(v string) bool {
+	inner, ok := strings.CutPrefix(v, "[")
+	if inner, ok = strings.CutSuffix(inner, "]"); !ok || inner == "" {
+		return false
+	}
+	from := len(p.recipients)
+	for r := range strings.SplitSeq(inner, ", ") {
+		if !flowSafe(r) {
+			p.recipients = p.recipients[:from]
+			return false
+		}
+		p.recipients = append(p.recipients, r)
+	}
+	// Capped: appending to one event's recipients copies them, never touches the next's.
+	p.cur.Recipients = p.recipients[from:len(p.recipients):len(p.recipients)]
+	return true
+}
+
+// timeText reads a time as Marshal writes it: RFC 3339 in UTC ("Z"), with a fraction
+// of a second only when there is one. The fixed form is read by hand (time.Parse is a
+// third of the cost of reading a timeline); anything else goes to time.Parse.
+func timeText(v string) (time.Time, bool) {
+	if !strings.HasSuffix(v, "Z") {
+		return time.Time{}, false
+	}
+	if len(v) == len("2006-01-02T15:04:05Z") && v[4] == '-' && v[7] == '-' && v[10] == 'T' && v[13] == ':' && v[16] == ':' {
+		year, ok1 := digits(v[0:4])
+		month, ok2 := digits(v[5:7])
+		day, ok3 := digits(v[8:10])
+		hour, ok4 := digits(v[11:13])
+		minute, ok5 := digits(v[14:16])
+		sec, ok6 := digits(v[17:19])
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && month >= 1 && month <= 12 && day >= 1 && hour < 24 && minute < 60 && sec < 60 {
+			t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+			if t.Day() == day { // not 31 November
+				return t, true
+			}
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
+}
+
+// digits reads a fixed-width decimal number.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
 
 // decodeEvent reads one event through yaml/v3, its errors numbered as in the file.
 func decodeEvent(name string, item []byte, line int) (Event, error) {
@@ -406,19 +472,4 @@ func decodeEvent(name string, item []byte, line int) (Event, error) {
 		return Event{}, fmt.Errorf("%s:%d: a timeline entry must be one mapping", name, line)
 	}
 	return evs[0], nil
-}
-
-// interner keeps one copy of the values that repeat through a timeline (the reply, the
-// provider, the IP), which are most of them.
-type interner map[string]string
-
-func (m interner) get(b []byte) string {
-	if s, ok := m[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(m) < 4096 {
-		m[s] = s
-	}
-	return s
 }

@@ -12,6 +12,8 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"unblock": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		// case_bench_test.go: writes the benchmark's big case in a process of its own.
+		bigCaseCommand: bigCaseMain,
 	})
 }
 
