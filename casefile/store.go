@@ -212,7 +212,8 @@ func load(path string, snapshot bool) (*Case, error) {
 	if err != nil {
 		return nil, unloadable{err}
 	}
-	c, err := parse(path, data, snapshot)
+	// data is this load's own and never changes: the timeline's values may share it.
+	c, err := parse(path, data, snapshot, true)
 	if err != nil {
 		return nil, unloadable{err}
 	}
@@ -228,9 +229,11 @@ var schemaLine = regexp.MustCompile(`(?m)^schema:[ \t]*([^\s#]*)`)
 var idLine = regexp.MustCompile(`(?m)^id:`)
 
 // Parse decodes a case file's bytes; name is used in errors.
-func Parse(name string, data []byte) (*Case, error) { return parse(name, data, true) }
+func Parse(name string, data []byte) (*Case, error) { return parse(name, data, true, false) }
 
-func parse(name string, data []byte, snapshot bool) (*Case, error) {
+// parse is Parse; owned says that data will never change, so that the case's strings
+// may share its bytes instead of copying them.
+func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
 	m := schemaLine.FindSubmatchIndex(data)
 	if m == nil {
 		return nil, fmt.Errorf("%s: not a case file: no schema field", name)
@@ -243,7 +246,7 @@ func parse(name string, data []byte, snapshot bool) (*Case, error) {
 	if v > SchemaVersion {
 		return nil, fmt.Errorf("%s: written with case-file schema %d, newer than this unblock knows (%d): upgrade unblock to open it", name, v, SchemaVersion)
 	}
-	c, err := decodeCase(name, data)
+	c, err := decodeCase(name, data, owned)
 	if err != nil {
 		return nil, err
 	}
@@ -270,10 +273,10 @@ func parse(name string, data []byte, snapshot bool) (*Case, error) {
 
 // decodeCase decodes strictly: the head through yaml/v3, a timeline in the plain form
 // directly (timeline.go), anything else wholly through yaml/v3.
-func decodeCase(name string, data []byte) (*Case, error) {
+func decodeCase(name string, data []byte, owned bool) (*Case, error) {
 	c := new(Case)
 	if head, body, line, ok := splitTimeline(data); ok {
-		events, terr := parseTimeline(name, body, line)
+		events, terr := parseTimeline(name, body, line, owned)
 		if !errors.Is(terr, errNotPlain) {
 			// The head's errors first, as they come first in the file.
 			if err := decodeStrict(head, c); err != nil {
@@ -351,7 +354,7 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 // last (timeline.go).
 func Marshal(c *Case) ([]byte, error) {
 	var b bytes.Buffer
-	b.Grow(4096 + 300*len(c.Timeline))
+	b.Grow(4096 + 512*len(c.Timeline)) // a plain event is 300 to 500 bytes: one allocation
 	head := *c
 	head.Timeline = nil
 	if err := encodeYAML(&b, &head); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -115,7 +116,7 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 	tm := func(k string, t time.Time) {
 		if !t.IsZero() {
 			key(k)
-			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = appendTime(b, t)
 			b = append(b, '\n')
 		}
 	}
@@ -164,6 +165,33 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 		return b[:start], false
 	}
 	return b, true
+}
+
+// appendTime writes t as RFC 3339 (time.RFC3339Nano): a whole second in UTC, the
+// times a case holds, by hand; any other through time.AppendFormat.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.Nanosecond() != 0 || t.Location() != time.UTC {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	hour, minute, sec := t.Clock()
+	two := func(n int) { b = append(b, byte('0'+n/10), byte('0'+n%10)) }
+	two(year / 100)
+	two(year % 100)
+	b = append(b, '-')
+	two(int(month))
+	b = append(b, '-')
+	two(day)
+	b = append(b, 'T')
+	two(hour)
+	b = append(b, ':')
+	two(minute)
+	b = append(b, ':')
+	two(sec)
+	return append(b, 'Z')
 }
 
 // appendTimeline writes the timeline key and its events.
@@ -215,12 +243,19 @@ func splitTimeline(data []byte) (head, timeline []byte, line int, ok bool) {
 // event in the plain form is read here, any other through yaml/v3; errNotPlain says
 // that the section is not a timeline's alone (a line not indented follows it).
 //
-// The values are cut from one string holding the whole section, and the recipients
-// from one array: 100,000 events make a handful of allocations, not a million.
-func parseTimeline(name string, body []byte, first int) ([]Event, error) {
-	text := string(body)
+// The values are cut from one string holding the whole section (body itself when owned:
+// bytes that never change), and the recipients from one array: 100,000 events make a
+// handful of allocations, not a million. The events have room for a few more, as an
+// edit adds them.
+func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, error) {
+	var text string
+	if owned {
+		text = unsafe.String(unsafe.SliceData(body), len(body))
+	} else {
+		text = string(body)
+	}
 	n := bytes.Count(body, []byte("\n  - ")) + 1
-	p := timelineParser{events: make([]Event, 0, n), recipients: make([]string, 0, n)}
+	p := timelineParser{events: make([]Event, 0, n+64), recipients: make([]string, 0, n)}
 	lineNo := first
 	itemStart, itemLine := -1, 0
 	flush := func(end int) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,44 @@ func TestTimelineFastPathNewKeys(t *testing.T) {
 	}
 	if !sameTimeline(back.Timeline, c.Timeline) || !sameTimeline(back.Timeline, fullDecode(t, data).Timeline) {
 		t.Errorf("read back differently:\n%+v\n%+v", back.Timeline, c.Timeline)
+	}
+}
+
+// TestSameEventSeesEveryField: the comparison that decides whether a save changed the
+// timeline tells apart two events differing in any one field, as reflect.DeepEqual does
+// (a field added to Event and not to sameEvent fails here).
+func TestSameEventSeesEveryField(t *testing.T) {
+	typ := reflect.TypeFor[Event]()
+	for i := range typ.NumField() {
+		var a, b Event
+		va, vb := reflect.ValueOf(&a).Elem().Field(i), reflect.ValueOf(&b).Elem().Field(i)
+		switch f := typ.Field(i); {
+		case f.Type == reflect.TypeFor[time.Time]():
+			va.Set(reflect.ValueOf(t0))
+			vb.Set(reflect.ValueOf(t0.Add(time.Second)))
+		case f.Type.Kind() == reflect.String:
+			va.SetString("x")
+			vb.SetString("y")
+		case f.Type.Kind() == reflect.Int:
+			va.SetInt(1)
+			vb.SetInt(2)
+		case f.Type.Kind() == reflect.Slice:
+			va.Set(reflect.ValueOf([]string{"a@example.com"}))
+			vb.Set(reflect.ValueOf([]string{}))
+		case f.Type.Kind() == reflect.Pointer:
+			va.Set(reflect.New(f.Type.Elem()))
+		default:
+			t.Fatalf("field %s of kind %s: teach this test (and sameEvent) about it", f.Name, f.Type.Kind())
+		}
+		if sameEvent(&a, &b) || sameEvent(&b, &a) {
+			t.Errorf("events differing in %s compare the same", typ.Field(i).Name)
+		}
+		if c := a; !sameEvent(&a, &c) {
+			t.Errorf("an event with only %s set differs from its copy", typ.Field(i).Name)
+		}
+	}
+	// Empty and missing recipients differ, as they do to reflect.DeepEqual.
+	if sameEvent(&Event{Recipients: []string{}}, &Event{}) != reflect.DeepEqual(Event{Recipients: []string{}}, Event{}) {
+		t.Error("empty and missing recipients: sameEvent and reflect.DeepEqual disagree")
 	}
 }
