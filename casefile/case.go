@@ -89,8 +89,9 @@ type Case struct {
 	// Timeline is last: it is the longest part and grows with every failure added.
 	Timeline []Event `yaml:"timeline,omitempty"`
 
-	// saved is the content as last loaded or saved, to tell whether anything changed.
-	saved *Case
+	// saved is what the case was loaded from or last saved as, to tell whether
+	// anything changed (store.go).
+	saved savedBytes
 	// file is what the store saw on disk at load or save, to refuse clobbering a file
 	// that changed (or broke) since.
 	file fileStamp
@@ -445,7 +446,7 @@ func oneOf[T ~string](n *yaml.Node, dst *string, field string, valid []T) error 
 // clone returns a deep copy of the case's content.
 func (c *Case) clone() *Case {
 	d := *c
-	d.saved, d.path, d.file = nil, "", fileStamp{}
+	d.saved, d.path, d.file = savedBytes{}, "", fileStamp{}
 	d.Identifiers.IPs = slices.Clone(c.Identifiers.IPs)
 	d.Identifiers.Selectors = slices.Clone(c.Identifiers.Selectors)
 	d.Identifiers.RecipientDomains = slices.Clone(c.Identifiers.RecipientDomains)
@@ -479,7 +480,7 @@ func sameContent(a, b *Case) bool {
 	// The rest is small: compared whole, the timeline left out.
 	x, y := *a, *b
 	x.Updated, y.Updated = time.Time{}, time.Time{}
-	x.saved, y.saved, x.file, y.file, x.path, y.path = nil, nil, fileStamp{}, fileStamp{}, "", ""
+	x.saved, y.saved, x.file, y.file, x.path, y.path = savedBytes{}, savedBytes{}, fileStamp{}, fileStamp{}, "", ""
 	x.Timeline, y.Timeline = nil, nil
 	return equalCase(&x, &y)
 }

@@ -128,7 +128,11 @@ func (s *Store) Create(c *Case, force bool) error {
 		if n > 1 {
 			c.ID = fmt.Sprintf("%s-%d", base, n)
 		}
-		err := s.write(s.PathOf(c.ID), c, true, true)
+		data, err := Marshal(c)
+		if err != nil {
+			return fmt.Errorf("saving %s: %w", s.PathOf(c.ID), err)
+		}
+		err = s.write(s.PathOf(c.ID), c, data, true, true)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -246,11 +250,18 @@ func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
 	if v > SchemaVersion {
 		return nil, fmt.Errorf("%s: written with case-file schema %d, newer than this unblock knows (%d): upgrade unblock to open it", name, v, SchemaVersion)
 	}
-	c, err := decodeCase(name, data, owned)
+	c, d, err := decodeCase(name, data, owned)
 	if err != nil {
 		return nil, err
 	}
-	sanitizeCase(c)
+	if d.timelineSanitized {
+		events := c.Timeline
+		c.Timeline = nil
+		sanitizeCase(c)
+		c.Timeline = events
+	} else {
+		sanitizeCase(c)
+	}
 	for i := range c.Timeline {
 		c.Timeline[i].upgrade()
 	}
@@ -266,33 +277,61 @@ func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if snapshot {
-		c.saved = c.clone()
+		if !owned {
+			data = bytes.Clone(data)
+		}
+		c.saved = savedBytes{raw: data, exact: d.timelineExact && headExact(c, data[:d.headLen])}
 	}
 	return c, nil
 }
 
+// savedBytes is what a case was read from or last written as, to tell at the next save
+// whether its content changed (and updated with it) without keeping a copy of the
+// content: when exact, the bytes Marshal writes for an unchanged case are these.
+type savedBytes struct {
+	raw   []byte
+	exact bool
+}
+
+// headExact reports whether Marshal writes the case's fields before the timeline as
+// head: the file was written by Marshal, nothing in it was sanitized or upgraded.
+func headExact(c *Case, head []byte) bool {
+	var b bytes.Buffer
+	h := *c
+	h.Timeline = nil
+	return encodeYAML(&b, &h) == nil && bytes.Equal(b.Bytes(), head)
+}
+
+// decoded is what decodeCase tells beside the case.
+type decoded struct {
+	timelineSanitized bool // the timeline reader sanitized the events
+	timelineExact     bool // and they are written back as read (parseTimeline)
+	headLen           int  // the bytes before the timeline
+}
+
 // decodeCase decodes strictly: the head through yaml/v3, a timeline in the plain form
 // directly (timeline.go), anything else wholly through yaml/v3.
-func decodeCase(name string, data []byte, owned bool) (*Case, error) {
+func decodeCase(name string, data []byte, owned bool) (*Case, decoded, error) {
 	c := new(Case)
 	if head, body, line, ok := splitTimeline(data); ok {
-		events, terr := parseTimeline(name, body, line, owned)
+		events, exact, terr := parseTimeline(name, body, line, owned)
 		if !errors.Is(terr, errNotPlain) {
 			// The head's errors first, as they come first in the file.
 			if err := decodeStrict(head, c); err != nil {
-				return nil, loadError(name, data, err)
+				return nil, decoded{}, loadError(name, data, err)
 			}
 			if terr != nil {
-				return nil, terr
+				return nil, decoded{}, terr
 			}
 			c.Timeline = events
-			return c, nil
+			return c, decoded{timelineSanitized: true, timelineExact: exact, headLen: len(head)}, nil
 		}
 	}
 	if err := decodeStrict(data, c); err != nil {
-		return nil, loadError(name, data, err)
+		return nil, decoded{}, loadError(name, data, err)
 	}
-	return c, nil
+	// No timeline: the head is the whole file.
+	return c, decoded{timelineExact: len(c.Timeline) == 0, headLen: len(data)}, nil
 }
 
 func decodeStrict(data []byte, v any) error {
@@ -353,14 +392,28 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 // Marshal encodes a case as its file's bytes: the fields through yaml/v3, the timeline
 // last (timeline.go).
 func Marshal(c *Case) ([]byte, error) {
+	data, _, err := marshal(c)
+	return data, err
+}
+
+// marshal is Marshal, and how many of the bytes are the head (the fields before the
+// timeline).
+func marshal(c *Case) (data []byte, headLen int, err error) {
 	var b bytes.Buffer
-	b.Grow(4096 + 512*len(c.Timeline)) // a plain event is 300 to 500 bytes: one allocation
+	// One allocation: a plain event is 300 to 500 bytes; a case read is about its size.
+	b.Grow(max(4096+512*len(c.Timeline), len(c.saved.raw)+len(c.saved.raw)/16))
+	if err := encodeHead(&b, c); err != nil {
+		return nil, 0, err
+	}
+	headLen = b.Len()
+	data, err = appendTimeline(b.Bytes(), c.Timeline)
+	return data, headLen, err
+}
+
+func encodeHead(b *bytes.Buffer, c *Case) error {
 	head := *c
 	head.Timeline = nil
-	if err := encodeYAML(&b, &head); err != nil {
-		return nil, err
-	}
-	return appendTimeline(b.Bytes(), c.Timeline)
+	return encodeYAML(b, &head)
 }
 
 func encodeYAML(w *bytes.Buffer, v any) error {
@@ -397,8 +450,15 @@ func (s *Store) save(c *Case, snapshot bool) error {
 		return err
 	}
 	defer release()
-	if c.saved == nil || !sameContent(c, c.saved) {
+	data, headLen, err := marshal(c)
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	if s.changed(c, path, data) {
 		c.Updated = s.now()
+		if data, err = rehead(c, data, headLen); err != nil {
+			return fmt.Errorf("saving %s: %w", path, err)
+		}
 	}
 	if err := s.checkUnchangedOnDisk(c, path); err != nil {
 		return err
@@ -410,7 +470,38 @@ func (s *Store) save(c *Case, snapshot bool) error {
 			os.Remove(f)
 		}
 	}
-	return s.write(path, c, false, snapshot)
+	return s.write(path, c, data, false, snapshot)
+}
+
+// changed reports whether the case's content differs from what it was read from or last
+// written as, data being its bytes with updated as it was then.
+func (s *Store) changed(c *Case, path string, data []byte) bool {
+	switch {
+	case c.saved.raw == nil: // new, or read for viewing
+		return true
+	case bytes.Equal(data, c.saved.raw):
+		return false
+	case c.saved.exact:
+		return true
+	}
+	// Read from bytes Marshal would not write (a hand edit, schema 1, something
+	// sanitized): their content, read again, is what the case is compared with.
+	old, err := parse(path, c.saved.raw, false, true)
+	return err != nil || !sameContent(c, old)
+}
+
+// rehead writes the case's head again into data (Marshal's bytes, the head's first):
+// in place when its length did not change, as with a new updated time.
+func rehead(c *Case, data []byte, headLen int) ([]byte, error) {
+	var b bytes.Buffer
+	if err := encodeHead(&b, c); err != nil {
+		return nil, err
+	}
+	if b.Len() == headLen {
+		copy(data, b.Bytes())
+		return data, nil
+	}
+	return append(b.Bytes(), data[headLen:]...), nil
 }
 
 // checkUnchangedOnDisk refuses to replace a file that is not the one the case came from.
@@ -469,11 +560,7 @@ var saveHook func(stage string)
 
 // write saves the case to path through a temporary file in the same directory: fsync,
 // rename (or link, for a new case that must not replace anything), fsync the directory.
-func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
-	data, err := Marshal(c)
-	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
+func (s *Store) write(path string, c *Case, data []byte, exclusive, snapshot bool) error {
 	if err := s.mkdir(); err != nil {
 		return err
 	}
@@ -533,9 +620,9 @@ func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
 		}
 	}
 	c.path = path
-	c.saved = nil
+	c.saved = savedBytes{}
 	if snapshot {
-		c.saved = c.clone()
+		c.saved = savedBytes{raw: data, exact: true}
 	}
 	c.file = fileStamp{}
 	// The file at path is this save's (same inode) unless someone replaced it meanwhile.

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"unsafe"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 // plainSafe reports whether s, written as a plain scalar in a block mapping, reads back
@@ -241,13 +244,16 @@ func splitTimeline(data []byte) (head, timeline []byte, line int, ok bool) {
 
 // parseTimeline reads the events of a timeline section starting at line first. An
 // event in the plain form is read here, any other through yaml/v3; errNotPlain says
-// that the section is not a timeline's alone (a line not indented follows it).
+// that the section is not a timeline's alone (a line not indented follows it). The
+// events come out sanitized; exact says that appendTimeline writes them back as the
+// same bytes (every event plain, its keys in order, its values as Marshal writes them,
+// nothing sanitized or upgraded), so that a save can tell a change by the bytes.
 //
 // The values are cut from one string holding the whole section (body itself when owned:
 // bytes that never change), and the recipients from one array: 100,000 events make a
 // handful of allocations, not a million. The events have room for a few more, as an
 // edit adds them.
-func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, error) {
+func parseTimeline(name string, body []byte, first int, owned bool) (events []Event, exact bool, err error) {
 	var text string
 	if owned {
 		text = unsafe.String(unsafe.SliceData(body), len(body))
@@ -255,7 +261,7 @@ func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, er
 		text = string(body)
 	}
 	n := bytes.Count(body, []byte("\n  - ")) + 1
-	p := timelineParser{events: make([]Event, 0, n+64), recipients: make([]string, 0, n)}
+	p := timelineParser{events: make([]Event, 0, n+64), recipients: make([]string, 0, n), exact: true}
 	lineNo := first
 	itemStart, itemLine := -1, 0
 	flush := func(end int) error {
@@ -263,13 +269,16 @@ func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, er
 			return nil
 		}
 		if p.plain && p.seen != 0 {
+			p.exact = p.exact && p.curExact && p.seen&keyKind != 0 // upgrade gives a kind
 			p.events = append(p.events, p.cur)
 			return nil
 		}
+		p.exact = false
 		e, err := decodeEvent(name, body[itemStart:end], itemLine)
 		if err != nil {
 			return err
 		}
+		sanitizeValue(reflect.ValueOf(&e).Elem())
 		p.events = append(p.events, e)
 		return nil
 	}
@@ -282,7 +291,7 @@ func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, er
 		switch {
 		case strings.HasPrefix(l, "  - ") || l == "  -":
 			if err := flush(off); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			itemStart, itemLine = off, lineNo
 			p.start(l == "  -")
@@ -290,9 +299,9 @@ func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, er
 				p.field(l[4:])
 			}
 		case strings.TrimSpace(l) == "":
-			p.plain = false // a blank line inside an event: yaml/v3 reads it
+			p.plain, p.exact = false, false // a blank line inside an event: yaml/v3 reads it
 		case !strings.HasPrefix(l, "  ") || itemStart < 0:
-			return nil, errNotPlain
+			return nil, false, errNotPlain
 		case p.plain && strings.HasPrefix(l, "    "):
 			p.field(l[4:])
 		default:
@@ -304,9 +313,10 @@ func parseTimeline(name string, body []byte, first int, owned bool) ([]Event, er
 		off = next
 	}
 	if err := flush(len(body)); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return p.events, nil
+	// No event: Marshal writes no timeline key.
+	return p.events, p.exact && len(p.events) > 0, nil
 }
 
 var errNotPlain = errors.New("timeline not in the plain form")
@@ -318,11 +328,14 @@ type timelineParser struct {
 	recipients []string // the backing of every event's Recipients
 	cur        Event
 	seen       uint32 // keys read, by bit
+	last       uint32 // the last key's bit: the keys come in Marshal's order
 	plain      bool
+	curExact   bool // cur is written back as read
+	exact      bool // every event so far is
 }
 
 func (p *timelineParser) start(empty bool) {
-	p.cur, p.seen, p.plain = Event{}, 0, !empty
+	p.cur, p.seen, p.last, p.plain, p.curExact = Event{}, 0, 0, !empty, true
 }
 
 // Bits of the keys of the plain form, to refuse a key given twice.
@@ -363,30 +376,26 @@ func (p *timelineParser) field(l string) {
 	e := &p.cur
 	var bit uint32
 	var str *string
+	var t *time.Time
+	var n *int
 	switch k {
 	case "kind":
 		bit, str = keyKind, (*string)(&e.Kind)
 	case "at":
-		bit = keyAt
-		e.At, ok = timeText(v)
+		bit, t = keyAt, &e.At
 	case "last":
-		bit = keyLast
-		e.Last, ok = timeText(v)
+		bit, t = keyLast, &e.Last
 	case "added":
-		bit = keyAdded
-		e.Added, ok = timeText(v)
+		bit, t = keyAdded, &e.Added
 	case "attempts":
-		bit = keyAttempts
-		e.Attempts, ok = intText(v)
+		bit, n = keyAttempts, &e.Attempts
 	case "messages":
-		bit = keyMessages
-		e.Messages, ok = intText(v)
+		bit, n = keyMessages, &e.Messages
 	case "reply_code":
-		bit = keyReplyCode
-		e.ReplyCode, ok = intText(v)
+		bit, n = keyReplyCode, &e.ReplyCode
 	case "count":
-		bit = keyCount
-		e.Count, ok = intText(v)
+		bit, n = keyCount, &e.Count
+		p.curExact = false // schema 1: upgraded
 	case "recipients":
 		bit = keyRecipients
 		ok = p.recipientList(v)
@@ -420,17 +429,38 @@ func (p *timelineParser) field(l string) {
 		bit, str = keyTo, &e.To
 	case "recipient":
 		bit, str = keyRecipient, &e.Recipient
+		p.curExact = false // schema 1: upgraded
 	default:
 		ok = false
 	}
-	if str != nil {
+	switch {
+	case str != nil:
 		ok = plainSafe(v)
-		*str = v
+		*str = p.clean(v)
+	case t != nil:
+		var exact bool
+		*t, exact, ok = timeText(v)
+		p.curExact = p.curExact && exact && !t.IsZero()
+	case n != nil:
+		*n, ok = intText(v)
+		p.curExact = p.curExact && *n != 0 // Marshal leaves out a zero
 	}
 	if !ok || p.seen&bit != 0 {
 		p.plain = false
 	}
+	p.curExact = p.curExact && bit > p.last
 	p.seen |= bit
+	p.last = bit
+}
+
+// clean is v sanitized (untrusted.go); an event with a value it changes is not written
+// back as read.
+func (p *timelineParser) clean(v string) string {
+	if sanitize.Clean(v) {
+		return v
+	}
+	p.curExact = false
+	return sanitize.Text(v)
 }
 
 // recipientList reads a flow sequence of plain addresses into cur.Recipients.
@@ -445,19 +475,19 @@ func (p *timelineParser) recipientList(v string) bool {
 			p.recipients = p.recipients[:from]
 			return false
 		}
-		p.recipients = append(p.recipients, r)
+		p.recipients = append(p.recipients, p.clean(r))
 	}
 	// Capped: appending to one event's recipients copies them, never touches the next's.
 	p.cur.Recipients = p.recipients[from:len(p.recipients):len(p.recipients)]
 	return true
 }
 
-// timeText reads a time as Marshal writes it: RFC 3339 in UTC ("Z"), with a fraction
-// of a second only when there is one. The fixed form is read by hand (time.Parse is a
-// third of the cost of reading a timeline); anything else goes to time.Parse.
-func timeText(v string) (time.Time, bool) {
+// timeText reads a time in RFC 3339 in UTC ("Z"); exact says that Marshal writes it
+// back as v. The whole second is read by hand (time.Parse is a third of the cost of
+// reading a timeline); anything else goes to time.Parse.
+func timeText(v string) (t time.Time, exact, ok bool) {
 	if !strings.HasSuffix(v, "Z") {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	if len(v) == len("2006-01-02T15:04:05Z") && v[4] == '-' && v[7] == '-' && v[10] == 'T' && v[13] == ':' && v[16] == ':' {
 		year, ok1 := digits(v[0:4])
@@ -469,12 +499,12 @@ func timeText(v string) (time.Time, bool) {
 		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && month >= 1 && month <= 12 && day >= 1 && hour < 24 && minute < 60 && sec < 60 {
 			t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
 			if t.Day() == day { // not 31 November
-				return t, true
+				return t, true, true
 			}
 		}
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
-	return t, err == nil
+	return t, err == nil && string(appendTime(nil, t)) == v, err == nil
 }
 
 // digits reads a fixed-width decimal number.

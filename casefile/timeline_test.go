@@ -208,3 +208,80 @@ func TestSameEventSeesEveryField(t *testing.T) {
 		t.Error("empty and missing recipients: sameEvent and reflect.DeepEqual disagree")
 	}
 }
+
+// TestSaveTellsAChange: whatever form a timeline was read in (as Marshal writes it, or
+// edited by hand, schema 1, with text that loading sanitizes), saving it unchanged keeps
+// its updated time, and changing one event in place, one field of the head, or adding an
+// event changes it. A save decides by comparing bytes when the file is in Marshal's form
+// and by comparing content otherwise; each form here goes one of the two ways.
+func TestSaveTellsAChange(t *testing.T) {
+	head := "schema: 2\nid: x\nstatus: open\ncreated: 2026-11-20T09:00:00Z\nupdated: 2026-11-20T09:00:00Z\nrole: sender\nprovider: proofpoint\ntimeline:\n"
+	plain := "  - kind: failure\n    at: 2026-11-20T08:00:00Z\n    attempts: 2\n    reply: 554 Blocked\n    mode: hard-block\n"
+	second := "  - kind: delivery\n    at: 2026-11-20T08:30:00Z\n    mode: delivered\n"
+	forms := map[string]struct {
+		file  string
+		exact bool // in Marshal's form: the bytes decide
+	}{
+		"as written":            {head + plain + second, true},
+		"keys out of order":     {head + "  - at: 2026-11-20T08:00:00Z\n    kind: failure\n    attempts: 2\n    reply: 554 Blocked\n    mode: hard-block\n" + second, false},
+		"a zero count":          {head + plain + "    messages: 0\n" + second, false},
+		"a fraction of second":  {head + strings.Replace(plain, "08:00:00Z", "08:00:00.5Z", 1) + second, true},
+		"a fraction with zeros": {head + strings.Replace(plain, "08:00:00Z", "08:00:00.500Z", 1) + second, false},
+		"a quoted reply":        {head + strings.Replace(plain, "554 Blocked", `"554 Blocked"`, 1) + second, false},
+		"no kind":               {head + strings.Replace(plain, "  - kind: failure\n    at:", "  - at:", 1) + second, false},
+		"schema 1":              {strings.Replace(head, "schema: 2", "schema: 1", 1) + strings.Replace(plain, "    attempts: 2\n", "    count: 2\n", 1) + second, false},
+		"an escape sequence":    {head + strings.Replace(plain, "554 Blocked", `"554 Blocked\e[2J"`, 1) + second, false},
+		"a blank line":          {head + plain + "\n" + second, false},
+		"a comment in the head": {strings.Replace(head, "role: sender\n", "role: sender # me\n", 1) + plain + second, false},
+	}
+	changes := map[string]func(*Case){
+		"nothing":          func(*Case) {},
+		"an event's count": func(c *Case) { c.Timeline[0].Attempts++ },
+		"an event's reply": func(c *Case) { c.Timeline[0].Reply = "554 Blocked by policy" },
+		"the title":        func(c *Case) { c.Title = "PDR" },
+		"an event added": func(c *Case) {
+			c.Timeline = append(c.Timeline, Event{Kind: KindFailure, At: t0, Reply: "550 no"})
+		},
+	}
+	later := t0.Add(24 * time.Hour)
+	for name, form := range forms {
+		for what, change := range changes {
+			s := testStore(t)
+			s.Now = func() time.Time { return later }
+			if err := os.MkdirAll(s.Dir(), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := s.PathOf("x")
+			if err := os.WriteFile(path, []byte(form.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Load(path)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if c.saved.exact != form.exact {
+				t.Errorf("%s: read as exact=%v, want %v", name, c.saved.exact, form.exact)
+			}
+			change(c)
+			if err := s.Save(c); err != nil {
+				t.Fatalf("%s, %s changed: %v", name, what, err)
+			}
+			want := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+			if what != "nothing" {
+				want = later
+			}
+			if !c.Updated.Equal(want) {
+				t.Errorf("%s, %s changed: updated %v, want %v", name, what, c.Updated, want)
+			}
+			// What was saved reads back as the case, and saves again as the same bytes.
+			saved, _ := os.ReadFile(path)
+			again, err := s.Load(path)
+			if err != nil {
+				t.Fatalf("%s, %s changed: reading the saved file: %v\n%s", name, what, err, saved)
+			}
+			if !again.saved.exact || !sameContent(again, c) || !again.Updated.Equal(c.Updated) {
+				t.Errorf("%s, %s changed: saved as\n%s", name, what, saved)
+			}
+		}
+	}
+}
