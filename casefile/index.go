@@ -354,6 +354,14 @@ func (s *Store) writeIndex(entries map[string]indexEntry) {
 		}
 		b.WriteByte('\n')
 	}
+	// A program killed while writing the index leaves its temporary file: removed here.
+	// One being written at this moment goes too; its writer's rename then fails, and
+	// this index stands (it is only ever a cache of the case files).
+	if stale, _ := filepath.Glob(filepath.Join(globEscape(s.dir), indexName+".*.tmp")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	tmp, err := os.CreateTemp(s.dir, indexName+".*.tmp")
 	if err != nil {
 		return

@@ -128,11 +128,7 @@ func (s *Store) Create(c *Case, force bool) error {
 		if n > 1 {
 			c.ID = fmt.Sprintf("%s-%d", base, n)
 		}
-		data, err := Marshal(c)
-		if err != nil {
-			return fmt.Errorf("saving %s: %w", s.PathOf(c.ID), err)
-		}
-		err = s.write(s.PathOf(c.ID), c, data, true, true)
+		err := s.write(s.PathOf(c.ID), c, true, true)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -280,7 +276,7 @@ func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
 		if !owned {
 			data = bytes.Clone(data)
 		}
-		c.saved = savedBytes{raw: data, exact: d.timelineExact && headExact(c, data[:d.headLen])}
+		c.saved = savedBytes{raw: data, exact: d.timelineExact && headExact(c, data[:d.headLen]), events: len(c.Timeline)}
 	}
 	return c, nil
 }
@@ -289,8 +285,9 @@ func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
 // whether its content changed (and updated with it) without keeping a copy of the
 // content: when exact, the bytes Marshal writes for an unchanged case are these.
 type savedBytes struct {
-	raw   []byte
-	exact bool
+	raw    []byte
+	exact  bool
+	events int // in the timeline
 }
 
 // headExact reports whether Marshal writes the case's fields before the timeline as
@@ -392,22 +389,24 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 // Marshal encodes a case as its file's bytes: the fields through yaml/v3, the timeline
 // last (timeline.go).
 func Marshal(c *Case) ([]byte, error) {
-	data, _, err := marshal(c)
-	return data, err
+	var b bytes.Buffer
+	b.Grow(4096 + 512*len(c.Timeline)) // a plain event is 300 to 500 bytes: one allocation
+	if err := encodeCase(&b, c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
-// marshal is Marshal, and how many of the bytes are the head (the fields before the
-// timeline).
-func marshal(c *Case) (data []byte, headLen int, err error) {
-	var b bytes.Buffer
-	// One allocation: a plain event is 300 to 500 bytes; a case read is about its size.
-	b.Grow(max(4096+512*len(c.Timeline), len(c.saved.raw)+len(c.saved.raw)/16))
-	if err := encodeHead(&b, c); err != nil {
-		return nil, 0, err
+// encodeCase writes Marshal's bytes to w, the timeline a chunk at a time.
+func encodeCase(w io.Writer, c *Case) error {
+	var head bytes.Buffer
+	if err := encodeHead(&head, c); err != nil {
+		return err
 	}
-	headLen = b.Len()
-	data, err = appendTimeline(b.Bytes(), c.Timeline)
-	return data, headLen, err
+	if _, err := w.Write(head.Bytes()); err != nil {
+		return err
+	}
+	return writeTimeline(w, c.Timeline)
 }
 
 func encodeHead(b *bytes.Buffer, c *Case) error {
@@ -450,15 +449,8 @@ func (s *Store) save(c *Case, snapshot bool) error {
 		return err
 	}
 	defer release()
-	data, headLen, err := marshal(c)
-	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if s.changed(c, path, data) {
+	if s.changed(c, path) {
 		c.Updated = s.now()
-		if data, err = rehead(c, data, headLen); err != nil {
-			return fmt.Errorf("saving %s: %w", path, err)
-		}
 	}
 	if err := s.checkUnchangedOnDisk(c, path); err != nil {
 		return err
@@ -470,19 +462,21 @@ func (s *Store) save(c *Case, snapshot bool) error {
 			os.Remove(f)
 		}
 	}
-	return s.write(path, c, data, false, snapshot)
+	return s.write(path, c, false, snapshot)
 }
 
 // changed reports whether the case's content differs from what it was read from or last
-// written as, data being its bytes with updated as it was then.
-func (s *Store) changed(c *Case, path string, data []byte) bool {
+// written as (updated left out).
+func (s *Store) changed(c *Case, path string) bool {
 	switch {
 	case c.saved.raw == nil: // new, or read for viewing
 		return true
-	case bytes.Equal(data, c.saved.raw):
-		return false
 	case c.saved.exact:
-		return true
+		if len(c.Timeline) != c.saved.events {
+			return true
+		}
+		w := &compareWriter{want: c.saved.raw}
+		return encodeCase(w, c) != nil || w.off != len(w.want)
 	}
 	// Read from bytes Marshal would not write (a hand edit, schema 1, something
 	// sanitized): their content, read again, is what the case is compared with.
@@ -490,18 +484,20 @@ func (s *Store) changed(c *Case, path string, data []byte) bool {
 	return err != nil || !sameContent(c, old)
 }
 
-// rehead writes the case's head again into data (Marshal's bytes, the head's first):
-// in place when its length did not change, as with a new updated time.
-func rehead(c *Case, data []byte, headLen int) ([]byte, error) {
-	var b bytes.Buffer
-	if err := encodeHead(&b, c); err != nil {
-		return nil, err
+// compareWriter compares what is written with want, failing at the first difference.
+type compareWriter struct {
+	want []byte
+	off  int
+}
+
+var errDiffers = errors.New("differs")
+
+func (w *compareWriter) Write(p []byte) (int, error) {
+	if len(p) > len(w.want)-w.off || !bytes.Equal(p, w.want[w.off:w.off+len(p)]) {
+		return 0, errDiffers
 	}
-	if b.Len() == headLen {
-		copy(data, b.Bytes())
-		return data, nil
-	}
-	return append(b.Bytes(), data[headLen:]...), nil
+	w.off += len(p)
+	return len(p), nil
 }
 
 // checkUnchangedOnDisk refuses to replace a file that is not the one the case came from.
@@ -560,7 +556,16 @@ var saveHook func(stage string)
 
 // write saves the case to path through a temporary file in the same directory: fsync,
 // rename (or link, for a new case that must not replace anything), fsync the directory.
-func (s *Store) write(path string, c *Case, data []byte, exclusive, snapshot bool) error {
+// With snapshot, the bytes written are kept to compare the next save with; without, they
+// go to the file a chunk at a time.
+func (s *Store) write(path string, c *Case, exclusive, snapshot bool) error {
+	var data []byte
+	if snapshot {
+		var err error
+		if data, err = Marshal(c); err != nil {
+			return fmt.Errorf("saving %s: %w", path, err)
+		}
+	}
 	if err := s.mkdir(); err != nil {
 		return err
 	}
@@ -576,14 +581,17 @@ func (s *Store) write(path string, c *Case, data []byte, exclusive, snapshot boo
 			os.Remove(tmp.Name())
 		}
 	}()
-	half := len(data) / 2
-	if _, err := tmp.Write(data[:half]); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
+	pw := &partWriter{f: tmp}
+	if snapshot {
+		half := len(data) / 2
+		_, err = pw.Write(data[:half])
+		if err == nil {
+			_, err = pw.Write(data[half:])
+		}
+	} else {
+		err = encodeCase(pw, c)
 	}
-	if saveHook != nil {
-		saveHook("half-written")
-	}
-	if _, err := tmp.Write(data[half:]); err != nil {
+	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	if err := tmp.Chmod(0o600); err != nil {
@@ -622,7 +630,7 @@ func (s *Store) write(path string, c *Case, data []byte, exclusive, snapshot boo
 	c.path = path
 	c.saved = savedBytes{}
 	if snapshot {
-		c.saved = savedBytes{raw: data, exact: true}
+		c.saved = savedBytes{raw: data, exact: true, events: len(c.Timeline)}
 	}
 	c.file = fileStamp{}
 	// The file at path is this save's (same inode) unless someone replaced it meanwhile.
@@ -631,6 +639,21 @@ func (s *Store) write(path string, c *Case, data []byte, exclusive, snapshot boo
 		s.noteSaved(path, c, st)
 	}
 	return nil
+}
+
+// partWriter writes a temporary file, calling saveHook once part of it is written.
+type partWriter struct {
+	f             *os.File
+	written, told bool
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	if w.written && !w.told && saveHook != nil {
+		w.told = true
+		saveHook("half-written")
+	}
+	w.written = true
+	return w.f.Write(p)
 }
 
 // fileStamp is what tells that a file changed since it was read.

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -197,31 +198,40 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-// appendTimeline writes the timeline key and its events.
-func appendTimeline(b []byte, events []Event) ([]byte, error) {
+// writeTimeline writes the timeline key and its events to w, a chunk at a time: a save
+// of a 100,000-event case never holds its 40 MB of text at once.
+func writeTimeline(w io.Writer, events []Event) error {
 	if len(events) == 0 {
-		return b, nil
+		return nil
 	}
+	const chunk = 256 << 10
+	b := make([]byte, 0, chunk+4096)
 	b = append(b, "timeline:\n"...)
-	var chunk bytes.Buffer
+	var yb bytes.Buffer
 	for i := range events {
 		var ok bool
-		if b, ok = appendEvent(b, &events[i]); ok {
-			continue
-		}
-		chunk.Reset()
-		if err := encodeYAML(&chunk, events[i:i+1]); err != nil {
-			return nil, err
-		}
-		// A top-level sequence; under the timeline key it is indented by two.
-		for line := range bytes.Lines(chunk.Bytes()) {
-			if len(line) > 1 {
-				b = append(b, "  "...)
+		if b, ok = appendEvent(b, &events[i]); !ok {
+			yb.Reset()
+			if err := encodeYAML(&yb, events[i:i+1]); err != nil {
+				return err
 			}
-			b = append(b, line...)
+			// A top-level sequence; under the timeline key it is indented by two.
+			for line := range bytes.Lines(yb.Bytes()) {
+				if len(line) > 1 {
+					b = append(b, "  "...)
+				}
+				b = append(b, line...)
+			}
+		}
+		if len(b) >= chunk {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
-	return b, nil
+	_, err := w.Write(b)
+	return err
 }
 
 // splitTimeline cuts a case file before its timeline key; parseTimeline checks that
@@ -245,7 +255,7 @@ func splitTimeline(data []byte) (head, timeline []byte, line int, ok bool) {
 // parseTimeline reads the events of a timeline section starting at line first. An
 // event in the plain form is read here, any other through yaml/v3; errNotPlain says
 // that the section is not a timeline's alone (a line not indented follows it). The
-// events come out sanitized; exact says that appendTimeline writes them back as the
+// events come out sanitized; exact says that writeTimeline writes them back as the
 // same bytes (every event plain, its keys in order, its values as Marshal writes them,
 // nothing sanitized or upgraded), so that a save can tell a change by the bytes.
 //
