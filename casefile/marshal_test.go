@@ -54,6 +54,46 @@ var tricky = []string{
 	"?q", ",comma", "ünïcödé ✓", "control ␛[31m pictured", "2001:db8::1", "http://x.example/?a=b#frag",
 }
 
+// TestRepliesWithAColon: replies as logs quote them ("said: 550 …") are written
+// single-quoted by the plain form exactly as yaml/v3 writes them, and read back on the
+// plain path as the bytes they were (a save compares bytes).
+func TestRepliesWithAColon(t *testing.T) {
+	replies := []string{
+		"host mx.example[192.0.2.9] said: 550 5.7.1 <a@b.example>: Recipient address rejected",
+		"it's said: 554 'blocked'", "colon at the end: ", "said: x #tag", "ünï: cödé", "a:  two spaces",
+		"550 5.7.1 see https://x.example/?a=b #frag",
+	}
+	c := bigCase(len(replies))
+	c.ID, c.Schema, c.Status, c.Created, c.Updated = "x", SchemaVersion, StatusOpen, t0, t0
+	for i, r := range replies {
+		c.Timeline[i].Reply = r
+	}
+	got, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := encodeYAML(&want, c); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("Marshal differs from yaml/v3's encoding:\n%s\n----\n%s", got, want.Bytes())
+	}
+	if n := bytes.Count(got, []byte("    reply: '")); n != len(replies) {
+		t.Errorf("%d replies single-quoted, want %d:\n%s", n, len(replies), got)
+	}
+	back, err := Parse("x.yaml", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.saved.exact || !sameTimeline(back.Timeline, c.Timeline) {
+		t.Errorf("read back as exact=%v, same timeline=%v", back.saved.exact, sameTimeline(back.Timeline, c.Timeline))
+	}
+	if full := fullDecode(t, got); !sameTimeline(back.Timeline, full.Timeline) {
+		t.Errorf("plain-form reader and yaml/v3 disagree")
+	}
+}
+
 // TestMarshalReadsBack: whatever the values, the bytes Marshal writes read back the same
 // through the plain-form reader and through yaml/v3, and match yaml/v3's own encoding.
 func TestMarshalReadsBack(t *testing.T) {

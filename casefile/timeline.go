@@ -52,6 +52,74 @@ func plainSafe(s string) bool {
 	return true
 }
 
+// colonQuoted reports whether s is a reply as yaml/v3 writes it single-quoted and the
+// plain form would too: a string that would be plain but for ": " or " #" inside
+// ("said: 550 …", common in replies). Other strings that are not plain go to yaml/v3,
+// whose choice of quotes the plain form does not try to follow.
+func colonQuoted(s string) bool {
+	if !strings.Contains(s, ": ") && !strings.Contains(s, " #") {
+		return false
+	}
+	return plainSafe(strings.ReplaceAll(strings.ReplaceAll(s, ": ", ":_"), " #", " _"))
+}
+
+// singleSafe reports whether s, single-quoted on one line, reads back as s: every rune
+// printable.
+func singleSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && size == 1 || !unicode.IsPrint(r) {
+			return false // not UTF-8, or a control, format or separator character
+		}
+		s = s[size:]
+	}
+	return true
+}
+
+func appendSingleQuoted(b []byte, s string) []byte {
+	b = append(b, '\'')
+	for {
+		i := strings.IndexByte(s, '\'')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '\'')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '\'')
+}
+
+// singleQuoted reads a single-quoted scalar on one line ('it”s'); false sends it to
+// yaml/v3.
+func singleQuoted(v string) (string, bool) {
+	if len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	if !strings.Contains(inner, "'") {
+		return inner, singleSafe(inner)
+	}
+	var u strings.Builder
+	for {
+		i := strings.IndexByte(inner, '\'')
+		if i < 0 {
+			break
+		}
+		if i+1 >= len(inner) || inner[i+1] != '\'' {
+			return "", false // a quote that is not doubled ends the scalar early
+		}
+		u.WriteString(inner[:i+1])
+		inner = inner[i+2:]
+	}
+	u.WriteString(inner)
+	return u.String(), singleSafe(u.String())
+}
+
 // flowSafe reports whether s can stand plainly in a flow sequence: plain, and none of
 // the flow indicators.
 func flowSafe(s string) bool {
@@ -99,16 +167,19 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 	}
 	ok := true
 	str := func(k, v string) {
-		if v == "" {
-			return
-		}
-		if !plainSafe(v) {
+		switch {
+		case v == "":
+		case plainSafe(v):
+			key(k)
+			b = append(b, v...)
+			b = append(b, '\n')
+		case colonQuoted(v):
+			key(k)
+			b = appendSingleQuoted(b, v)
+			b = append(b, '\n')
+		default:
 			ok = false
-			return
 		}
-		key(k)
-		b = append(b, v...)
-		b = append(b, '\n')
 	}
 	num := func(k string, v int) {
 		if v != 0 {
@@ -444,6 +515,11 @@ func (p *timelineParser) field(l string) {
 		ok = false
 	}
 	switch {
+	case str != nil && strings.HasPrefix(v, "'"):
+		if v, ok = singleQuoted(v); ok {
+			p.curExact = p.curExact && colonQuoted(v) // else Marshal writes it otherwise
+			*str = p.clean(v)
+		}
 	case str != nil:
 		ok = plainSafe(v)
 		*str = p.clean(v)

@@ -227,6 +227,7 @@ func TestSaveTellsAChange(t *testing.T) {
 		"a zero count":          {head + plain + "    messages: 0\n" + second, false},
 		"a fraction of second":  {head + strings.Replace(plain, "08:00:00Z", "08:00:00.5Z", 1) + second, true},
 		"a fraction with zeros": {head + strings.Replace(plain, "08:00:00Z", "08:00:00.500Z", 1) + second, false},
+		"a reply with a colon":  {head + strings.Replace(plain, "554 Blocked", "'said: 554 Blocked, it''s policy'", 1) + second, true},
 		"a quoted reply":        {head + strings.Replace(plain, "554 Blocked", `"554 Blocked"`, 1) + second, false},
 		"no kind":               {head + strings.Replace(plain, "  - kind: failure\n    at:", "  - at:", 1) + second, false},
 		"schema 1":              {strings.Replace(head, "schema: 2", "schema: 1", 1) + strings.Replace(plain, "    attempts: 2\n", "    count: 2\n", 1) + second, false},
