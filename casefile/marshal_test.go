@@ -194,3 +194,45 @@ func FuzzTimelineValue(f *testing.F) {
 		}
 	})
 }
+
+// TestColonQuotedIsYAMLs: for every short string of the characters that matter, what
+// the plain form single-quotes it writes exactly as yaml/v3 does, and reads back.
+func TestColonQuotedIsYAMLs(t *testing.T) {
+	alphabet := []string{"a", ":", " ", "#", "é", "-", "'"}
+	var all []string
+	var grow func(s string, n int)
+	grow = func(s string, n int) {
+		if s != "" {
+			all = append(all, s)
+		}
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(s+c, n-1)
+		}
+	}
+	grow("", 5)
+	quoted := 0
+	for _, s := range all {
+		if !colonQuoted(s) {
+			continue
+		}
+		quoted++
+		var want bytes.Buffer
+		if err := encodeYAML(&want, struct {
+			Reply string `yaml:"reply"`
+		}{s}); err != nil {
+			t.Fatal(err)
+		}
+		if got := "reply: " + string(appendSingleQuoted(nil, s)) + "\n"; got != want.String() {
+			t.Errorf("%q: the plain form writes %q, yaml/v3 %q", s, got, want.String())
+		}
+		if u, ok := singleQuoted(string(appendSingleQuoted(nil, s))); !ok || u != s {
+			t.Errorf("%q reads back as %q, %v", s, u, ok)
+		}
+	}
+	if quoted < 100 {
+		t.Fatalf("only %d strings single-quoted: the test proves little", quoted)
+	}
+}

@@ -28,39 +28,46 @@ import (
 // plainSafe reports whether s, written as a plain scalar in a block mapping, reads back
 // as exactly s: no indicator first, no ": " or " #", no edge spaces, not a null, one
 // line of printable text.
-func plainSafe(s string) bool {
+func plainSafe(s string) bool { return plainText(s, false) }
+
+// colonQuoted reports whether s is a reply as yaml/v3 writes it single-quoted and the
+// plain form does too: a string that would be plain but for ": " or " #" inside
+// ("said: 550 …", common in replies). Other strings that are not plain go to yaml/v3,
+// whose choice of quotes the plain form does not try to follow.
+func colonQuoted(s string) bool {
+	return (strings.Contains(s, ": ") || strings.Contains(s, " #")) && plainText(s, true)
+}
+
+// plainText is plainSafe; with colons, ": " and " #" inside are allowed (as if their
+// space, or their #, were another character).
+func plainText(s string, colons bool) bool {
 	if s == "" || s == "~" || s == "null" || s == "Null" || s == "NULL" {
 		return false
 	}
 	if strings.ContainsRune("-?:,[]{}#&*!|>'\"%@`. ", rune(s[0])) {
 		return false
 	}
-	if s[len(s)-1] == ' ' || s[len(s)-1] == ':' {
+	n := len(s)
+	last := s[n-1]
+	if colons && n > 1 && (last == ' ' && s[n-2] == ':' || last == '#' && s[n-2] == ' ' && (n < 3 || s[n-3] != ':')) {
+		last = '_' // the end of ": " or " #"
+	}
+	if last == ' ' || last == ':' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 0x80:
-			return printableRunes(s[i:])
+			return printableRunes(s[i:], colons)
 		case c < 0x20 || c == 0x7f:
 			return false
+		case colons:
 		case c == ':' && i+1 < len(s) && s[i+1] == ' ', c == '#' && s[i-1] == ' ':
 			return false
 		}
 	}
 	return true
-}
-
-// colonQuoted reports whether s is a reply as yaml/v3 writes it single-quoted and the
-// plain form would too: a string that would be plain but for ": " or " #" inside
-// ("said: 550 …", common in replies). Other strings that are not plain go to yaml/v3,
-// whose choice of quotes the plain form does not try to follow.
-func colonQuoted(s string) bool {
-	if !strings.Contains(s, ": ") && !strings.Contains(s, " #") {
-		return false
-	}
-	return plainSafe(strings.ReplaceAll(strings.ReplaceAll(s, ": ", ":_"), " #", " _"))
 }
 
 // singleSafe reports whether s, single-quoted on one line, reads back as s: every rune
@@ -126,9 +133,9 @@ func flowSafe(s string) bool {
 	return plainSafe(s) && !strings.ContainsAny(s, ",[]{}:#?")
 }
 
-func printableRunes(s string) bool {
+func printableRunes(s string, colons bool) bool {
 	for i, r := range s {
-		if r == ':' && strings.HasPrefix(s[i:], ": ") || r == '#' && i > 0 && s[i-1] == ' ' {
+		if !colons && (r == ':' && strings.HasPrefix(s[i:], ": ") || r == '#' && i > 0 && s[i-1] == ' ') {
 			return false
 		}
 		if r == utf8.RuneError || r == '\t' || r == 0x85 || r == 0x2028 || r == 0x2029 || r == 0xFEFF || !unicode.IsPrint(r) {
