@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -156,7 +157,10 @@ func intText(s string) (int, bool) {
 
 // appendEvent writes one event in the plain form, or reports false if a value needs
 // YAML quoting.
-func appendEvent(b []byte, e *Event) ([]byte, bool) {
+//
+// memo remembers how each field's last value was written: the values of
+// a timeline repeat (the reply, the provider), and checking them is most of the work.
+func appendEvent(b []byte, e *Event, memo *styleMemo) ([]byte, bool) {
 	if e.Report != nil {
 		return b, false // a mapping inside the event: yaml/v3 writes it
 	}
@@ -173,14 +177,22 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 		b = append(b, ": "...)
 	}
 	ok := true
+	slot := 0
 	str := func(k, v string) {
-		switch {
-		case v == "":
-		case plainSafe(v):
+		at := &memo[slot%len(memo)]
+		slot++
+		if v == "" {
+			return
+		}
+		if at.v != v || at.style == 0 {
+			at.v, at.style = v, styleOf(v)
+		}
+		switch at.style {
+		case stylePlain:
 			key(k)
 			b = append(b, v...)
 			b = append(b, '\n')
-		case colonQuoted(v):
+		case styleSingle:
 			key(k)
 			b = appendSingleQuoted(b, v)
 			b = append(b, '\n')
@@ -249,6 +261,29 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 	return b, true
 }
 
+// styleMemo remembers, for each string field of an event in the order appendEvent
+// writes them, the last value and how it is written.
+type styleMemo [16]struct {
+	v     string
+	style uint8
+}
+
+const (
+	stylePlain = 1 + iota
+	styleSingle
+	styleYAML
+)
+
+func styleOf(v string) uint8 {
+	switch {
+	case plainSafe(v):
+		return stylePlain
+	case colonQuoted(v):
+		return styleSingle
+	}
+	return styleYAML
+}
+
 // appendTime writes t as RFC 3339 (time.RFC3339Nano): a whole second in UTC, the
 // times a case holds, by hand; any other through time.AppendFormat.
 func appendTime(b []byte, t time.Time) []byte {
@@ -286,9 +321,10 @@ func writeTimeline(w io.Writer, events []Event) error {
 	b := make([]byte, 0, chunk+4096)
 	b = append(b, "timeline:\n"...)
 	var yb bytes.Buffer
+	var memo styleMemo
 	for i := range events {
 		var ok bool
-		if b, ok = appendEvent(b, &events[i]); !ok {
+		if b, ok = appendEvent(b, &events[i], &memo); !ok {
 			yb.Reset()
 			if err := encodeYAML(&yb, events[i:i+1]); err != nil {
 				return err
@@ -348,7 +384,7 @@ func parseTimeline(name string, body []byte, first int, owned bool) (events []Ev
 	} else {
 		text = string(body)
 	}
-	n := bytes.Count(body, []byte("\n  - ")) + 1
+	n := estimateEvents(body)
 	p := timelineParser{events: make([]Event, 0, n+64), recipients: make([]string, 0, n), exact: true}
 	lineNo := first
 	itemStart, itemLine := -1, 0
@@ -409,6 +445,18 @@ func parseTimeline(name string, body []byte, first int, owned bool) (events []Ev
 
 var errNotPlain = errors.New("timeline not in the plain form")
 
+// estimateEvents is about how many events a timeline section holds, a little over,
+// from how many start in its first megabyte (counting them all is a fifth of the time
+// it takes to read them).
+func estimateEvents(body []byte) int {
+	const sample = 1 << 20
+	n := bytes.Count(body[:min(len(body), sample)], []byte("\n  - ")) + 1
+	if len(body) > sample {
+		n = int(float64(n) * float64(len(body)) / sample * 1.05)
+	}
+	return n
+}
+
 // timelineParser reads the plain form one line at a time into cur; plain turns false
 // at the first line it cannot read, and the event then goes to yaml/v3.
 type timelineParser struct {
@@ -420,6 +468,10 @@ type timelineParser struct {
 	plain      bool
 	curExact   bool // cur is written back as read
 	exact      bool // every event so far is
+	memo       [32]struct {
+		raw, val  string
+		ok, exact bool
+	}
 }
 
 func (p *timelineParser) start(empty bool) {
@@ -522,14 +574,8 @@ func (p *timelineParser) field(l string) {
 		ok = false
 	}
 	switch {
-	case str != nil && strings.HasPrefix(v, "'"):
-		if v, ok = singleQuoted(v); ok {
-			p.curExact = p.curExact && colonQuoted(v) // else Marshal writes it otherwise
-			*str = p.clean(v)
-		}
 	case str != nil:
-		ok = plainSafe(v)
-		*str = p.clean(v)
+		ok = p.text(bits.TrailingZeros32(bit), v, str)
 	case t != nil:
 		var exact bool
 		*t, exact, ok = timeText(v)
@@ -544,6 +590,31 @@ func (p *timelineParser) field(l string) {
 	p.curExact = p.curExact && bit > p.last
 	p.seen |= bit
 	p.last = bit
+}
+
+// text reads the value v of the string field with key bit i into dst: plain, or
+// single-quoted. The last value of each key and what it read as are remembered: the
+// values of a timeline repeat (the reply, the provider), and checking them is most of
+// the work.
+func (p *timelineParser) text(i int, v string, dst *string) bool {
+	m := &p.memo[i]
+	if m.raw != v || m.raw == "" {
+		m.raw, m.ok, m.exact = v, true, true
+		switch {
+		case strings.HasPrefix(v, "'"):
+			m.val, m.ok = singleQuoted(v)
+			m.exact = colonQuoted(m.val) // else Marshal writes it otherwise
+		default:
+			m.val, m.ok = v, plainSafe(v)
+		}
+		// Sanitized (untrusted.go): a value it changes is not written back as read.
+		if m.ok && !sanitize.Clean(m.val) {
+			m.val, m.exact = sanitize.Text(m.val), false
+		}
+	}
+	*dst = m.val
+	p.curExact = p.curExact && m.exact
+	return m.ok
 }
 
 // clean is v sanitized (untrusted.go); an event with a value it changes is not written
