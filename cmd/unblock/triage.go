@@ -351,24 +351,35 @@ reports" reads them) are kept as a summary for the case's IPs and domain instead
 			if err != nil || kept && len(args) == 1 {
 				return err
 			}
-			rep, err := a.readInputs(cmd.Context(), args[1:], opts)
-			if err != nil {
-				return err
-			}
-			if !rep.Classified() {
-				fmt.Fprintln(a.stderr, "unblock: nothing in the input could be classified; the case is unchanged")
-				return foundProblems
-			}
+			// The input streams into the case's recorder, which counts repeated failures as
+			// they come: a log of any size makes a case of a few events a day, in
+			// constant memory. The case stays locked while it is read.
 			var added casefile.Added
+			read := 0
 			c, err := a.edit(s, args[0], func(c *casefile.Case) error {
-				added = c.Add(rep.Findings, now()) // UNBLOCK_NOW fixes when they entered the case, as it fixes when a message was sent
+				rec := c.Record(now()) // UNBLOCK_NOW fixes when they entered the case, as it fixes when a message was sent
+				opts.OnFinding = func(f triage.Finding) error {
+					read++
+					rec.Add(f)
+					return nil
+				}
+				opts.OnProgression = func(maillog.Progression) error { return nil }
+				rd := triage.NewReader(opts)
+				if err := rd.ReadInputs(cmd.Context(), args[1:], a.stdin); err != nil {
+					return inputError(err)
+				}
+				if !rd.Report().Classified() {
+					fmt.Fprintln(a.stderr, "unblock: nothing in the input could be classified; the case is unchanged")
+					return foundProblems
+				}
+				added = rec.Close()
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: added %d of %d findings (%d already in the timeline)\n",
-				sanitize.Line(c.ID), added.New, len(rep.Findings), added.Repeated)
+				sanitize.Line(c.ID), added.New, read, added.Repeated)
 			for _, l := range added.Left {
 				what := l.Provider
 				if l.Control != "" {
