@@ -159,6 +159,13 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 		}
 	}
 	f.Original = originalOf(h)
+	if to := f.Original.To; len(to) == 1 {
+		// The one addressee is the recipient whose filter judged it.
+		f.Recipient = to[0]
+		if _, d, ok := strings.Cut(to[0], "@"); ok {
+			f.RecipientDomain = d
+		}
+	}
 	if edge >= 0 {
 		f.Original.withHop(d.Hops[edge])
 		f.SendingIP, f.IP = d.Hops[edge].IP, d.Hops[edge].IP
