@@ -110,3 +110,59 @@ Figures attached.
 		t.Errorf("quoted original: identifiers %q %q", f.MessageID, f.Sender)
 	}
 }
+
+// A session transcript's replies that succeeded (a STARTTLS offered, a recipient
+// accepted) are not the failure, and the sender it names is not a failed recipient; a
+// recipient whose line holds its own reply is not read with the next one's.
+func TestTranscriptsAndRecipientLines(t *testing.T) {
+	transcript := `From: MAILER-DAEMON@gw.sender.example
+To: postmaster@gw.sender.example
+Subject: Postfix SMTP server: errors from relay.sender.example[192.0.2.70]
+
+Transcript of session follows.
+
+ Out: 220 gw.sender.example ESMTP
+ In:  EHLO relay.sender.example
+ Out: 250-gw.sender.example
+ Out: 250-STARTTLS
+ Out: 250 SMTPUTF8
+ In:  MAIL FROM:<news@sender.example> SIZE=4096
+ Out: 250 2.1.0 Ok
+ In:  RCPT TO:<kim@far.example>
+ Out: 250 2.1.5 Ok
+ In:  DATA
+ Out: 354 End data with <CR><LF>.<CR><LF>
+ Out: 452 4.3.1 Insufficient system storage
+ In:  QUIT
+ Out: 221 2.0.0 Bye
+`
+	sendmail := `From: Mail Delivery Subsystem <MAILER-DAEMON@relay.sender.example>
+To: ann@sender.example
+Subject: Returned mail: see transcript for details
+
+   ----- Transcript of session follows -----
+554 <lou@one.example>... Remote protocol error: connection reset during data
+550 two.example (smtp)... 550 Host unknown
+554 <max@two.example>... 550 Host unknown (Authoritative answer from name server)
+While talking to mx.three.example:
+>>> RCPT To:<ned@three.example>
+<<< 550 5.1.1 <ned@three.example>: Recipient unknown
+550 <ned@three.example>... User unknown
+`
+	for _, c := range []struct {
+		name, text string
+		want       []string // recipient mode cause, per finding
+	}{
+		{"transcript", transcript, []string{"kim@far.example deferral other"}},
+		{"sendmail lines", sendmail, []string{"lou@one.example hard-block unknown", "max@two.example hard-block invalid-recipient", "ned@three.example hard-block invalid-recipient"}},
+	} {
+		rep := readString(t, c.name, c.text, Options{})
+		var got []string
+		for _, f := range rep.Findings {
+			got = append(got, f.Recipient+" "+string(f.Mode)+" "+string(f.Cause))
+		}
+		if strings.Join(got, "; ") != strings.Join(c.want, "; ") {
+			t.Errorf("%s:\n  got  %v\n  want %v", c.name, got, c.want)
+		}
+	}
+}

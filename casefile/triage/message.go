@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/mail"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 
@@ -503,11 +504,13 @@ func applyESP(f *Finding, hosts []string) {
 // plainFindings reads a plain-text bounce: one finding per failed recipient it names.
 func (m *msgReader) plainFindings() {
 	body := m.plain.String()
-	rcpts := addressesIn(lowerASCII(body))
+	lower := lowerASCII(body)
+	rcpts := addressesIn(lower)
+	senders := sendersIn(lower)
 	var keep []string
 	for _, a := range rcpts {
 		local, _, _ := strings.Cut(a, "@")
-		if containsString(m.exclude, a) || a == m.orig.sender || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
+		if containsString(m.exclude, a) || a == m.orig.sender || containsString(senders, a) || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
 			continue
 		}
 		keep = append(keep, a)
@@ -532,7 +535,17 @@ func (m *msgReader) plainFindings() {
 		h.recipient = a
 		chunk := recipientChunk(body, a, keep)
 		f := classifyHint(chunk, h)
-		if weak(f) {
+		if weak(f) && f.ReplyCode >= 400 {
+			// The recipient's line holds a vague verdict ("Remote protocol error"): the
+			// session it ends (Sendmail's "While talking to …" block above) says more.
+			if above := sessionAbove(body, a, keep); above != "" {
+				if alt := classifyHint(above+"\n"+chunk, h); !weak(alt) {
+					f = alt
+				}
+			}
+		}
+		if weak(f) && f.ReplyCode < 400 && f.EnhancedCode == "" {
+			// The recipient's own lines hold no failed reply: the bounce's text says it elsewhere.
 			if alt := classifyHint(body, h); !weak(alt) {
 				f = alt
 			} else if m.nested != "" {
@@ -546,6 +559,28 @@ func (m *msgReader) plainFindings() {
 		m.finish(&f, nil, "")
 		m.rd.add(f)
 	}
+}
+
+// sendersIn lists the addresses a text names as senders ("MAIL FROM:<a>", "From: a",
+// "Return-Path: <a>" in a transcript or a quoted header): never a failed recipient.
+func sendersIn(lower string) []string {
+	var out []string
+	for _, k := range []string{"from:", "return-path:", "sender:"} {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], k)
+			if j < 0 {
+				break
+			}
+			i += j + len(k)
+			rest := strings.TrimLeft(lower[i:min(len(lower), i+320)], " \t\n<\"")
+			if line, _, _ := strings.Cut(rest, "\n"); strings.IndexByte(line, '@') >= 0 {
+				if a := addressesIn(line); len(a) > 0 && strings.HasPrefix(rest, strings.SplitN(a[0], "@", 2)[0]) {
+					out = append(out, a[0])
+				}
+			}
+		}
+	}
+	return out
 }
 
 // delayWords say that the MTA keeps trying: a delay notice (RFC 3464's "delayed"), not
@@ -604,21 +639,32 @@ func recipientChunk(body, rcpt string, others []string) string {
 		i = 0
 	}
 	end := len(body)
-	// The recipient's paragraph ends at the first blank line after its reply.
-	seen, lines := false, 0
+	// The recipient's paragraph ends at the first blank line after its reply. When the
+	// line naming the recipient holds its reply (Sendmail's "554 <a>... Host unknown"),
+	// the next line that neither is indented nor continues that reply starts another
+	// recipient's, host's or session's account.
+	seen, lines, ownCode := false, 0, ""
 	for j := i; j < len(body); {
 		k := strings.IndexByte(body[j:], '\n')
 		if k < 0 {
 			break
 		}
-		line := strings.TrimSpace(body[j : j+k])
+		raw := body[j : j+k]
+		line := strings.TrimSpace(raw)
 		lines++
 		if line == "" && seen || lines > 40 {
 			end = j
 			break
 		}
+		if ownCode != "" && raw[0] != ' ' && raw[0] != '\t' && !strings.HasPrefix(line, ownCode) {
+			end = j
+			break
+		}
 		if c, st, _ := replyCodes(lowerASCII(line)); c != 0 || st.valid {
 			seen = true
+			if lines == 1 && c != 0 {
+				ownCode = strconv.Itoa(c)
+			}
 		}
 		j += k + 1
 	}
@@ -641,6 +687,42 @@ func recipientChunk(body, rcpt string, others []string) string {
 		chunk = chunk[:4096]
 	}
 	return chunk
+}
+
+// sessionAbove is the account of an SMTP session just above the line naming rcpt: the
+// lines up to a blank line, a heading or a line naming another recipient.
+func sessionAbove(body, rcpt string, others []string) string {
+	lower := lowerASCII(body)
+	i := strings.Index(lower, rcpt)
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndexByte(lower[:i], '\n')
+	if start < 0 {
+		return ""
+	}
+	top := start // the session's first line starts after top
+	for range 12 {
+		j := strings.LastIndexByte(lower[:top], '\n') // -1: the text's first line
+		line := strings.TrimSpace(lower[j+1 : top])
+		if line == "" || strings.HasPrefix(line, "---") || namesOther(line, rcpt, others) {
+			break
+		}
+		top = j
+		if j < 0 {
+			break
+		}
+	}
+	return body[top+1 : max(start, top+1)]
+}
+
+func namesOther(line, rcpt string, others []string) bool {
+	for _, a := range addressesIn(line) {
+		if a != rcpt && containsString(others, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsString(list []string, s string) bool {

@@ -69,7 +69,15 @@ func (p *parsedReply) parse(text string) {
 	p.reply = p.joined[start:]
 	p.text = p.joined[quoteContext(p.lower, start):]
 	replyLower := p.lower[start:]
-	p.code, p.status, _ = replyCodes(replyLower)
+	var failAt int
+	p.code, p.status, failAt = replyCodes(replyLower)
+	if failAt > 0 {
+		// A session transcript: the words of the replies that succeeded (a STARTTLS
+		// offered, a recipient accepted) are not the failure's.
+		replyLower = replyLower[failAt:]
+		p.reply = p.reply[failAt:]
+		p.text = p.joined[start+failAt:]
+	}
 	p.focus = replyLower
 	p.seen = make([]uint64, (phrases.size()+63)/64)
 	phrases.scan(p.focus, p.seen)
@@ -508,42 +516,40 @@ func hostInText(lower string) string {
 	return ""
 }
 
-// replyCodes finds the reply code and the enhanced status code in a reply.
-// The third result is where the reply proper starts: at its first code, else 0.
+// replyCodes finds the reply code and the enhanced status code in a reply. In a session
+// transcript the replies that succeeded (2xx, 3xx) come before the one that failed: the
+// first failure's code is the reply's, else the first code there is. The third result is
+// where that failure starts when replies that succeeded come before it, else 0.
 func replyCodes(s string) (int, EnhancedStatus, int) {
-	code := 0
-	codeEnd, at := -1, -1
+	code, codeEnd, failAt := 0, -1, 0
 	for i := 0; i+3 <= len(s); i++ {
-		if !isReplyCode(s[i : i+3]) {
+		if !replyCodeAt(s, i) {
 			continue
 		}
-		if i > 0 && !codeBoundaryBefore(s[i-1]) {
-			continue
+		if codeEnd >= 0 && s[i] >= '4' {
+			failAt = i
 		}
-		if i+3 < len(s) && s[i+3] != ' ' && s[i+3] != '-' {
-			continue
+		if codeEnd < 0 || s[i] >= '4' {
+			code, _ = strconv.Atoi(s[i : i+3])
+			codeEnd = i + 3
 		}
-		if i+3 < len(s) && s[i+3] == '-' && (i+4 >= len(s) || !isDigit(s[i+4])) {
-			// "550-" must continue with a status code or be a multi-line reply.
-			if i+4 < len(s) && s[i+4] != ' ' {
-				continue
-			}
+		if code >= 400 {
+			break
 		}
-		code, _ = strconv.Atoi(s[i : i+3])
-		codeEnd, at = i+3, i
-		break
 	}
-	// The status right after the reply code is the reply's own; otherwise the first.
+	// The status right after the reply code is the reply's own; otherwise the first
+	// failure's status, else the first.
 	if codeEnd >= 0 {
 		j := codeEnd
 		for j < len(s) && (s[j] == ' ' || s[j] == '-') {
 			j++
 		}
 		if st, _ := scanStatus(s, j); st.valid {
-			return code, st, at
+			return code, st, failAt
 		}
 	}
-	for i := 0; i < len(s); i++ {
+	var first EnhancedStatus
+	for i := failAt; i < len(s); i++ {
 		c := s[i]
 		if c != '2' && c != '4' && c != '5' {
 			continue
@@ -552,13 +558,28 @@ func replyCodes(s string) (int, EnhancedStatus, int) {
 			continue
 		}
 		if st, _ := scanStatus(s, i); st.valid {
-			if at < 0 || i < at {
-				at = i
+			if st.class != 2 {
+				return code, st, failAt
 			}
-			return code, st, at
+			if !first.valid {
+				first = st
+			}
 		}
 	}
-	return code, EnhancedStatus{}, max(at, 0)
+	return code, first, failAt
+}
+
+// replyCodeAt reports whether an SMTP reply code starts at s[i]: three digits on a word
+// boundary, followed by a space, the end, or the hyphen of a multi-line reply.
+func replyCodeAt(s string, i int) bool {
+	if !isReplyCode(s[i:i+3]) || (i > 0 && !codeBoundaryBefore(s[i-1])) {
+		return false
+	}
+	if i+3 < len(s) && s[i+3] != ' ' && s[i+3] != '-' {
+		return false
+	}
+	// "550-" must continue with a status code or be a multi-line reply.
+	return !(i+3 < len(s) && s[i+3] == '-' && (i+4 >= len(s) || !isDigit(s[i+4])) && i+4 < len(s) && s[i+4] != ' ')
 }
 
 func codeBoundaryBefore(c byte) bool {
