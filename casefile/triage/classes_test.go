@@ -166,3 +166,56 @@ While talking to mx.three.example:
 		}
 	}
 }
+
+// Reports that are not bounces: an ARF report about several recipients is one complaint
+// per recipient (RFC 5965 §3.2); a provider's complaint in its own format (the reported
+// message attached, a subject calling it a complaint) and an Amazon SES complaint mailed
+// as JSON are complaints; automatic replies are known by their subject's many spellings;
+// delivery-status fields written into the text part are read as a DSN's.
+func TestReportsThatAreNotBounces(t *testing.T) {
+	arf := "From: fbl@isp.example\r\nTo: fbl@sender.example\r\nSubject: FBL report\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=feedback-report; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n" +
+		"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\nSource-IP: 192.0.2.80\r\n" +
+		"Original-Rcpt-To: one@isp.example\r\nOriginal-Rcpt-To: two@isp.example\r\nOriginal-Rcpt-To: three@isp.example\r\n\r\n" +
+		"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: news@sender.example\r\nTo: one@isp.example\r\nSubject: Sale\r\n\r\nSale.\r\n--b--\r\n"
+	own := "From: reports@mailbox.example\r\nTo: abuse@sender.example\r\nSubject: Spam report: message from 192.0.2.81\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=m\r\n\r\n" +
+		"--m\r\nContent-Type: message/rfc822\r\n\r\nFrom: news@sender.example\r\nTo: reader@mailbox.example\r\nMessage-ID: <n-7@sender.example>\r\nSubject: News\r\n\r\nNews.\r\n--m--\r\n"
+	ses := "From: AWS Notifications <no-reply@sns.amazonaws.com>\nTo: ops@sender.example\nSubject: AWS Notification Message\n\n" +
+		`{"notificationType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"reader@mailbox.example"}],` +
+		`"timestamp":"2026-11-30T10:00:00.000Z","feedbackId":"f-1","complaintFeedbackType":"abuse"},` + "!\n " +
+		`"mail":{"timestamp":"2026-11-30T09:59:00.000Z","source":"news@sender.example","messageId":"m-1","destination":["reader@mailbox.example"]}}` + "\n"
+	workmail := "From: MAILER-DAEMON@mail.example\nTo: ann@sender.example\nSubject: Delivery failure\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=w\n\n--w\nContent-Type: text/plain\n\n" +
+		"We could not deliver to these recipients:\njoe@slow.example\n\nReport:\n\nReporting-MTA: dns; out.mail.example\n\n" +
+		"Action: failed\nFinal-Recipient: rfc822; joe@slow.example\nDiagnostic-Code: smtp; 554 4.4.7 Message expired: no answer for 3 days\nStatus: 4.4.7\n\n" +
+		"--w\nContent-Type: message/rfc822\n\nFrom: ann@sender.example\nTo: joe@slow.example\nSubject: Hi\n\nHi.\n--w--\n"
+	auto := func(subject string) string {
+		return "From: joe@far.example\nTo: ann@sender.example\nSubject: " + subject + "\n\nBack on Monday.\n"
+	}
+	for _, c := range []struct {
+		name, text string
+		want       []string // recipient mode, per finding
+	}{
+		{"arf with three recipients", arf, []string{"one@isp.example complaint", "two@isp.example complaint", "three@isp.example complaint"}},
+		{"complaint in a provider's own format", own, []string{"reader@mailbox.example complaint"}},
+		{"ses complaint mailed as json", ses, []string{"reader@mailbox.example complaint"}},
+		{"dsn fields in the text part", workmail, []string{"joe@slow.example deferral"}},
+		{"auto reply", auto("Auto Reply: Hi"), []string{" auto-reply"}},
+		{"auto_response", auto("auto_response re: Hi"), []string{" auto-reply"}},
+		{"automatic response", auto("Automatic Response"), []string{" auto-reply"}},
+	} {
+		rep := readString(t, c.name, c.text, Options{})
+		var got []string
+		for _, f := range rep.Findings {
+			got = append(got, f.Recipient+" "+string(f.Mode))
+		}
+		if strings.Join(got, "; ") != strings.Join(c.want, "; ") {
+			t.Errorf("%s:\n  got  %v\n  want %v", c.name, got, c.want)
+		}
+	}
+	if f := readString(t, "own", own, Options{}).Findings[0]; f.IP != "192.0.2.81" || f.MessageID != "<n-7@sender.example>" {
+		t.Errorf("complaint in a provider's format: IP %q, message %q", f.IP, f.MessageID)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode every charset bounces come in
 
+	"github.com/unblock-mail/unblock/casefile/triage/maillog"
 	"github.com/unblock-mail/unblock/sanitize"
 )
 
@@ -89,6 +90,7 @@ type original struct {
 	hosts     []string // envelope and DKIM domains, Received names: for ESP pools
 	hops      []Hop    // the original's Received chain, newest first
 	ids       *Original
+	reported  string // the recipient a provider's complaint report names (X-HmXmrOriginalRecipient)
 }
 
 // readMessage reads one message: a DSN or plain-text bounce, an ARF report, an
@@ -104,9 +106,14 @@ func (rd *Reader) readMessage(name string, data []byte, n int) error {
 	}
 	m := &msgReader{rd: rd, source: source}
 	m.walk(ent, 0)
-	if len(m.recipients) == 0 && m.arf == nil && strings.TrimSpace(m.plain.String()) == "" {
-		// A broken MIME structure (a boundary that never comes): read the raw body.
-		m.rawBody(data)
+	if len(m.recipients) == 0 && m.arf == nil {
+		if strings.TrimSpace(m.plain.String()) == "" {
+			// A broken MIME structure (a boundary that never comes): read the raw body.
+			m.rawBody(data)
+		} else {
+			// Delivery-status fields written into the text part (Amazon WorkMail).
+			m.inlineStatus([]byte(m.plain.String()))
+		}
 	}
 	top := ent.Header
 	m.date = parseDate(headerText(top, "Date"))
@@ -120,6 +127,9 @@ func (rd *Reader) readMessage(name string, data []byte, n int) error {
 		m.complaint()
 	case len(m.recipients) > 0:
 		m.dsnFindings()
+	case m.sesNotification():
+	case m.complaintReport(from, subject):
+		m.complaint()
 	case len(m.failed) > 0 || isBounce(from, subject, m.plain.String(), m.attached):
 		m.plainFindings()
 	case autoReply(top, subject):
@@ -219,14 +229,20 @@ func (m *msgReader) rawBody(data []byte) {
 	if len(body) > maxPart {
 		body = body[:maxPart]
 	}
-	for _, k := range []string{"\nReporting-MTA:", "\nFinal-Recipient:"} {
-		if j := bytes.Index(body, []byte(k)); j >= 0 {
-			m.deliveryStatus(body[j+1:])
-			break
-		}
-	}
+	m.inlineStatus(body)
 	text := m.splitInlineOriginal(string(body))
 	m.plain.WriteString(text)
+}
+
+// inlineStatus reads delivery-status fields (RFC 3464) found at the start of a line in
+// text that is not a message/delivery-status part.
+func (m *msgReader) inlineStatus(text []byte) {
+	for _, k := range []string{"\nReporting-MTA:", "\nFinal-Recipient:"} {
+		if j := bytes.Index(text, []byte(k)); j >= 0 {
+			m.deliveryStatus(text[j+1:])
+			return
+		}
+	}
 }
 
 // readBlock reads one header block of a delivery-status or feedback-report part.
@@ -315,6 +331,9 @@ func (m *msgReader) originalHeaders(body []byte) {
 	}
 	if m.orig.messageID == "" {
 		m.orig.messageID = sanitize.Line(strings.TrimSpace(headerText(h, "Message-Id")))
+	}
+	if m.orig.reported == "" {
+		m.orig.reported = addressOf(strings.ToLower(headerText(h, "X-HmXmrOriginalRecipient")))
 	}
 	if _, d, ok := strings.Cut(m.orig.sender, "@"); ok {
 		m.orig.hosts = append(m.orig.hosts, d)
@@ -795,6 +814,73 @@ func parseIPHost(s string) (string, error) {
 	return ip, nil
 }
 
+// complaintReport recognises a complaint report in a provider's own format rather than
+// ARF (Microsoft's JMRP "complaint about message from IP", a spam report): the reported
+// message attached, a subject that calls it a complaint and not a delivery failure, or
+// JMRP's mark on the attached copy. It is read as the ARF fields it states.
+func (m *msgReader) complaintReport(from, subject string) bool {
+	if !m.attached || strings.Contains(from, "mailer-daemon") {
+		return false
+	}
+	s := lowerASCII(subject)
+	said := m.orig.reported != ""
+	for _, w := range []string{"complaint", "abuse report", "spam report", "reported as spam", "marked as spam", "junk mail report", "feedback loop"} {
+		said = said || strings.Contains(s, w)
+	}
+	for _, w := range []string{"undeliver", "delivery", "returned", "failure", "failed", "rejected", "bounce", "delayed"} {
+		if strings.Contains(s, w) {
+			return false
+		}
+	}
+	if !said {
+		return false
+	}
+	h := textproto.MIMEHeader{"Feedback-Type": {"abuse"}}
+	if ip := blockedIP(s); ip != "" {
+		h.Set("Source-Ip", ip)
+	}
+	rcpts := []string{m.orig.reported}
+	if m.orig.reported == "" && m.orig.ids != nil {
+		rcpts = m.orig.ids.To
+	}
+	for _, r := range rcpts {
+		h.Add("Original-Rcpt-To", r)
+	}
+	h.Set("Reporting-Mta", from)
+	m.arf = h
+	return true
+}
+
+// sesNotification reads an Amazon SES notification mailed as a message's text (an SNS
+// email subscription) as the SES events it holds. It reports whether any was a failure.
+func (m *msgReader) sesNotification() bool {
+	text := m.plain.String()
+	i := strings.Index(text, `"notificationType"`)
+	if i < 0 {
+		return false
+	}
+	start, end := strings.LastIndexByte(text[:i], '{'), strings.LastIndexByte(text, '}')
+	if start < 0 || end < i {
+		return false
+	}
+	// Sendmail breaks lines longer than 990 characters with "!", a line break and a space;
+	// JSON has neither a bare "!" nor a line break inside a string, so they are its.
+	obj := strings.NewReplacer("!\n ", "", "!\n", "").Replace(text[start : end+1])
+	lr := NewLogReader()
+	if _, err := lr.Read(strings.NewReader(obj), maillog.JSON, maillog.Options{Name: m.source, SendingIP: m.rd.opts.IP}); err != nil {
+		return false
+	}
+	fs := lr.Report().Findings
+	for _, f := range fs {
+		f.Source = m.source
+		if f.At.IsZero() {
+			f.At = m.date
+		}
+		m.rd.add(f)
+	}
+	return len(fs) > 0
+}
+
 // complaint reads an ARF feedback report.
 func (m *msgReader) complaint() {
 	h := m.arf
@@ -810,10 +896,6 @@ func (m *msgReader) complaint() {
 			break
 		}
 	}
-	f.Recipient = sanitize.Line(addressOf(h.Get("Original-Rcpt-To")))
-	if _, d, ok := strings.Cut(f.Recipient, "@"); ok {
-		f.RecipientDomain = d
-	}
 	f.Text = sanitize.Line(unfold(m.plain.String()))
 	if len(f.Text) > 500 {
 		f.Text = f.Text[:500]
@@ -825,7 +907,20 @@ func (m *msgReader) complaint() {
 	f.Sender = sanitize.Line(cmpOr(addressOf(h.Get("Original-Mail-From")), m.orig.sender))
 	f.MessageID = m.orig.messageID
 	f.SendingIP = m.rd.opts.IP
-	m.rd.add(f)
+	// RFC 5965 §3.2: Original-Rcpt-To appears once per recipient the report is about;
+	// each one is a complaint.
+	rcpts := h.Values("Original-Rcpt-To")
+	if len(rcpts) == 0 {
+		rcpts = []string{""}
+	}
+	for _, r := range rcpts {
+		g := f
+		g.Recipient = sanitize.Line(addressOf(r))
+		if _, d, ok := strings.Cut(g.Recipient, "@"); ok {
+			g.RecipientDomain = d
+		}
+		m.rd.add(g)
+	}
 }
 
 // isBounce tells a non-delivery report from other mail by its sender, subject and text.
@@ -873,7 +968,10 @@ func autoReply(h message.Header, subject string) bool {
 		return true
 	}
 	s := strings.ToLower(subject)
-	for _, w := range []string{"auto:", "automatic reply", "autoreply", "auto-reply", "out of office", "out of the office", "vacation", "away from"} {
+	// "Auto reply", "Auto-Reply", "AutoReply", "Automatic reply", "auto_response" …
+	s = strings.NewReplacer("-", " ", "_", " ").Replace(s)
+	for _, w := range []string{"auto:", "automatic reply", "autoreply", "auto reply", "auto response", "autoresponse", "automatic response",
+		"out of office", "out of the office", "vacation", "away from", "abwesenheit", "absence", "réponse automatique", "respuesta automática", "risposta automatica"} {
 		if strings.Contains(s, w) {
 			return true
 		}
