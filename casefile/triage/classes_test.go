@@ -219,3 +219,26 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		t.Errorf("complaint in a provider's format: IP %q, message %q", f.IP, f.MessageID)
 	}
 }
+
+// A reply that names the original's sender and not the recipient is about the sender,
+// whatever stage it came at; the same words naming the recipient are about the recipient.
+func TestReplyAboutTheSender(t *testing.T) {
+	bounce := func(reply string) string {
+		return "From: Mail Delivery System <MAILER-DAEMON@out.sender.example>\nTo: ann@sender.example\nSubject: Mail delivery failed\n\n" +
+			"A message that you sent could not be delivered to one or more of its recipients.\n\n" +
+			"  joe@far.example\n    host mx.far.example [203.0.113.30]\n    SMTP error from remote mail server after end of data:\n    " + reply + "\n"
+	}
+	for _, c := range []struct {
+		reply   string
+		cause   Cause
+		control string
+	}{
+		{"550 5.1.0 <ann@sender.example>: address not known in DNS", Authentication, "sender-address"},
+		{"550 5.1.0 <joe@far.example>: address not known here", InvalidRecipient, "recipient-validation"},
+	} {
+		f := readString(t, "b", bounce(c.reply), Options{}).Findings[0]
+		if f.Recipient != "joe@far.example" || f.Cause != c.cause || f.Control != c.control {
+			t.Errorf("%q: %s %s/%s, want %s/%s", c.reply, f.Recipient, f.Cause, f.Control, c.cause, c.control)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/mail"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ type hint struct {
 	remote    string
 	recipient string
 	stage     string
+	senders   []string // the original's sender addresses: a reply naming one of them, and not the recipient, is about the sender
 }
 
 // classifyHint is classify with what a DSN or bounce knows besides the reply.
@@ -56,6 +58,7 @@ func classifyHint(text string, h hint) Finding {
 	if p.stage == "" {
 		p.stage = h.stage
 	}
+	p.aboutSender = namesOnly(p.focus, h.senders, h.recipient)
 	f := p.finding(h.sendingIP)
 	switch {
 	case h.action == "delayed" && f.Mode != Delivered:
@@ -81,6 +84,31 @@ func classifyHint(text string, h hint) Finding {
 		f.Route = RouteFor("wait", "")
 	}
 	return f
+}
+
+// namesOnly reports whether lowered reply text names one of senders and not recipient.
+func namesOnly(lower string, senders []string, recipient string) bool {
+	if len(senders) == 0 || strings.IndexByte(lower, '@') < 0 {
+		return false
+	}
+	named := false
+	for _, a := range addressesIn(lower) {
+		if a == recipient {
+			return false
+		}
+		named = named || containsString(senders, a)
+	}
+	return named
+}
+
+// senders lists the addresses that sent the original: the bounce's addressee, the
+// original's envelope sender and author.
+func (m *msgReader) senders() []string {
+	out := append([]string{m.orig.sender}, m.exclude...)
+	if o := m.orig.ids; o != nil {
+		out = append(out, o.ReturnPath, o.From)
+	}
+	return slices.DeleteFunc(out, func(a string) bool { return a == "" })
 }
 
 // original is what the bounced message's own headers say.
@@ -424,7 +452,7 @@ func (m *msgReader) dsnFindings() {
 		diag := unfold(fieldValue(r.Get("Diagnostic-Code")))
 		status, _ := scanStatus(strings.TrimSpace(r.Get("Status")), 0)
 		h := hint{sendingIP: cmpOr(m.rd.opts.IP, m.orig.clientOf(fieldValue(r.Get("Remote-MTA")))), status: status, action: strings.ToLower(strings.TrimSpace(r.Get("Action"))),
-			remote: strings.ToLower(fieldValue(r.Get("Remote-MTA")))}
+			remote: strings.ToLower(fieldValue(r.Get("Remote-MTA"))), senders: m.senders()}
 		if _, err := parseIPHost(h.remote); err == nil {
 			h.remote = ""
 		}
@@ -540,7 +568,7 @@ func (m *msgReader) plainFindings() {
 	if len(keep) > 16 {
 		keep = keep[:16]
 	}
-	h := hint{sendingIP: m.rd.opts.IP, action: "failed"}
+	h := hint{sendingIP: m.rd.opts.IP, action: "failed", senders: m.senders()}
 	if delayNotice(m.subject + "\n" + body) {
 		h.action = "delayed"
 	}

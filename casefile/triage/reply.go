@@ -42,6 +42,7 @@ type parsedReply struct {
 	ip               string // the IP the reply is about
 	stage            string // SMTP stage: connect, helo, mail, rcpt, data; "" unknown
 	rcptDomain       string // the recipient's domain, when the evidence names it
+	aboutSender      bool   // the reply names the original's sender and not the recipient
 }
 
 // ClassifyReply reads one SMTP reply or diagnostic text — multi-line replies and replies
