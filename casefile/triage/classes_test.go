@@ -38,6 +38,11 @@ func TestReplyClasses(t *testing.T) {
 		{"quota words only", "user's mail folder is full", UnknownMode, Other, ""},
 		{"unknown user words only", "This address is not known to our mail system", UnknownMode, InvalidRecipient, ""},
 		{"unknown host words only", "the domain far.example could not resolve to any mail host", UnknownMode, InvalidRecipient, ""},
+		{"a sending limit is rate", "450 4.2.1 Daily relay limit reached for this account, try tomorrow", Deferral, RateLimit, ""},
+		{"a malformed message is content", "554 5.6.0 Your message is malformed and cannot be accepted", HardBlock, Content, ""},
+		{"a malformed dns reply is not content", "Name service error for name=far.example type=MX: Malformed or unexpected name server reply", UnknownMode, InvalidRecipient, ""},
+		{"rfc 5321's local error is the receiver's", "451 Requested action aborted: local error in processing", Deferral, Other, ""},
+		{"an internal error is the receiver's", "550 Internal error while storing the message, not accepted", HardBlock, Other, ""},
 	}
 	for _, c := range cases {
 		f := ClassifyReply(c.text)
@@ -191,6 +196,9 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		"We could not deliver to these recipients:\njoe@slow.example\n\nReport:\n\nReporting-MTA: dns; out.mail.example\n\n" +
 		"Action: failed\nFinal-Recipient: rfc822; joe@slow.example\nDiagnostic-Code: smtp; 554 4.4.7 Message expired: no answer for 3 days\nStatus: 4.4.7\n\n" +
 		"--w\nContent-Type: message/rfc822\n\nFrom: ann@sender.example\nTo: joe@slow.example\nSubject: Hi\n\nHi.\n--w--\n"
+	contents := "From: postmaster@mail.example\nTo: ann@sender.example\nSubject: Message Delivery Failure\n\n" +
+		"The following recipient could not be reached:\n\n\tRecipient: pat@nowhere.example\n\tReason: no such domain here.\n\n" +
+		"Message contents follow:\n\nReceived: from pc ([192.0.2.9]) by mail.example; Tue, 1 Dec 2026 10:00:00 +0000\nFrom: ann@sender.example\nTo: pat@nowhere.example\nSubject: spam filter content policy\n"
 	auto := func(subject string) string {
 		return "From: joe@far.example\nTo: ann@sender.example\nSubject: " + subject + "\n\nBack on Monday.\n"
 	}
@@ -202,6 +210,7 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		{"complaint in a provider's own format", own, []string{"reader@mailbox.example complaint"}},
 		{"ses complaint mailed as json", ses, []string{"reader@mailbox.example complaint"}},
 		{"dsn fields in the text part", workmail, []string{"joe@slow.example deferral"}},
+		{"copy introduced by 'contents follow'", contents, []string{"pat@nowhere.example hard-block"}},
 		{"auto reply", auto("Auto Reply: Hi"), []string{" auto-reply"}},
 		{"auto_response", auto("auto_response re: Hi"), []string{" auto-reply"}},
 		{"automatic response", auto("Automatic Response"), []string{" auto-reply"}},
@@ -214,6 +223,9 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		if strings.Join(got, "; ") != strings.Join(c.want, "; ") {
 			t.Errorf("%s:\n  got  %v\n  want %v", c.name, got, c.want)
 		}
+	}
+	if f := readString(t, "contents", contents, Options{}).Findings[0]; f.Cause != InvalidRecipient {
+		t.Errorf("copy introduced by 'contents follow': cause %s (%s), want invalid-recipient: the copy's subject is not the reason", f.Cause, f.Control)
 	}
 	if f := readString(t, "own", own, Options{}).Findings[0]; f.IP != "192.0.2.81" || f.MessageID != "<n-7@sender.example>" {
 		t.Errorf("complaint in a provider's format: IP %q, message %q", f.IP, f.MessageID)

@@ -412,7 +412,7 @@ func (o *original) hopBy(remote string) (Hop, bool) {
 // originalMarkers start the copy of the original message in plain-text bounces.
 var originalMarkers = []string{
 	"------ this is a copy of the message", "--- below this line is a copy", "----- original message -----",
-	"original message follows", "unsent message below", "message headers follow", "headers of the original message", "------ original message ------",
+	"original message follows", "message contents follow", "unsent message below", "message headers follow", "headers of the original message", "------ original message ------",
 	"----- the following is a copy", "-- the header and top 20 lines", "--- the header of the original message",
 	"------ the header of the original message", "content-type: message/rfc822", "content-type: text/rfc822-headers",
 }

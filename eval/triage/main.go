@@ -165,6 +165,7 @@ func sisimaiMode(reason, status, code, hard string) triage.Mode {
 }
 
 // ownItems reads labels.tsv: id, kind, mode, causes (a|b), provider, input, source, note.
+// A message input may name its finding: "name.eml#2".
 func ownItems(dir string) ([]item, error) {
 	rows, err := readTSV(filepath.Join(dir, "labels.tsv"))
 	if err != nil {
@@ -189,7 +190,14 @@ func ownItems(dir string) ([]item, error) {
 		case "reply":
 			it.reply = strings.ReplaceAll(r[5], `\n`, "\n")
 		case "message":
-			it.file = filepath.Join(dir, "messages", r[5])
+			// "name.eml#2" is the message's second finding (per recipient, in report order).
+			name, nth, _ := strings.Cut(r[5], "#")
+			it.file = filepath.Join(dir, "messages", name)
+			if nth != "" {
+				if _, err := fmt.Sscan(nth, &it.recipient); err != nil || it.recipient < 1 {
+					return nil, fmt.Errorf("labels.tsv:%d: finding %q", n+1, nth)
+				}
+			}
 		default:
 			return nil, fmt.Errorf("labels.tsv:%d: kind %q", n+1, r[1])
 		}
