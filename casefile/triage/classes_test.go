@@ -197,7 +197,7 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		"Action: failed\nFinal-Recipient: rfc822; joe@slow.example\nDiagnostic-Code: smtp; 554 4.4.7 Message expired: no answer for 3 days\nStatus: 4.4.7\n\n" +
 		"--w\nContent-Type: message/rfc822\n\nFrom: ann@sender.example\nTo: joe@slow.example\nSubject: Hi\n\nHi.\n--w--\n"
 	contents := "From: postmaster@mail.example\nTo: ann@sender.example\nSubject: Message Delivery Failure\n\n" +
-		"The following recipient could not be reached:\n\n\tRecipient: pat@nowhere.example\n\tReason: no such domain here.\n\n" +
+		"The following recipient could not be reached:\n\n\tRecipient: pat@nowhere.example\n\tReason Code: Invalid Domain Name\n\n" +
 		"Message contents follow:\n\nReceived: from pc ([192.0.2.9]) by mail.example; Tue, 1 Dec 2026 10:00:00 +0000\nFrom: ann@sender.example\nTo: pat@nowhere.example\nSubject: spam filter content policy\n"
 	auto := func(subject string) string {
 		return "From: joe@far.example\nTo: ann@sender.example\nSubject: " + subject + "\n\nBack on Monday.\n"
