@@ -42,6 +42,10 @@ func TestReplyClasses(t *testing.T) {
 		{"a malformed message is content", "554 5.6.0 Your message is malformed and cannot be accepted", HardBlock, Content, ""},
 		{"a malformed dns reply is not content", "Name service error for name=far.example type=MX: Malformed or unexpected name server reply", UnknownMode, InvalidRecipient, ""},
 		{"rfc 5321's local error is the receiver's", "451 Requested action aborted: local error in processing", Deferral, Other, ""},
+		{"a relay quota is the sender's limit", "550 You have used up the daily relay quota for 198.51.100.0/24", HardBlock, RateLimit, ""},
+		{"a mailbox quota is not", "552 5.2.2 Over quota: mailbox holds 2 GB", HardBlock, Other, ""},
+		{"a listed address is the receiver's own list", "550 The sender address news@shop.example is on our blacklist", HardBlock, RecipientPolicy, ""},
+		{"a listed ip is a blocklist", "554 Your IP 192.0.2.70 is blacklisted at dnsbl.example.net", HardBlock, Blocklist, ""},
 		{"an internal error is the receiver's", "550 Internal error while storing the message, not accepted", HardBlock, Other, ""},
 	}
 	for _, c := range cases {
