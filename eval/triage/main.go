@@ -99,8 +99,12 @@ func main() {
 			sis = nil
 		}
 	}
+	disputed, err := readDisputed(filepath.Join(own, "disputed.tsv"))
+	if err != nil {
+		fatal(err)
+	}
 	for _, set := range []string{"sisimai", "own"} {
-		score(set, sets[set], sis, *verbose)
+		score(set, sets[set], sis, disputed, *verbose)
 	}
 	lineEnds(corpus, *verbose)
 }
@@ -257,6 +261,25 @@ func ours(it item, cache map[string][]triage.Finding) reading {
 	return reading{mode: f.Mode, cause: f.Cause, provider: f.Provider}
 }
 
+// readDisputed reads disputed.tsv: item (set/id), field (mode|cause), who is right, why.
+func readDisputed(name string) (map[string]bool, error) {
+	rows, err := readTSV(name)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for n, r := range rows {
+		if len(r) == 0 || r[0] == "" || strings.HasPrefix(r[0], "#") {
+			continue
+		}
+		if len(r) < 4 || (r[1] != "mode" && r[1] != "cause") {
+			return nil, fmt.Errorf("disputed.tsv:%d: want item, mode|cause, who is right, why", n+1)
+		}
+		out[r[0]+" "+r[1]] = true
+	}
+	return out, nil
+}
+
 type tally struct{ n, ok int }
 
 func (t *tally) add(ok bool) {
@@ -273,25 +296,34 @@ func (t tally) String() string {
 	return fmt.Sprintf("%5.1f%% (%d/%d)", 100*float64(t.ok)/float64(t.n), t.ok, t.n)
 }
 
-func score(set string, items []item, sis map[string]reading, verbose bool) {
+func score(set string, items []item, sis map[string]reading, disputed map[string]bool, verbose bool) {
 	cache := map[string][]triage.Finding{}
-	var uMode, uCause, uProv, sMode, sCause tally
+	// [0]: every labelled field; [1]: the disputed ones set aside.
+	var uMode, uCause, sMode, sCause [2]tally
+	var uProv tally
 	var both, onlyUs, onlySis, neither int
+	add := func(t *[2]tally, ok, aside bool) {
+		t[0].add(ok)
+		if !aside {
+			t[1].add(ok)
+		}
+	}
 	for _, it := range items {
 		r := ours(it, cache)
-		s, haveSis := sis[it.set+"/"+it.id]
+		key := it.set + "/" + it.id
+		s, haveSis := sis[key]
 		if it.mode != "" {
-			uMode.add(r.mode == it.mode)
+			add(&uMode, r.mode == it.mode, disputed[key+" mode"])
 			if haveSis {
-				sMode.add(s.mode == it.mode)
+				add(&sMode, s.mode == it.mode, disputed[key+" mode"])
 			}
 		}
 		if it.causes != nil {
 			okU := slices.Contains(it.causes, r.cause)
-			uCause.add(okU)
+			add(&uCause, okU, disputed[key+" cause"])
 			if haveSis {
 				okS := sisimaiAgrees(it, s.reason)
-				sCause.add(okS)
+				add(&sCause, okS, disputed[key+" cause"])
 				switch {
 				case okU && okS:
 					both++
@@ -315,9 +347,18 @@ func score(set string, items []item, sis map[string]reading, verbose bool) {
 		}
 	}
 	fmt.Printf("%s (%d items)\n", set, len(items))
-	fmt.Printf("  unblock  mode %s  cause %s  provider %s\n", uMode, uCause, uProv)
+	fmt.Printf("  unblock  mode %s  cause %s  provider %s\n", uMode[0], uCause[0], uProv)
 	if sis != nil {
-		fmt.Printf("  sisimai  mode %s  cause %s\n", sMode, sCause)
+		fmt.Printf("  sisimai  mode %s  cause %s\n", sMode[0], sCause[0])
+	}
+	if uMode[1] != uMode[0] || uCause[1] != uCause[0] {
+		fmt.Printf("  disputed labels set aside (disputed.tsv):\n")
+		fmt.Printf("  unblock  mode %s  cause %s\n", uMode[1], uCause[1])
+		if sis != nil {
+			fmt.Printf("  sisimai  mode %s  cause %s\n", sMode[1], sCause[1])
+		}
+	}
+	if sis != nil {
 		fmt.Printf("  cause: both right %d, only unblock %d, only sisimai %d, neither %d\n", both, onlyUs, onlySis, neither)
 	}
 }
