@@ -24,6 +24,9 @@ import (
 // may be large but only its headers matter.
 const maxPart = 4 << 20
 
+// maxPlain bounds the human-readable text kept of a bounce: its reports are at the top.
+const maxPlain = 256 << 10
+
 // hint is what the evidence around a reply says: the sending IP, the DSN's Status and
 // Action, the Remote-MTA.
 type hint struct {
@@ -240,8 +243,8 @@ func (m *msgReader) walk(e *message.Entity, depth int) {
 		if depth == 0 {
 			text = m.splitInlineOriginal(text)
 		}
-		if m.plain.Len() < 64<<10 {
-			m.plain.WriteString(text)
+		if room := maxPlain - m.plain.Len(); room > 0 {
+			m.plain.WriteString(text[:min(len(text), room)])
 			m.plain.WriteString("\n")
 		}
 	}
@@ -259,7 +262,7 @@ func (m *msgReader) rawBody(data []byte) {
 	}
 	m.inlineStatus(body)
 	text := m.splitInlineOriginal(string(body))
-	m.plain.WriteString(text)
+	m.plain.WriteString(text[:min(len(text), maxPlain)])
 }
 
 // inlineStatus reads delivery-status fields (RFC 3464) found at the start of a line in
@@ -548,25 +551,31 @@ func applyESP(f *Finding, hosts []string) {
 	}
 }
 
+// maxRecipients bounds the recipients a plain-text bounce is read for: the first ones are
+// the failed ones (report order); a bounce naming thousands is not read for each.
+const maxRecipients = 16
+
 // plainFindings reads a plain-text bounce: one finding per failed recipient it names.
 func (m *msgReader) plainFindings() {
 	body := m.plain.String()
 	lower := lowerASCII(body)
-	rcpts := addressesIn(lower)
-	senders := sendersIn(lower)
+	senders := map[string]bool{m.orig.sender: true}
+	for _, a := range append(sendersIn(lower), m.exclude...) {
+		senders[a] = true
+	}
 	var keep []string
-	for _, a := range rcpts {
+	for _, a := range addressesIn(lower) {
 		local, _, _ := strings.Cut(a, "@")
-		if containsString(m.exclude, a) || a == m.orig.sender || containsString(senders, a) || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
+		if senders[a] || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
 			continue
 		}
 		keep = append(keep, a)
+		if len(keep) == maxRecipients {
+			break
+		}
 	}
 	if len(m.failed) > 0 {
-		keep = m.failed
-	}
-	if len(keep) > 16 {
-		keep = keep[:16]
+		keep = m.failed[:min(len(m.failed), maxRecipients)]
 	}
 	h := hint{sendingIP: m.rd.opts.IP, action: "failed", senders: m.senders()}
 	if delayNotice(m.subject + "\n" + body) {
@@ -784,6 +793,7 @@ func containsString(list []string, s string) bool {
 // addressesIn lists the distinct mail addresses in lowered text, in order.
 func addressesIn(lower string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for i := 0; i < len(lower); i++ {
 		if lower[i] != '@' {
 			continue
@@ -801,7 +811,8 @@ func addressesIn(lower string) []string {
 			continue
 		}
 		a := local + "@" + domain
-		if !containsString(out, a) {
+		if !seen[a] {
+			seen[a] = true
 			out = append(out, a)
 		}
 		i = e
@@ -909,6 +920,10 @@ func (m *msgReader) sesNotification() bool {
 	return len(fs) > 0
 }
 
+// maxReported bounds the complaints one report yields: a provider reports one recipient
+// or a few; thousands are not a report any more.
+const maxReported = 100
+
 // complaint reads an ARF feedback report.
 func (m *msgReader) complaint() {
 	h := m.arf
@@ -940,6 +955,9 @@ func (m *msgReader) complaint() {
 	rcpts := h.Values("Original-Rcpt-To")
 	if len(rcpts) == 0 {
 		rcpts = []string{""}
+	}
+	if len(rcpts) > maxReported {
+		rcpts = rcpts[:maxReported]
 	}
 	for _, r := range rcpts {
 		g := f
