@@ -92,9 +92,13 @@ func main() {
 		fatal(err)
 	}
 	var sis map[string]reading
+	var sisTime time.Duration
 	if *useSisimai {
 		all := append(append([]item{}, sets["sisimai"]...), sets["own"]...)
-		if sis, err = runSisimai(*root, all); err != nil {
+		start := time.Now()
+		sis, err = runSisimai(*root, all)
+		sisTime = time.Since(start)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "sisimai not run:", err)
 			sis = nil
 		}
@@ -106,6 +110,11 @@ func main() {
 	for _, set := range []string{"sisimai", "own"} {
 		score(set, sets[set], sis, disputed, *verbose)
 	}
+	fmt.Printf("time reading both sets: unblock %v", oursTime.Round(time.Millisecond))
+	if sis != nil {
+		fmt.Printf(", sisimai %v (one perl process, start included)", sisTime.Round(time.Millisecond))
+	}
+	fmt.Println()
 	lineEnds(corpus, *verbose)
 }
 
@@ -227,8 +236,13 @@ func readTSV(name string) ([][]string, error) {
 	return rows, sc.Err()
 }
 
+// oursTime is the time triage took over every item.
+var oursTime time.Duration
+
 // ours reads an item with triage.
 func ours(it item, cache map[string][]triage.Finding) reading {
+	start := time.Now()
+	defer func() { oursTime += time.Since(start) }()
 	if it.file == "" {
 		f := triage.ClassifyReply(it.reply)
 		return reading{mode: f.Mode, cause: f.Cause, provider: f.Provider}
