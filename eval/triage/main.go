@@ -380,6 +380,11 @@ func score(set string, items []item, sis map[string]reading, disputed map[string
 // sisimaiAgrees scores Sisimai's reason on an item: through the reason table, and for
 // the corpus, against its own expected reason (its rows are Sisimai's labels).
 func sisimaiAgrees(it item, reason string) bool {
+	if reason == "systemerror" || reason == "networkerror" {
+		// Not scored as labels of the corpus (its README's table), but as readings they
+		// mean what our "other" means: the mail system or the network failed.
+		return slices.Contains(it.causes, triage.Other)
+	}
 	for _, c := range accepted[reason] {
 		if slices.Contains(it.causes, c) {
 			return true
