@@ -218,6 +218,7 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		{"auto reply", auto("Auto Reply: Hi"), []string{" auto-reply"}},
 		{"auto_response", auto("auto_response re: Hi"), []string{" auto-reply"}},
 		{"automatic response", auto("Automatic Response"), []string{" auto-reply"}},
+		{"outlook's german prefix", auto("Automatische Antwort: Hi"), []string{" auto-reply"}},
 	} {
 		rep := readString(t, c.name, c.text, Options{})
 		var got []string

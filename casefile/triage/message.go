@@ -1017,7 +1017,10 @@ func autoReply(h message.Header, subject string) bool {
 	// "Auto reply", "Auto-Reply", "AutoReply", "Automatic reply", "auto_response" …
 	s = strings.NewReplacer("-", " ", "_", " ").Replace(s)
 	for _, w := range []string{"auto:", "automatic reply", "autoreply", "auto reply", "auto response", "autoresponse", "automatic response",
-		"out of office", "out of the office", "vacation", "away from", "abwesenheit", "absence", "réponse automatique", "respuesta automática", "risposta automatica"} {
+		"out of office", "out of the office", "vacation", "away from", "abwesenheit", "absence",
+		// Outlook's prefix in other languages
+		"automatische antwort", "automatisch antwoord", "réponse automatique", "respuesta automática", "risposta automatica",
+		"resposta automática", "automatiskt svar", "automatisk svar", "odpowiedź automatyczna", "automaattinen vastaus"} {
 		if strings.Contains(s, w) {
 			return true
 		}

@@ -115,7 +115,7 @@ func main() {
 		fmt.Printf(", sisimai %v (one perl process, start included)", sisTime.Round(time.Millisecond))
 	}
 	fmt.Println()
-	lineEnds(corpus, *verbose)
+	lineEnds(corpus, own, *verbose)
 }
 
 func fatal(err error) {
@@ -472,10 +472,12 @@ func modeOfSisimai(reason, status, action, code, soft string) triage.Mode {
 	return triage.UnknownMode
 }
 
-// lineEnds reads every corpus message with CR-only and CRLF line ends and compares the
-// findings with the LF copy's.
-func lineEnds(dir string, verbose bool) {
+// lineEnds reads every corpus message and every message of the own set with CR-only and
+// CRLF line ends and compares the findings with the LF copy's.
+func lineEnds(dir, own string, verbose bool) {
 	files, _ := filepath.Glob(filepath.Join(dir, "bsd", "*.eml"))
+	mine, _ := filepath.Glob(filepath.Join(own, "messages", "*.eml"))
+	files = append(files, mine...)
 	tmp, err := os.MkdirTemp("", "triage-eval")
 	if err != nil {
 		fatal(err)
