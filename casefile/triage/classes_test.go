@@ -252,6 +252,7 @@ func TestReplyAboutTheSender(t *testing.T) {
 	}{
 		{"550 5.1.0 <ann@sender.example>: address not known in DNS", Authentication, "sender-address"},
 		{"550 5.1.0 <joe@far.example>: address not known here", InvalidRecipient, "recipient-validation"},
+		{"550 5.1.1 User unknown; refused mail from ann@sender.example", InvalidRecipient, "recipient-validation"},
 	} {
 		f := readString(t, "b", bounce(c.reply), Options{}).Findings[0]
 		if f.Recipient != "joe@far.example" || f.Cause != c.cause || f.Control != c.control {

@@ -89,19 +89,35 @@ func classifyHint(text string, h hint) Finding {
 	return f
 }
 
-// namesOnly reports whether lowered reply text names one of senders and not recipient.
+// namesOnly reports whether lowered reply text is about one of senders and not recipient:
+// a sender's address is what the reply's code stands before, as MTAs write the address a
+// verdict is about ("550 5.1.0 <ann@sender.example>: …"), and the recipient is not named.
 func namesOnly(lower string, senders []string, recipient string) bool {
 	if len(senders) == 0 || strings.IndexByte(lower, '@') < 0 {
 		return false
 	}
-	named := false
+	subject := false
 	for _, a := range addressesIn(lower) {
 		if a == recipient {
 			return false
 		}
-		named = named || containsString(senders, a)
+		if containsString(senders, a) {
+			subject = subject || afterCode(lower[:strings.Index(lower, a)])
+		}
 	}
-	return named
+	return subject
+}
+
+// afterCode reports whether the text before an address ends with a reply or status code
+// (quotes and brackets aside).
+func afterCode(before string) bool {
+	before = strings.TrimRight(before, " <'\"([")
+	i := len(before)
+	for i > 0 && (isDigit(before[i-1]) || before[i-1] == '.') {
+		i--
+	}
+	tok := before[i:]
+	return isReplyCode(tok) || looksStatus(tok)
 }
 
 // senders lists the addresses that sent the original: the bounce's addressee, the
