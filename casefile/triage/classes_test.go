@@ -54,6 +54,11 @@ func TestReplyClasses(t *testing.T) {
 			t.Errorf("%s: %q\n  got %s/%s/%s (%s), want %s/%s/%s", c.class, c.text, f.Mode, f.Cause, f.Provider, f.Control, c.mode, c.cause, c.provider)
 		}
 	}
+	// A number after a success is not a failed reply (Exchange's delivery report).
+	delivered := "250 2.6.0 <m-1@sender.example> [InternalId=9, Hostname=MBX1.example.net] 46845 bytes in 0.231, 554 KB/sec Queued mail for delivery"
+	if f := ClassifyReply(delivered); f.Mode != Delivered || f.ReplyCode != 250 {
+		t.Errorf("%q: %s %d, want delivered 250", delivered, f.Mode, f.ReplyCode)
+	}
 }
 
 // Plain-text delay notices are deferrals (RFC 3464 "delayed") whatever alarming words

@@ -528,6 +528,10 @@ func replyCodes(s string) (int, EnhancedStatus, int) {
 			continue
 		}
 		if codeEnd >= 0 && s[i] >= '4' {
+			if !transcriptReply(s, i) {
+				// "… 250 2.6.0 Queued, 46845 bytes in 0.23 s, 554 KB/sec": a number, not a reply.
+				continue
+			}
 			failAt = i
 		}
 		if codeEnd < 0 || s[i] >= '4' {
@@ -568,6 +572,24 @@ func replyCodes(s string) (int, EnhancedStatus, int) {
 		}
 	}
 	return code, first, failAt
+}
+
+// transcriptReply reports whether the failure code at s[i], after replies that succeeded,
+// is a reply of the session: the server's side of a transcript ("<<< 550", "Out: 451"), a
+// quoted reply ("said: 550"), or a code with its enhanced status ("451 4.3.0").
+func transcriptReply(s string, i int) bool {
+	before := strings.TrimRight(s[:i], " ")
+	for _, m := range []string{"<<<", "out:", "said:", "reply:", "response:"} {
+		if strings.HasSuffix(before, m) {
+			return true
+		}
+	}
+	j := i + 3
+	for j < len(s) && (s[j] == ' ' || s[j] == '-') {
+		j++
+	}
+	st, _ := scanStatus(s, j)
+	return st.valid
 }
 
 // replyCodeAt reports whether an SMTP reply code starts at s[i]: three digits on a word
