@@ -208,6 +208,13 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 	contents := "From: postmaster@mail.example\nTo: ann@sender.example\nSubject: Message Delivery Failure\n\n" +
 		"The following recipient could not be reached:\n\n\tRecipient: pat@nowhere.example\n\tReason Code: Invalid Domain Name\n\n" +
 		"Message contents follow:\n\nReceived: from pc ([192.0.2.9]) by mail.example; Tue, 1 Dec 2026 10:00:00 +0000\nFrom: ann@sender.example\nTo: pat@nowhere.example\nSubject: spam filter content policy\n"
+	mixed := "From: MAILER-DAEMON@out.sender.example\nTo: ann@sender.example\nSubject: Delivery report\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=d\n\n--d\nContent-Type: text/plain\n\nReport.\n" +
+		"--d\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; out.sender.example\n\n" +
+		"Final-Recipient: rfc822; ok@far.example\nAction: relayed\nStatus: 2.0.0\n\n" +
+		"Final-Recipient: rfc822; gone@far.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n\n" +
+		"Final-Recipient: rfc822; also@far.example\nAction: delivered\nStatus: 2.0.0\n\n" +
+		"Final-Recipient: rfc822; full@far.example\nAction: failed\nStatus: 5.2.2\nDiagnostic-Code: smtp; 552 5.2.2 over quota\n\n--d--\n"
 	auto := func(subject string) string {
 		return "From: joe@far.example\nTo: ann@sender.example\nSubject: " + subject + "\n\nBack on Monday.\n"
 	}
@@ -219,6 +226,7 @@ func TestReportsThatAreNotBounces(t *testing.T) {
 		{"complaint in a provider's own format", own, []string{"reader@mailbox.example complaint"}},
 		{"ses complaint mailed as json", ses, []string{"reader@mailbox.example complaint"}},
 		{"dsn fields in the text part", workmail, []string{"joe@slow.example deferral"}},
+		{"failed recipients first, in report order", mixed, []string{"gone@far.example hard-block", "full@far.example hard-block", "ok@far.example delivered", "also@far.example delivered"}},
 		{"copy introduced by 'contents follow'", contents, []string{"pat@nowhere.example hard-block"}},
 		{"auto reply", auto("Auto Reply: Hi"), []string{" auto-reply"}},
 		{"auto_response", auto("auto_response re: Hi"), []string{" auto-reply"}},

@@ -467,6 +467,7 @@ func (m *msgReader) dsnFindings() {
 	if m.perMessage != nil {
 		reporting = fieldValue(m.perMessage.Get("Reporting-MTA"))
 	}
+	var later []Finding
 	for _, r := range m.recipients {
 		diag := unfold(fieldValue(r.Get("Diagnostic-Code")))
 		status, _ := scanStatus(strings.TrimSpace(r.Get("Status")), 0)
@@ -494,6 +495,15 @@ func (m *msgReader) dsnFindings() {
 		}
 		f.Recipient = sanitize.Line(rcpt)
 		m.finish(&f, r, reporting)
+		if f.Mode == Delivered {
+			later = append(later, f)
+			continue
+		}
+		m.rd.add(f)
+	}
+	// The failed recipients first, in report order; then those delivered, relayed or
+	// expanded (RFC 3464 2.3.3), which are no failure.
+	for _, f := range later {
 		m.rd.add(f)
 	}
 }
