@@ -46,6 +46,10 @@ func TestReplyClasses(t *testing.T) {
 		{"a mailbox quota is not", "552 5.2.2 Over quota: mailbox holds 2 GB", HardBlock, Other, ""},
 		{"a listed address is the receiver's own list", "550 The sender address news@shop.example is on our blacklist", HardBlock, RecipientPolicy, ""},
 		{"a listed ip is a blocklist", "554 Your IP 192.0.2.70 is blacklisted at dnsbl.example.net", HardBlock, Blocklist, ""},
+		{"a full mailbox in french", "550 5.2.2 Boîte aux lettres pleine", HardBlock, Other, ""},
+		{"a full mailbox in german", "452 Postfach ist voll, bitte später", Deferral, Other, ""},
+		{"a closed account", "550 Recipient rejected: account closed since 2024", HardBlock, InvalidRecipient, ""},
+		{"exim's local problem", "451 Temporary local problem - please try later", Deferral, Other, ""},
 		{"an internal error is the receiver's", "550 Internal error while storing the message, not accepted", HardBlock, Other, ""},
 	}
 	for _, c := range cases {
