@@ -49,6 +49,9 @@ func TestReplyClasses(t *testing.T) {
 		{"a full mailbox in french", "550 5.2.2 Boîte aux lettres pleine", HardBlock, Other, ""},
 		{"a full mailbox in german", "452 Postfach ist voll, bitte später", Deferral, Other, ""},
 		{"a closed account", "550 Recipient rejected: account closed since 2024", HardBlock, InvalidRecipient, ""},
+		{"microsoft's headline words", "Your message to joe@far.example couldn't be delivered. joe wasn't found at far.example.", UnknownMode, InvalidRecipient, ""},
+		{"a domain that does not exist in DNS", "DNS Error: DNS type 'mx' lookup of far.example responded with code NXDOMAIN", UnknownMode, InvalidRecipient, ""},
+		{"a temporary server error", "451 4.7.0 Temporary server error. Please try again later. PRX5", Deferral, Other, ""},
 		{"exim's local problem", "451 Temporary local problem - please try later", Deferral, Other, ""},
 		{"an internal error is the receiver's", "550 Internal error while storing the message, not accepted", HardBlock, Other, ""},
 	}
