@@ -170,11 +170,31 @@ While talking to mx.three.example:
 <<< 550 5.1.1 <ned@three.example>: Recipient unknown
 550 <ned@three.example>... User unknown
 `
+	exchange := `From: postmaster@sender.example
+To: ann@sender.example
+Subject: Undeliverable: plans
+
+Delivery has failed to these recipients or groups:
+
+joe@far.example
+kim@far.example
+
+Diagnostic information for administrators:
+
+Generating server: mail.sender.example
+
+joe@far.example
+Remote Server returned '550 5.7.23 The message was rejected because of Sender Policy Framework violation'
+
+kim@far.example
+Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+`
 	for _, c := range []struct {
 		name, text string
 		want       []string // recipient mode cause, per finding
 	}{
 		{"transcript", transcript, []string{"kim@far.example deferral other"}},
+		{"the mention that holds the reply", exchange, []string{"joe@far.example hard-block authentication", "kim@far.example hard-block invalid-recipient"}},
 		{"sendmail lines", sendmail, []string{"lou@one.example hard-block unknown", "max@two.example hard-block invalid-recipient", "ned@three.example hard-block invalid-recipient"}},
 	} {
 		rep := readString(t, c.name, c.text, Options{})

@@ -714,6 +714,29 @@ func recipientChunk(body, rcpt string, others []string) string {
 	if i < 0 {
 		return body
 	}
+	// A report that lists its recipients first and gives their replies further down
+	// (Exchange's "Diagnostic information for administrators") names each twice: the
+	// account is the one that holds a reply.
+	first := ""
+	for range 8 {
+		chunk := chunkAt(body, lower, i, rcpt, others)
+		if c, st, _ := replyCodes(lowerASCII(joinReply(chunk))); c >= 400 || (st.valid && st.class != 2) {
+			return chunk
+		}
+		if first == "" {
+			first = chunk
+		}
+		next := strings.Index(lower[i+len(rcpt):], rcpt)
+		if next < 0 {
+			break
+		}
+		i += len(rcpt) + next
+	}
+	return first
+}
+
+// chunkAt is the account of rcpt named at lower[i:].
+func chunkAt(body, lower string, i int, rcpt string, others []string) string {
 	// Start at the line naming the recipient.
 	if j := strings.LastIndexByte(lower[:i], '\n'); j >= 0 {
 		i = j + 1
