@@ -189,11 +189,16 @@ Remote Server returned '550 5.7.23 The message was rejected because of Sender Po
 kim@far.example
 Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
 `
+	forwarded := "From: Ann <ann@sender.example>\nTo: help@isp.example\nSubject: Fwd: Delivery Status Notification (Failure)\n\n" +
+		"Can you help?\n\n---------- Forwarded message ---------\nFrom: Mail Delivery Subsystem <mailer-daemon@mail.example>\n" +
+		"Date: Tue, 1 Dec 2026 at 09:00\nSubject: Delivery Status Notification (Failure)\nTo: <ann@sender.example>\n\n\n" +
+		"Your message wasn't delivered to joe@far.example.\n\nThe response from the remote server was:\n550 5.1.1 no such mailbox here\n"
 	for _, c := range []struct {
 		name, text string
 		want       []string // recipient mode cause, per finding
 	}{
 		{"transcript", transcript, []string{"kim@far.example deferral other"}},
+		{"a bounce forwarded inline", forwarded, []string{"joe@far.example hard-block invalid-recipient"}},
 		{"the mention that holds the reply", exchange, []string{"joe@far.example hard-block authentication", "kim@far.example hard-block invalid-recipient"}},
 		{"sendmail lines", sendmail, []string{"lou@one.example hard-block unknown", "max@two.example hard-block invalid-recipient", "ned@three.example hard-block invalid-recipient"}},
 	} {

@@ -168,6 +168,10 @@ func (rd *Reader) readMessage(name string, data []byte, n int) error {
 	subject := headerText(top, "Subject")
 	m.subject = subject
 	m.exclude = addressesIn(strings.ToLower(headerText(top, "To")))
+	if a := addressOf(from); a != "" {
+		// Whoever sent the bounce, or forwarded it, is no failed recipient.
+		m.exclude = append(m.exclude, a)
+	}
 	m.failed = addressesIn(strings.ToLower(strings.Join(top.Values("X-Failed-Recipients"), ",")))
 	switch {
 	case m.arf != nil:
@@ -644,9 +648,31 @@ func (m *msgReader) plainFindings() {
 }
 
 // sendersIn lists the addresses a text names as senders ("MAIL FROM:<a>", "From: a",
-// "Return-Path: <a>" in a transcript or a quoted header): never a failed recipient.
+// "Return-Path: <a>" in a transcript or a quoted header), and the addressee of a bounce
+// forwarded inline (the "To:" under a mail system's "From:"): never a failed recipient.
 func sendersIn(lower string) []string {
 	var out []string
+	for i := 0; ; {
+		j := strings.Index(lower[i:], "\nfrom:")
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		line, _, _ := strings.Cut(lower[i:], "\n")
+		if !strings.Contains(line, "mailer-daemon") && !strings.Contains(line, "postmaster") && !strings.Contains(line, "mail delivery") {
+			continue
+		}
+		// The forwarded bounce's header block, to its blank line.
+		block := lower[i:min(len(lower), i+1024)]
+		if k := strings.Index(block, "\n\n"); k >= 0 {
+			block = block[:k]
+		}
+		for _, l := range strings.Split(block, "\n") {
+			if strings.HasPrefix(l, "to:") {
+				out = append(out, addressesIn(l)...)
+			}
+		}
+	}
 	for _, k := range []string{"from:", "return-path:", "sender:"} {
 		for i := 0; ; {
 			j := strings.Index(lower[i:], k)
