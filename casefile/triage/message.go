@@ -67,10 +67,12 @@ func classifyHint(text string, h hint) Finding {
 	case h.action == "delayed" && f.Mode != Delivered:
 		// RFC 3464: the MTA keeps trying, whatever the last reply said.
 		f.Mode = Deferral
-	case f.Mode == HardBlock && h.action != "failed" && h.status.valid && h.status.class == 4 && (!p.status.valid || p.status.class == 4):
-		// The reporting MTA read the failure as transient (RFC 3463 class 4) and still
-		// retries it. With Action: failed it gave up: Postfix writes 4.0.0 for a 554
-		// banner, and the reply's own code decides (PROVIDERS.md, DSN).
+	case f.Mode == HardBlock && h.status.valid && h.status.class == 4 &&
+		(p.status.valid && p.status.class == 4 || !p.status.valid && h.action != "failed"):
+		// The failure is transient (RFC 3463 class 4): the reply's own enhanced code says
+		// so (a message that expired after retries, 4.4.7), or, without one, the reporting
+		// MTA still retries it. A bare 554 with Action: failed is a block however the DSN's
+		// Status reads: Postfix writes 4.0.0 for a 554 banner (PROVIDERS.md, DSN).
 		f.Mode = Deferral
 	case f.Mode != UnknownMode && !(f.Mode == Delivered && h.action == "failed"):
 	case h.action == "failed":
