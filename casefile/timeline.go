@@ -328,8 +328,9 @@ func parseEvent(item []byte, strs interner) (Event, bool) {
 				e.ReplyCode = n
 			}
 		case "recipients":
-			inner, ok := strings.CutPrefix(v, "[")
-			if inner, ok = strings.CutSuffix(inner, "]"); !ok || inner == "" {
+			inner, open := strings.CutPrefix(v, "[")
+			inner, closed := strings.CutSuffix(inner, "]")
+			if !open || !closed || inner == "" {
 				return e, false
 			}
 			for r := range strings.SplitSeq(inner, ", ") {

@@ -481,4 +481,3 @@ func (cs *checksScreen) detail(w, h int) string {
 	return st.Pane.Width(w).Render(fit(strings.Join(body, "\n"), inner, len(body)))
 }
 
-func lineCount(s string) int { return strings.Count(s, "\n") + 1 }

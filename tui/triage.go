@@ -66,9 +66,6 @@ type (
 		groups     []triage.Group
 		notes      []string
 		classified bool
-		// missing is what was typed when it looked like a path but no file is there: if
-		// nothing in it reads as a failure either, the person mistyped a path.
-		missing string
 		err     error
 	}
 )

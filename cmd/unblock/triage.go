@@ -86,14 +86,6 @@ func (tf *triageFlags) options() (triage.Options, error) {
 }
 
 // readInputs triages every argument (a file, a folder, or "-" for standard input).
-func (a *app) readInputs(ctx context.Context, args []string, opts triage.Options) (*triage.Report, error) {
-	rd := triage.NewReader(opts)
-	if err := rd.ReadInputs(ctx, args, a.stdin); err != nil {
-		return nil, inputError(err)
-	}
-	return rd.Report(), nil
-}
-
 // inputError makes a read error exit status 2 with its one-line reason.
 func inputError(err error) error {
 	var ie *triage.InputError
