@@ -480,4 +480,3 @@ func (cs *checksScreen) detail(w, h int) string {
 	body := append([]string{head}, lines...)
 	return st.Pane.Width(w).Render(fit(strings.Join(body, "\n"), inner, len(body)))
 }
-

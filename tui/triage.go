@@ -66,7 +66,7 @@ type (
 		groups     []triage.Group
 		notes      []string
 		classified bool
-		err     error
+		err        error
 	}
 )
 
