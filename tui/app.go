@@ -241,7 +241,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		var cmd tea.Cmd
 		if m.carry != nil {
 			// The failures pasted into a duplicate go to the case that covers them.
-			n := m.cas.AddFindings(m.carry)
+			n := m.cas.Add(m.carry, m.opts.Now()).New
 			m.carry = nil
 			m.sess.touch()
 			cmd = flash(fmt.Sprintf("%s from what you pasted added to this case", plural(n, "new failure")))
@@ -754,8 +754,13 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) error {
 	}
 	m := New(opts)
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if in := guardedStdin(); in != nil {
+	in, out, closeTTY := terminal(stdout)
+	defer closeTTY()
+	if in != nil {
 		popts = append(popts, tea.WithInput(in))
+	}
+	if out != nil {
+		popts = append(popts, tea.WithOutput(out))
 	}
 	p := tea.NewProgram(m, popts...)
 	_, err := p.Run()

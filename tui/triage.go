@@ -300,7 +300,7 @@ func (t *triageScreen) done(msg triageDoneMsg) tea.Cmd {
 	}
 	t.findings, t.groups, t.notes = msg.findings, msg.groups, msg.notes
 	c := t.s.cas
-	t.added = c.AddFindings(msg.findings)
+	t.added = c.Add(msg.findings, t.s.opts.Now()).New
 	if !t.addOnly {
 		if g, ok := topGroup(msg.groups); ok {
 			if c.Provider == "" || len(c.Timeline) == t.added {

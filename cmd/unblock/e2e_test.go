@@ -240,3 +240,72 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("messages on disk: %+v, want the ipcheck-request and the update, both marked sent", c.Messages)
 	}
 }
+
+// TestOpenRedirected opens a case with stdout redirected to a file, on the clock
+// UNBLOCK_NOW sets, as `UNBLOCK_NOW=… unblock open CASE > msg.txt` does: the screen is
+// still drawn on the terminal, the session agrees with the command line that the
+// follow-up is due (no "too early" for the escalation), and the file gets the printed
+// message alone, without the terminal's escape sequences.
+func TestOpenRedirected(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "unblock")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dns := dnstest.Start(t, e2eZone)
+	cases := filepath.Join(dir, "cases")
+	cli := func(at string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "UNBLOCK_DIR="+cases, "UNBLOCK_NOW="+at, "NO_COLOR=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("unblock %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	const sent, later = "2026-11-20T09:00:00Z", "2026-11-25T09:00:00Z"
+	id := strings.Fields(cli(sent, "new", "--ip", "192.0.2.225", "--domain", "example.com", "--recipient-domain", "example.org"))[0]
+	if id != "2026-11-20-proofpoint-192-0-2-225" {
+		t.Fatalf("the case id %q is not dated by UNBLOCK_NOW", id)
+	}
+	cli(sent, "add", id, "../../tui/testdata/proofpoint-bounce.eml")
+	cli(sent, "message", id, "--mark-sent")
+	if list := cli(later, "list"); !strings.Contains(list, " due") {
+		t.Fatalf("the command line does not see the follow-up due:\n%s", list)
+	}
+
+	s := &tmuxSession{t: t, sock: filepath.Join(dir, "tmux.sock")}
+	out := filepath.Join(dir, "msg.txt")
+	shell := fmt.Sprintf("UNBLOCK_DIR=%s UNBLOCK_NOW=%s TZ=UTC NO_COLOR= %s open %s --resolver %s --timeout 5s > %s",
+		cases, later, bin, id, dns.Addr, out)
+	s.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", shell)
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
+	s.run("set-option", "-g", "remain-on-exit", "on")
+	s.wait("Follow-up due since 2026-11")
+	s.keys("e")
+	screen := s.wait("c copy")
+	if strings.Contains(screen, "Too early") {
+		t.Errorf("the session escalates too early on UNBLOCK_NOW's clock:\n%s", screen)
+	}
+	s.keys("P")
+	s.wait("printed when you quit")
+	// The checks the overview ran are unsaved: quitting asks, n quits without them.
+	s.keys("q")
+	s.wait("quit without saving")
+	s.keys("n")
+	s.waitExit()
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(string(got), '\x1b') {
+		t.Errorf("the redirected output holds escape sequences:\n%q", got)
+	}
+	if !strings.HasPrefix(string(got), "To: ") || !strings.Contains(string(got), "Subject:") {
+		t.Errorf("the redirected output is not the message alone:\n%s", got)
+	}
+}
