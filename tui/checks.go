@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/unblock-mail/unblock/casefile"
 	"github.com/unblock-mail/unblock/checks"
@@ -372,6 +373,11 @@ func (cs *checksScreen) view() string {
 		start = cs.sel - rowsH + 1
 	}
 	end := min(len(cs.rows), start+rowsH)
+	// The id column is as wide as the widest id, so every status lines up.
+	idW := 0
+	for _, r := range cs.rows {
+		idW = max(idW, ansi.StringWidth(r.id))
+	}
 	for i := start; i < end; i++ {
 		r := cs.rows[i]
 		var status, summary string
@@ -384,7 +390,7 @@ func (cs *checksScreen) view() string {
 		default:
 			status = st.Muted.Render("·")
 		}
-		line := fmt.Sprintf("%-10s ", r.id) + padRight(status, 19) + " " + summary
+		line := padRight(r.id, idW) + " " + padRight(status, 19) + " " + summary
 		if i == cs.sel {
 			b.WriteString(truncate(st.Accent.Render("▸ ")+line, w) + "\n")
 		} else {

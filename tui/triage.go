@@ -98,7 +98,7 @@ type triageScreen struct {
 
 func newTriage(s *session) *triageScreen {
 	t := &triageScreen{s: s}
-	t.input = newInput(s.c, "paste with your terminal (ctrl+shift+v, cmd+v), or type a file path and press enter")
+	t.input = newInput(s.c, "paste (ctrl+shift+v, cmd+v), or type a file path and press enter")
 	t.input.CharLimit = 4096
 	t.bar = progress.New(progress.WithWidth(40), progress.WithoutPercentage())
 	return t

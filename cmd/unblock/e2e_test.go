@@ -157,7 +157,7 @@ func TestEndToEnd(t *testing.T) {
 	// The checks run against the loopback server.
 	s.wait("Proving your side")
 	screen = s.wait("done:")
-	if !strings.Contains(screen, "spf        ✓ pass") {
+	if !strings.Contains(screen, "spf         ✓ pass") {
 		t.Errorf("SPF does not pass against the fixture zone:\n%s", screen)
 	}
 
