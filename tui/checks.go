@@ -350,7 +350,12 @@ func (cs *checksScreen) view() string {
 	if t.IP.IsValid() {
 		who = t.IP.String() + " " + who
 	}
-	b.WriteString(st.Heading.Render("Proving your side: ") + st.Text.Render(sanitize.Line(who)) + "\n")
+	heading := "Proving your side: "
+	if cs.s.cas.Role == casefile.Customer {
+		// A customer admin's case is about a sender's mail: the checks look at that sender.
+		heading = "Checking the sender: "
+	}
+	b.WriteString(st.Heading.Render(heading) + st.Text.Render(sanitize.Line(who)) + "\n")
 	switch {
 	case cs.envErr != "":
 		b.WriteString(st.Error.Render(wrap("? the checks could not start: "+cs.envErr, w)) + "\n")

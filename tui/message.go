@@ -63,6 +63,12 @@ func kindsFor(c *casefile.Case) []string {
 		}
 	}
 	if k, err := c.DefaultMessageKind(); err == nil {
+		// A customer admin's case for the Customer Success Center opens on the kind that
+		// carries the form's fields (title, product, component, priority) the evidence
+		// step asked for; the false-positive text follows it.
+		if d, ok := triage.DeskFor(c.RouteKind()); ok && c.Role == casefile.Customer && k == "false-positive" && d.Message == "support-case" {
+			add(d.Message)
+		}
 		add(k)
 	}
 	if _, sent := c.LastSent(); sent {

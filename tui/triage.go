@@ -576,7 +576,12 @@ func (t *triageScreen) proposalView(w int) string {
 		if v == "" {
 			v = st.Muted.Render("—")
 		}
-		q := fmt.Sprintf("%-30s", fieldQuestions[i])
+		question := fieldQuestions[i]
+		if i == fCause && c.Mode == triage.Filtering {
+			// Filtered mail has no reply: its headers hold the filter's verdict.
+			question = "Why, according to the filter?"
+		}
+		q := fmt.Sprintf("%-30s", question)
 		if t.focus == 1 && t.field == i {
 			b.WriteString(truncate(st.Accent.Render("▸ ")+st.Selected.Render(q)+" ‹ "+v+" ›", w) + "\n")
 		} else {
