@@ -61,8 +61,9 @@ func wrapMessage(s string, w int) string {
 	return strings.Join(out, "\n")
 }
 
-// fieldValue finds where a field's value starts: "Label:" and two or more spaces.
-var fieldValue = regexp.MustCompile(`^[A-Za-z][^:]{0,30}:  +`)
+// fieldValue finds where a field's value starts: "Label:" and two or more spaces, or a
+// header's one-word name and one space ("Subject: ").
+var fieldValue = regexp.MustCompile(`^(?:[A-Za-z][^:]{0,30}:  +|[A-Za-z][A-Za-z-]{0,20}: )`)
 
 func wrapHanging(line string, w int) []string {
 	if ansi.StringWidth(line) <= w {

@@ -15,6 +15,7 @@ func TestWrapMessage(t *testing.T) {
 		"Authentication:     SPF: pass for 203.0.113.25 (example.com); HELO mail.example.com: none (checked 2026-12-02 09:25 UTC)",
 		"                    DKIM: key published (s1, 2048-bit RSA) at example.com; no signature verified yet (checked 2026-12-02 09:25 UTC)",
 		"Since 2026-11-30 14:12 UTC, mail from example.com sent through 203.0.113.25 to recipients at customer.example is rejected.",
+		"Subject: Mail filtered as spam by Proofpoint Spam Rule inbound_spam: 198.51.100.7",
 		"See https://support.proofpoint.com/a-very-long-address-that-has-no-space-in-it-at-all-and-must-be-cut-somewhere",
 	}, "\n")
 	for _, w := range []int{40, 76, 116} {
@@ -53,6 +54,7 @@ func TestWrapMessage(t *testing.T) {
 	for _, want := range []string{
 		"Authentication:     SPF: pass for 203.0.113.25 (example.com); HELO\n",
 		"\n                    mail.example.com: none (checked 2026-12-02 09:25 UTC)\n",
+		"\nSubject: Mail filtered as spam by Proofpoint Spam Rule inbound_spam:\n         198.51.100.7\n",
 		"Exact reply:       554 Blocked - see\n                   https://ipcheck.proofpoint.com/?ip=192.0.2.225\n",
 	} {
 		if !strings.Contains(at76, want) {
