@@ -67,6 +67,9 @@ func TestCustomerFilteredCase(t *testing.T) {
 			if !strings.Contains(screen, "Priority          "+p.Level+" (proposed): ") || !strings.Contains(strings.Join(strings.Fields(screen), " "), strings.Join(strings.Fields(p.Reason), " ")) {
 				t.Errorf("the evidence step does not show the proposed priority %s with its reason %q:\n%s", p.Level, p.Reason, screen)
 			}
+			if strings.Contains(screen, "all customers at") {
+				t.Errorf("the evidence hints speak of a sender's customers to a customer admin:\n%s", screen)
+			}
 			d.golden(t, fmt.Sprintf("customer-evidence-%d", sz.w))
 			d.keys("enter")
 			d.waitText("kind ←/→")

@@ -123,8 +123,21 @@ func (e *evidence) restyle() {
 	e.path.SetStyles(inputStyles(e.s.c))
 }
 
+// theirHints replace evidenceHints for a customer admin, whose affected people are
+// their own users, receiving a sender's mail.
+var theirHints = map[int]string{
+	eCustomers: "e.g. the accounts payable team at example.org",
+	eImpact:    "e.g. supplier invoices do not reach accounts payable",
+}
+
 func (e *evidence) enter() tea.Cmd {
 	c := e.s.cas
+	for i := range e.inputs {
+		e.inputs[i].Placeholder = evidenceHints[i]
+		if h, ok := theirHints[i]; ok && c.Role == casefile.Customer {
+			e.inputs[i].Placeholder = h
+		}
+	}
 	e.inputs[eVolume].SetValue(c.Scope.Volume)
 	e.inputs[eCustomers].SetValue(c.Scope.Customers)
 	e.inputs[eMailKind].SetValue(strings.Join(c.Scope.MailKind, ", "))
