@@ -118,7 +118,7 @@ func spfText(a AuthCheck) string {
 		s = "SPF: " + a.Status + " (" + a.Summary + ")"
 	}
 	if a.HELOResult != "" {
-		s += fmt.Sprintf("; HELO %s: %s", a.HELO, a.HELOResult)
+		s += fmt.Sprintf("; SPF for the HELO identity %s: %s", a.HELO, a.HELOResult)
 	}
 	return s
 }

@@ -73,12 +73,40 @@ func TestNewsSince(t *testing.T) {
 	flat := strings.Join(strings.Fields(m.Text), " ")
 	for _, want := range []string{
 		"Since then: 4 new failures (7 delivery attempts)",
-		"Change: 554 blocks → 421 deferrals",
+		"Change: a 554 block → 421 deferrals and a 554 block",
 		"Newly affected: b.example, c.example",
 		"4 new failures were recorded (7 delivery attempts), now also to b.example and c.example.",
-		"The new failures are 421 deferrals, where the earlier ones were 554 blocks.",
-		"1 of them failed before our last message and was found later.",
+		// One of the new failures is a late-found 554: the sentence is true of each.
+		"3 new failures are 421 deferrals and 1 is a 554 block, where the earlier one was a 554 block.",
+		"1 of them failed before then and was found later.",
+		// Filed on a form: not "our last message", never the internal id.
+		"Our IP-check request was filed on the ipcheck.proofpoint.com form on",
+		"We have no reference ID for it.",
 	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the update does not say %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "ipcheck-request") || strings.Contains(m.Text, "Our last message") || strings.Contains(flat, "The new failures are") {
+		t.Errorf("the update names the request by its id, as mail, or calls mixed failures one kind:\n%s", m.Text)
+	}
+	// All new failures of one kind: said of all of them, singular when one.
+	one := &Case{Schema: 2, ID: "one", Status: StatusWaiting, Role: Sender, Provider: "proofpoint", Mode: triage.Deferral}
+	one.Identifiers.IPs = []string{"192.0.2.1"}
+	d1 := block(sent.Add(-2*time.Hour), sent.Add(-2*time.Hour), "a.example")
+	d1.Mode, d1.ReplyCode, d1.Reply = triage.Deferral, 421, "421 Deferred"
+	d2 := d1
+	d2.At, d2.Added, d2.Messages = sent.Add(-time.Hour), sent.Add(-time.Hour), 2
+	b1 := block(sent.Add(time.Hour), sent.Add(time.Hour), "a.example")
+	one.Timeline = []Event{d1, d2, b1}
+	one.Messages = []Message{{Kind: "postmaster", To: "postmaster@proofpoint.com", At: sent, SentAt: sent}}
+	m, err = Render(one, "update", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat = strings.Join(strings.Fields(m.Text), " ")
+	for _, want := range []string{"The new failure is a 554 block, where the earlier ones were 421 deferrals.",
+		"Change: 421 deferrals → a 554 block", "We wrote to postmaster@proofpoint.com on " + sent.Format(stamp)} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("the update does not say %q:\n%s", want, m.Text)
 		}
