@@ -25,6 +25,9 @@ type RenderOptions struct {
 type kindSpec struct {
 	route string // the desk whose contact, form and response time apply ("" = the case's route)
 	form  bool   // a web form: the text fills its fields rather than being a letter
+	// sender: written in the sending side's voice ("our mail", "remove our IP"), so
+	// never for a customer admin, whose case is about someone else's mail.
+	sender bool
 	// body writes the narrative and the one question; it may add lines to the
 	// identifiers block through w.
 	body func(w *writer) (narrative, question string)
@@ -42,27 +45,40 @@ var kindOrder = []string{
 // MessageKinds returns every message kind Render writes.
 func MessageKinds() []string { return slices.Clone(kindOrder) }
 
+// KindsFor returns the message kinds written for a role: a customer admin writes to
+// Proofpoint support about mail sent to their users (support case, false positive,
+// update, escalation), never a message in the sender's voice.
+func KindsFor(role Role) []string {
+	if role != Customer {
+		return MessageKinds()
+	}
+	return slices.DeleteFunc(MessageKinds(), func(k string) bool { return kinds[k].sender })
+}
+
+// MessageKinds returns the message kinds the case's role writes (KindsFor).
+func (c *Case) MessageKinds() []string { return KindsFor(c.Role) }
+
 func init() {
 	kinds = map[string]kindSpec{
-		"postmaster":            {route: "proofpoint-postmaster", body: postmasterBody},
+		"postmaster":            {route: "proofpoint-postmaster", sender: true, body: postmasterBody},
 		"support-case":          {route: "proofpoint-support", body: supportCaseBody},
-		"ipcheck-request":       {route: "proofpoint-ipcheck", form: true, body: ipcheckBody},
-		"cloudmark-reset":       {route: "cloudmark-reset", form: true, body: cloudmarkBody},
+		"ipcheck-request":       {route: "proofpoint-ipcheck", form: true, sender: true, body: ipcheckBody},
+		"cloudmark-reset":       {route: "cloudmark-reset", form: true, sender: true, body: cloudmarkBody},
 		"false-positive":        {body: falsePositiveBody},
 		"update":                {body: updateBody},
 		"escalation":            {body: escalationBody},
-		"microsoft-delist":      {route: "microsoft-delist", form: true, body: microsoftDelistBody},
-		"microsoft-delist-mail": {route: "microsoft-delist-mail", body: microsoftDelistMailBody},
-		"outlook-support":       {route: "outlook-support", form: true, body: outlookBody},
-		"yahoo-sender-support":  {route: "yahoo-sender-support", form: true, body: yahooBody},
-		"apple-postmaster":      {route: "apple-postmaster", body: appleBody},
-		"spamhaus":              {route: "spamhaus", form: true, body: blocklistBody("Spamhaus")},
-		"barracuda-removal":     {route: "barracuda-removal", form: true, body: blocklistBody("Barracuda Reputation")},
-		"talos":                 {route: "talos", form: true, body: reputationBody("Cisco Talos")},
-		"trendmicro-ers":        {route: "trendmicro-ers", form: true, body: reputationBody("Trend Micro Email Reputation Services")},
-		"symantec-ipremoval":    {route: "symantec-ipremoval", form: true, body: reputationBody("Symantec")},
-		"recipient-admin":       {route: "recipient-admin", body: recipientAdminBody},
-		"esp-support":           {route: "esp-support", body: espBody},
+		"microsoft-delist":      {route: "microsoft-delist", form: true, sender: true, body: microsoftDelistBody},
+		"microsoft-delist-mail": {route: "microsoft-delist-mail", sender: true, body: microsoftDelistMailBody},
+		"outlook-support":       {route: "outlook-support", form: true, sender: true, body: outlookBody},
+		"yahoo-sender-support":  {route: "yahoo-sender-support", form: true, sender: true, body: yahooBody},
+		"apple-postmaster":      {route: "apple-postmaster", sender: true, body: appleBody},
+		"spamhaus":              {route: "spamhaus", form: true, sender: true, body: blocklistBody("Spamhaus")},
+		"barracuda-removal":     {route: "barracuda-removal", form: true, sender: true, body: blocklistBody("Barracuda Reputation")},
+		"talos":                 {route: "talos", form: true, sender: true, body: reputationBody("Cisco Talos")},
+		"trendmicro-ers":        {route: "trendmicro-ers", form: true, sender: true, body: reputationBody("Trend Micro Email Reputation Services")},
+		"symantec-ipremoval":    {route: "symantec-ipremoval", form: true, sender: true, body: reputationBody("Symantec")},
+		"recipient-admin":       {route: "recipient-admin", sender: true, body: recipientAdminBody},
+		"esp-support":           {route: "esp-support", sender: true, body: espBody},
 	}
 }
 
@@ -84,6 +100,10 @@ func (c *Case) DefaultMessageKind() (string, error) {
 		}
 		return "", fmt.Errorf("the case's route is %s%s: there is no message to write; choose one with a kind", route, why)
 	}
+	if !slices.Contains(c.MessageKinds(), d.Message) {
+		return "", fmt.Errorf("the case's route is %s, whose message is in the sender's voice, and the case's role is %s: choose one of %s with a kind",
+			route, c.Role, strings.Join(c.MessageKinds(), ", "))
+	}
 	return d.Message, nil
 }
 
@@ -100,6 +120,10 @@ func Render(c *Case, kind string, opts RenderOptions) (Message, error) {
 	spec, ok := kinds[kind]
 	if !ok {
 		return Message{}, fmt.Errorf("unknown message kind %q: one of %s", kind, strings.Join(kindOrder, ", "))
+	}
+	if !slices.Contains(c.MessageKinds(), kind) {
+		return Message{}, fmt.Errorf("message kind %q is written in the sender's voice, and the case's role is %s (a Proofpoint customer admin, writing about mail sent to their users): one of %s",
+			kind, c.Role, strings.Join(c.MessageKinds(), ", "))
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -182,14 +206,34 @@ func (w *writer) deskFor(route string) triage.Desk {
 	return d
 }
 
+// to is where the message goes: the desk's address or form; for the recipient's
+// administrator, postmaster@ each recipient domain (RFC 5321 §4.5.1); for an update or
+// escalation whose route has no desk, where the last message went; else the desk's name.
 func (w *writer) to() string {
 	if w.desk.Contact != "" {
 		return w.desk.Contact
 	}
-	if w.desk.Kind == "" {
-		return ""
+	if w.desk.Kind == "recipient-admin" {
+		var to []string
+		for _, d := range w.recipientDomains() {
+			to = append(to, "postmaster@"+d)
+		}
+		if len(to) > 0 {
+			return strings.Join(to, ", ")
+		}
 	}
-	return triage.RouteFor(w.desk.Kind, w.c.IP()).URL
+	if w.desk.Kind != "" {
+		if u := triage.RouteFor(w.desk.Kind, w.c.IP()).URL; u != "" {
+			return u
+		}
+	}
+	if (w.kind == "update" || w.kind == "escalation") && w.lastSent.To != "" {
+		return w.lastSent.To
+	}
+	if w.desk.Name != "" {
+		return w.desk.Name
+	}
+	return "the recipient domain's mail administrator"
 }
 
 // failure names what failed, for subjects and narratives.
