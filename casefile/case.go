@@ -264,6 +264,9 @@ type AuthCheck struct {
 	Listed           []Listing       `yaml:"listed,omitempty" json:"listed,omitempty"`
 	NotListed        []string        `yaml:"not_listed,omitempty,flow" json:"not_listed,omitempty"` // zones that answered "not listed"
 	Unread           []Unread        `yaml:"unread,omitempty" json:"unread,omitempty"`
+	// DomainLists are the zones of NotListed asked about the domain rather than the IP
+	// (Spamhaus DBL, SURBL …), so that a message counts IP and domain lists apart.
+	DomainLists []string `yaml:"domain_lists,omitempty,flow" json:"domain_lists,omitempty"`
 }
 
 // Evidence is what the case holds as proof.

@@ -232,15 +232,42 @@ func checkAuthBlock(t *testing.T, c *Case, text string) {
 	if d := recs["dmarc"]; d.Policy == "" || !strings.Contains(block, "DMARC: p="+d.Policy+" ("+c.Identifiers.Domain+")") {
 		t.Errorf("DMARC statement does not give the policy %q:\n%s", d.Policy, block)
 	}
+	// Blocklists: IP lists and domain lists counted apart, each as the record holds it.
 	b := recs["dnsbl"]
+	var ipNot, domNot, ipUnread, domUnread int
+	for _, z := range b.NotListed {
+		if slices.Contains(b.DomainLists, z) {
+			domNot++
+		} else {
+			ipNot++
+		}
+	}
+	for _, u := range b.Unread {
+		if u.Subject == "" {
+			t.Errorf("unread list %q recorded without its subject", u.List)
+		}
+		if u.Subject == b.IP {
+			ipUnread++
+		} else {
+			domUnread++
+		}
+	}
+	if domNot+domUnread == 0 || ipNot+ipUnread == 0 {
+		t.Fatalf("the fixture's record has no domain or no IP lists: %+v", b)
+	}
 	if len(b.Listed) > 0 {
 		l := b.Listed[0]
-		if want := fmt.Sprintf("Blocklists: listed on %s (%s, %s); not listed on %d other lists", l.List, strings.Join(l.Labels, ", "), strings.Join(l.Codes, ", "), len(b.NotListed)); !strings.Contains(block, want) {
+		if want := fmt.Sprintf("Blocklists: %s listed on %s (%s, %s), not listed on %d other IP lists; %s not listed on %d domain lists", b.IP, l.List, strings.Join(l.Labels, ", "), strings.Join(l.Codes, ", "), ipNot, b.Domain, domNot); !strings.Contains(block, want) {
 			t.Errorf("blocklist statement is not %q:\n%s", want, block)
 		}
 	} else {
-		if want := fmt.Sprintf("Blocklists: not listed on %d lists; %d could not be read: ", len(b.NotListed), len(b.Unread)); !strings.Contains(block, want) {
-			t.Errorf("blocklist statement is not %q:\n%s", want, block)
+		for _, want := range []string{
+			fmt.Sprintf("Blocklists: %s not listed on %d of %d IP lists (%d could not be read: ", b.IP, ipNot, ipNot+ipUnread, ipUnread),
+			fmt.Sprintf("; %s not listed on %d of %d domain lists (%d could not be read: ", b.Domain, domNot, domNot+domUnread, domUnread),
+		} {
+			if !strings.Contains(block, want) {
+				t.Errorf("blocklist statement lacks %q:\n%s", want, block)
+			}
 		}
 		if strings.Contains(block, "listed on Spamhaus") || !strings.Contains(block, "Spamhaus refused") {
 			t.Errorf("a refusal is stated as a listing, or not said:\n%s", block)
@@ -347,7 +374,14 @@ func checkNumbers(t *testing.T, c *Case, now time.Time, msg string) {
 		}
 	}
 	for _, a := range c.Authentication {
-		derived = append(derived, len(a.NotListed), len(a.Unread), len(a.Listed))
+		derived = append(derived, len(a.NotListed), len(a.Unread), len(a.Listed), len(a.DomainLists), len(a.NotListed)-len(a.DomainLists))
+		for _, u := range a.Unread {
+			n := len(a.DomainLists)
+			if u.Subject == a.IP {
+				n = len(a.NotListed) - len(a.DomainLists)
+			}
+			derived = append(derived, n+1, n+2, 1, 2) // "7 of 8", with the unread ones
+		}
 	}
 	derived = append(derived, len(seen.RecipientDomains)+len(c.Identifiers.RecipientDomains))
 	for _, d := range derived {

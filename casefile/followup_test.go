@@ -195,7 +195,7 @@ func TestAuthStatementsFailures(t *testing.T) {
 		"DMARC":      "DMARC: no policy for example.com (checked",
 		"HELO":       "HELO: fail (HELO mail.example.com does not resolve (NXDOMAIN))",
 		"PTR":        "PTR: none for 192.0.2.1 (no PTR record)",
-		"Blocklists": "Blocklists: listed on Spamhaus ZEN (SBL, 127.0.0.2); not listed on 10 other lists",
+		"Blocklists": "Blocklists: 192.0.2.1 listed on Spamhaus ZEN (SBL, 127.0.0.2), not listed on 7 other IP lists; example.com not listed on 3 domain lists",
 	} {
 		if !strings.HasPrefix(st[mech], want) || !strings.HasSuffix(st[mech], "(checked 2026-11-22 09:30 UTC)") {
 			t.Errorf("%s: %q, want %q … (checked 2026-11-22 09:30 UTC)", mech, st[mech], want)
