@@ -50,7 +50,13 @@ func (c *Case) AuthStatements() []AuthStatement {
 	if m, ok := get("message/dkim"); ok && (len(m.Signatures) > 0 || m.Status == "fail") {
 		add("DKIM", dkimSignatureText(m), m.Status == "fail", m)
 	} else if a, ok := get("dkim"); ok {
-		add("DKIM", dkimKeyText(a), a.Status == "fail", a)
+		text := dkimKeyText(a)
+		if c.receiverVerifiedDKIM() {
+			// The receiver verified a signature (its verdict is stated apart): it is
+			// our checks that verified none.
+			text = strings.TrimSuffix(text, "; no signature verified yet") + "; no signature verified by these checks"
+		}
+		add("DKIM", text, a.Status == "fail", a)
 	}
 
 	// DMARC: the policy, and the tested message's verdict when there is one.

@@ -121,6 +121,9 @@ type Identifiers struct {
 	GUIDs       []string `yaml:"proofpoint_guids,omitempty,flow"`
 	QueueIDs    []string `yaml:"queue_ids,omitempty,flow"`
 	SpamDetails string   `yaml:"spam_details,omitempty"`
+	// ReceiverAuth is what the receiving filter itself verified of the message, from its
+	// own Authentication-Results header (receiver.go): not our DNS checks.
+	ReceiverAuth []ReceiverAuth `yaml:"receiver_auth,omitempty"`
 }
 
 // EventKind is what a timeline event records.

@@ -371,6 +371,7 @@ func (w *writer) block() string {
 	} else {
 		add("Authentication", w.authSummary())
 	}
+	add("Receiver's verdict", strings.Join(c.ReceiverStatements(), "\n"))
 	add("Receivers' reports", w.reportEvidence())
 	add("Recent changes", w.changesSummary())
 	if w.form {
