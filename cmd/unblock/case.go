@@ -746,7 +746,9 @@ form, the subject, the identifiers, a short narrative and one question. Printing
 preview and changes nothing; --mark-sent records that you sent it, which starts the
 wait for an answer. An escalation before the desk's response time has passed is
 refused (exit 1, saying when the follow-up is due); --force writes it anyway.
-Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
+Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + `.
+A customer admin's case (role customer) writes only ` + strings.Join(casefile.KindsFor(casefile.Customer), ", ") + `:
+the others are in the sender's voice.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind != "" && !slices.Contains(casefile.MessageKinds(), kind) {
