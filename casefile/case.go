@@ -152,7 +152,7 @@ type Event struct {
 	Last            time.Time   `yaml:"last,omitempty"`     // last seen, when later than at
 	Added           time.Time   `yaml:"added,omitempty"`    // when it entered the case
 	Attempts        int         `yaml:"attempts,omitempty"` // delivery attempts; 0 means 1
-	Messages        int         `yaml:"messages,omitempty"` // distinct messages; 0 means 1
+	Messages        int         `yaml:"messages,omitempty"` // distinct messages first counted here (MessageCount)
 	RecipientDomain string      `yaml:"recipient_domain,omitempty"`
 	Recipients      []string    `yaml:"recipients,omitempty,flow"` // a few (MaxRecipients), not all
 	Reply           string      `yaml:"reply,omitempty"`           // the exact reply text, sanitized
@@ -182,8 +182,15 @@ type Event struct {
 // AttemptCount is how many delivery attempts the event stands for.
 func (e Event) AttemptCount() int { return max(e.Attempts, 1) }
 
-// MessageCount is how many distinct messages the event stands for.
-func (e Event) MessageCount() int { return max(e.Messages, 1) }
+// MessageCount is how many distinct messages the event stands for. A counted event
+// (attempts written) says exactly how many, none when its attempts were of messages
+// another event already counts; a single failure is one message.
+func (e Event) MessageCount() int {
+	if e.Attempts > 0 {
+		return e.Messages
+	}
+	return max(e.Messages, 1)
+}
 
 // LastSeen is when the event was last seen: Last, or At for a single one.
 func (e Event) LastSeen() time.Time {

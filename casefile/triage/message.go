@@ -559,11 +559,13 @@ func (m *msgReader) finish(f *Finding, r textproto.MIMEHeader, reporting string)
 	if r != nil {
 		at = parseDate(r.Get("Last-Attempt-Date"))
 	}
-	if at.IsZero() && m.perMessage != nil {
-		at = parseDate(m.perMessage.Get("Arrival-Date"))
-	}
+	// Without the attempt's own time, the report's Date (written when the MTA gave up or
+	// warned) is nearer the failure than Arrival-Date, when the message first arrived.
 	if at.IsZero() {
 		at = m.date
+	}
+	if at.IsZero() && m.perMessage != nil {
+		at = parseDate(m.perMessage.Get("Arrival-Date"))
 	}
 	f.At = at
 	hosts := append([]string{reporting}, m.orig.hosts...)

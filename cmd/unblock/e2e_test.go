@@ -74,6 +74,16 @@ func (s *tmuxSession) paste(path string) {
 }
 
 // wait waits until the pane shows what.
+// waitFor reports whether what appears on the screen within d.
+func (s *tmuxSession) waitFor(what string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(s.capture(), what) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *tmuxSession) wait(what string) string {
 	s.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -209,8 +219,17 @@ func TestEndToEnd(t *testing.T) {
 	s.wait("Since then: 1 new failure")
 	s.keys("u")
 	s.wait("Since then:")
-	s.keys("c")
-	s.wait("copied")
+	// u runs the checks again before the update is final; c copies once they are done
+	// (on a loaded machine that can take a while), so press it until it is taken.
+	for i := 0; ; i++ {
+		s.keys("c")
+		if s.waitFor("copied", 3*time.Second) {
+			break
+		}
+		if i == 5 {
+			s.wait("copied")
+		}
+	}
 	update := s.run("show-buffer")
 	if !strings.Contains(update, "1 new failure") || update == buf {
 		t.Errorf("the update in tmux's buffer does not count the new failure:\n%s", update)
