@@ -184,8 +184,10 @@ func countKind(ks []KindCount, e Event) []KindCount {
 	return append(ks, KindCount{Mode: e.Mode, ReplyCode: e.ReplyCode, Messages: e.MessageCount()})
 }
 
-func sortKinds(ks []KindCount) {
+func sortKinds(ks []KindCount) []KindCount {
+	ks = slices.DeleteFunc(ks, func(k KindCount) bool { return k.Messages == 0 })
 	slices.SortStableFunc(ks, func(a, b KindCount) int { return b.Messages - a.Messages })
+	return ks
 }
 
 // isNew reports whether an event is news since a message sent at since: added after it,
@@ -235,8 +237,9 @@ func (c *Case) NewsSince(since time.Time) News {
 		}
 	}
 	slices.Sort(n.Domains)
-	sortKinds(n.Kinds)
-	sortKinds(n.KnownKinds)
+	// Attempts at messages another event counts add no message of their kind.
+	n.Kinds = sortKinds(n.Kinds)
+	n.KnownKinds = sortKinds(n.KnownKinds)
 	for _, d := range n.Domains {
 		if !old[d] {
 			n.NewDomains = append(n.NewDomains, d)

@@ -245,3 +245,30 @@ func TestRecordChecksKeepsWhatDidNotRun(t *testing.T) {
 		t.Errorf("signatures %+v", s)
 	}
 }
+
+// TestNewsOfRetriesOnly: new attempts at messages an earlier event counts add no new
+// failure and no kind with a count of 0.
+func TestNewsOfRetriesOnly(t *testing.T) {
+	sent := t0.Add(-24 * time.Hour)
+	c := &Case{Schema: 2, ID: "r", Status: StatusWaiting, Role: Sender, Provider: "proofpoint", Mode: triage.Deferral}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	old := Event{Kind: KindFailure, At: sent.Add(-time.Hour), Added: sent.Add(-time.Hour), Attempts: 1, Messages: 1,
+		Mode: triage.Deferral, ReplyCode: 421, Reply: "421 Deferred", RecipientDomain: "a.example"}
+	retry := old
+	retry.At, retry.Added, retry.Attempts, retry.Messages = sent.Add(time.Hour), sent.Add(time.Hour), 2, 0
+	retry.Mode, retry.ReplyCode, retry.Reply = triage.HardBlock, 550, "550 Blocked"
+	c.Timeline = []Event{old, retry}
+	c.Messages = []Message{{Kind: "postmaster", To: "postmaster@proofpoint.com", SentAt: sent}}
+	n := c.NewsSince(sent)
+	if n.Messages != 0 || n.Attempts != 2 || len(n.Kinds) != 0 {
+		t.Fatalf("news %+v", n)
+	}
+	m, err := Render(c, "update", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(m.Text), " ")
+	if !strings.Contains(flat, "2 new delivery attempts at messages already counted were recorded.") || strings.Contains(flat, " 0 ") {
+		t.Errorf("retries only:\n%s", m.Text)
+	}
+}

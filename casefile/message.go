@@ -863,6 +863,10 @@ func (w *writer) newsText(n News, lead string) string {
 	if n.Events == 0 {
 		return lead + " no new failure was recorded."
 	}
+	if n.Messages == 0 {
+		// Attempts again at messages already counted: no new message failed.
+		return lead + " " + plural(n.Attempts, "new delivery attempt") + " at messages already counted " + wasWere(n.Attempts) + " recorded."
+	}
 	s := lead + " " + plural(n.Messages, "new failure") + " " + wasWere(n.Messages) + " recorded"
 	if n.Attempts > n.Messages {
 		s += " (" + plural(n.Attempts, "delivery attempt") + ")"
@@ -991,7 +995,9 @@ func (w *writer) referenceSentence() string {
 // newsFields are the update's leading lines: what is new since the last message.
 func (w *writer) newsFields(n News) []field {
 	v := "none"
-	if n.Events > 0 {
+	if n.Events > 0 && n.Messages == 0 {
+		v = plural(n.Attempts, "new delivery attempt") + " at messages already counted"
+	} else if n.Events > 0 {
 		v = plural(n.Messages, "new failure")
 		if n.Attempts > n.Messages {
 			v += " (" + plural(n.Attempts, "delivery attempt") + ")"
