@@ -121,6 +121,9 @@ type Identifiers struct {
 	GUIDs       []string `yaml:"proofpoint_guids,omitempty,flow"`
 	QueueIDs    []string `yaml:"queue_ids,omitempty,flow"`
 	SpamDetails string   `yaml:"spam_details,omitempty"`
+	// ReceiverAuth is what the receiving filter itself verified of the message, from its
+	// own Authentication-Results header (receiver.go): not our DNS checks.
+	ReceiverAuth []ReceiverAuth `yaml:"receiver_auth,omitempty"`
 }
 
 // EventKind is what a timeline event records.
@@ -271,6 +274,9 @@ type AuthCheck struct {
 	Listed           []Listing       `yaml:"listed,omitempty" json:"listed,omitempty"`
 	NotListed        []string        `yaml:"not_listed,omitempty,flow" json:"not_listed,omitempty"` // zones that answered "not listed"
 	Unread           []Unread        `yaml:"unread,omitempty" json:"unread,omitempty"`
+	// DomainLists are the zones of NotListed asked about the domain rather than the IP
+	// (Spamhaus DBL, SURBL …), so that a message counts IP and domain lists apart.
+	DomainLists []string `yaml:"domain_lists,omitempty,flow" json:"domain_lists,omitempty"`
 }
 
 // Evidence is what the case holds as proof.

@@ -439,6 +439,7 @@ func (c *Case) fillFromOriginal(o *triage.Original, ip string) {
 	if o.Detail != "" {
 		id.SpamDetails = o.Detail
 	}
+	c.keepReceiverAuth(o)
 }
 
 // suits reports whether a route's desk serves the case's role: a customer admin does not
