@@ -89,7 +89,10 @@ func (c *Case) DefaultMessageKind() (string, error) {
 		return "update", nil
 	}
 	route := c.RouteKind()
-	if c.Mode == triage.Filtering && (route == "proofpoint-support" || route == "recipient-admin") {
+	// A false positive: the sender asks the recipient's admin; a customer admin files the
+	// Customer Success Center form, whose fields (product, component, priority) the
+	// support case carries.
+	if c.Mode == triage.Filtering && (route == "recipient-admin" || route == "proofpoint-support" && c.Role != Customer) {
 		return "false-positive", nil
 	}
 	d, ok := triage.DeskFor(route)

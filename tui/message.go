@@ -58,17 +58,11 @@ func newMessage(s *session) *messageScreen {
 func kindsFor(c *casefile.Case) []string {
 	var out []string
 	add := func(k string) {
-		if k != "" && !slices.Contains(out, k) && slices.Contains(casefile.MessageKinds(), k) {
+		if k != "" && !slices.Contains(out, k) && slices.Contains(c.MessageKinds(), k) {
 			out = append(out, k)
 		}
 	}
 	if k, err := c.DefaultMessageKind(); err == nil {
-		// A customer admin's case for the Customer Success Center opens on the kind that
-		// carries the form's fields (title, product, component, priority) the evidence
-		// step asked for; the false-positive text follows it.
-		if d, ok := triage.DeskFor(c.RouteKind()); ok && c.Role == casefile.Customer && k == "false-positive" && d.Message == "support-case" {
-			add(d.Message)
-		}
 		add(k)
 	}
 	if _, sent := c.LastSent(); sent {
