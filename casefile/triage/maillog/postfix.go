@@ -43,7 +43,7 @@ const postfixChunk = 512 << 10
 type pfOp struct {
 	kind   pfKind
 	line   int    // within the chunk, 1-based
-	qid    string // the queue ID
+	qid    qidKey // the queue ID
 	stamp  []byte // into the chunk's data
 	iso    bool
 	ev     int    // index of the event in the chunk's events (pfEvent, pfFrom with expiry)
@@ -55,6 +55,39 @@ type pfOp struct {
 
 type pfKind uint8
 
+// qidKey is a queue ID as a map key: a value, so that looking one up, noting it or
+// forgetting it allocates nothing. Queue IDs are 5 to 24 letters and digits (line), zero-padded.
+type qidKey [24]byte
+
+func keyOf(qid []byte) (k qidKey) {
+	copy(k[:], qid)
+	return k
+}
+
+func keyOfString(qid string) (k qidKey) {
+	copy(k[:], qid)
+	return k
+}
+
+// plain reports bytes that sanitize.Line leaves as they are, and so does it with every part
+// of them cut at an ASCII byte: printable ASCII. (Other text is sanitized field by field.)
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// lineString is sanitize.Line of the bytes, with one allocation.
+func lineString(b []byte) string {
+	if plain(b) {
+		return string(b)
+	}
+	return sanitize.Line(string(b))
+}
+
 const (
 	pfEvent     pfKind = iota // a delivery attempt, rejection
 	pfFrom                    // qmgr's from=<…>, size=…; with ev set, an expiry too
@@ -63,7 +96,7 @@ const (
 )
 
 type pfChunk struct {
-	buf     []byte // reused from chunk to chunk (chunkPool)
+	buf     []byte // reused from chunk to chunk (the read's free list)
 	data    []byte
 	ops     []pfOp
 	evs     []Event
@@ -90,6 +123,10 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	work := make(chan *pfChunk, workers)
 	ordered := make(chan *pfChunk, workers+1)
+	// Chunks go back to the splitter once the in-order pass is done with them (the data and
+	// notes of a chunk are not referred to by the events given out): a read allocates its
+	// few buffers once.
+	free := make(chan *pfChunk, 2*workers+2)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
@@ -101,7 +138,7 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 		defer wg.Done()
 		defer close(work)
 		defer close(ordered)
-		splitChunks(br, opt.Live, work, ordered, stop)
+		splitChunks(br, opt.Live, work, ordered, free, stop)
 	}()
 	for range workers {
 		wg.Add(1)
@@ -114,8 +151,8 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 			}
 		}()
 	}
-	queue := make(map[string]queuedMessage)
-	remember := func(qid string, m queuedMessage) {
+	queue := make(map[qidKey]queuedMessage)
+	remember := func(qid qidKey, m queuedMessage) {
 		if _, ok := queue[qid]; !ok && len(queue) >= maxQueue {
 			clear(queue)
 		}
@@ -179,7 +216,10 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 		res.Skipped += c.skipped
 		tooLong, readErr, lines := c.tooLong, c.readErr, c.lines
 		clear(c.evs)
-		chunkPool.Put(c)
+		select {
+		case free <- c:
+		default:
+		}
 		if tooLong > 0 {
 			res.Lines = base + tooLong - 1
 			clk.assumed(&res)
@@ -197,17 +237,15 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 	return res, nil
 }
 
-// chunkPool keeps chunks for reuse once the in-order pass is done with them: the data and
-// notes of a chunk are not referred to by the events given out.
-var chunkPool sync.Pool
-
 // splitChunks reads the input in chunks of whole lines and hands each to the workers and,
 // in order, to the in-order pass.
-func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, stop <-chan struct{}) {
+func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, free <-chan *pfChunk, stop <-chan struct{}) {
 	var carry []byte
 	for {
-		c, _ := chunkPool.Get().(*pfChunk)
-		if c == nil {
+		var c *pfChunk
+		select {
+		case c = <-free:
+		default:
 			c = &pfChunk{}
 		}
 		need := max(postfixChunk, len(carry)+MaxLine)
@@ -336,9 +374,9 @@ func (w *pfWorker) line(c *pfChunk, line []byte) {
 	case qid != nil && bytes.HasPrefix(msg, bFrom):
 		w.from(c, h, qid, msg)
 	case qid != nil && bytes.Equal(msg, bRemoved):
-		c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: string(qid)})
+		c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: keyOf(qid)})
 	case qid != nil && bytes.HasPrefix(msg, bMessageID):
-		c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: string(qid), msgID: sanitize.Line(string(msg[len(bMessageID):]))})
+		c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: keyOf(qid), msgID: lineString(msg[len(bMessageID):])})
 	case bytes.HasPrefix(msg, bReject) && (bytes.Equal(service, []byte("smtpd")) || bytes.Equal(service, []byte("postscreen"))):
 		w.reject(c, h, qid, msg[len(bReject):])
 	}
@@ -355,9 +393,9 @@ func alnum(b []byte) bool {
 
 // event notes an event of the line; its time (and the queue's fields, with join) are
 // filled in by the in-order pass.
-func (w *pfWorker) event(c *pfChunk, h syslogHeader, kind pfKind, qid string, e Event, join bool) *pfOp {
-	c.evs = append(c.evs, e)
-	c.ops = append(c.ops, pfOp{kind: kind, line: c.lines, qid: qid, stamp: h.stamp, iso: h.iso, ev: len(c.evs) - 1, join: join})
+func (w *pfWorker) event(c *pfChunk, h syslogHeader, kind pfKind, qid string, e *Event, join bool) *pfOp {
+	c.evs = append(c.evs, *e)
+	c.ops = append(c.ops, pfOp{kind: kind, line: c.lines, qid: keyOfString(qid), stamp: h.stamp, iso: h.iso, ev: len(c.evs) - 1, join: join})
 	return &c.ops[len(c.ops)-1]
 }
 
@@ -429,7 +467,13 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	}
 	// One allocation, "QUEUEID: to=<…>, …": the queue ID and every field below are
 	// substrings of it.
-	whole := string(h.msg[len(h.msg)-len(qidb)-len(msg):])
+	raw := h.msg[len(h.msg)-len(qidb)-len(msg):]
+	// Printable ASCII, as logs nearly always are, needs no field sanitized apart.
+	clean := sanitize.Line
+	if plain(raw) {
+		clean = asIs
+	}
+	whole := string(raw)
 	qid, s := whole[:len(qidb)-2], whole[len(qidb):]
 	e := w.start(h, qid)
 	fields, tail := s[:st], s[st+len(", status="):]
@@ -456,11 +500,11 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		k, v, _ := strings.Cut(f, "=")
 		switch k {
 		case "to":
-			e.Recipient = sanitize.Line(strings.Trim(v, "<>"))
+			e.Recipient = clean(strings.Trim(v, "<>"))
 		case "relay":
-			e.Relay, e.RelayIP = hostIP(v)
+			e.Relay, e.RelayIP = hostIP(v, clean)
 		case "dsn":
-			e.DSN = sanitize.Line(v)
+			e.DSN = clean(v)
 		case "delay":
 			if d, err := strconv.ParseFloat(v, 64); err == nil && d >= 0 && d < 1e9 {
 				e.Delay = time.Duration(d * float64(time.Second))
@@ -471,10 +515,10 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		text = text[1 : len(text)-1]
 	}
 	if text != "" {
-		e.Text = sanitize.Line(text)
+		e.Text = clean(text)
 		e.Reply, e.Stage = postfixReply(e.Text)
 	}
-	w.event(c, h, pfEvent, qid, e, true)
+	w.event(c, h, pfEvent, qid, &e, true)
 }
 
 // nextField splits "a=<x, y>, b=c, …" at the next ", " outside angle brackets.
@@ -497,19 +541,21 @@ func nextField(s string) (string, string) {
 
 // hostIP splits "mx.example.net[192.0.2.1]:25" into name and address; "none" and
 // "private/dovecot-lmtp" have no address.
-func hostIP(v string) (string, string) {
+func hostIP(v string, clean func(string) string) (string, string) {
 	b := strings.IndexByte(v, '[')
 	if b < 0 {
-		return sanitize.Line(v), ""
+		return clean(v), ""
 	}
 	e := strings.IndexByte(v[b:], ']')
 	if e < 0 {
-		return sanitize.Line(v), ""
+		return clean(v), ""
 	}
 	ip := v[b+1 : b+e]
 	ip = strings.TrimPrefix(ip, "IPv6:")
-	return sanitize.Line(v[:b]), sanitize.Line(ip)
+	return clean(v[:b]), clean(ip)
 }
+
+func asIs(s string) string { return s }
 
 // postfixReply finds the remote server's reply inside Postfix's explanation:
 // "host X[IP] said: 550 … (in reply to RCPT TO command)" or "… refused to talk to me: 554 …".
@@ -541,10 +587,9 @@ func (w *pfWorker) from(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		return
 	}
 	sender, rest := rest[:end], rest[end+1:]
-	qid := string(qidb)
-	op := pfOp{kind: pfFrom, line: c.lines, qid: qid, sender: "<>", size: -1} // "<>": the null sender of bounces
+	op := pfOp{kind: pfFrom, line: c.lines, qid: keyOf(qidb), sender: "<>", size: -1} // "<>": the null sender of bounces
 	if len(sender) > 0 {
-		op.sender = sanitize.Line(string(sender))
+		op.sender = lineString(sender)
 	}
 	if i := bytes.Index(rest, []byte("size=")); i >= 0 {
 		j := i + 5
@@ -560,12 +605,13 @@ func (w *pfWorker) from(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		c.ops = append(c.ops, op)
 		return
 	}
+	qid := string(qidb)
 	e := w.start(h, qid)
 	e.Status = Expired
 	if t := bytes.TrimLeft(rest[i+len("status=expired"):], ", "); len(t) > 0 {
 		e.Text = sanitize.Line(string(t))
 	}
-	ev := w.event(c, h, pfFrom, qid, e, true)
+	ev := w.event(c, h, pfFrom, qid, &e, true)
 	ev.sender, ev.size = op.sender, op.size
 }
 
@@ -586,7 +632,7 @@ func (w *pfWorker) reject(c *pfChunk, h syslogHeader, qid, msg []byte) {
 	e := w.start(h, string(qid))
 	e.Status, e.Inbound = Rejected, true
 	e.Stage = sanitize.Line(stage)
-	e.Relay, e.RelayIP = hostIP(client)
+	e.Relay, e.RelayIP = hostIP(client, sanitize.Line)
 	reply := rest
 	if i := strings.LastIndex(rest, "; proto="); i >= 0 && !strings.Contains(rest[i:], "from=<") {
 		reply = rest[:i] // an EHLO reject names no sender: "…; proto=SMTP helo=<x>"
@@ -607,7 +653,7 @@ func (w *pfWorker) reject(c *pfChunk, h syslogHeader, qid, msg []byte) {
 	e.Reply = sanitize.Line(reply)
 	e.Text = e.Reply
 	e.DSN = enhancedCode(e.Reply)
-	w.event(c, h, pfEvent, string(qid), e, false)
+	w.event(c, h, pfEvent, string(qid), &e, false)
 }
 
 func angleField(s, key string) (string, bool) {
