@@ -3,6 +3,7 @@ package maillog
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
@@ -72,6 +73,16 @@ func keyOfString(qid string) (k qidKey) {
 // plain reports bytes that sanitize.Line leaves as they are, and so does it with every part
 // of them cut at an ASCII byte: printable ASCII. (Other text is sanitized field by field.)
 func plain(b []byte) bool {
+	// Eight bytes at a time: no byte below 0x20, at 0x7f or above.
+	const ones, highs, spaces, dels = 0x0101010101010101, 0x8080808080808080, 0x2020202020202020, 0x7f7f7f7f7f7f7f7f
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		d := w ^ dels
+		if (w|(w-spaces)|(d-ones)&^d)&highs != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c < 0x20 || c >= 0x7f {
 			return false
@@ -523,20 +534,26 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 
 // nextField splits "a=<x, y>, b=c, …" at the next ", " outside angle brackets.
 func nextField(s string) (string, string) {
-	inAngle := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '<':
-			inAngle = true
-		case '>':
-			inAngle = false
-		case ',':
-			if !inAngle && i+1 < len(s) && s[i+1] == ' ' {
-				return s[:i], s[i+2:]
-			}
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], ',')
+		if j < 0 {
+			return s, ""
 		}
+		j += i
+		if lt := strings.IndexByte(s[i:j], '<'); lt >= 0 {
+			// An address opens before the comma: past its end.
+			gt := strings.IndexByte(s[i+lt:], '>')
+			if gt < 0 {
+				return s, ""
+			}
+			i += lt + gt + 1
+			continue
+		}
+		if j+1 < len(s) && s[j+1] == ' ' {
+			return s[:j], s[j+2:]
+		}
+		i = j + 1
 	}
-	return s, ""
 }
 
 // hostIP splits "mx.example.net[192.0.2.1]:25" into name and address; "none" and
@@ -560,16 +577,20 @@ func asIs(s string) string { return s }
 // postfixReply finds the remote server's reply inside Postfix's explanation:
 // "host X[IP] said: 550 … (in reply to RCPT TO command)" or "… refused to talk to me: 554 …".
 func postfixReply(text string) (reply, stage string) {
-	if i := strings.Index(text, " said: "); i >= 0 {
+	if startsWithCode(text) {
+		// The reply itself ("250 2.0.0 Ok: queued as …", as most lines say): Postfix's
+		// own explanations start with words ("host …", "connect to …").
+		reply = text
+	} else if i := strings.Index(text, " said: "); i >= 0 {
 		reply = text[i+len(" said: "):]
 	} else if i := strings.Index(text, " refused to talk to me: "); i >= 0 {
 		reply, stage = text[i+len(" refused to talk to me: "):], "connect"
-	} else if startsWithCode(text) {
-		reply = text
 	}
-	if i := strings.LastIndex(reply, " (in reply to "); i >= 0 && strings.HasSuffix(reply, " command)") {
-		stage = reply[i+len(" (in reply to ") : len(reply)-len(" command)")]
-		reply = reply[:i]
+	if strings.HasSuffix(reply, " command)") {
+		if i := strings.LastIndex(reply, " (in reply to "); i >= 0 {
+			stage = reply[i+len(" (in reply to ") : len(reply)-len(" command)")]
+			reply = reply[:i]
+		}
 	}
 	return reply, stage
 }

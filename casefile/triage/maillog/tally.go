@@ -105,6 +105,7 @@ type Tally struct {
 	byQueue  map[string][]*Progression
 	days     map[dayKey]*Day
 	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
+	recent   [4]recentDay    // the last days counted: a log's lines go to a few hosts' same day
 	hosts    map[string]string
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
@@ -124,6 +125,11 @@ type dayKey struct {
 type dayNum struct {
 	host string
 	day  int64 // days since the epoch, UTC
+}
+
+type recentDay struct {
+	n dayNum
+	d *Day
 }
 
 // NewTally returns an empty tally.
@@ -228,15 +234,7 @@ func (t *Tally) addDay(e Event, first bool) {
 	if sec < 0 && sec%86400 != 0 {
 		n.day--
 	}
-	d := t.byDay[n]
-	if d == nil {
-		k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
-		if d = t.days[k]; d == nil {
-			d = &Day{Host: strings.Clone(k.host), Date: k.date}
-			t.days[k] = d
-		}
-		t.byDay[n] = d
-	}
+	d := t.day(n, e.At)
 	d.Attempts++
 	if first {
 		d.Messages++
@@ -249,6 +247,27 @@ func (t *Tally) addDay(e Event, first bool) {
 	case Bounced:
 		d.Bounced++
 	}
+}
+
+// day returns the day of a host, counted or new.
+func (t *Tally) day(n dayNum, at time.Time) *Day {
+	for i := range t.recent {
+		if r := &t.recent[i]; r.d != nil && r.n == n {
+			return r.d
+		}
+	}
+	d := t.byDay[n]
+	if d == nil {
+		k := dayKey{n.host, at.UTC().Format(time.DateOnly)}
+		if d = t.days[k]; d == nil {
+			d = &Day{Host: strings.Clone(k.host), Date: k.date}
+			t.days[k] = d
+		}
+		t.byDay[n] = d
+	}
+	copy(t.recent[1:], t.recent[:len(t.recent)-1])
+	t.recent[0] = recentDay{n, d}
+	return d
 }
 
 // host returns one copy of a sending host's name for all its progressions.
