@@ -38,7 +38,7 @@ const maxQueue = 1 << 17
 // A Postfix log is read in chunks of whole lines, parsed by several workers at once; what
 // needs the lines in order (the year of syslog stamps, the queue that joins a delivery to
 // its sender and Message-ID) is done after, in order, from what the workers noted.
-const postfixChunk = 512 << 10
+const postfixChunk = 128 << 10
 
 // pfOp is what one line says, noted by a worker for the in-order pass.
 type pfOp struct {
