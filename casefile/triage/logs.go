@@ -91,7 +91,10 @@ func (lr *LogReader) Read(r io.Reader, format maillog.Format, opt maillog.Option
 }
 
 // Add takes one event: counted in the tally, and classified when it is a failure.
-func (lr *LogReader) Add(e maillog.Event) error {
+func (lr *LogReader) Add(e maillog.Event) error { return lr.add(&e) }
+
+// add takes one event, as Add does, without copying it.
+func (lr *LogReader) add(e *maillog.Event) error {
 	lr.report.Events++
 	if lr.OnProgression != nil && lr.tally.OnDone == nil {
 		lr.tally.OnDone = func(p maillog.Progression) {
@@ -100,7 +103,7 @@ func (lr *LogReader) Add(e maillog.Event) error {
 			}
 		}
 	}
-	lr.tally.Add(e)
+	lr.tally.AddEvent(e)
 	if lr.progErr != nil {
 		return lr.progErr
 	}
@@ -110,7 +113,7 @@ func (lr *LogReader) Add(e maillog.Event) error {
 		return nil
 	}
 	lr.report.Failures++
-	f := lr.finding(&e)
+	f := lr.finding(e)
 	if lr.OnFinding != nil {
 		return lr.OnFinding(f)
 	}
@@ -684,7 +687,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		h := heads[0]
 		for h.open {
 			for i := range h.batch {
-				if err := rd.logs.Add(h.batch[i]); err != nil {
+				if err := rd.logs.add(&h.batch[i]); err != nil {
 					return err
 				}
 			}
@@ -705,7 +708,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		if next == nil {
 			return nil
 		}
-		if err := rd.logs.Add(next.batch[0]); err != nil {
+		if err := rd.logs.add(&next.batch[0]); err != nil {
 			return err
 		}
 		next.batch = next.batch[1:]

@@ -373,23 +373,35 @@ func (w *pfWorker) line(c *pfChunk, line []byte) {
 	if bytes.HasPrefix(msg, bNoQueue) {
 		msg = msg[len(bNoQueue):]
 	} else {
-		i := bytes.IndexByte(msg, ':')
-		if i < 5 || i > 24 || i+2 > len(msg) || msg[i+1] != ' ' || !alnum(msg[:i]) {
+		// "QUEUEID: ", the queue ID 5 to 24 letters and digits (checked once the rest of
+		// the line is one we read: most lines are not).
+		i := bytes.IndexByte(msg[:min(len(msg), 25)], ':')
+		if i < 5 || i+2 > len(msg) || msg[i+1] != ' ' {
 			return
 		}
 		qid, msg = msg[:i], msg[i+2:]
 	}
 	switch {
 	case qid != nil && bytes.HasPrefix(msg, bTo):
-		w.delivery(c, h, h.msg[:len(h.msg)-len(msg)], msg)
+		if alnum(qid) {
+			w.delivery(c, h, h.msg[:len(h.msg)-len(msg)], msg)
+		}
 	case qid != nil && bytes.HasPrefix(msg, bFrom):
-		w.from(c, h, qid, msg)
+		if alnum(qid) {
+			w.from(c, h, qid, msg)
+		}
 	case qid != nil && bytes.Equal(msg, bRemoved):
-		c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: keyOf(qid)})
+		if alnum(qid) {
+			c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: keyOf(qid)})
+		}
 	case qid != nil && bytes.HasPrefix(msg, bMessageID):
-		c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: keyOf(qid), msgID: lineString(msg[len(bMessageID):])})
+		if alnum(qid) {
+			c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: keyOf(qid), msgID: lineString(msg[len(bMessageID):])})
+		}
 	case bytes.HasPrefix(msg, bReject) && (bytes.Equal(service, []byte("smtpd")) || bytes.Equal(service, []byte("postscreen"))):
-		w.reject(c, h, qid, msg[len(bReject):])
+		if qid == nil || alnum(qid) {
+			w.reject(c, h, qid, msg[len(bReject):])
+		}
 	}
 }
 

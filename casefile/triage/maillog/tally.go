@@ -138,7 +138,10 @@ func NewTally() *Tally {
 }
 
 // Add counts one event.
-func (t *Tally) Add(e Event) {
+func (t *Tally) Add(e Event) { t.AddEvent(&e) }
+
+// AddEvent counts one event, as Add does, without copying it.
+func (t *Tally) AddEvent(e *Event) {
 	if e.Inbound {
 		return
 	}
@@ -208,7 +211,7 @@ func (t *Tally) ended(id string, p *Progression) {
 	t.OnDone(*p)
 }
 
-func (p *Progression) step(e Event) {
+func (p *Progression) step(e *Event) {
 	if n := len(p.Steps); n > 0 && p.Steps[n-1].Status == e.Status {
 		s := &p.Steps[n-1]
 		s.Count++
@@ -221,7 +224,7 @@ func (p *Progression) step(e Event) {
 	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: strings.Clone(e.DSN)})
 }
 
-func (t *Tally) addDay(e Event, first bool) {
+func (t *Tally) addDay(e *Event, first bool) {
 	if e.At.IsZero() || (e.Status != Sent && e.Status != Deferred && e.Status != Bounced) {
 		return
 	}
