@@ -787,7 +787,8 @@ func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}
 		size = 1 // each event as it comes
 	}
 	for _, in := range set {
-		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow}
+		// Delivered mail is counted, not classified: the log reader needs nothing else of it.
+		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow, Counting: true}
 		if in.yearNote == "" {
 			opt.Year = rd.opts.Year
 		}

@@ -104,6 +104,11 @@ type Options struct {
 	// Live is for an input that grows while it is read (a followed log): each read's lines
 	// are handed on at once instead of waiting to fill a chunk.
 	Live bool
+	// Counting is for a caller that only counts mail that went through (volumes and
+	// progressions): a Postfix delivery with status sent then carries its time, hosts,
+	// queue ID, recipient, sender, Message-ID, size and DSN, but no relay, delay, reply or
+	// text, which are neither read nor kept. Failures carry everything.
+	Counting bool
 }
 
 // Result says what a reader read and what it assumed.

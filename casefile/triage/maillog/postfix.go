@@ -491,6 +491,16 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	// One allocation, "QUEUEID: to=<…>, …": the queue ID and every field below are
 	// substrings of it.
 	raw := h.msg[len(h.msg)-len(qidb)-len(msg):]
+	status := msg[st+len(", status="):]
+	if sp := bytes.IndexByte(status, ' '); sp >= 0 {
+		status = status[:sp]
+	}
+	// Mail that went through is only counted (Options.Counting): its fields up to the
+	// status are enough, and its reply is neither kept nor read.
+	counted := w.opt.Counting && (string(status) == "sent" || string(status) == "delivered")
+	if counted {
+		raw = raw[:len(qidb)+st]
+	}
 	// Printable ASCII, as logs nearly always are, needs no field sanitized apart.
 	clean := sanitize.Line
 	if plain(raw) {
@@ -499,10 +509,13 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	whole := string(raw)
 	qid, s := whole[:len(qidb)-2], whole[len(qidb):]
 	e := w.start(h, qid)
-	fields, tail := s[:st], s[st+len(", status="):]
-	word, text := tail, ""
-	if sp := strings.IndexByte(tail, ' '); sp >= 0 {
-		word, text = tail[:sp], tail[sp+1:]
+	fields, word, text := s, "sent", ""
+	if !counted {
+		tail := s[st+len(", status="):]
+		fields, word = s[:st], tail
+		if sp := strings.IndexByte(tail, ' '); sp >= 0 {
+			word, text = tail[:sp], tail[sp+1:]
+		}
 	}
 	switch word {
 	case "sent", "delivered":
@@ -525,10 +538,15 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		case "to":
 			e.Recipient = clean(strings.Trim(v, "<>"))
 		case "relay":
-			e.Relay, e.RelayIP = hostIP(v, clean)
+			if !counted {
+				e.Relay, e.RelayIP = hostIP(v, clean)
+			}
 		case "dsn":
 			e.DSN = clean(v)
 		case "delay":
+			if counted {
+				continue
+			}
 			if d, err := strconv.ParseFloat(v, 64); err == nil && d >= 0 && d < 1e9 {
 				e.Delay = time.Duration(d * float64(time.Second))
 			}
