@@ -320,7 +320,10 @@ type groupKey struct{ provider, control, ip string }
 const maxGroupDomains = 1000
 
 // Add counts one finding into its group.
-func (g *Grouper) Add(f Finding) {
+func (g *Grouper) Add(f Finding) { g.add(&f) }
+
+// add counts one finding, as Add does, without copying it.
+func (g *Grouper) add(f *Finding) {
 	if f.Mode == Delivered || f.Mode == AutoReply {
 		return
 	}

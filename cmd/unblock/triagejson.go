@@ -167,6 +167,17 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainJSON8 reports whether eight bytes go into a JSON string as they are: none below
+// 0x20, none at 0x80 or above, no quote and no backslash.
+func plainJSON8(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q := w ^ ('"' * ones)
+	bs := w ^ ('\\' * ones)
+	return (w|(w-0x20*ones)|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
+}
+
 // appendJSONString appends s quoted as encoding/json does without HTML escaping: quote,
 // backslash and control characters escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029
 // escaped.
@@ -174,6 +185,14 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: printable ASCII but quote and
+		// backslash.
+		for i+8 <= len(s) && plainJSON8(s[i:i+8]) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -18,6 +18,12 @@ import (
 func TestTriageJSONAsEncodingJSON(t *testing.T) {
 	odd := []string{"", "plain", `quote " and \ back`, "tab\tnew\nline\rcr\bbs\fff", "\x00\x01\x1f\x7f",
 		"<html> & more", "caf\u00e9 \u2028 \u2029 \U0001F600", "bad \xff\xfe utf8 \xe2\x82", "\u0085 \u200b"}
+	// Each escape at every offset of a long string, for the eight-byte steps.
+	for _, c := range []string{`"`, `\`, "\n", "\x01", "\x7f", "\xff", "\u00e9", "\u2028"} {
+		for at := 0; at < 17; at++ {
+			odd = append(odd, strings.Repeat("a", at)+c+strings.Repeat("b", 17-at))
+		}
+	}
 	at := time.Date(2026, 11, 22, 21, 17, 36, 120000000, time.UTC)
 	var findings []triage.Finding
 	for i, s := range odd {
