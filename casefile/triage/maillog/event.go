@@ -222,29 +222,3 @@ func (c *counter) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// lines reads lines of at most MaxLine bytes without copying them.
-type lines struct {
-	br   *bufio.Reader
-	n    int
-	name string
-}
-
-// next returns the next line without its end, valid until the following call.
-func (l *lines) next() ([]byte, error) {
-	line, err := l.br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		return nil, fmt.Errorf("%s:%d: line longer than %d KiB: %w", l.name, l.n+1, MaxLine>>10, ErrNotLog)
-	}
-	if len(line) == 0 && err != nil {
-		return nil, err
-	}
-	l.n++
-	if len(line) > 0 && line[len(line)-1] == '\n' {
-		line = line[:len(line)-1]
-	}
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, nil
-}

@@ -104,6 +104,7 @@ const (
 	pfFrom                    // qmgr's from=<…>, size=…; with ev set, an expiry too
 	pfMessageID               // cleanup's message-id=
 	pfRemoved                 // qmgr's removed
+	pfArrival                 // Exim's <= line: the sender, Message-ID and size, all at once
 )
 
 type pfChunk struct {
@@ -120,6 +121,8 @@ type pfChunk struct {
 
 // pfWorker parses lines; it keeps only caches of the last host and instance.
 type pfWorker struct {
+	exim bool // the lines are Exim's
+
 	hosts, instances           map[string]hostCache // names seen, sanitized, with their IPs
 	opt                        Options
 	host, instance, instanceIP string
@@ -129,7 +132,13 @@ type pfWorker struct {
 type hostCache struct{ name, ip string }
 
 func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	res := Result{Format: Postfix}
+	return readChunks(br, Postfix, opt, fn)
+}
+
+// readChunks reads a Postfix or Exim log in chunks parsed by several workers (see
+// postfixChunk).
+func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) error) (Result, error) {
+	res := Result{Format: format}
 	clk := newClock(opt)
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	work := make(chan *pfChunk, workers)
@@ -155,7 +164,7 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &pfWorker{opt: opt}
+			w := &pfWorker{opt: opt, exim: format == Exim}
 			for c := range work {
 				w.chunk(c)
 				close(c.done)
@@ -198,6 +207,9 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 				if !op.join {
 					continue
 				}
+			case pfArrival:
+				remember(op.qid, queuedMessage{sender: op.sender, messageID: op.msgID, size: op.size})
+				continue
 			}
 			var at time.Time
 			var ok bool
@@ -344,7 +356,11 @@ func (w *pfWorker) chunk(c *pfChunk) {
 		if len(line) > 0 && line[len(line)-1] == '\r' {
 			line = line[:len(line)-1]
 		}
-		w.line(c, line)
+		if w.exim {
+			w.eximLine(c, line)
+		} else {
+			w.line(c, line)
+		}
 	}
 }
 
