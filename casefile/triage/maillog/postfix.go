@@ -423,12 +423,20 @@ func (w *pfWorker) line(c *pfChunk, line []byte) {
 
 func alnum(b []byte) bool {
 	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+		if !alnums[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// alnums are the bytes of queue IDs: letters and digits.
+var alnums = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	return t
+}()
 
 // event notes an event of the line; its time (and the queue's fields, with join) are
 // filled in by the in-order pass.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -179,10 +180,20 @@ func (t *Tally) AddEvent(e *Event) {
 			t.Dropped++
 			return
 		}
-		// Cloned: the event's strings may be parts of its whole log line, which a kept
-		// progression must not hold on to.
-		key = progressKey{strings.Clone(id), strings.Clone(e.Recipient)}
-		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: strings.Clone(e.Sender), Host: t.host(e.SendingHost()), Source: e.Source(),
+		// Copied, in one allocation: the event's strings may be parts of its whole log
+		// line, which a kept progression must not hold on to.
+		var b strings.Builder
+		b.Grow(len(id) + len(e.Recipient) + len(e.Sender) + len(e.File) + 12)
+		b.WriteString(id)
+		b.WriteString(e.Recipient)
+		b.WriteString(e.Sender)
+		b.WriteString(e.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(e.Line))
+		all := b.String()
+		n1, n2, n3 := len(id), len(id)+len(e.Recipient), len(id)+len(e.Recipient)+len(e.Sender)
+		key = progressKey{all[:n1], all[n1:n2]}
+		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: all[n2:n3], Host: t.host(e.SendingHost()), Source: all[n3:],
 			seq: len(t.progress), Steps: make([]Step, 0, 2)}
 		t.progress[key] = p
 		t.byQueue[key.id] = append(t.byQueue[key.id], p)
