@@ -205,10 +205,10 @@ func isBrokenPipe(err error) bool {
 
 // jsonLines writes each finding on a line of its own, with its full route.
 func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*triage.Report) error) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	sink := func(f triage.Finding) error {
-		if err := enc.Encode(f); err != nil {
+		line = append(appendFinding(line[:0], &f), '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		if follow {
@@ -225,17 +225,19 @@ func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*
 func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.Finding) error, func(*triage.Report) error) {
 	w.WriteString("{\n  \"findings\": [")
 	n := 0
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // addresses and Message-IDs stay readable
+	var line []byte
 	sink := func(f triage.Finding) error {
 		f.Route = triage.Route{Kind: f.Route.Kind}
 		f.Meaning, f.Advice = "", "" // said once, in the group
+		line = line[:0]
 		if n > 0 {
-			w.WriteByte(',')
+			line = append(line, ',')
 		}
 		n++
-		w.WriteString("\n    ")
-		return enc.Encode(f) // its line end ends the line
+		line = append(line, "\n    "...)
+		line = append(appendFinding(line, &f), '\n') // its line end ends the line
+		_, err := w.Write(line)
+		return err
 	}
 	finish := func(rep *triage.Report) error {
 		if n > 0 {
@@ -670,8 +672,7 @@ type progressionSink struct {
 	n     int // spooled
 	file  *os.File
 	w     *bufio.Writer
-	enc   *json.Encoder
-	buf   bytes.Buffer
+	buf   []byte
 }
 
 func (s *progressionSink) add(p maillog.Progression) error {
@@ -692,20 +693,15 @@ func (s *progressionSink) add(p maillog.Progression) error {
 		}
 		os.Remove(f.Name()) // gone when closed, whatever happens
 		s.file, s.w = f, bufio.NewWriterSize(f, 64<<10)
-		s.enc = json.NewEncoder(&s.buf)
-		s.enc.SetEscapeHTML(false)
-		s.enc.SetIndent("    ", "  ")
 	}
-	s.buf.Reset()
-	if err := s.enc.Encode(p); err != nil {
-		return err
-	}
+	s.buf = s.buf[:0]
 	if s.n > 0 {
-		s.w.WriteByte(',')
+		s.buf = append(s.buf, ',')
 	}
 	s.n++
-	s.w.WriteString("\n    ")
-	_, err := s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+	s.buf = append(s.buf, "\n    "...)
+	s.buf = appendProgression(s.buf, &p)
+	_, err := s.w.Write(s.buf)
 	return err
 }
 
