@@ -167,8 +167,10 @@ func TestRenderRefusals(t *testing.T) {
 	if _, err := Render(w, "", RenderOptions{Now: t0}); err == nil || !strings.Contains(err.Error(), "route is wait") {
 		t.Errorf("a route with no message: %v", err)
 	}
-	if k, _ := c.DefaultMessageKind(); k != "false-positive" {
-		t.Errorf("customer filtering case defaults to %q", k)
+	// A customer admin files the Customer Success Center form: the support case carries
+	// its product, component and priority.
+	if k, _ := c.DefaultMessageKind(); k != "support-case" {
+		t.Errorf("customer filtering case defaults to %q, want support-case", k)
 	}
 	s := senderCase(t)
 	if k, _ := s.DefaultMessageKind(); k != "update" {

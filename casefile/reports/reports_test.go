@@ -379,7 +379,7 @@ func TestHugeReportStreams(t *testing.T) {
 	if raceEnabled {
 		records = 25_000
 	}
-	runtime.GC()            // the garbage of earlier tests is not this test's
+	runtime.GC() // the garbage of earlier tests is not this test's
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
