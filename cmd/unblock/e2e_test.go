@@ -111,19 +111,26 @@ func (s *tmuxSession) waitExit() {
 	}
 }
 
+// e2eBinary builds the command into a fresh directory for a test in tmux, which it needs.
+func e2eBinary(t *testing.T) (dir, bin string) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
+	}
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "unblock")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin
+}
+
 // TestEndToEnd drives the built binary in tmux: a new case from a pasted Proofpoint
 // bounce, the live checks against a loopback DNS server, the evidence ticked, the
 // message copied through OSC 52 into tmux's buffer; then `unblock open` on the case, a
 // new failure pasted and the update written.
 func TestEndToEnd(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "unblock")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := e2eBinary(t)
 	dns := dnstest.Start(t, e2eZone)
 	cases := filepath.Join(dir, "cases")
 	bounce, err := filepath.Abs("../../tui/testdata/proofpoint-bounce.eml")
@@ -266,14 +273,7 @@ func TestEndToEnd(t *testing.T) {
 // follow-up is due (no "too early" for the escalation), and the file gets the printed
 // message alone, without the terminal's escape sequences.
 func TestOpenRedirected(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "unblock")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := e2eBinary(t)
 	dns := dnstest.Start(t, e2eZone)
 	cases := filepath.Join(dir, "cases")
 	cli := func(at string, args ...string) string {
