@@ -428,13 +428,11 @@ func TestConcurrentNewMakesNoDuplicates(t *testing.T) {
 func TestConcurrentNewAcrossProcesses(t *testing.T) {
 	s := testStore(t)
 	os.MkdirAll(s.Dir(), 0o700)
-	var cmds []*bytes.Buffer
 	var wg sync.WaitGroup
 	for range 4 {
 		cmd := runHelper(t, "create-25", s.Dir(), "", nil, "")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		cmds = append(cmds, &out)
 		wg.Go(func() {
 			if err := cmd.Run(); err != nil {
 				t.Errorf("helper: %v\n%s", err, out.String())

@@ -45,8 +45,9 @@ type Listing struct {
 
 // Unread is a blocklist that could not be read, and why.
 type Unread struct {
-	List string `yaml:"list" json:"list"`
-	Why  string `yaml:"why" json:"why"`
+	List    string `yaml:"list" json:"list"`
+	Why     string `yaml:"why" json:"why"`
+	Subject string `yaml:"subject,omitempty" json:"subject,omitempty"` // the IP or domain asked
 }
 
 // authIDs are the checks whose results speak of authentication and reputation as a
@@ -272,16 +273,20 @@ func (a *AuthCheck) keepDetails(t checks.Target, r checks.Result) {
 			case "not-listed":
 				if !seen[z.Zone] && !slices.Contains(a.NotListed, z.Zone) {
 					a.NotListed = append(a.NotListed, line(z.Zone))
+					if z.Subject != "" && z.Subject != a.IP {
+						a.DomainLists = append(a.DomainLists, line(z.Zone))
+					}
 				}
 			default:
 				if !slices.ContainsFunc(a.Unread, func(u Unread) bool { return u.List == z.Name }) {
-					a.Unread = append(a.Unread, Unread{List: line(z.Name), Why: line(unreadWhy(z.Zone, z.State, z.Advice, z.Note))})
+					a.Unread = append(a.Unread, Unread{List: line(z.Name), Why: line(unreadWhy(z.Zone, z.State, z.Advice, z.Note)), Subject: line(z.Subject)})
 				}
 			}
 		}
 		// A list that listed one subject and cleared another (a domain and its
 		// registered domain) is a listing, not also a clean answer.
 		a.NotListed = slices.DeleteFunc(a.NotListed, func(z string) bool { return seen[z] })
+		a.DomainLists = slices.DeleteFunc(a.DomainLists, func(z string) bool { return seen[z] })
 	}
 }
 

@@ -7,7 +7,10 @@ package casefile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/unblock-mail/unblock/checks/dnsbl"
 )
 
 // AuthStatement is one line of the authentication block.
@@ -47,7 +50,13 @@ func (c *Case) AuthStatements() []AuthStatement {
 	if m, ok := get("message/dkim"); ok && (len(m.Signatures) > 0 || m.Status == "fail") {
 		add("DKIM", dkimSignatureText(m), m.Status == "fail", m)
 	} else if a, ok := get("dkim"); ok {
-		add("DKIM", dkimKeyText(a), a.Status == "fail", a)
+		text := dkimKeyText(a)
+		if c.receiverVerifiedDKIM() {
+			// The receiver verified a signature (its verdict is stated apart): it is
+			// our checks that verified none.
+			text = strings.TrimSuffix(text, "; no signature verified yet") + "; no signature verified by these checks"
+		}
+		add("DKIM", text, a.Status == "fail", a)
 	}
 
 	// DMARC: the policy, and the tested message's verdict when there is one.
@@ -118,7 +127,7 @@ func spfText(a AuthCheck) string {
 		s = "SPF: " + a.Status + " (" + a.Summary + ")"
 	}
 	if a.HELOResult != "" {
-		s += fmt.Sprintf("; HELO %s: %s", a.HELO, a.HELOResult)
+		s += fmt.Sprintf("; SPF for the HELO identity %s: %s", a.HELO, a.HELOResult)
 	}
 	return s
 }
@@ -294,7 +303,9 @@ func blocklistText(b AuthCheck) string {
 		}
 		return "Blocklists: " + b.Status + " (" + b.Summary + ")"
 	}
-	var parts []string
+	// IP lists and domain lists are counted apart: "not listed on 10 lists" after the
+	// IP's lines reads as ten IP lists.
+	var ipListed, domainListed []string
 	for _, l := range b.Listed {
 		what := l.List
 		var in []string
@@ -303,24 +314,83 @@ func blocklistText(b AuthCheck) string {
 		if len(in) > 0 {
 			what += " (" + strings.Join(in, ", ") + ")"
 		}
-		if l.Subject != "" && l.Subject != b.IP {
-			what += " for " + l.Subject
+		switch {
+		case l.Subject == "" || l.Subject == b.IP:
+			ipListed = append(ipListed, what)
+		case l.Subject == b.Domain:
+			domainListed = append(domainListed, what)
+		default:
+			domainListed = append(domainListed, what+" for "+l.Subject)
 		}
-		parts = append(parts, what)
 	}
+	var ipNot, domainNot []string
+	for _, z := range b.NotListed {
+		if b.domainList(z, "") {
+			domainNot = append(domainNot, z)
+		} else {
+			ipNot = append(ipNot, z)
+		}
+	}
+	var ipUnread, domainUnread []Unread
+	for _, u := range b.Unread {
+		if u.Subject != "" && u.Subject != b.IP || u.Subject == "" && b.domainList("", u.List) {
+			domainUnread = append(domainUnread, u)
+		} else {
+			ipUnread = append(ipUnread, u)
+		}
+	}
+	parts := []string{listsText(cmpOr(b.IP, "the IP"), ipListed, ipNot, ipUnread, "IP list"),
+		listsText(cmpOr(b.Domain, "the domain"), domainListed, domainNot, domainUnread, "domain list")}
+	parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+	return "Blocklists: " + strings.Join(parts, "; ")
+}
+
+// listsText says how one subject stands on its kind of list: "192.0.2.1 not listed on
+// 7 of 8 IP lists (1 could not be read: …)", "192.0.2.1 listed on Spamhaus ZEN (SBL),
+// not listed on 7 other IP lists".
+func listsText(subject string, listed, not []string, unread []Unread, noun string) string {
 	var s string
-	if len(parts) > 0 {
-		s = "Blocklists: listed on " + strings.Join(parts, ", ")
-		if n := len(b.NotListed); n > 0 {
-			s += "; not listed on " + plural(n, "other list")
+	if len(listed) > 0 {
+		s = subject + " listed on " + strings.Join(listed, ", ")
+		noun = "other " + noun
+		if len(not) > 0 || len(unread) > 0 {
+			s += ", "
 		}
-	} else {
-		s = "Blocklists: not listed on " + plural(len(b.NotListed), "list")
+	} else if len(not) > 0 || len(unread) > 0 {
+		s = subject + " "
 	}
-	if len(b.Unread) > 0 {
-		s += fmt.Sprintf("; %d could not be read: %s", len(b.Unread), unreadText(b.Unread))
+	switch {
+	case len(not) == 0 && len(unread) == 0:
+	case len(unread) == 0:
+		s += "not listed on " + plural(len(not), noun)
+	case len(not) == 0:
+		s += fmt.Sprintf("none of %s could be read: %s", plural(len(unread), noun), unreadText(unread))
+	default:
+		s += fmt.Sprintf("not listed on %d of %s (%d could not be read: %s)", len(not),
+			plural(len(not)+len(unread), noun), len(unread), unreadText(unread))
 	}
 	return s
+}
+
+// domainList reports whether a list (by zone or by name) is asked about the domain: as
+// the check recorded it, else as the catalog of lists says.
+func (b AuthCheck) domainList(zone, name string) bool {
+	if zone != "" && slices.Contains(b.DomainLists, zone) {
+		return true
+	}
+	for _, z := range dnsbl.Zones() {
+		if (zone != "" && z.Zone == zone || name != "" && z.Name == name) && z.Kind == dnsbl.KindDomain {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpOr(s, alt string) string {
+	if s != "" {
+		return s
+	}
+	return alt
 }
 
 // unreadText groups the lists that could not be read by their reason.

@@ -122,6 +122,9 @@ type Identifiers struct {
 	GUIDs       []string `yaml:"proofpoint_guids,omitempty,flow"`
 	QueueIDs    []string `yaml:"queue_ids,omitempty,flow"`
 	SpamDetails string   `yaml:"spam_details,omitempty"`
+	// ReceiverAuth is what the receiving filter itself verified of the message, from its
+	// own Authentication-Results header (receiver.go): not our DNS checks.
+	ReceiverAuth []ReceiverAuth `yaml:"receiver_auth,omitempty"`
 }
 
 // EventKind is what a timeline event records.
@@ -150,7 +153,7 @@ type Event struct {
 	Last            time.Time   `yaml:"last,omitempty"`     // last seen, when later than at
 	Added           time.Time   `yaml:"added,omitempty"`    // when it entered the case
 	Attempts        int         `yaml:"attempts,omitempty"` // delivery attempts; 0 means 1
-	Messages        int         `yaml:"messages,omitempty"` // distinct messages; 0 means 1
+	Messages        int         `yaml:"messages,omitempty"` // distinct messages first counted here (MessageCount)
 	RecipientDomain string      `yaml:"recipient_domain,omitempty"`
 	Recipients      []string    `yaml:"recipients,omitempty,flow"` // a few (MaxRecipients), not all
 	Reply           string      `yaml:"reply,omitempty"`           // the exact reply text, sanitized
@@ -180,8 +183,15 @@ type Event struct {
 // AttemptCount is how many delivery attempts the event stands for.
 func (e Event) AttemptCount() int { return max(e.Attempts, 1) }
 
-// MessageCount is how many distinct messages the event stands for.
-func (e Event) MessageCount() int { return max(e.Messages, 1) }
+// MessageCount is how many distinct messages the event stands for. A counted event
+// (attempts written) says exactly how many, none when its attempts were of messages
+// another event already counts; a single failure is one message.
+func (e Event) MessageCount() int {
+	if e.Attempts > 0 {
+		return e.Messages
+	}
+	return max(e.Messages, 1)
+}
 
 // LastSeen is when the event was last seen: Last, or At for a single one.
 func (e Event) LastSeen() time.Time {
@@ -265,6 +275,9 @@ type AuthCheck struct {
 	Listed           []Listing       `yaml:"listed,omitempty" json:"listed,omitempty"`
 	NotListed        []string        `yaml:"not_listed,omitempty,flow" json:"not_listed,omitempty"` // zones that answered "not listed"
 	Unread           []Unread        `yaml:"unread,omitempty" json:"unread,omitempty"`
+	// DomainLists are the zones of NotListed asked about the domain rather than the IP
+	// (Spamhaus DBL, SURBL …), so that a message counts IP and domain lists apart.
+	DomainLists []string `yaml:"domain_lists,omitempty,flow" json:"domain_lists,omitempty"`
 }
 
 // Evidence is what the case holds as proof.

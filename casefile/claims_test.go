@@ -202,7 +202,7 @@ func checkAuthBlock(t *testing.T, c *Case, text string) {
 		}
 	}
 	spf := recs["spf"]
-	if want := fmt.Sprintf("SPF: %s for %s (%s); HELO %s: %s", spf.Result, spf.IP, spf.Domain, spf.HELO, spf.HELOResult); spf.Result == "" || !strings.Contains(block, want) {
+	if want := fmt.Sprintf("SPF: %s for %s (%s); SPF for the HELO identity %s: %s", spf.Result, spf.IP, spf.Domain, spf.HELO, spf.HELOResult); spf.Result == "" || !strings.Contains(block, want) {
 		t.Errorf("SPF statement is not the record's %q:\n%s", want, block)
 	}
 	if spf.IP != c.IP() || spf.Domain != c.Identifiers.Domain {
@@ -232,15 +232,42 @@ func checkAuthBlock(t *testing.T, c *Case, text string) {
 	if d := recs["dmarc"]; d.Policy == "" || !strings.Contains(block, "DMARC: p="+d.Policy+" ("+c.Identifiers.Domain+")") {
 		t.Errorf("DMARC statement does not give the policy %q:\n%s", d.Policy, block)
 	}
+	// Blocklists: IP lists and domain lists counted apart, each as the record holds it.
 	b := recs["dnsbl"]
+	var ipNot, domNot, ipUnread, domUnread int
+	for _, z := range b.NotListed {
+		if slices.Contains(b.DomainLists, z) {
+			domNot++
+		} else {
+			ipNot++
+		}
+	}
+	for _, u := range b.Unread {
+		if u.Subject == "" {
+			t.Errorf("unread list %q recorded without its subject", u.List)
+		}
+		if u.Subject == b.IP {
+			ipUnread++
+		} else {
+			domUnread++
+		}
+	}
+	if domNot+domUnread == 0 || ipNot+ipUnread == 0 {
+		t.Fatalf("the fixture's record has no domain or no IP lists: %+v", b)
+	}
 	if len(b.Listed) > 0 {
 		l := b.Listed[0]
-		if want := fmt.Sprintf("Blocklists: listed on %s (%s, %s); not listed on %d other lists", l.List, strings.Join(l.Labels, ", "), strings.Join(l.Codes, ", "), len(b.NotListed)); !strings.Contains(block, want) {
+		if want := fmt.Sprintf("Blocklists: %s listed on %s (%s, %s), not listed on %d other IP lists; %s not listed on %d domain lists", b.IP, l.List, strings.Join(l.Labels, ", "), strings.Join(l.Codes, ", "), ipNot, b.Domain, domNot); !strings.Contains(block, want) {
 			t.Errorf("blocklist statement is not %q:\n%s", want, block)
 		}
 	} else {
-		if want := fmt.Sprintf("Blocklists: not listed on %d lists; %d could not be read: ", len(b.NotListed), len(b.Unread)); !strings.Contains(block, want) {
-			t.Errorf("blocklist statement is not %q:\n%s", want, block)
+		for _, want := range []string{
+			fmt.Sprintf("Blocklists: %s not listed on %d of %d IP lists (%d could not be read: ", b.IP, ipNot, ipNot+ipUnread, ipUnread),
+			fmt.Sprintf("; %s not listed on %d of %d domain lists (%d could not be read: ", b.Domain, domNot, domNot+domUnread, domUnread),
+		} {
+			if !strings.Contains(block, want) {
+				t.Errorf("blocklist statement lacks %q:\n%s", want, block)
+			}
 		}
 		if strings.Contains(block, "listed on Spamhaus") || !strings.Contains(block, "Spamhaus refused") {
 			t.Errorf("a refusal is stated as a listing, or not said:\n%s", block)
@@ -267,11 +294,53 @@ func checkNews(t *testing.T, c *Case, kind, text string) {
 	if got := blockField(text, "Newly affected"); got != strings.Join(n.NewDomains, ", ") {
 		t.Errorf("Newly affected %q, want %q", got, n.NewDomains)
 	}
-	if got := blockField(text, "Our last message"); got != last.SentAt.Format(stamp)+" ("+last.Kind+")" {
-		t.Errorf("Our last message %q", got)
+	// The last message is named as what it was and how it went; a form's request is
+	// filed, not written to the desk the update goes to, and never named by its id.
+	if strings.Contains(text, last.Kind) {
+		t.Errorf("the message names the last message by its internal id %q:\n%s", last.Kind, text)
+	}
+	flat := strings.Join(strings.Fields(text), " ")
+	if filedOnForm(last) {
+		host := formHost(last)
+		if got := blockField(text, "Our request"); !strings.Contains(got, "filed on the "+host+" form on "+last.SentAt.Format(stamp)) {
+			t.Errorf("Our request %q does not say it was filed on the %s form", got, host)
+		}
+		for _, bad := range []string{"Our last message", "We wrote", "Since our last message"} {
+			if strings.Contains(flat, bad) {
+				t.Errorf("a form's request is spoken of as mail (%q):\n%s", bad, text)
+			}
+		}
+		ref := "We have no reference ID for it."
+		if c.Route.Reference != "" {
+			ref = "Its reference ID is " + c.Route.Reference + "."
+		}
+		if !strings.Contains(flat, ref) {
+			t.Errorf("the reference is not stated as %q:\n%s", ref, text)
+		}
+	} else if got := blockField(text, "Our last message"); !strings.HasSuffix(got, ", "+last.SentAt.Format(stamp)) || last.To != "" && !strings.Contains(got, last.To) {
+		t.Errorf("Our last message %q, sent %s to %s", got, last.SentAt.Format(stamp), last.To)
 	}
 	if n.Changed() != (blockField(text, "Change") != "") {
 		t.Errorf("change %v, block says %q", n.Changed(), blockField(text, "Change"))
+	}
+	// What the new failures are is true of each of them.
+	if n.Changed() {
+		if len(n.Kinds) > 1 && strings.Contains(flat, "The new failures are") {
+			t.Errorf("the new failures are of %d kinds, the message says they are all one:\n%s", len(n.Kinds), text)
+		}
+		for i, k := range n.Kinds {
+			verb := "are"
+			if k.Messages == 1 {
+				verb = "is"
+			}
+			want := fmt.Sprintf("%d %s %s", k.Messages, verb, kindNoun(k, k.Messages))
+			if i == 0 && len(n.Kinds) > 1 {
+				want = plural(k.Messages, "new failure") + " " + verb + " " + kindNoun(k, k.Messages)
+			}
+			if len(n.Kinds) > 1 && !strings.Contains(flat, want) {
+				t.Errorf("the narrative does not say %q:\n%s", want, text)
+			}
+		}
 	}
 	said := plural(n.Messages, "new failure") + " " + wasWere(n.Messages) + " recorded"
 	if n.Attempts > n.Messages {
@@ -300,9 +369,19 @@ func checkNumbers(t *testing.T, c *Case, now time.Time, msg string) {
 	if last, ok := c.LastSent(); ok {
 		n := c.NewsSince(last.SentAt)
 		derived = append(derived, n.Messages, n.Attempts, n.Earlier, int(now.Sub(last.SentAt).Hours()/24))
+		for _, k := range n.Kinds {
+			derived = append(derived, k.Messages, k.ReplyCode)
+		}
 	}
 	for _, a := range c.Authentication {
-		derived = append(derived, len(a.NotListed), len(a.Unread), len(a.Listed))
+		derived = append(derived, len(a.NotListed), len(a.Unread), len(a.Listed), len(a.DomainLists), len(a.NotListed)-len(a.DomainLists))
+		for _, u := range a.Unread {
+			n := len(a.DomainLists)
+			if u.Subject == a.IP {
+				n = len(a.NotListed) - len(a.DomainLists)
+			}
+			derived = append(derived, n+1, n+2, 1, 2) // "7 of 8", with the unread ones
+		}
 	}
 	derived = append(derived, len(seen.RecipientDomains)+len(c.Identifiers.RecipientDomains))
 	for _, d := range derived {

@@ -4,7 +4,6 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,17 +123,24 @@ func (r *Recorder) Add(f triage.Finding) {
 		return
 	}
 	r.seen[fp] = struct{}{}
+	fresh := r.countMessage(f)
 	p, ok := r.pending[k]
 	if !ok {
 		e.Added = r.now
+		if !fresh {
+			// A message already counted under another reply or day: an attempt here, not
+			// another message.
+			e.Attempts, e.Messages = 1, 0
+		}
 		p = &pending{e: e, first: f}
 		r.pending[k] = p
 		r.order = append(r.order, k)
-		r.countMessage(k, f)
 		return
 	}
 	ev := &p.e
+	msgs := ev.MessageCount()
 	ev.Attempts = ev.AttemptCount() + 1
+	ev.Messages = msgs
 	if !e.At.IsZero() {
 		if e.At.Before(ev.At) {
 			ev.Last = ev.LastSeen()
@@ -147,17 +153,18 @@ func (r *Recorder) Add(f triage.Finding) {
 	if f.Recipient != "" && len(ev.Recipients) < MaxRecipients && !slices.Contains(ev.Recipients, f.Recipient) {
 		ev.Recipients = append(ev.Recipients, f.Recipient)
 	}
-	if r.countMessage(k, f) {
-		ev.Messages = ev.MessageCount() + 1
+	if fresh {
+		ev.Messages++
 	}
 	if len(p.samples) < maxSamples && (f.MessageID != "" || f.Original != nil) {
 		p.samples = append(p.samples, f)
 	}
 }
 
-// countMessage reports whether the finding is a message the event has not counted yet:
-// the same queue ID or Message-ID for the same recipient is one message tried again.
-func (r *Recorder) countMessage(k aggKey, f triage.Finding) bool {
+// countMessage reports whether the finding is a message this input has not counted yet:
+// the same queue ID or Message-ID for the same recipient is one message tried again,
+// whatever the reply, the host that gave it or the day, and counts once in the case.
+func (r *Recorder) countMessage(f triage.Finding) bool {
 	id := f.QueueID
 	if id == "" {
 		id = f.MessageID
@@ -165,7 +172,7 @@ func (r *Recorder) countMessage(k aggKey, f triage.Finding) bool {
 	if id == "" {
 		return true
 	}
-	fp := fingerprint(k.reply, k.recipientDomain, k.provider, k.ip, strconv.FormatInt(k.day, 10), id, f.Recipient)
+	fp := fingerprint(id, f.Recipient)
 	if _, dup := r.msgs[fp]; dup {
 		return false
 	}
@@ -432,6 +439,7 @@ func (c *Case) fillFromOriginal(o *triage.Original, ip string) {
 	if o.Detail != "" {
 		id.SpamDetails = o.Detail
 	}
+	c.keepReceiverAuth(o)
 }
 
 // suits reports whether a route's desk serves the case's role: a customer admin does not

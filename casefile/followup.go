@@ -152,6 +152,42 @@ type News struct {
 	// Before is the latest failure the message knew; a different mode or reply code in
 	// Latest is a change of kind (a 554 block turned into 421 deferrals).
 	Before Event
+	// Kinds are the new failures by mode and reply code, the most messages first;
+	// KnownKinds the same of the failures the message knew.
+	Kinds, KnownKinds []KindCount
+}
+
+// known is how many messages the last message sent knew had failed.
+func (n News) known() int {
+	k := 0
+	for _, c := range n.KnownKinds {
+		k += c.Messages
+	}
+	return k
+}
+
+// KindCount is how many messages failed with one mode and reply code.
+type KindCount struct {
+	Mode      triage.Mode
+	ReplyCode int
+	Messages  int
+}
+
+// countKind adds an event's messages to the count of its kind.
+func countKind(ks []KindCount, e Event) []KindCount {
+	for i, k := range ks {
+		if k.Mode == e.Mode && k.ReplyCode == e.ReplyCode {
+			ks[i].Messages += e.MessageCount()
+			return ks
+		}
+	}
+	return append(ks, KindCount{Mode: e.Mode, ReplyCode: e.ReplyCode, Messages: e.MessageCount()})
+}
+
+func sortKinds(ks []KindCount) []KindCount {
+	ks = slices.DeleteFunc(ks, func(k KindCount) bool { return k.Messages == 0 })
+	slices.SortStableFunc(ks, func(a, b KindCount) int { return b.Messages - a.Messages })
+	return ks
 }
 
 // isNew reports whether an event is news since a message sent at since: added after it,
@@ -177,12 +213,14 @@ func (c *Case) NewsSince(since time.Time) News {
 		}
 		if !isNew(e, since) {
 			old[e.RecipientDomain] = true
+			n.KnownKinds = countKind(n.KnownKinds, e)
 			if last := e.LastSeen(); n.Before.Reply == "" && n.Before.Mode == "" || !last.Before(beforeAt) {
 				n.Before, beforeAt = e, last
 			}
 			continue
 		}
 		n.Events++
+		n.Kinds = countKind(n.Kinds, e)
 		n.Messages += e.MessageCount()
 		n.Attempts += max(e.AttemptCount(), e.MessageCount())
 		if !e.At.IsZero() && e.At.Before(since) {
@@ -199,6 +237,9 @@ func (c *Case) NewsSince(since time.Time) News {
 		}
 	}
 	slices.Sort(n.Domains)
+	// Attempts at messages another event counts add no message of their kind.
+	n.Kinds = sortKinds(n.Kinds)
+	n.KnownKinds = sortKinds(n.KnownKinds)
 	for _, d := range n.Domains {
 		if !old[d] {
 			n.NewDomains = append(n.NewDomains, d)
@@ -207,13 +248,15 @@ func (c *Case) NewsSince(since time.Time) News {
 	return n
 }
 
-// Changed reports whether the new failures are of another kind than the ones the message
-// knew: another mode (a block turned into deferrals) or another reply class (5xx into
-// 4xx). A 554 that became a 550 is the same block.
+// Changed reports whether any of the new failures is of another kind than the latest
+// one the message knew: another mode (a block turned into deferrals) or another reply
+// class (5xx into 4xx). A 554 that became a 550 is the same block.
 func (n News) Changed() bool {
 	if n.Events == 0 || n.Before.Reply == "" && n.Before.Mode == "" {
 		return false
 	}
-	return n.Before.Mode != "" && n.Latest.Mode != "" && n.Before.Mode != n.Latest.Mode ||
-		n.Before.ReplyCode != 0 && n.Latest.ReplyCode != 0 && n.Before.ReplyCode/100 != n.Latest.ReplyCode/100
+	return slices.ContainsFunc(n.Kinds, func(k KindCount) bool {
+		return n.Before.Mode != "" && k.Mode != "" && n.Before.Mode != k.Mode ||
+			n.Before.ReplyCode != 0 && k.ReplyCode != 0 && n.Before.ReplyCode/100 != k.ReplyCode/100
+	})
 }

@@ -73,12 +73,40 @@ func TestNewsSince(t *testing.T) {
 	flat := strings.Join(strings.Fields(m.Text), " ")
 	for _, want := range []string{
 		"Since then: 4 new failures (7 delivery attempts)",
-		"Change: 554 blocks → 421 deferrals",
+		"Change: a 554 block → 421 deferrals and a 554 block",
 		"Newly affected: b.example, c.example",
 		"4 new failures were recorded (7 delivery attempts), now also to b.example and c.example.",
-		"The new failures are 421 deferrals, where the earlier ones were 554 blocks.",
-		"1 of them failed before our last message and was found later.",
+		// One of the new failures is a late-found 554: the sentence is true of each.
+		"3 new failures are 421 deferrals and 1 is a 554 block, where the earlier one was a 554 block.",
+		"1 of them failed before then and was found later.",
+		// Filed on a form: not "our last message", never the internal id.
+		"Our IP-check request was filed on the ipcheck.proofpoint.com form on",
+		"We have no reference ID for it.",
 	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the update does not say %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "ipcheck-request") || strings.Contains(m.Text, "Our last message") || strings.Contains(flat, "The new failures are") {
+		t.Errorf("the update names the request by its id, as mail, or calls mixed failures one kind:\n%s", m.Text)
+	}
+	// All new failures of one kind: said of all of them, singular when one.
+	one := &Case{Schema: 2, ID: "one", Status: StatusWaiting, Role: Sender, Provider: "proofpoint", Mode: triage.Deferral}
+	one.Identifiers.IPs = []string{"192.0.2.1"}
+	d1 := block(sent.Add(-2*time.Hour), sent.Add(-2*time.Hour), "a.example")
+	d1.Mode, d1.ReplyCode, d1.Reply = triage.Deferral, 421, "421 Deferred"
+	d2 := d1
+	d2.At, d2.Added, d2.Messages = sent.Add(-time.Hour), sent.Add(-time.Hour), 2
+	b1 := block(sent.Add(time.Hour), sent.Add(time.Hour), "a.example")
+	one.Timeline = []Event{d1, d2, b1}
+	one.Messages = []Message{{Kind: "postmaster", To: "postmaster@proofpoint.com", At: sent, SentAt: sent}}
+	m, err = Render(one, "update", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat = strings.Join(strings.Fields(m.Text), " ")
+	for _, want := range []string{"The new failure is a 554 block, where the earlier ones were 421 deferrals.",
+		"Change: 421 deferrals → a 554 block", "We wrote to postmaster@proofpoint.com on " + sent.Format(stamp)} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("the update does not say %q:\n%s", want, m.Text)
 		}
@@ -167,7 +195,7 @@ func TestAuthStatementsFailures(t *testing.T) {
 		"DMARC":      "DMARC: no policy for example.com (checked",
 		"HELO":       "HELO: fail (HELO mail.example.com does not resolve (NXDOMAIN))",
 		"PTR":        "PTR: none for 192.0.2.1 (no PTR record)",
-		"Blocklists": "Blocklists: listed on Spamhaus ZEN (SBL, 127.0.0.2); not listed on 10 other lists",
+		"Blocklists": "Blocklists: 192.0.2.1 listed on Spamhaus ZEN (SBL, 127.0.0.2), not listed on 7 other IP lists; example.com not listed on 3 domain lists",
 	} {
 		if !strings.HasPrefix(st[mech], want) || !strings.HasSuffix(st[mech], "(checked 2026-11-22 09:30 UTC)") {
 			t.Errorf("%s: %q, want %q … (checked 2026-11-22 09:30 UTC)", mech, st[mech], want)
@@ -215,5 +243,32 @@ func TestRecordChecksKeepsWhatDidNotRun(t *testing.T) {
 	}
 	if s := c.Authentication[1].Signatures; len(s) != 1 || s[0].Domain != "example.com" || s[0].Selector != "s1" || s[0].Result != "pass" {
 		t.Errorf("signatures %+v", s)
+	}
+}
+
+// TestNewsOfRetriesOnly: new attempts at messages an earlier event counts add no new
+// failure and no kind with a count of 0.
+func TestNewsOfRetriesOnly(t *testing.T) {
+	sent := t0.Add(-24 * time.Hour)
+	c := &Case{Schema: 2, ID: "r", Status: StatusWaiting, Role: Sender, Provider: "proofpoint", Mode: triage.Deferral}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	old := Event{Kind: KindFailure, At: sent.Add(-time.Hour), Added: sent.Add(-time.Hour), Attempts: 1, Messages: 1,
+		Mode: triage.Deferral, ReplyCode: 421, Reply: "421 Deferred", RecipientDomain: "a.example"}
+	retry := old
+	retry.At, retry.Added, retry.Attempts, retry.Messages = sent.Add(time.Hour), sent.Add(time.Hour), 2, 0
+	retry.Mode, retry.ReplyCode, retry.Reply = triage.HardBlock, 550, "550 Blocked"
+	c.Timeline = []Event{old, retry}
+	c.Messages = []Message{{Kind: "postmaster", To: "postmaster@proofpoint.com", SentAt: sent}}
+	n := c.NewsSince(sent)
+	if n.Messages != 0 || n.Attempts != 2 || len(n.Kinds) != 0 {
+		t.Fatalf("news %+v", n)
+	}
+	m, err := Render(c, "update", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(m.Text), " ")
+	if !strings.Contains(flat, "2 new delivery attempts at messages already counted were recorded.") || strings.Contains(flat, " 0 ") {
+		t.Errorf("retries only:\n%s", m.Text)
 	}
 }

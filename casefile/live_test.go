@@ -11,7 +11,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -162,12 +161,6 @@ mail.example.com. TXT "v=spf1 a -all"
 1.2.0.192.zen.spamhaus.org. A 127.255.255.254
 example.com.dbl.spamhaus.org. A 127.255.255.254
 ` + keyTXT(t, "s2026._domainkey.example.com.") + healthyLists()
-}
-
-// senderTarget is what the checks of senderCase are about.
-func senderTarget() checks.Target {
-	return checks.Target{IP: netip.MustParseAddr("192.0.2.1"), Domain: "example.com", EnvelopeSender: "bounces@example.com",
-		HELO: "mail.example.com", Selectors: []string{"s2026"}, RecipientDomain: "customer.example"}
 }
 
 // vendorZone publishes vendor.example, a supplier whose invoices a customer's filter

@@ -154,6 +154,8 @@ func TestHandEditedTimeline(t *testing.T) {
 		"timeline:\n  - at: 2026-11-22T08:00:00Z\n    reply: a\n  - reply: b\n    colour: red\n": `h.yaml:12: unknown field "colour"`,
 		"timeline:\n  - reply: a\n  - reply: b\n    reply_code: five\n":                          "h.yaml:11: field reply_code: cannot unmarshal",
 		"timeline:\n  - reply: a\n    reply: b\n":                                                `h.yaml:10: field reply: mapping key "reply" already defined at line 9`,
+		// Not a flow sequence: one bracket is not two.
+		"timeline:\n  - reply: a\n    recipients: a@b.example]\n": "h.yaml:10: field recipients: cannot unmarshal",
 	} {
 		_, err := Parse("h.yaml", []byte(head+tl))
 		if err == nil || !strings.Contains(err.Error(), want) {

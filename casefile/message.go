@@ -1,8 +1,10 @@
 package casefile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,6 +25,9 @@ type RenderOptions struct {
 type kindSpec struct {
 	route string // the desk whose contact, form and response time apply ("" = the case's route)
 	form  bool   // a web form: the text fills its fields rather than being a letter
+	// sender: written in the sending side's voice ("our mail", "remove our IP"), so
+	// never for a customer admin, whose case is about someone else's mail.
+	sender bool
 	// body writes the narrative and the one question; it may add lines to the
 	// identifiers block through w.
 	body func(w *writer) (narrative, question string)
@@ -40,27 +45,40 @@ var kindOrder = []string{
 // MessageKinds returns every message kind Render writes.
 func MessageKinds() []string { return slices.Clone(kindOrder) }
 
+// KindsFor returns the message kinds written for a role: a customer admin writes to
+// Proofpoint support about mail sent to their users (support case, false positive,
+// update, escalation), never a message in the sender's voice.
+func KindsFor(role Role) []string {
+	if role != Customer {
+		return MessageKinds()
+	}
+	return slices.DeleteFunc(MessageKinds(), func(k string) bool { return kinds[k].sender })
+}
+
+// MessageKinds returns the message kinds the case's role writes (KindsFor).
+func (c *Case) MessageKinds() []string { return KindsFor(c.Role) }
+
 func init() {
 	kinds = map[string]kindSpec{
-		"postmaster":            {route: "proofpoint-postmaster", body: postmasterBody},
+		"postmaster":            {route: "proofpoint-postmaster", sender: true, body: postmasterBody},
 		"support-case":          {route: "proofpoint-support", body: supportCaseBody},
-		"ipcheck-request":       {route: "proofpoint-ipcheck", form: true, body: ipcheckBody},
-		"cloudmark-reset":       {route: "cloudmark-reset", form: true, body: cloudmarkBody},
+		"ipcheck-request":       {route: "proofpoint-ipcheck", form: true, sender: true, body: ipcheckBody},
+		"cloudmark-reset":       {route: "cloudmark-reset", form: true, sender: true, body: cloudmarkBody},
 		"false-positive":        {body: falsePositiveBody},
 		"update":                {body: updateBody},
 		"escalation":            {body: escalationBody},
-		"microsoft-delist":      {route: "microsoft-delist", form: true, body: microsoftDelistBody},
-		"microsoft-delist-mail": {route: "microsoft-delist-mail", body: microsoftDelistMailBody},
-		"outlook-support":       {route: "outlook-support", form: true, body: outlookBody},
-		"yahoo-sender-support":  {route: "yahoo-sender-support", form: true, body: yahooBody},
-		"apple-postmaster":      {route: "apple-postmaster", body: appleBody},
-		"spamhaus":              {route: "spamhaus", form: true, body: blocklistBody("Spamhaus")},
-		"barracuda-removal":     {route: "barracuda-removal", form: true, body: blocklistBody("Barracuda Reputation")},
-		"talos":                 {route: "talos", form: true, body: reputationBody("Cisco Talos")},
-		"trendmicro-ers":        {route: "trendmicro-ers", form: true, body: reputationBody("Trend Micro Email Reputation Services")},
-		"symantec-ipremoval":    {route: "symantec-ipremoval", form: true, body: reputationBody("Symantec")},
-		"recipient-admin":       {route: "recipient-admin", body: recipientAdminBody},
-		"esp-support":           {route: "esp-support", body: espBody},
+		"microsoft-delist":      {route: "microsoft-delist", form: true, sender: true, body: microsoftDelistBody},
+		"microsoft-delist-mail": {route: "microsoft-delist-mail", sender: true, body: microsoftDelistMailBody},
+		"outlook-support":       {route: "outlook-support", form: true, sender: true, body: outlookBody},
+		"yahoo-sender-support":  {route: "yahoo-sender-support", form: true, sender: true, body: yahooBody},
+		"apple-postmaster":      {route: "apple-postmaster", sender: true, body: appleBody},
+		"spamhaus":              {route: "spamhaus", form: true, sender: true, body: blocklistBody("Spamhaus")},
+		"barracuda-removal":     {route: "barracuda-removal", form: true, sender: true, body: blocklistBody("Barracuda Reputation")},
+		"talos":                 {route: "talos", form: true, sender: true, body: reputationBody("Cisco Talos")},
+		"trendmicro-ers":        {route: "trendmicro-ers", form: true, sender: true, body: reputationBody("Trend Micro Email Reputation Services")},
+		"symantec-ipremoval":    {route: "symantec-ipremoval", form: true, sender: true, body: reputationBody("Symantec")},
+		"recipient-admin":       {route: "recipient-admin", sender: true, body: recipientAdminBody},
+		"esp-support":           {route: "esp-support", sender: true, body: espBody},
 	}
 }
 
@@ -71,7 +89,10 @@ func (c *Case) DefaultMessageKind() (string, error) {
 		return "update", nil
 	}
 	route := c.RouteKind()
-	if c.Mode == triage.Filtering && (route == "proofpoint-support" || route == "recipient-admin") {
+	// A false positive: the sender asks the recipient's admin; a customer admin files the
+	// Customer Success Center form, whose fields (product, component, priority) the
+	// support case carries.
+	if c.Mode == triage.Filtering && (route == "recipient-admin" || route == "proofpoint-support" && c.Role != Customer) {
 		return "false-positive", nil
 	}
 	d, ok := triage.DeskFor(route)
@@ -81,6 +102,10 @@ func (c *Case) DefaultMessageKind() (string, error) {
 			why = " (" + d.Basis + ")"
 		}
 		return "", fmt.Errorf("the case's route is %s%s: there is no message to write; choose one with a kind", route, why)
+	}
+	if !slices.Contains(c.MessageKinds(), d.Message) {
+		return "", fmt.Errorf("the case's route is %s, whose message is in the sender's voice, and the case's role is %s: choose one of %s with a kind",
+			route, c.Role, strings.Join(c.MessageKinds(), ", "))
 	}
 	return d.Message, nil
 }
@@ -99,10 +124,14 @@ func Render(c *Case, kind string, opts RenderOptions) (Message, error) {
 	if !ok {
 		return Message{}, fmt.Errorf("unknown message kind %q: one of %s", kind, strings.Join(kindOrder, ", "))
 	}
+	if !slices.Contains(c.MessageKinds(), kind) {
+		return Message{}, fmt.Errorf("message kind %q is written in the sender's voice, and the case's role is %s (a Proofpoint customer admin, writing about mail sent to their users): one of %s",
+			kind, c.Role, strings.Join(c.MessageKinds(), ", "))
+	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	w := &writer{c: c, opts: opts, kind: kind, seen: c.Seen()}
+	w := &writer{c: c, opts: opts, kind: kind, seen: c.Seen(), form: spec.form}
 	w.desk = w.deskFor(spec.route)
 	if (kind == "update" || kind == "escalation") && w.desk.Contact == "" && c.Provider == "proofpoint" && c.Role == Sender {
 		// A form takes no follow-up: Proofpoint asks senders to follow up by mail to postmaster@.
@@ -114,6 +143,7 @@ func Render(c *Case, kind string, opts RenderOptions) (Message, error) {
 			return Message{}, errors.New("no message has been marked sent yet: an " + kind + " follows one")
 		}
 		w.lastSent = last
+		w.news = c.NewsSince(last.SentAt)
 	}
 	narrative, question := spec.body(w)
 	var b strings.Builder
@@ -163,6 +193,8 @@ type writer struct {
 	desk     triage.Desk
 	seen     Seen
 	lastSent Message
+	news     News    // since lastSent, for an update or escalation
+	form     bool    // a web form: it takes no attachment
 	extra    []field // kind-specific lines, after the identifiers
 	lead     []field // kind-specific lines, before the identifiers (escalation: impact first)
 }
@@ -177,14 +209,34 @@ func (w *writer) deskFor(route string) triage.Desk {
 	return d
 }
 
+// to is where the message goes: the desk's address or form; for the recipient's
+// administrator, postmaster@ each recipient domain (RFC 5321 §4.5.1); for an update or
+// escalation whose route has no desk, where the last message went; else the desk's name.
 func (w *writer) to() string {
 	if w.desk.Contact != "" {
 		return w.desk.Contact
 	}
-	if w.desk.Kind == "" {
-		return ""
+	if w.desk.Kind == "recipient-admin" {
+		var to []string
+		for _, d := range w.recipientDomains() {
+			to = append(to, "postmaster@"+d)
+		}
+		if len(to) > 0 {
+			return strings.Join(to, ", ")
+		}
 	}
-	return triage.RouteFor(w.desk.Kind, w.c.IP()).URL
+	if w.desk.Kind != "" {
+		if u := triage.RouteFor(w.desk.Kind, w.c.IP()).URL; u != "" {
+			return u
+		}
+	}
+	if (w.kind == "update" || w.kind == "escalation") && w.lastSent.To != "" {
+		return w.lastSent.To
+	}
+	if w.desk.Name != "" {
+		return w.desk.Name
+	}
+	return "the recipient domain's mail administrator"
 }
 
 // failure names what failed, for subjects and narratives.
@@ -216,6 +268,9 @@ func (w *writer) subject() string {
 	s := w.failure()
 	if who := w.who(); who != "" {
 		s += ": " + who
+	}
+	if w.kind == "support-case" && w.c.Title != "" {
+		s = w.c.Title // the case title the user typed is the support case's
 	}
 	ref := w.c.Route.Reference
 	switch w.kind {
@@ -307,7 +362,11 @@ func (w *writer) block() string {
 	add("Queue IDs", strings.Join(first(id.QueueIDs, 3), ", "))
 	add("Spam verdict details", id.SpamDetails)
 	add("Volume affected", c.Scope.Volume)
-	add("Customers affected", c.Scope.Customers)
+	if c.Role == Customer {
+		add("Users affected", c.Scope.Customers) // a customer admin's own users
+	} else {
+		add("Customers affected", c.Scope.Customers)
+	}
 	add("Mail type", strings.Join(c.Scope.MailKind, ", "))
 	if c.Role == Customer {
 		// A customer admin's case is about someone else's mail: the sender's records.
@@ -315,9 +374,14 @@ func (w *writer) block() string {
 	} else {
 		add("Authentication", w.authSummary())
 	}
+	add("Receiver's verdict", strings.Join(c.ReceiverStatements(), "\n"))
 	add("Receivers' reports", w.reportEvidence())
 	add("Recent changes", w.changesSummary())
-	add("Evidence attached", w.evidenceSummary())
+	if w.form {
+		add("Evidence we can provide", w.evidenceSummary()) // a form takes no attachment
+	} else {
+		add("Evidence attached", w.evidenceSummary())
+	}
 	add("Reference", c.Route.Reference)
 	fields = append(fields, w.extra...)
 	fields = slices.DeleteFunc(fields, func(f field) bool { return f.value == "" })
@@ -450,6 +514,12 @@ func (w *writer) exactReply() string {
 // an original message is not its headers.
 func (w *writer) attachedSentence() string {
 	switch {
+	case w.form && w.hasEvidence("sample"):
+		return " We can provide the original message (evidence above)."
+	case w.form && w.hasEvidence("headers"):
+		return " We can provide the full headers of the message (evidence above)."
+	case w.form:
+		return ""
 	case w.hasEvidence("sample"):
 		return " The original message is attached (evidence above)."
 	case w.hasEvidence("headers"):
@@ -462,20 +532,16 @@ func (w *writer) hasEvidence(kinds ...string) bool {
 	return slices.ContainsFunc(w.c.Evidence.Files, func(f File) bool { return slices.Contains(kinds, f.Kind) })
 }
 
-// since describes when the failures began, for narratives.
-func (w *writer) since() string {
-	if w.seen.First.IsZero() {
-		return ""
-	}
-	return "Since " + w.seen.First.Format(stamp) + ", "
-}
-
 // standing says how the failures stand: counts and domains, only what the case holds.
 func (w *writer) standing() string {
 	s := w.seen
 	var parts []string
 	if s.Failures > 0 {
-		parts = append(parts, plural(s.Failures, "failure")+" recorded")
+		noun := "failure"
+		if w.c.Mode == triage.Filtering {
+			noun = "filtered message"
+		}
+		parts = append(parts, plural(s.Failures, noun)+" recorded")
 	}
 	if n := len(w.recipientDomains()); n > 0 {
 		parts = append(parts, "to "+plural(n, "recipient domain"))
@@ -483,7 +549,11 @@ func (w *writer) standing() string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	latest := ""
+	if !s.Last.IsZero() && s.Last.After(s.First) {
+		latest = "; latest " + s.Last.Format(stamp)
+	}
+	return " (" + strings.Join(parts, ", ") + latest + ")"
 }
 
 // authSentence names what the authentication block shows failing, and nothing else:
@@ -576,31 +646,57 @@ func modeVerb(m triage.Mode) string {
 	return "rejected"
 }
 
-// modeVerb says what happens to the mail: the case's mode, and the latest failure's
-// when it is another ("was rejected and is now deferred").
+// modeVerb says what happened to the mail, in the past: one failure "was rejected at
+// …"; several "have been rejected since …"; a change "was rejected, then deferred".
 func (w *writer) modeVerb() string {
 	now := w.seen.LastEvent.Mode
 	if slices.Contains(Modes, now) && w.c.Mode != "" && now != w.c.Mode {
-		return "was " + modeVerb(w.c.Mode) + " and is now " + modeVerb(now)
+		return "was " + modeVerb(w.c.Mode) + ", then " + modeVerb(now)
 	}
-	return modeVerb(w.c.Mode)
+	if w.once() {
+		return "was " + modeVerb(w.c.Mode)
+	}
+	return "has been " + modeVerb(w.c.Mode)
+}
+
+// once reports whether the case's failures happened at one time (a single failure, or
+// several in the same second, or none with a time): past tense, no "since".
+func (w *writer) once() bool {
+	return w.seen.Failures <= 1 || w.seen.First.IsZero() || !w.seen.Last.After(w.seen.First)
 }
 
 // situation is the narrative's first sentence, shared by most kinds.
 func (w *writer) situation() string {
-	s := w.since()
 	verb := w.modeVerb()
-	if !strings.HasPrefix(verb, "was ") {
-		verb = "is " + verb
-	}
 	text := w.fromText() + " to " + w.domainsText() + " " + verb
+	switch {
+	case w.seen.First.IsZero():
+	case w.once():
+		text += " at " + w.seen.First.Format(stamp)
+	default:
+		text = "Since " + w.seen.First.Format(stamp) + ", " + text
+	}
 	if w.exactReply() != "" {
 		text += " with the reply above"
 	}
-	if s == "" {
-		text = strings.ToUpper(text[:1]) + text[1:]
+	text = strings.ToUpper(text[:1]) + text[1:]
+	return text + w.standing() + "."
+}
+
+// these is "these messages are" or "this message is", by the case's count.
+func (w *writer) these() string {
+	if w.seen.Failures == 1 {
+		return "this message is"
 	}
-	return s + text + w.standing() + "."
+	return "these messages are"
+}
+
+// theseMessages is "these messages" or "this message".
+func (w *writer) theseMessages() string {
+	if w.seen.Failures == 1 {
+		return "this message"
+	}
+	return "these messages"
 }
 
 func postmasterBody(w *writer) (string, string) {
@@ -655,7 +751,11 @@ func supportCaseBody(w *writer) (string, string) {
 	n := w.situation() + w.authSentence() + w.changesSentence()
 	n += w.attachedSentence()
 	if c.Mode == triage.Filtering {
-		return n, "Which rule or classifier flagged these messages, and can the classification be corrected so that they are delivered?"
+		if strings.Contains(c.Identifiers.SpamDetails, "rule=") {
+			// The rule is quoted above: ask what the verdict details do not say.
+			return n, "What in " + w.theseMessages() + " led to this verdict, and can the classification be corrected so that mail from this sender is delivered?"
+		}
+		return n, "Which rule or classifier flagged " + w.theseMessages() + ", and can the classification be corrected so that mail from this sender is delivered?"
 	}
 	return n, fmt.Sprintf("Is this a dynamic reputation block, a classification issue, a policy block or another control, and can it be lifted for %s?", w.who())
 }
@@ -675,28 +775,89 @@ func falsePositiveBody(w *writer) (string, string) {
 	if c.Role == Customer {
 		w.desk = w.deskFor("proofpoint-support")
 		n := "Messages " + strings.TrimPrefix(w.fromText(), "mail ") + " to our users were classified as spam" + w.standing() + "."
+		if w.seen.Failures == 1 {
+			n = "A message " + strings.TrimPrefix(w.fromText(), "mail ") + " to our users was classified as spam" + w.standing() + "."
+		}
 		n += w.attachedSentence()
-		return n + w.authSentence(), "Could Proofpoint review the classification of these messages and correct it so that mail from this sender is delivered?"
+		return n + w.authSentence(), "Could Proofpoint review the classification of " + w.theseMessages() + " and correct it so that mail from this sender is delivered?"
 	}
 	w.desk = w.deskFor("recipient-admin")
 	n := w.situation() + w.authSentence()
 	n += w.attachedSentence()
-	return n, "Could you release these messages and allow our mail, or tell us which rule in your filtering flagged them?"
+	them := "them"
+	if w.seen.Failures == 1 {
+		them = "it"
+	}
+	return n, "Could you release " + w.theseMessages() + " and allow our mail, or tell us which rule in your filtering flagged " + them + "?"
 }
 
-// modeNoun names failures of a mode with their reply code: "554 blocks", "421 deferrals".
+// modeNoun names failures of a mode with their reply code: "554 blocks", "421 deferrals";
+// one is "a 554 block".
 func modeNoun(e Event, n int) string {
-	noun := map[triage.Mode]string{triage.HardBlock: "block", triage.Deferral: "deferral", triage.Filtering: "filtered message"}[e.Mode]
+	return kindNoun(KindCount{Mode: e.Mode, ReplyCode: e.ReplyCode}, n)
+}
+
+func kindNoun(k KindCount, n int) string {
+	noun := map[triage.Mode]string{triage.HardBlock: "block", triage.Deferral: "deferral", triage.Filtering: "filtered message"}[k.Mode]
 	if noun == "" {
 		noun = "failure"
 	}
 	if n != 1 {
 		noun += "s"
 	}
-	if e.ReplyCode != 0 {
-		return fmt.Sprintf("%d %s", e.ReplyCode, noun)
+	if k.ReplyCode != 0 {
+		noun = fmt.Sprintf("%d %s", k.ReplyCode, noun)
+	}
+	if n == 1 {
+		return "a " + noun
 	}
 	return noun
+}
+
+// kindsNoun names a set of failures by kind, without counts: "421 deferrals and a 550 block".
+func kindsNoun(ks []KindCount) string {
+	var parts []string
+	for _, k := range ks {
+		parts = append(parts, kindNoun(k, k.Messages))
+	}
+	return andList(parts)
+}
+
+// kindsSentence says what the new failures are, true of every one of them: "The new
+// failures are 421 deferrals" only when all are; otherwise each kind with its count
+// ("2 new failures are 421 deferrals and 1 is a 550 block").
+func kindsSentence(n News) string {
+	var s string
+	switch {
+	case len(n.Kinds) == 1 && n.Messages == 1:
+		s = "The new failure is " + kindNoun(n.Kinds[0], 1)
+	case len(n.Kinds) == 1:
+		s = "The new failures are " + kindNoun(n.Kinds[0], 2)
+	default:
+		var parts []string
+		for i, k := range n.Kinds {
+			verb := "are"
+			if k.Messages == 1 {
+				verb = "is"
+			}
+			p := fmt.Sprintf("%d %s %s", k.Messages, verb, kindNoun(k, k.Messages))
+			if i == 0 {
+				p = plural(k.Messages, "new failure") + " " + verb + " " + kindNoun(k, k.Messages)
+			}
+			parts = append(parts, p)
+		}
+		s = andList(parts)
+	}
+	known := n.known()
+	switch {
+	case len(n.KnownKinds) == 1 && known == 1:
+		s += ", where the earlier one was " + modeNoun(n.Before, 1)
+	case len(n.KnownKinds) == 1:
+		s += ", where the earlier ones were " + modeNoun(n.Before, 2)
+	default:
+		s += ", where the latest earlier one was " + modeNoun(n.Before, 1)
+	}
+	return s + "."
 }
 
 // newsText is what changed since the last message, in sentences: the new failures with
@@ -704,6 +865,10 @@ func modeNoun(e Event, n int) string {
 func (w *writer) newsText(n News, lead string) string {
 	if n.Events == 0 {
 		return lead + " no new failure was recorded."
+	}
+	if n.Messages == 0 {
+		// Attempts again at messages already counted: no new message failed.
+		return lead + " " + plural(n.Attempts, "new delivery attempt") + " at messages already counted " + wasWere(n.Attempts) + " recorded."
 	}
 	s := lead + " " + plural(n.Messages, "new failure") + " " + wasWere(n.Messages) + " recorded"
 	if n.Attempts > n.Messages {
@@ -714,18 +879,41 @@ func (w *writer) newsText(n News, lead string) string {
 	}
 	s += "."
 	if n.Changed() {
-		s += fmt.Sprintf(" The new failures are %s, where the earlier ones were %s.", modeNoun(n.Latest, 2), modeNoun(n.Before, 2))
-	}
-	if n.Earlier > 0 {
-		s += fmt.Sprintf(" %d of them failed before our last message and %s found later.", n.Earlier, wasWere(n.Earlier))
+		s += " " + kindsSentence(n)
 	}
 	switch {
-	case !n.Last.IsZero() && n.Latest.Reply != "":
+	case n.Earlier == 0:
+	case n.Earlier == n.Messages && n.Messages == 1:
+		s += " It failed before then and was found later."
+	case n.Earlier == n.Messages:
+		s += " They failed before then and were found later."
+	default:
+		s += fmt.Sprintf(" %d of them failed before then and %s found later.", n.Earlier, wasWere(n.Earlier))
+	}
+	reply := n.Latest.Reply != "" && n.Latest.Reply == w.exactReply()
+	switch {
+	case !n.Last.IsZero() && reply:
 		s += " The latest failure, at " + n.Last.Format(stamp) + ", and its exact reply are above."
+	case !n.Last.IsZero() && n.Latest.Reply != "" && !w.hidesReply():
+		s += " The latest new failure, at " + n.Last.Format(stamp) + ", and its reply are above."
 	case !n.Last.IsZero():
 		s += " The latest was at " + n.Last.Format(stamp) + "."
 	}
 	return s
+}
+
+// hidesReply reports whether the latest new failure's reply is not quoted in the block
+// (a filter's verdict already given as the spam verdict details).
+func (w *writer) hidesReply() bool { return w.latestNewReply() == "" }
+
+// latestNewReply is the reply of the latest new failure when it is not the block's exact
+// reply (a late find older than the latest failure), to be quoted on its own line.
+func (w *writer) latestNewReply() string {
+	n := w.news
+	if n.Latest.Reply == "" || n.Latest.Reply == w.exactReply() || n.Latest.Mode == triage.Filtering {
+		return ""
+	}
+	return n.Latest.Reply
 }
 
 func wasWere(n int) string {
@@ -735,21 +923,111 @@ func wasWere(n int) string {
 	return "were"
 }
 
+// kindTitles name the message kinds as a desk reads them: never an internal id.
+var kindTitles = map[string]string{
+	"postmaster": "message", "support-case": "support case", "ipcheck-request": "IP-check request",
+	"cloudmark-reset": "reset request", "false-positive": "false-positive report", "update": "update",
+	"escalation": "escalation", "microsoft-delist": "delisting request", "microsoft-delist-mail": "delisting request",
+	"outlook-support": "support request", "yahoo-sender-support": "support request", "apple-postmaster": "message",
+	"spamhaus": "removal request", "barracuda-removal": "removal request", "talos": "reputation review request",
+	"trendmicro-ers": "reputation review request", "symantec-ipremoval": "IP removal request",
+	"recipient-admin": "message", "esp-support": "support request",
+}
+
+// filedOnForm reports whether the message was filed on a web form rather than mailed.
+func filedOnForm(m Message) bool {
+	return kinds[m.Kind].form || strings.HasPrefix(m.To, "https://") || strings.HasPrefix(m.To, "http://")
+}
+
+// formHost is the host of the form a message was filed on: "ipcheck.proofpoint.com",
+// from where it went, else from its desk's address.
+func formHost(m Message) string {
+	to := m.To
+	if !strings.Contains(to, "://") {
+		if d, ok := triage.DeskFor(kinds[m.Kind].route); ok {
+			to = d.URL
+		}
+	}
+	if u, err := url.Parse(to); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "web"
+}
+
+// lastSentSentence says what the last message sent was and how it went, and whether it
+// was answered: "Our IP-check request was filed on the ipcheck.proofpoint.com form on
+// … and has had no answer. Its reference ID is …" or "We wrote to postmaster@… on …".
+// withAnswer adds whether the desk answered (the escalation's point).
+func (w *writer) lastSentSentence(withAnswer bool) string {
+	m := w.lastSent
+	ago := ""
+	if days := int(w.opts.Now.Sub(m.SentAt).Hours() / 24); days >= 1 {
+		ago = " (" + plural(days, "day") + " ago)"
+	}
+	var s string
+	if filedOnForm(m) {
+		s = "Our " + cmp.Or(kindTitles[m.Kind], "request") + " was filed on the " + formHost(m) + " form on " + m.SentAt.Format(stamp) + ago
+		if withAnswer && m.AnsweredAt.IsZero() {
+			s += " and has had no answer"
+		}
+	} else {
+		s = "We wrote"
+		if m.To != "" {
+			s += " to " + m.To
+		}
+		s += " on " + m.SentAt.Format(stamp) + ago
+		if withAnswer && m.AnsweredAt.IsZero() {
+			s += " and have had no answer"
+		}
+	}
+	return s + "." + w.referenceSentence()
+}
+
+// referenceSentence gives the reference the desk gave for the last message, and says so
+// when a form's request has none recorded (the desk asks for it).
+func (w *writer) referenceSentence() string {
+	switch ref := w.c.Route.Reference; {
+	case ref != "":
+		return " Its reference ID is " + ref + "."
+	case filedOnForm(w.lastSent):
+		return " We have no reference ID for it."
+	}
+	return ""
+}
+
 // newsFields are the update's leading lines: what is new since the last message.
 func (w *writer) newsFields(n News) []field {
 	v := "none"
-	if n.Events > 0 {
+	if n.Events > 0 && n.Messages == 0 {
+		v = plural(n.Attempts, "new delivery attempt") + " at messages already counted"
+	} else if n.Events > 0 {
 		v = plural(n.Messages, "new failure")
 		if n.Attempts > n.Messages {
 			v += " (" + plural(n.Attempts, "delivery attempt") + ")"
 		}
 	}
-	out := []field{{"Our last message", n.Since.Format(stamp) + " (" + w.lastSent.Kind + ")"}, {"Since then", v}}
+	m := w.lastSent
+	title := cmp.Or(kindTitles[m.Kind], "message")
+	var out []field
+	if filedOnForm(m) {
+		ref := "no reference ID recorded"
+		if w.c.Route.Reference != "" {
+			ref = "reference ID " + w.c.Route.Reference
+		}
+		out = append(out, field{"Our request", fmt.Sprintf("%s, filed on the %s form on %s (%s)", title, formHost(m), m.SentAt.Format(stamp), ref)})
+	} else {
+		sent := title
+		if m.To != "" {
+			sent += " to " + m.To
+		}
+		out = append(out, field{"Our last message", sent + ", " + m.SentAt.Format(stamp)})
+	}
+	out = append(out, field{"Since then", v})
 	if len(n.NewDomains) > 0 {
 		out = append(out, field{"Newly affected", strings.Join(n.NewDomains, ", ")})
 	}
 	if n.Changed() {
-		out = append(out, field{"Change", modeNoun(n.Before, 2) + " → " + modeNoun(n.Latest, 2)})
+		out = append(out, field{"Change", modeNoun(n.Before, n.known()) + " → " + kindsNoun(n.Kinds)})
 	}
 	if !n.Last.IsZero() {
 		v := n.Last.Format(stamp)
@@ -758,13 +1036,16 @@ func (w *writer) newsFields(n News) []field {
 		}
 		out = append(out, field{"Latest failure", v})
 	}
+	if r := w.latestNewReply(); r != "" {
+		out = append(out, field{"Its reply", w.redact(r)})
+	}
 	return out
 }
 
 func updateBody(w *writer) (string, string) {
-	n := w.c.NewsSince(w.lastSent.SentAt)
+	n := w.news
 	w.lead = append(w.lead, w.newsFields(n)...)
-	text := w.newsText(n, "Since our last message on "+w.lastSent.SentAt.Format(stamp)+",")
+	text := w.lastSentSentence(false) + " " + w.newsText(n, "Since then,")
 	return text + w.probeSentence() + w.authSentence(), "Is there anything more you need from us to resolve this?"
 }
 
@@ -783,23 +1064,16 @@ func escalationBody(w *writer) (string, string) {
 	if c.Scope.Impact != "" {
 		lead = append(lead, field{"Business impact", c.Scope.Impact})
 	}
-	if c.Route.Reference != "" {
+	if c.Route.Reference != "" && !filedOnForm(w.lastSent) {
 		lead = append(lead, field{"Case reference", c.Route.Reference})
 	}
-	n := c.NewsSince(w.lastSent.SentAt)
+	n := w.news
 	w.lead = append(append(lead, w.newsFields(n)...), w.lead...)
-	days := int(w.opts.Now.Sub(w.lastSent.SentAt).Hours() / 24)
-	text := "We wrote on " + w.lastSent.SentAt.Format(stamp)
-	if days >= 1 {
-		text += " (" + plural(days, "day") + " ago)"
-	}
-	if w.lastSent.AnsweredAt.IsZero() {
-		text += " and have had no answer"
-	}
-	text += ". " + w.newsText(n, "Since then,")
+	text := w.lastSentSentence(true)
+	text += " " + w.newsText(n, "Since then,")
 	text += w.authSentence() + w.changesSentence()
 	if c.Mode == triage.Filtering {
-		return text, "Could this case be escalated to someone who can confirm why these messages are classified as spam and correct it?"
+		return text, "Could this case be escalated to someone who can confirm why " + w.these() + " classified as spam and correct it?"
 	}
 	return text, "Could this case be escalated to someone who can confirm the cause and when the block will be lifted?"
 }

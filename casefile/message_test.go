@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,8 +167,10 @@ func TestRenderRefusals(t *testing.T) {
 	if _, err := Render(w, "", RenderOptions{Now: t0}); err == nil || !strings.Contains(err.Error(), "route is wait") {
 		t.Errorf("a route with no message: %v", err)
 	}
-	if k, _ := c.DefaultMessageKind(); k != "false-positive" {
-		t.Errorf("customer filtering case defaults to %q", k)
+	// A customer admin files the Customer Success Center form: the support case carries
+	// its product, component and priority.
+	if k, _ := c.DefaultMessageKind(); k != "support-case" {
+		t.Errorf("customer filtering case defaults to %q, want support-case", k)
 	}
 	s := senderCase(t)
 	if k, _ := s.DefaultMessageKind(); k != "update" {
@@ -232,5 +235,136 @@ func TestRouteFromFindingsSuitsRole(t *testing.T) {
 	snd.AddFindings([]triage.Finding{f})
 	if snd.Route.Kind != "proofpoint-ipcheck" {
 		t.Errorf("a sender's case route %q", snd.Route.Kind)
+	}
+}
+
+// TestKindsFollowRole: a customer admin is offered no message in the sender's voice, a
+// kind asked for anyway is refused naming the role, and every kind offered to either
+// role says where it goes (To: or Form:).
+func TestKindsFollowRole(t *testing.T) {
+	cust := customerSentCase(t)
+	kinds := cust.MessageKinds()
+	for _, k := range []string{"recipient-admin", "postmaster", "ipcheck-request", "esp-support"} {
+		if slices.Contains(kinds, k) {
+			t.Errorf("a customer admin is offered %q (sender's voice): %q", k, kinds)
+		}
+		_, err := Render(cust, k, RenderOptions{Now: t0})
+		if err == nil || !strings.Contains(err.Error(), "role is customer") || !strings.Contains(err.Error(), "sender's voice") {
+			t.Errorf("%s for a customer admin: %v", k, err)
+		}
+	}
+	for _, k := range []string{"support-case", "false-positive", "update", "escalation"} {
+		if !slices.Contains(kinds, k) {
+			t.Errorf("a customer admin is not offered %q: %q", k, kinds)
+		}
+	}
+	if got := KindsFor(Sender); !slices.Equal(got, MessageKinds()) {
+		t.Errorf("a sender is offered %q", got)
+	}
+	bare := &Case{Schema: 2, ID: "bare", Status: StatusOpen, Role: Sender, Provider: "mimecast", Mode: triage.HardBlock}
+	bare.Identifiers.IPs = []string{"192.0.2.1"}
+	bare.Timeline = []Event{{Kind: KindFailure, At: t0, Reply: "550 blocked", Mode: triage.HardBlock}}
+	bare.MarkSent(Message{Kind: "recipient-admin"}, t0.Add(-96*time.Hour))
+	for _, c := range []*Case{senderCase(t), cust, bare} {
+		for _, k := range c.MessageKinds() {
+			m, err := Render(c, k, RenderOptions{Now: t0})
+			if err != nil {
+				t.Fatalf("%s/%s: %v", c.ID, k, err)
+			}
+			first := strings.SplitN(m.String(), "\n", 2)[0]
+			if !strings.HasPrefix(first, "To: ") && !strings.HasPrefix(first, "Form: ") {
+				t.Errorf("%s/%s has no To: or Form: line: %q", c.ID, k, first)
+			}
+		}
+	}
+	// The recipient's administrator is postmaster@ each recipient domain the case holds.
+	s := senderCase(t)
+	m, _ := Render(s, "recipient-admin", RenderOptions{Now: t0})
+	var want []string
+	for _, d := range s.Seen().RecipientDomains {
+		want = append(want, "postmaster@"+d)
+	}
+	if m.To != strings.Join(want, ", ") {
+		t.Errorf("recipient-admin To %q, want %q", m.To, want)
+	}
+}
+
+// TestSupportCaseFromTheCase: the typed title is the subject; with the verdict's rule
+// quoted, the question does not ask for the rule.
+func TestSupportCaseFromTheCase(t *testing.T) {
+	c := customerCase(t)
+	c.Title = "Invoices from vendor.example quarantined"
+	m, err := Render(c, "support-case", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != c.Title {
+		t.Errorf("subject %q, title %q", m.Subject, c.Title)
+	}
+	flat := strings.Join(strings.Fields(m.Text), " ")
+	if !strings.Contains(c.Identifiers.SpamDetails, "rule=") || !strings.Contains(m.Text, c.Identifiers.SpamDetails) {
+		t.Fatalf("the fixture's verdict details are not quoted:\n%s", m.Text)
+	}
+	if strings.Contains(flat, "Which rule") {
+		t.Errorf("asks for the rule the verdict details quote:\n%s", m.Text)
+	}
+	c.Identifiers.SpamDetails = ""
+	m, _ = Render(c, "support-case", RenderOptions{Now: t0})
+	if !strings.Contains(strings.Join(strings.Fields(m.Text), " "), "Which rule or classifier flagged these messages") {
+		t.Errorf("without the verdict details, the rule is not asked for:\n%s", m.Text)
+	}
+}
+
+// TestWordingFromTheCase: tense and number follow the timeline, labels the role, and a
+// form is not told of attachments.
+func TestWordingFromTheCase(t *testing.T) {
+	c := &Case{Schema: 2, ID: "one", Status: StatusOpen, Role: Sender, Provider: "proofpoint", Mode: triage.HardBlock}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	at := t0.Add(-48 * time.Hour)
+	c.Timeline = []Event{{Kind: KindFailure, At: at, Reply: "554 Blocked", ReplyCode: 554, Mode: triage.HardBlock, RecipientDomain: "a.example"}}
+	c.Evidence.Files = []File{{Path: "/tmp/bounce.eml", Kind: "bounce", Size: 1, Added: t0}}
+	c.Scope.Customers = "the finance team"
+	m, _ := Render(c, "ipcheck-request", RenderOptions{Now: t0})
+	flat := strings.Join(strings.Fields(m.Text), " ")
+	if !strings.Contains(flat, "was rejected at "+at.Format(stamp)) || strings.Contains(flat, "is rejected") || strings.Contains(flat, "Since ") {
+		t.Errorf("one failure two days old is not in the past tense at its time:\n%s", m.Text)
+	}
+	if strings.Contains(m.Text, "attached") || blockField(m.Text, "Evidence we can provide") != "bounce.eml (bounce)" {
+		t.Errorf("a form's text speaks of attachments:\n%s", m.Text)
+	}
+	if blockField(m.Text, "Customers affected") != "the finance team" {
+		t.Errorf("a sender's case does not label its customers:\n%s", m.Text)
+	}
+	// Several failures over time: "has been rejected since …", with the latest.
+	c.Timeline = append(c.Timeline, Event{Kind: KindFailure, At: t0.Add(-time.Hour), Reply: "554 Blocked", ReplyCode: 554, Mode: triage.HardBlock, RecipientDomain: "a.example"})
+	m, _ = Render(c, "postmaster", RenderOptions{Now: t0})
+	flat = strings.Join(strings.Fields(m.Text), " ")
+	if !strings.Contains(flat, "Since "+at.Format(stamp)+", ") || !strings.Contains(flat, "has been rejected") ||
+		!strings.Contains(flat, "(2 failures recorded, to 1 recipient domain; latest "+t0.Add(-time.Hour).Format(stamp)+")") {
+		t.Errorf("two failures over two days:\n%s", m.Text)
+	}
+	if blockField(m.Text, "Evidence attached") != "bounce.eml (bounce)" {
+		t.Errorf("a mail's evidence is not attached:\n%s", m.Text)
+	}
+	// A customer admin's one filtered message: their users, singular.
+	f := &Case{Schema: 2, ID: "fp", Status: StatusOpen, Role: Customer, Provider: "proofpoint", Mode: triage.Filtering}
+	f.Identifiers.IPs, f.Identifiers.Domain = []string{"198.51.100.7"}, "partner.example"
+	f.Timeline = []Event{{Kind: KindFailure, At: at, Mode: triage.Filtering, RecipientDomain: "customer.example"}}
+	f.Scope.Customers = "accounts payable"
+	m, _ = Render(f, "false-positive", RenderOptions{Now: t0})
+	flat = strings.Join(strings.Fields(m.Text), " ")
+	if blockField(m.Text, "Users affected") != "accounts payable" || strings.Contains(m.Text, "Customers affected") {
+		t.Errorf("a customer admin's users are labelled as customers:\n%s", m.Text)
+	}
+	for _, want := range []string{"A message from partner.example sent through 198.51.100.7 to our users was classified as spam (1 filtered message recorded",
+		"review the classification of this message"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("one filtered message: no %q:\n%s", want, m.Text)
+		}
+	}
+	for _, bad := range []string{"these messages", "Messages ", "1 failure"} {
+		if strings.Contains(flat, bad) {
+			t.Errorf("one filtered message spoken of as %q:\n%s", bad, m.Text)
+		}
 	}
 }

@@ -629,8 +629,9 @@ func (p *timelineParser) clean(v string) string {
 
 // recipientList reads a flow sequence of plain addresses into cur.Recipients.
 func (p *timelineParser) recipientList(v string) bool {
-	inner, ok := strings.CutPrefix(v, "[")
-	if inner, ok = strings.CutSuffix(inner, "]"); !ok || inner == "" {
+	inner, open := strings.CutPrefix(v, "[")
+	inner, closed := strings.CutSuffix(inner, "]")
+	if !open || !closed || inner == "" {
 		return false
 	}
 	from := len(p.recipients)

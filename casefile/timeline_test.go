@@ -286,3 +286,50 @@ func TestSaveTellsAChange(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageCountedOnce: a message tried again under another reply, at another host or
+// on another day is one message however many events its attempts fall into, so the
+// failures a case reports are messages, not attempts.
+func TestMessageCountedOnce(t *testing.T) {
+	c := &Case{Role: Sender, Provider: "proofpoint"}
+	c.Identifiers.IPs = []string{"192.0.2.1"}
+	day := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
+	deferred := func(i int, at time.Time, q string) triage.Finding {
+		f := logFinding(i, at, q)
+		f.Mode, f.ReplyCode, f.EnhancedCode = triage.Deferral, 421, ""
+		f.Text = "421 Deferred - see https://ipcheck.proofpoint.com/?ip=192.0.2.1"
+		return f
+	}
+	fs := []triage.Finding{
+		deferred(1, day, "Q1"),
+		deferred(2, day.Add(time.Minute), "Q2"),
+		deferred(3, day.Add(30*time.Minute), "Q1"),             // Q1 again, same day
+		deferred(4, day.Add(25*time.Hour), "Q1"),               // Q1 again the next day
+		logFinding(5, day.Add(26*time.Hour), "Q1"),             // Q1 finally refused with 550
+		logFinding(6, day.Add(26*time.Hour+time.Minute), "Q3"), // a new message refused
+	}
+	c.Add(fs, t0)
+	if got := c.Seen().Failures; got != 3 {
+		t.Errorf("%d messages failed, want 3 (Q1, Q2, Q3)", got)
+	}
+	attempts := 0
+	for _, e := range c.Timeline {
+		attempts += e.AttemptCount()
+	}
+	if attempts != 6 {
+		t.Errorf("%d attempts, want 6", attempts)
+	}
+	// And so it reads back from the file.
+	c.Schema, c.ID, c.Status, c.Created, c.Updated = SchemaVersion, "m", StatusOpen, t0, t0
+	data, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("m.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Seen().Failures; got != 3 {
+		t.Errorf("read back: %d messages, want 3\n%s", got, data)
+	}
+}

@@ -73,7 +73,9 @@ type Model struct {
 
 	status    string
 	statusBad bool
-	statusID  int
+	// statusWarn marks a status that is not a success: something was not done.
+	statusWarn bool
+	statusID   int
 
 	dup       *casefile.DuplicateError
 	carry     []triage.Finding // findings to add to the case being opened instead of a duplicate
@@ -241,7 +243,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		var cmd tea.Cmd
 		if m.carry != nil {
 			// The failures pasted into a duplicate go to the case that covers them.
-			n := m.cas.AddFindings(m.carry)
+			n := m.cas.Add(m.carry, m.opts.Now()).New
 			m.carry = nil
 			m.sess.touch()
 			cmd = flash(fmt.Sprintf("%s from what you pasted added to this case", plural(n, "new failure")))
@@ -249,7 +251,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmd, m.show(scrOverview))
 	case flashMsg:
 		m.statusID++
-		m.status, m.statusBad = sanitize.Line(msg.text), msg.bad
+		m.status, m.statusBad, m.statusWarn = sanitize.Line(msg.text), msg.bad, msg.warn
 		id := m.statusID
 		return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{id} })
 	case saveMsg:
@@ -692,9 +694,12 @@ func (m *Model) footer(w int) string {
 	st := m.c.Styles
 	status := ""
 	if m.status != "" {
-		if m.statusBad {
+		switch {
+		case m.statusBad:
 			status = st.Fail.Render("✗ " + m.status)
-		} else {
+		case m.statusWarn:
+			status = st.Warn.Render("! " + m.status)
+		default:
 			status = st.Flash.Render("✓ " + m.status)
 		}
 	}
@@ -754,8 +759,13 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) error {
 	}
 	m := New(opts)
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if in := guardedStdin(); in != nil {
+	in, out, closeTTY := terminal(stdout)
+	defer closeTTY()
+	if in != nil {
 		popts = append(popts, tea.WithInput(in))
+	}
+	if out != nil {
+		popts = append(popts, tea.WithOutput(out))
 	}
 	p := tea.NewProgram(m, popts...)
 	_, err := p.Run()

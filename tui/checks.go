@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/unblock-mail/unblock/casefile"
 	"github.com/unblock-mail/unblock/checks"
@@ -349,7 +350,12 @@ func (cs *checksScreen) view() string {
 	if t.IP.IsValid() {
 		who = t.IP.String() + " " + who
 	}
-	b.WriteString(st.Heading.Render("Proving your side: ") + st.Text.Render(sanitize.Line(who)) + "\n")
+	heading := "Proving your side: "
+	if cs.s.cas.Role == casefile.Customer {
+		// A customer admin's case is about a sender's mail: the checks look at that sender.
+		heading = "Checking the sender: "
+	}
+	b.WriteString(st.Heading.Render(heading) + st.Text.Render(sanitize.Line(who)) + "\n")
 	switch {
 	case cs.envErr != "":
 		b.WriteString(st.Error.Render(wrap("? the checks could not start: "+cs.envErr, w)) + "\n")
@@ -372,6 +378,11 @@ func (cs *checksScreen) view() string {
 		start = cs.sel - rowsH + 1
 	}
 	end := min(len(cs.rows), start+rowsH)
+	// The id column is as wide as the widest id, so every status lines up.
+	idW := 0
+	for _, r := range cs.rows {
+		idW = max(idW, ansi.StringWidth(r.id))
+	}
 	for i := start; i < end; i++ {
 		r := cs.rows[i]
 		var status, summary string
@@ -384,7 +395,7 @@ func (cs *checksScreen) view() string {
 		default:
 			status = st.Muted.Render("·")
 		}
-		line := fmt.Sprintf("%-10s ", r.id) + padRight(status, 19) + " " + summary
+		line := padRight(r.id, idW) + " " + padRight(status, 19) + " " + summary
 		if i == cs.sel {
 			b.WriteString(truncate(st.Accent.Render("▸ ")+line, w) + "\n")
 		} else {
@@ -480,5 +491,3 @@ func (cs *checksScreen) detail(w, h int) string {
 	body := append([]string{head}, lines...)
 	return st.Pane.Width(w).Render(fit(strings.Join(body, "\n"), inner, len(body)))
 }
-
-func lineCount(s string) int { return strings.Count(s, "\n") + 1 }

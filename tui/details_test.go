@@ -152,6 +152,35 @@ func TestChecksSkipAndScroll(t *testing.T) {
 			if cs.scroll != 0 {
 				t.Error("the pane's scroll did not reset with the selection")
 			}
+			// Every status starts in one column, after the widest id (mx-starttls).
+			for cs.rows[cs.sel].id != "mx-starttls" {
+				d.keys("down")
+			}
+			idW := 0
+			for _, r := range cs.rows {
+				idW = max(idW, len(r.id))
+			}
+			if idW < len("mx-starttls") {
+				t.Fatalf("the widest id is %d wide", idW)
+			}
+			shown := 0
+			for _, l := range strings.Split(d.screen(), "\n") {
+				cells := []rune(l)
+				if len(cells) < idW+4 || (cells[0] != ' ' && cells[0] != '▸') || cells[1] != ' ' || cells[2] == ' ' {
+					continue
+				}
+				id := strings.TrimSpace(string(cells[2 : 2+idW]))
+				if cs.index(id) < 0 {
+					continue
+				}
+				shown++
+				if cells[2+idW] != ' ' || cells[3+idW] == ' ' {
+					t.Errorf("the %s row's status is not in the column after the widest id: %q", id, l)
+				}
+			}
+			if shown < 3 {
+				t.Errorf("%d check rows found on the screen:\n%s", shown, d.screen())
+			}
 		})
 	}
 }

@@ -123,8 +123,21 @@ func (e *evidence) restyle() {
 	e.path.SetStyles(inputStyles(e.s.c))
 }
 
+// theirHints replace evidenceHints for a customer admin, whose affected people are
+// their own users, receiving a sender's mail.
+var theirHints = map[int]string{
+	eCustomers: "e.g. the accounts payable team at example.org",
+	eImpact:    "e.g. supplier invoices do not reach accounts payable",
+}
+
 func (e *evidence) enter() tea.Cmd {
 	c := e.s.cas
+	for i := range e.inputs {
+		e.inputs[i].Placeholder = evidenceHints[i]
+		if h, ok := theirHints[i]; ok && c.Role == casefile.Customer {
+			e.inputs[i].Placeholder = h
+		}
+	}
 	e.inputs[eVolume].SetValue(c.Scope.Volume)
 	e.inputs[eCustomers].SetValue(c.Scope.Customers)
 	e.inputs[eMailKind].SetValue(strings.Join(c.Scope.MailKind, ", "))
@@ -407,9 +420,10 @@ func (e *evidence) view() string {
 		if it.confirm != "" && c.Confirmed(it.confirm) {
 			how = st.Muted.Render(" (you confirmed)")
 		}
-		line := "  " + box + " " + it.label + how
+		label := e.label(it)
+		line := "  " + box + " " + label + how
 		if e.pane == 0 && i == e.sel && !e.attaching {
-			line = st.Accent.Render("▸ ") + box + " " + st.Selected.Render(it.label) + how
+			line = st.Accent.Render("▸ ") + box + " " + st.Selected.Render(label) + how
 		}
 		b.WriteString(truncate(line, w) + "\n")
 	}
@@ -420,7 +434,9 @@ func (e *evidence) view() string {
 			for _, a := range d.Asks {
 				b.WriteString(st.Muted.Render(truncate("    · "+a, w)) + "\n")
 			}
-		} else {
+		} else if !e.supportCase() {
+			// A short screen has a line for it, cut to the width; a support case needs
+			// that line for the priority below, one of the things the desk asks for.
 			b.WriteString(st.Muted.Render(truncate("  The desk also asks for: "+strings.Join(d.Asks, "; "), w)) + "\n")
 		}
 	}
@@ -448,7 +464,31 @@ func (e *evidence) view() string {
 		}
 		b.WriteString(mark + label + " " + in.View() + "\n")
 	}
+	if e.supportCase() {
+		// The form asks for a priority with its reason: the one the message will propose.
+		p := c.ProposePriority()
+		text := p.Level + " (proposed): " + p.Reason
+		lines, indent := wrapHanging(text, max(20, w-20)), 20
+		if len(lines) > 2 {
+			// Two lines at most: what the first leaves goes on under the label.
+			rest := strings.TrimSpace(strings.TrimPrefix(text, lines[0]))
+			lines, indent = append(lines[:1], wrapHanging(rest, max(20, w-4))...), 4
+		}
+		b.WriteString(fmt.Sprintf("  %-17s %s", "Priority", lines[0]) + "\n")
+		for _, l := range lines[1:] {
+			b.WriteString(strings.Repeat(" ", indent) + st.Muted.Render(l) + "\n")
+		}
+	}
 	return b.String()
+}
+
+// label is a checklist item's text for the case: filtered mail has no reply, and what
+// stands for it is the filter's verdict in the message's headers.
+func (e *evidence) label(it checkItem) string {
+	if it.need == casefile.NeedReply && e.s.cas.Mode == triage.Filtering {
+		return "the filter's verdict, as the message's headers record it"
+	}
+	return it.label
 }
 
 // shortNeed names a missing item in a word or two, for one-line summaries.

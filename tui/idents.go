@@ -18,13 +18,17 @@ import (
 // identField is one identifier the user confirms, with how to check and store it.
 type identField struct {
 	label, hint string
-	get         func(*casefile.Identifiers) string
-	set         func(*casefile.Identifiers, string)
-	valid       func(string) error
+	// theirHint is the hint for a customer admin, for whom the mail is a sender's
+	// (empty: the same as hint).
+	theirHint string
+	get       func(*casefile.Identifiers) string
+	set       func(*casefile.Identifiers, string)
+	valid     func(string) error
 }
 
 var identFields = []identField{
 	{"Sending IP(s)", "the IP the block is about; more than one: separate with commas",
+		"the IP the mail came from; more than one: separate with commas",
 		func(i *casefile.Identifiers) string { return strings.Join(i.IPs, ", ") },
 		func(i *casefile.Identifiers, v string) { i.IPs = splitList(v) },
 		eachValid(func(s string) error {
@@ -33,11 +37,11 @@ var identFields = []identField{
 			}
 			return nil
 		})},
-	{"Sending domain", "the domain in MAIL FROM or From",
+	{"Sending domain", "the domain in MAIL FROM or From", "",
 		func(i *casefile.Identifiers) string { return i.Domain },
 		func(i *casefile.Identifiers, v string) { i.Domain = normalizeOr(v) },
 		optional(validDomain)},
-	{"Envelope sender", "the MAIL FROM address (Return-Path)",
+	{"Envelope sender", "the MAIL FROM address (Return-Path)", "",
 		func(i *casefile.Identifiers) string { return i.EnvelopeSender },
 		func(i *casefile.Identifiers, v string) { i.EnvelopeSender = strings.TrimSpace(v) },
 		optional(func(s string) error {
@@ -47,11 +51,11 @@ var identFields = []identField{
 			}
 			return validDomain(dom)
 		})},
-	{"HELO name", "the name your server greets with (EHLO)",
+	{"HELO name", "the name your server greets with (EHLO)", "the name the sending server greeted with (EHLO)",
 		func(i *casefile.Identifiers) string { return i.HELO },
 		func(i *casefile.Identifiers, v string) { i.HELO = normalizeOr(v) },
 		optional(validDomain)},
-	{"DKIM selectors", "the s= of your DKIM-Signature; separate with commas",
+	{"DKIM selectors", "the s= of your DKIM-Signature; separate with commas", "the s= of the message's DKIM-Signature; separate with commas",
 		func(i *casefile.Identifiers) string { return strings.Join(i.Selectors, ", ") },
 		func(i *casefile.Identifiers, v string) { i.Selectors = splitList(v) },
 		eachValid(func(s string) error {
@@ -60,7 +64,7 @@ var identFields = []identField{
 			}
 			return nil
 		})},
-	{"Recipient domains", "where the blocked mail was going; separate with commas",
+	{"Recipient domains", "where the blocked mail was going; separate with commas", "your domains the mail was addressed to; separate with commas",
 		func(i *casefile.Identifiers) string { return strings.Join(i.RecipientDomains, ", ") },
 		func(i *casefile.Identifiers, v string) {
 			var out []string
@@ -146,9 +150,13 @@ func (d *idents) restyle() {
 	}
 }
 
-// enter fills the fields from the case, as triage left it.
+// enter fills the fields from the case, as triage left it, with hints for the role.
 func (d *idents) enter() tea.Cmd {
 	for i, f := range identFields {
+		d.inputs[i].Placeholder = f.hint
+		if d.s.cas.Role == casefile.Customer && f.theirHint != "" {
+			d.inputs[i].Placeholder = f.theirHint
+		}
 		d.inputs[i].SetValue(f.get(&d.s.cas.Identifiers))
 		d.inputs[i].CursorEnd()
 		d.errs[i] = f.valid(d.inputs[i].Value())
@@ -234,7 +242,11 @@ func (d *idents) view() string {
 	st := d.s.c.Styles
 	w, _ := d.s.c.size()
 	var b strings.Builder
-	b.WriteString(st.Heading.Render("What the provider needs to find your mail") + "\n")
+	heading := "What the provider needs to find your mail"
+	if d.s.cas.Role == casefile.Customer {
+		heading = "What the provider needs to find the mail" // a sender's, filtered for you
+	}
+	b.WriteString(st.Heading.Render(heading) + "\n")
 	intro := "Filled in from what you pasted; correct or complete them. The checks run for these."
 	if len(d.s.cas.Timeline) == 0 {
 		intro = "Nothing was pasted, so nothing is filled in: give at least the sending IP or domain. The checks run for these."

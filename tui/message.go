@@ -42,9 +42,10 @@ type messageScreen struct {
 	redact bool
 	// wrapped is the width the viewport's text was wrapped for.
 	wrapped int
-	// confirmEarly is set after m on an escalation before the follow-up is due: a second
-	// m marks it sent all the same, any other key keeps waiting.
-	confirmEarly bool
+	// confirm is set after m on an escalation before the follow-up is due, or on a
+	// message already marked sent as it stands: a second m marks it sent all the same,
+	// any other key leaves the record as it is. It says what the person was asked.
+	confirm string
 }
 
 func newMessage(s *session) *messageScreen {
@@ -57,7 +58,7 @@ func newMessage(s *session) *messageScreen {
 func kindsFor(c *casefile.Case) []string {
 	var out []string
 	add := func(k string) {
-		if k != "" && !slices.Contains(out, k) && slices.Contains(casefile.MessageKinds(), k) {
+		if k != "" && !slices.Contains(out, k) && slices.Contains(c.MessageKinds(), k) {
 			out = append(out, k)
 		}
 	}
@@ -132,17 +133,23 @@ func (ms *messageScreen) layout(w int) {
 		return
 	}
 	ms.wrapped = w
-	ms.vp.SetContent(wrap(expandTabs(ms.msg.String()), w))
+	ms.vp.SetContent(wrapMessage(expandTabs(ms.msg.String()), w))
 }
 
 func (ms *messageScreen) editing() bool { return false }
 
 func (ms *messageScreen) help() []key.Binding {
 	k := ms.s.c.Keys
-	if ms.confirmEarly {
+	switch ms.confirm {
+	case confirmEarly:
 		return []key.Binding{
 			key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mark sent anyway")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep waiting")),
+		}
+	case confirmAgain:
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "record it sent a second time")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "keep the one record")),
 		}
 	}
 	done := k.Next
@@ -180,12 +187,33 @@ func (ms *messageScreen) early() (time.Time, bool) {
 	return f.Due, f.Wait > 0 && !due
 }
 
+// What a second m confirms.
+const (
+	confirmEarly = "early"
+	confirmAgain = "again"
+)
+
+// alreadySent finds the message shown among those marked sent: the same kind, addressee
+// and text. Marking it again would record one sending twice and restart the follow-up.
+func (ms *messageScreen) alreadySent() (casefile.Message, bool) {
+	for _, m := range slices.Backward(ms.s.cas.Messages) {
+		if !m.SentAt.IsZero() && m.Kind == ms.msg.Kind && m.To == ms.msg.To && m.Subject == ms.msg.Subject && m.Text == ms.msg.Text {
+			return m, true
+		}
+	}
+	return casefile.Message{}, false
+}
+
 func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 	k := ms.s.c.Keys
 	c := ms.s.cas
-	if ms.confirmEarly {
-		ms.confirmEarly = false
+	if ms.confirm != "" {
+		asked := ms.confirm
+		ms.confirm = ""
 		if !key.Matches(km, k.Sent) {
+			if asked == confirmAgain {
+				return flash("not marked sent again: the case keeps one record of this message")
+			}
 			return flash("not marked sent: the escalation waits until the follow-up is due")
 		}
 		return ms.markSent()
@@ -243,8 +271,12 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 			return savedFileMsg{path: abs, err: err}
 		})
 	case key.Matches(km, k.Sent):
+		if prev, ok := ms.alreadySent(); ok {
+			ms.confirm = confirmAgain
+			return flashError(fmt.Sprintf("already marked sent %s UTC: m again records it a second time", prev.SentAt.UTC().Format("2006-01-02 15:04")))
+		}
 		if due, ok := ms.early(); ok {
-			ms.confirmEarly = true
+			ms.confirm = confirmEarly
 			return flashError(fmt.Sprintf("follow-up due %s UTC: m again marks it sent anyway", due.UTC().Format("2006-01-02 15:04")))
 		}
 		return ms.markSent()

@@ -103,7 +103,7 @@ func TestEarlyEscalation(t *testing.T) {
 				}
 				d.golden(t, fmt.Sprintf("escalation-early-%d", sz.w))
 				d.keys("esc")
-				if sent() != 0 || ms.confirmEarly || d.m.cur != scrMessage {
+				if sent() != 0 || ms.confirm != "" || d.m.cur != scrMessage {
 					t.Fatal("another key did not cancel the question")
 				}
 				d.keys("m", "m")
@@ -116,6 +116,54 @@ func TestEarlyEscalation(t *testing.T) {
 				d.until("the mark saved", func() bool { return !d.m.saving && !d.m.dirty() })
 			})
 		}
+	}
+}
+
+// TestMarkSentTwice: m on a message already marked sent as it stands asks before
+// recording it a second time, and the footer says what m does now; another key keeps
+// the one record, m again records the second sending.
+func TestMarkSentTwice(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			st := testStore(t)
+			c := timelineCase(t, st, 3)
+			c.Messages, c.Status = nil, casefile.StatusOpen
+			if err := st.Save(c); err != nil {
+				t.Fatal(err)
+			}
+			opts, _ := testOptions(t, st)
+			opts.Case = c.ID
+			d := newDriver(t, opts, sz.w, sz.h)
+			d.waitText("Timeline")
+			d.keys("6")
+			d.waitText("kind ←/→")
+			d.keys("m")
+			d.waitText("marked sent at")
+			if n := len(d.m.cas.Messages); n != 1 {
+				t.Fatalf("the first m recorded %d messages", n)
+			}
+			d.keys("m")
+			d.waitText("already marked sent 2026-11-20 09:30 UTC")
+			if n := len(d.m.cas.Messages); n != 1 || !strings.Contains(d.screen(), "m record it sent a second time") {
+				t.Fatalf("the second m recorded the same message again (%d), or the footer does not say what m does now:\n%s", n, d.screen())
+			}
+			d.golden(t, fmt.Sprintf("message-sent-again-%d", sz.w))
+			d.keys("esc")
+			ms := d.m.screens[scrMessage].(*messageScreen)
+			if n := len(d.m.cas.Messages); n != 1 || ms.confirm != "" || d.m.cur != scrMessage {
+				t.Fatalf("another key did not cancel the question: %d messages", n)
+			}
+			// Another kind is another message: it is marked at once.
+			d.keys("right", "m")
+			if n := len(d.m.cas.Messages); n != 2 {
+				t.Fatalf("m on another kind recorded %d messages, want 2", n)
+			}
+			d.keys("left", "m", "m")
+			if n := len(d.m.cas.Messages); n != 3 {
+				t.Fatalf("m twice on a message already sent recorded %d messages, want 3", n)
+			}
+			d.until("the mark saved", func() bool { return !d.m.saving && !d.m.dirty() })
+		})
 	}
 }
 

@@ -300,8 +300,10 @@ func (o *overview) probed(msg probedMsg) tea.Cmd {
 	o.s.cas.RecordWatch(&msg.rep, o.s.opts.Now())
 	o.refresh()
 	var say []string
+	reached := false // a server answered: something was probed
 	for _, p := range msg.rep.Probes {
 		if p.Reply != "" {
+			reached = true
 			say = append(say, fmt.Sprintf("%s %s at %s: %s", p.MX, p.Outcome, strings.ToUpper(p.Stage), p.Reply))
 		} else {
 			say = append(say, p.Domain+": "+p.Problem)
@@ -314,5 +316,10 @@ func (o *overview) probed(msg probedMsg) tea.Cmd {
 	if len(say) == 0 {
 		say = []string{"nothing to probe"}
 	}
-	return tea.Batch(o.s.touch(), emit(saveMsg{}), flash(strings.Join(say, "; ")))
+	// Nothing probed (this machine does not hold the IP, no MX) is no success.
+	show := flashWarn
+	if reached || msg.rep.Lifted {
+		show = flash
+	}
+	return tea.Batch(o.s.touch(), emit(saveMsg{}), show(strings.Join(say, "; ")))
 }

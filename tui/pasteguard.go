@@ -6,6 +6,7 @@ import (
 	"os"
 	"unicode/utf8"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
 )
 
@@ -109,11 +110,35 @@ func (t ttyPasteGuard) Fd() uintptr                 { return t.f.Fd() }
 
 var _ term.File = ttyPasteGuard{}
 
-// guardedStdin is the terminal input through a pasteGuard, or nil when stdin is not a
-// terminal (the program then finds the terminal itself, as it always did).
-func guardedStdin() term.File {
-	if !term.IsTerminal(os.Stdin.Fd()) {
-		return nil
+// terminal is where a session reads keys and draws: stdin and stdout when they are the
+// terminal, the terminal itself (/dev/tty) for the one that is redirected, so that
+// `unblock open CASE > msg.txt` still draws on the screen and the file gets only what
+// is printed on quit. Keys always pass through a pasteGuard. done closes what was
+// opened; with no terminal at all, in and out are nil and the program's defaults hold.
+func terminal(stdout io.Writer) (in term.File, out io.Writer, done func()) {
+	done = func() {}
+	inTTY := term.IsTerminal(os.Stdin.Fd())
+	outFile, ok := stdout.(*os.File)
+	outTTY := ok && term.IsTerminal(outFile.Fd())
+	var tty *os.File
+	if !inTTY || !outTTY {
+		t, _, err := tea.OpenTTY()
+		if err != nil {
+			if inTTY {
+				return ttyPasteGuard{&pasteGuard{r: os.Stdin}, os.Stdin}, nil, done
+			}
+			return nil, nil, done
+		}
+		tty = t
+		done = func() { tty.Close() }
 	}
-	return ttyPasteGuard{&pasteGuard{r: os.Stdin}, os.Stdin}
+	inFile := os.Stdin
+	if !inTTY {
+		inFile = tty
+	}
+	out = stdout
+	if !outTTY {
+		out = tty
+	}
+	return ttyPasteGuard{&pasteGuard{r: inFile}, inFile}, out, done
 }

@@ -74,3 +74,34 @@ func TestOverviewProbeNow(t *testing.T) {
 		t.Error("DATA was sent")
 	}
 }
+
+// TestOverviewProbeNotHeld: o when this machine does not hold the case's IP probes
+// nothing, and the status line says so with a warning mark, not a tick.
+func TestOverviewProbeNotHeld(t *testing.T) {
+	st := testStore(t)
+	dns := dnstest.Start(t, "customer.example. 300 IN MX 10 mx1.customer.example.\nmx1.customer.example. 300 IN A 127.0.0.33\n")
+	c := &casefile.Case{Role: casefile.Sender, Provider: "proofpoint", Mode: triage.HardBlock, Title: "PDR block"}
+	c.Identifiers.IPs = []string{"192.0.2.225"} // TEST-NET: no interface here holds it
+	c.Identifiers.HELO = "mail.example.com"
+	c.Identifiers.EnvelopeSender = "bounces@example.com"
+	c.Add([]triage.Finding{{Mode: triage.HardBlock, Provider: "proofpoint", IP: "192.0.2.225", ReplyCode: 554,
+		Recipient: "ann@customer.example", RecipientDomain: "customer.example", At: fixedNow.Add(-time.Hour),
+		Text: "554 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.225"}}, fixedNow.Add(-time.Hour))
+	if err := st.Create(c, false); err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	opts.CheckEnv = func() (*checks.Env, error) {
+		r, err := resolver.New(resolver.Config{Servers: []string{dns.Addr}})
+		return &checks.Env{Resolver: r, SMTPPort: 1, Now: clock}, err
+	}
+	d := newDriver(t, opts, 120, 40)
+	d.waitText("Timeline")
+	d.keys("o")
+	d.waitText("not probed")
+	screen := d.screen()
+	if strings.Contains(screen, "✓ not probed") || !strings.Contains(screen, "! not probed") {
+		t.Errorf("a probe that did not run is shown as a success:\n%s", screen)
+	}
+}

@@ -65,10 +65,12 @@ type (
 	// saveMsg: save the case now, not only when the step is left (marking a message sent
 	// records something done outside the program).
 	saveMsg struct{}
-	// flashMsg: show a short confirmation (or a problem) in the status line.
+	// flashMsg: show a short confirmation, a warning (nothing done, nothing wrong) or
+	// a problem in the status line.
 	flashMsg struct {
 		text string
 		bad  bool
+		warn bool
 	}
 )
 
@@ -76,6 +78,7 @@ func emit(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
 
 func flash(text string) tea.Cmd      { return emit(flashMsg{text: text}) }
 func flashError(text string) tea.Cmd { return emit(flashMsg{text: text, bad: true}) }
+func flashWarn(text string) tea.Cmd  { return emit(flashMsg{text: text, warn: true}) }
 
 // newInput is a text field in the house style; the blinking cursor is off so frames are
 // stable (and tests' goldens too).

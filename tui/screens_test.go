@@ -64,6 +64,10 @@ func TestWizard(t *testing.T) {
 			if got := d.m.cas.IP(); got != "192.0.2.225" {
 				t.Errorf("IP %q, want the blocked 192.0.2.225", got)
 			}
+			// The paste field's placeholder fits the narrowest screen whole.
+			if !strings.Contains(trimLines(d.screen()), "or type a file path and press enter\n") {
+				t.Errorf("the paste field's placeholder is cut:\n%s", d.screen())
+			}
 			d.golden(t, name("2-triage"))
 			// Changing an answer: the mode cycles, and back.
 			read := d.m.cas.Mode

@@ -66,10 +66,7 @@ type (
 		groups     []triage.Group
 		notes      []string
 		classified bool
-		// missing is what was typed when it looked like a path but no file is there: if
-		// nothing in it reads as a failure either, the person mistyped a path.
-		missing string
-		err     error
+		err        error
 	}
 )
 
@@ -101,7 +98,7 @@ type triageScreen struct {
 
 func newTriage(s *session) *triageScreen {
 	t := &triageScreen{s: s}
-	t.input = newInput(s.c, "paste with your terminal (ctrl+shift+v, cmd+v), or type a file path and press enter")
+	t.input = newInput(s.c, "paste (ctrl+shift+v, cmd+v), or type a file path and press enter")
 	t.input.CharLimit = 4096
 	t.bar = progress.New(progress.WithWidth(40), progress.WithoutPercentage())
 	return t
@@ -303,7 +300,7 @@ func (t *triageScreen) done(msg triageDoneMsg) tea.Cmd {
 	}
 	t.findings, t.groups, t.notes = msg.findings, msg.groups, msg.notes
 	c := t.s.cas
-	t.added = c.AddFindings(msg.findings)
+	t.added = c.Add(msg.findings, t.s.opts.Now()).New
 	if !t.addOnly {
 		if g, ok := topGroup(msg.groups); ok {
 			if c.Provider == "" || len(c.Timeline) == t.added {
@@ -579,7 +576,12 @@ func (t *triageScreen) proposalView(w int) string {
 		if v == "" {
 			v = st.Muted.Render("—")
 		}
-		q := fmt.Sprintf("%-30s", fieldQuestions[i])
+		question := fieldQuestions[i]
+		if i == fCause && c.Mode == triage.Filtering {
+			// Filtered mail has no reply: its headers hold the filter's verdict.
+			question = "Why, according to the filter?"
+		}
+		q := fmt.Sprintf("%-30s", question)
 		if t.focus == 1 && t.field == i {
 			b.WriteString(truncate(st.Accent.Render("▸ ")+st.Selected.Render(q)+" ‹ "+v+" ›", w) + "\n")
 		} else {

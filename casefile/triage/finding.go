@@ -74,7 +74,7 @@ type Finding struct {
 	Advice           string `json:"advice,omitempty"`            // what to do or send
 	Stage            string `json:"stage,omitempty"`             // SMTP stage of the reply: connect, rcpt, data …
 	Action           string `json:"action,omitempty"`            // the DSN's Action field
-	QueueID          string `json:"queue_id,omitempty"`          // a filter's queue ID (Proofpoint ppops.net hop)
+	QueueID          string `json:"queue_id,omitempty"`          // the message's ID in the log (Postfix or Exim queue ID, SES or SendGrid message ID), or a filter's queue ID (Proofpoint ppops.net hop)
 	// Original identifies the message that failed (a bounce's returned copy, a delivered
 	// message's headers): identifiers only, never a failure.
 	Original *Original `json:"original,omitempty"`

@@ -47,6 +47,7 @@ type AuthCheck struct {
 	Method   string `json:"method"`
 	Result   string `json:"result"`
 	Domain   string `json:"domain,omitempty"`
+	Selector string `json:"selector,omitempty"` // DKIM: header.s
 }
 
 // Proofpoint is what Proofpoint's headers say about the message.
@@ -159,6 +160,14 @@ func deliveredFinding(d DeliveredMessage, h message.Header) Finding {
 		}
 	}
 	f.Original = originalOf(h)
+	f.Original.Auth = receiverAuth(d)
+	if to := f.Original.To; len(to) == 1 {
+		// The one addressee is the recipient whose filter judged it.
+		f.Recipient = to[0]
+		if _, d, ok := strings.Cut(to[0], "@"); ok {
+			f.RecipientDomain = d
+		}
+	}
 	if edge >= 0 {
 		f.Original.withHop(d.Hops[edge])
 		f.SendingIP, f.IP = d.Hops[edge].IP, d.Hops[edge].IP
@@ -314,6 +323,7 @@ func parseAuthResults(v string) []AuthCheck {
 		return nil
 	}
 	var out []AuthCheck
+	selectors := dkimSelectors(unfold(v))
 	for _, r := range results {
 		var c AuthCheck
 		switch r := r.(type) {
@@ -321,6 +331,9 @@ func parseAuthResults(v string) []AuthCheck {
 			c = AuthCheck{Method: "spf", Result: string(r.Value), Domain: r.From}
 		case *authres.DKIMResult:
 			c = AuthCheck{Method: "dkim", Result: string(r.Value), Domain: r.Domain}
+			if len(selectors) > 0 {
+				c.Selector, selectors = sanitize.Line(selectors[0]), selectors[1:]
+			}
 		case *authres.DMARCResult:
 			c = AuthCheck{Method: "dmarc", Result: string(r.Value), Domain: r.From}
 		case *authres.IPRevResult:
@@ -337,6 +350,41 @@ func parseAuthResults(v string) []AuthCheck {
 		c.Authserv = sanitize.Line(id)
 		c.Method, c.Result, c.Domain = sanitize.Line(c.Method), sanitize.Line(c.Result), sanitize.Line(c.Domain)
 		out = append(out, c)
+	}
+	return out
+}
+
+// receiverAuth are the Authentication-Results added by a host that received the message
+// (its authserv-id is a Received hop's "by"): what the receiver verified.
+func receiverAuth(d DeliveredMessage) []AuthCheck {
+	var out []AuthCheck
+	for _, a := range d.Auth {
+		if a.Method != "spf" && a.Method != "dkim" && a.Method != "dmarc" {
+			continue
+		}
+		if slices.ContainsFunc(d.Hops, func(h Hop) bool { return h.By != "" && strings.EqualFold(h.By, a.Authserv) }) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// dkimSelectors are the header.s of each dkim= result of an Authentication-Results value,
+// in order ("" where a result has none): the parser keeps header.d, not header.s.
+func dkimSelectors(v string) []string {
+	var out []string
+	for _, part := range strings.Split(v, ";") {
+		fields := strings.Fields(part)
+		if len(fields) == 0 || !strings.HasPrefix(strings.ToLower(fields[0]), "dkim=") {
+			continue
+		}
+		sel := ""
+		for _, f := range fields[1:] {
+			if k, val, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, "header.s") {
+				sel = val
+			}
+		}
+		out = append(out, sel)
 	}
 	return out
 }

@@ -52,7 +52,18 @@ type LogReader struct {
 	progErr       error
 	report        LogReport
 	tally         *maillog.Tally
-	replies       map[string]Finding // classification by reply text: logs repeat replies
+	replies       map[replyKey]Finding // classification by reply text: logs repeat replies
+	esps          map[string]espOf     // the ESP of each logging host
+}
+
+// replyKey is what a failure's classification depends on: the reply (with its stage, as
+// quoted) and the host that gave it. The same reply from the same host classifies the
+// same way, so it is classified once.
+type replyKey struct{ relay, relayIP, text string }
+
+type espOf struct {
+	esp ESP
+	ok  bool
 }
 
 // maxCachedReplies bounds the reply cache; logs repeat a few replies very often.
@@ -60,7 +71,7 @@ const maxCachedReplies = 4096
 
 // NewLogReader returns a reader with an empty report.
 func NewLogReader() *LogReader {
-	return &LogReader{tally: maillog.NewTally(), replies: map[string]Finding{}}
+	return &LogReader{tally: maillog.NewTally(), replies: map[replyKey]Finding{}, esps: map[string]espOf{}}
 }
 
 // Read reads one log, detecting its format (or as format, when not maillog.Unknown).
@@ -80,7 +91,10 @@ func (lr *LogReader) Read(r io.Reader, format maillog.Format, opt maillog.Option
 }
 
 // Add takes one event: counted in the tally, and classified when it is a failure.
-func (lr *LogReader) Add(e maillog.Event) error {
+func (lr *LogReader) Add(e maillog.Event) error { return lr.add(&e) }
+
+// add takes one event, as Add does, without copying it.
+func (lr *LogReader) add(e *maillog.Event) error {
 	lr.report.Events++
 	if lr.OnProgression != nil && lr.tally.OnDone == nil {
 		lr.tally.OnDone = func(p maillog.Progression) {
@@ -89,7 +103,7 @@ func (lr *LogReader) Add(e maillog.Event) error {
 			}
 		}
 	}
-	lr.tally.Add(e)
+	lr.tally.AddEvent(e)
 	if lr.progErr != nil {
 		return lr.progErr
 	}
@@ -146,15 +160,19 @@ func ReadLog(r io.Reader, opt maillog.Options) (LogReport, error) {
 }
 
 // finding classifies one failed delivery's reply and fills in what the log knows.
-func (lr *LogReader) finding(e maillog.Event) Finding {
-	text := replyInContext(e)
-	f, ok := lr.replies[text]
+func (lr *LogReader) finding(e *maillog.Event) Finding {
+	key := replyInContext(e)
+	f, ok := lr.replies[key]
 	if !ok {
+		text := key.text
+		if key.relay != "" {
+			text = "host " + key.relay + "[" + key.relayIP + "] said: " + key.text
+		}
 		f = ClassifyReply(text)
 		if len(lr.replies) >= maxCachedReplies {
 			clear(lr.replies)
 		}
-		lr.replies[text] = f
+		lr.replies[key] = f
 	}
 	// The cached value's slices are shared: capped, so that appending to them copies.
 	f.Notes = f.Notes[:len(f.Notes):len(f.Notes)]
@@ -169,6 +187,11 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 	}
 	f.Sender = e.Sender
 	f.MessageID = e.MessageID
+	if e.QueueID != "" {
+		// The message in the log's queue: a case counts distinct messages by it, apart
+		// from the attempts to deliver them.
+		f.QueueID = e.QueueID
+	}
 	if e.Relay != "" && e.Relay != "none" && !strings.Contains(e.Relay, "/") && !e.Inbound {
 		f.Receiver = e.Relay
 	}
@@ -192,7 +215,11 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 	case f.Mode == UnknownMode && e.Status == maillog.Bounced:
 		f.Mode = HardBlock
 	}
-	if e.Text != "" {
+	switch {
+	case e.Reply != "" && (e.Format == maillog.Postfix || e.Format == maillog.Exim):
+		// The server's reply itself; who gave it is the Receiver, and the stage is Stage.
+		f.Text = e.Reply
+	case e.Text != "":
 		f.Text = e.Text // as the log wrote it
 	}
 	if !e.Inbound {
@@ -207,39 +234,48 @@ func (lr *LogReader) finding(e maillog.Event) Finding {
 		f.Notes = append(f.Notes, "dropped by the ESP before sending (its suppression list or a policy), not refused by the receiver")
 	}
 	// Mail sent from an ESP's pool: reputation is the ESP's to take up.
-	if esp, ok := lr.esp(e); ok && (f.Cause == IPReputation || f.Cause == Blocklist || f.Cause == DomainReputation) {
-		f.Route = ESPRoute(esp)
-		f.Notes = append(f.Notes, "sent from "+esp.Product+"'s pool: its support takes the case to the receiver")
+	if f.Cause == IPReputation || f.Cause == Blocklist || f.Cause == DomainReputation {
+		if esp, ok := lr.esp(e); ok {
+			f.Route = ESPRoute(esp)
+			f.Notes = append(f.Notes, "sent from "+esp.Product+"'s pool: its support takes the case to the receiver")
+		}
 	}
 	return f
 }
 
-// replyInContext is the text to classify: the reply with the host that gave it, in the
-// quoting the classifier reads ("host X[IP] said: …"), since who answered is evidence too
-// (a pphosted.com host saying "user unknown" is Proofpoint's). Postfix writes that form
-// itself; for the other logs it is put together from the event.
-func replyInContext(e maillog.Event) string {
+// replyInContext is the key of the text to classify: the reply with the host that gave it,
+// in the quoting the classifier reads ("host X[IP] said: …"), since who answered is
+// evidence too (a pphosted.com host saying "user unknown" is Proofpoint's). Postfix writes
+// that form itself; for the other logs it is put together from the event.
+func replyInContext(e *maillog.Event) replyKey {
 	switch {
 	case e.Reply == "":
-		return e.Text
+		return replyKey{text: e.Text}
 	case e.Format == maillog.Postfix && strings.Contains(e.Text, " said: "):
-		return e.Text
+		return replyKey{text: e.Text}
 	case e.Relay != "" && e.Relay != "none" && !e.Inbound:
-		return "host " + e.Relay + "[" + e.RelayIP + "] said: " + e.Reply
+		return replyKey{relay: e.Relay, relayIP: e.RelayIP, text: e.Reply}
 	}
-	return e.Reply
+	return replyKey{text: e.Reply}
 }
 
 // esp names the email service provider an event was sent through, when the log is the
 // ESP's own (SES, SendGrid) or names an ESP host.
-func (lr *LogReader) esp(e maillog.Event) (ESP, bool) {
+func (lr *LogReader) esp(e *maillog.Event) (ESP, bool) {
 	switch e.Format {
 	case maillog.SendGrid:
 		return ESPForHost("sendgrid.net")
 	case maillog.SES:
 		return ESPForHost("amazonses.com")
 	}
-	return ESPForHost(e.Host)
+	known, ok := lr.esps[e.Host]
+	if !ok {
+		known.esp, known.ok = ESPForHost(e.Host)
+		if len(lr.esps) < 1024 {
+			lr.esps[e.Host] = known
+		}
+	}
+	return known.esp, known.ok
 }
 
 // stageOfEvent maps the stage words logs quote ("RCPT TO", "end of DATA") to the finding's.
@@ -274,22 +310,27 @@ func orUnknown(s string) string {
 // keeps one group per key, whatever the number of findings.
 type Grouper struct {
 	groups  []Group
-	index   map[string]int
+	index   map[groupKey]int
 	domains []map[string]bool
 }
+
+type groupKey struct{ provider, control, ip string }
 
 // maxGroupDomains bounds the recipient domains a group lists.
 const maxGroupDomains = 1000
 
 // Add counts one finding into its group.
-func (g *Grouper) Add(f Finding) {
+func (g *Grouper) Add(f Finding) { g.add(&f) }
+
+// add counts one finding, as Add does, without copying it.
+func (g *Grouper) add(f *Finding) {
 	if f.Mode == Delivered || f.Mode == AutoReply {
 		return
 	}
 	if g.index == nil {
-		g.index = map[string]int{}
+		g.index = map[groupKey]int{}
 	}
-	key := f.Provider + "\x00" + f.Control + "\x00" + f.IP
+	key := groupKey{f.Provider, f.Control, f.IP}
 	i, ok := g.index[key]
 	if !ok {
 		i = len(g.groups)
@@ -649,7 +690,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		h := heads[0]
 		for h.open {
 			for i := range h.batch {
-				if err := rd.logs.Add(h.batch[i]); err != nil {
+				if err := rd.logs.add(&h.batch[i]); err != nil {
 					return err
 				}
 			}
@@ -670,7 +711,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		if next == nil {
 			return nil
 		}
-		if err := rd.logs.Add(next.batch[0]); err != nil {
+		if err := rd.logs.add(&next.batch[0]); err != nil {
 			return err
 		}
 		next.batch = next.batch[1:]
@@ -749,7 +790,8 @@ func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}
 		size = 1 // each event as it comes
 	}
 	for _, in := range set {
-		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow}
+		// Delivered mail is counted, not classified: the log reader needs nothing else of it.
+		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow, Counting: true}
 		if in.yearNote == "" {
 			opt.Year = rd.opts.Year
 		}

@@ -40,12 +40,17 @@ func (ps *phraseSet) compile() {
 		}
 	}
 	nc := ps.nclass
-	// The trie, with -1 for missing edges.
-	delta := make([]int32, nc)
+	// The trie, with -1 for missing edges: at most one state per phrase byte, allocated
+	// once.
+	states := 1
+	for p := range ps.ids {
+		states += len(p)
+	}
+	delta := make([]int32, nc, states*nc)
 	for i := range delta {
 		delta[i] = -1
 	}
-	out := [][]int{nil}
+	out := make([][]int, 1, states)
 	for p, id := range ps.ids {
 		s := int32(0)
 		for i := 0; i < len(p); i++ {

@@ -8,18 +8,24 @@ import (
 	"io"
 	"net/mail"
 	"net/textproto"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode every charset bounces come in
 
+	"github.com/unblock-mail/unblock/casefile/triage/maillog"
 	"github.com/unblock-mail/unblock/sanitize"
 )
 
 // maxPart bounds one decoded part of a message: bounces are small; the attached original
 // may be large but only its headers matter.
 const maxPart = 4 << 20
+
+// maxPlain bounds the human-readable text kept of a bounce: its reports are at the top.
+const maxPlain = 256 << 10
 
 // hint is what the evidence around a reply says: the sending IP, the DSN's Status and
 // Action, the Remote-MTA.
@@ -30,6 +36,7 @@ type hint struct {
 	remote    string
 	recipient string
 	stage     string
+	senders   []string // the original's sender addresses: a reply naming one of them, and not the recipient, is about the sender
 }
 
 // classifyHint is classify with what a DSN or bounce knows besides the reply.
@@ -54,15 +61,18 @@ func classifyHint(text string, h hint) Finding {
 	if p.stage == "" {
 		p.stage = h.stage
 	}
+	p.aboutSender = namesOnly(p.focus, h.senders, h.recipient)
 	f := p.finding(h.sendingIP)
 	switch {
 	case h.action == "delayed" && f.Mode != Delivered:
 		// RFC 3464: the MTA keeps trying, whatever the last reply said.
 		f.Mode = Deferral
-	case f.Mode == HardBlock && h.action != "failed" && h.status.valid && h.status.class == 4 && (!p.status.valid || p.status.class == 4):
-		// The reporting MTA read the failure as transient (RFC 3463 class 4) and still
-		// retries it. With Action: failed it gave up: Postfix writes 4.0.0 for a 554
-		// banner, and the reply's own code decides (PROVIDERS.md, DSN).
+	case f.Mode == HardBlock && h.status.valid && h.status.class == 4 &&
+		(p.status.valid && p.status.class == 4 || !p.status.valid && h.action != "failed"):
+		// The failure is transient (RFC 3463 class 4): the reply's own enhanced code says
+		// so (a message that expired after retries, 4.4.7), or, without one, the reporting
+		// MTA still retries it. A bare 554 with Action: failed is a block however the DSN's
+		// Status reads: Postfix writes 4.0.0 for a 554 banner (PROVIDERS.md, DSN).
 		f.Mode = Deferral
 	case f.Mode != UnknownMode && !(f.Mode == Delivered && h.action == "failed"):
 	case h.action == "failed":
@@ -82,6 +92,47 @@ func classifyHint(text string, h hint) Finding {
 	return f
 }
 
+// namesOnly reports whether lowered reply text is about one of senders and not recipient:
+// a sender's address is what the reply's code stands before, as MTAs write the address a
+// verdict is about ("550 5.1.0 <ann@sender.example>: …"), and the recipient is not named.
+func namesOnly(lower string, senders []string, recipient string) bool {
+	if len(senders) == 0 || strings.IndexByte(lower, '@') < 0 {
+		return false
+	}
+	subject := false
+	for _, a := range addressesIn(lower) {
+		if a == recipient {
+			return false
+		}
+		if containsString(senders, a) {
+			subject = subject || afterCode(lower[:strings.Index(lower, a)])
+		}
+	}
+	return subject
+}
+
+// afterCode reports whether the text before an address ends with a reply or status code
+// (quotes and brackets aside).
+func afterCode(before string) bool {
+	before = strings.TrimRight(before, " <'\"([")
+	i := len(before)
+	for i > 0 && (isDigit(before[i-1]) || before[i-1] == '.') {
+		i--
+	}
+	tok := before[i:]
+	return isReplyCode(tok) || looksStatus(tok)
+}
+
+// senders lists the addresses that sent the original: the bounce's addressee, the
+// original's envelope sender and author.
+func (m *msgReader) senders() []string {
+	out := append([]string{m.orig.sender}, m.exclude...)
+	if o := m.orig.ids; o != nil {
+		out = append(out, o.ReturnPath, o.From)
+	}
+	return slices.DeleteFunc(out, func(a string) bool { return a == "" })
+}
+
 // original is what the bounced message's own headers say.
 type original struct {
 	sender    string
@@ -89,6 +140,7 @@ type original struct {
 	hosts     []string // envelope and DKIM domains, Received names: for ESP pools
 	hops      []Hop    // the original's Received chain, newest first
 	ids       *Original
+	reported  string // the recipient a provider's complaint report names (X-HmXmrOriginalRecipient)
 }
 
 // readMessage reads one message: a DSN or plain-text bounce, an ARF report, an
@@ -104,9 +156,14 @@ func (rd *Reader) readMessage(name string, data []byte, n int) error {
 	}
 	m := &msgReader{rd: rd, source: source}
 	m.walk(ent, 0)
-	if len(m.recipients) == 0 && m.arf == nil && strings.TrimSpace(m.plain.String()) == "" {
-		// A broken MIME structure (a boundary that never comes): read the raw body.
-		m.rawBody(data)
+	if len(m.recipients) == 0 && m.arf == nil {
+		if strings.TrimSpace(m.plain.String()) == "" {
+			// A broken MIME structure (a boundary that never comes): read the raw body.
+			m.rawBody(data)
+		} else {
+			// Delivery-status fields written into the text part (Amazon WorkMail).
+			m.inlineStatus([]byte(m.plain.String()))
+		}
 	}
 	top := ent.Header
 	m.date = parseDate(headerText(top, "Date"))
@@ -114,12 +171,19 @@ func (rd *Reader) readMessage(name string, data []byte, n int) error {
 	subject := headerText(top, "Subject")
 	m.subject = subject
 	m.exclude = addressesIn(strings.ToLower(headerText(top, "To")))
+	if a := addressOf(from); a != "" {
+		// Whoever sent the bounce, or forwarded it, is no failed recipient.
+		m.exclude = append(m.exclude, a)
+	}
 	m.failed = addressesIn(strings.ToLower(strings.Join(top.Values("X-Failed-Recipients"), ",")))
 	switch {
 	case m.arf != nil:
 		m.complaint()
 	case len(m.recipients) > 0:
 		m.dsnFindings()
+	case m.sesNotification():
+	case m.complaintReport(from, subject):
+		m.complaint()
 	case len(m.failed) > 0 || isBounce(from, subject, m.plain.String(), m.attached):
 		m.plainFindings()
 	case autoReply(top, subject):
@@ -202,8 +266,8 @@ func (m *msgReader) walk(e *message.Entity, depth int) {
 		if depth == 0 {
 			text = m.splitInlineOriginal(text)
 		}
-		if m.plain.Len() < 64<<10 {
-			m.plain.WriteString(text)
+		if room := maxPlain - m.plain.Len(); room > 0 {
+			m.plain.WriteString(text[:min(len(text), room)])
 			m.plain.WriteString("\n")
 		}
 	}
@@ -219,14 +283,20 @@ func (m *msgReader) rawBody(data []byte) {
 	if len(body) > maxPart {
 		body = body[:maxPart]
 	}
+	m.inlineStatus(body)
+	text := m.splitInlineOriginal(string(body))
+	m.plain.WriteString(text[:min(len(text), maxPlain)])
+}
+
+// inlineStatus reads delivery-status fields (RFC 3464) found at the start of a line in
+// text that is not a message/delivery-status part.
+func (m *msgReader) inlineStatus(text []byte) {
 	for _, k := range []string{"\nReporting-MTA:", "\nFinal-Recipient:"} {
-		if j := bytes.Index(body, []byte(k)); j >= 0 {
-			m.deliveryStatus(body[j+1:])
-			break
+		if j := bytes.Index(text, []byte(k)); j >= 0 {
+			m.deliveryStatus(text[j+1:])
+			return
 		}
 	}
-	text := m.splitInlineOriginal(string(body))
-	m.plain.WriteString(text)
 }
 
 // readBlock reads one header block of a delivery-status or feedback-report part.
@@ -316,6 +386,9 @@ func (m *msgReader) originalHeaders(body []byte) {
 	if m.orig.messageID == "" {
 		m.orig.messageID = sanitize.Line(strings.TrimSpace(headerText(h, "Message-Id")))
 	}
+	if m.orig.reported == "" {
+		m.orig.reported = addressOf(strings.ToLower(headerText(h, "X-HmXmrOriginalRecipient")))
+	}
 	if _, d, ok := strings.Cut(m.orig.sender, "@"); ok {
 		m.orig.hosts = append(m.orig.hosts, d)
 	}
@@ -365,7 +438,7 @@ func (o *original) hopBy(remote string) (Hop, bool) {
 // originalMarkers start the copy of the original message in plain-text bounces.
 var originalMarkers = []string{
 	"------ this is a copy of the message", "--- below this line is a copy", "----- original message -----",
-	"original message follows", "unsent message below", "message headers follow", "headers of the original message", "------ original message ------",
+	"original message follows", "message contents follow", "unsent message below", "message headers follow", "headers of the original message", "------ original message ------",
 	"----- the following is a copy", "-- the header and top 20 lines", "--- the header of the original message",
 	"------ the header of the original message", "content-type: message/rfc822", "content-type: text/rfc822-headers",
 }
@@ -401,11 +474,12 @@ func (m *msgReader) dsnFindings() {
 	if m.perMessage != nil {
 		reporting = fieldValue(m.perMessage.Get("Reporting-MTA"))
 	}
+	var later []Finding
 	for _, r := range m.recipients {
 		diag := unfold(fieldValue(r.Get("Diagnostic-Code")))
 		status, _ := scanStatus(strings.TrimSpace(r.Get("Status")), 0)
 		h := hint{sendingIP: cmpOr(m.rd.opts.IP, m.orig.clientOf(fieldValue(r.Get("Remote-MTA")))), status: status, action: strings.ToLower(strings.TrimSpace(r.Get("Action"))),
-			remote: strings.ToLower(fieldValue(r.Get("Remote-MTA")))}
+			remote: strings.ToLower(fieldValue(r.Get("Remote-MTA"))), senders: m.senders()}
 		if _, err := parseIPHost(h.remote); err == nil {
 			h.remote = ""
 		}
@@ -428,6 +502,15 @@ func (m *msgReader) dsnFindings() {
 		}
 		f.Recipient = sanitize.Line(rcpt)
 		m.finish(&f, r, reporting)
+		if f.Mode == Delivered {
+			later = append(later, f)
+			continue
+		}
+		m.rd.add(f)
+	}
+	// The failed recipients first, in report order; then those delivered, relayed or
+	// expanded (RFC 3464 2.3.3), which are no failure.
+	for _, f := range later {
 		m.rd.add(f)
 	}
 }
@@ -476,11 +559,13 @@ func (m *msgReader) finish(f *Finding, r textproto.MIMEHeader, reporting string)
 	if r != nil {
 		at = parseDate(r.Get("Last-Attempt-Date"))
 	}
-	if at.IsZero() && m.perMessage != nil {
-		at = parseDate(m.perMessage.Get("Arrival-Date"))
-	}
+	// Without the attempt's own time, the report's Date (written when the MTA gave up or
+	// warned) is nearer the failure than Arrival-Date, when the message first arrived.
 	if at.IsZero() {
 		at = m.date
+	}
+	if at.IsZero() && m.perMessage != nil {
+		at = parseDate(m.perMessage.Get("Arrival-Date"))
 	}
 	f.At = at
 	hosts := append([]string{reporting}, m.orig.hosts...)
@@ -501,25 +586,33 @@ func applyESP(f *Finding, hosts []string) {
 	}
 }
 
+// maxRecipients bounds the recipients a plain-text bounce is read for: the first ones are
+// the failed ones (report order); a bounce naming thousands is not read for each.
+const maxRecipients = 16
+
 // plainFindings reads a plain-text bounce: one finding per failed recipient it names.
 func (m *msgReader) plainFindings() {
 	body := m.plain.String()
-	rcpts := addressesIn(lowerASCII(body))
+	lower := lowerASCII(body)
+	senders := map[string]bool{m.orig.sender: true}
+	for _, a := range append(sendersIn(lower), m.exclude...) {
+		senders[a] = true
+	}
 	var keep []string
-	for _, a := range rcpts {
+	for _, a := range addressesIn(lower) {
 		local, _, _ := strings.Cut(a, "@")
-		if containsString(m.exclude, a) || a == m.orig.sender || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
+		if senders[a] || local == "postmaster" || local == "mailer-daemon" || local == "abuse" {
 			continue
 		}
 		keep = append(keep, a)
+		if len(keep) == maxRecipients {
+			break
+		}
 	}
 	if len(m.failed) > 0 {
-		keep = m.failed
+		keep = m.failed[:min(len(m.failed), maxRecipients)]
 	}
-	if len(keep) > 16 {
-		keep = keep[:16]
-	}
-	h := hint{sendingIP: m.rd.opts.IP, action: "failed"}
+	h := hint{sendingIP: m.rd.opts.IP, action: "failed", senders: m.senders()}
 	if delayNotice(m.subject + "\n" + body) {
 		h.action = "delayed"
 	}
@@ -533,7 +626,17 @@ func (m *msgReader) plainFindings() {
 		h.recipient = a
 		chunk := recipientChunk(body, a, keep)
 		f := classifyHint(chunk, h)
-		if weak(f) {
+		if weak(f) && f.ReplyCode >= 400 {
+			// The recipient's line holds a vague verdict ("Remote protocol error"): the
+			// session it ends (Sendmail's "While talking to …" block above) says more.
+			if above := sessionAbove(body, a, keep); above != "" {
+				if alt := classifyHint(above+"\n"+chunk, h); !weak(alt) {
+					f = alt
+				}
+			}
+		}
+		if weak(f) && f.ReplyCode < 400 && f.EnhancedCode == "" {
+			// The recipient's own lines hold no failed reply: the bounce's text says it elsewhere.
 			if alt := classifyHint(body, h); !weak(alt) {
 				f = alt
 			} else if m.nested != "" {
@@ -547,6 +650,50 @@ func (m *msgReader) plainFindings() {
 		m.finish(&f, nil, "")
 		m.rd.add(f)
 	}
+}
+
+// sendersIn lists the addresses a text names as senders ("MAIL FROM:<a>", "From: a",
+// "Return-Path: <a>" in a transcript or a quoted header), and the addressee of a bounce
+// forwarded inline (the "To:" under a mail system's "From:"): never a failed recipient.
+func sendersIn(lower string) []string {
+	var out []string
+	for i := 0; ; {
+		j := strings.Index(lower[i:], "\nfrom:")
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		line, _, _ := strings.Cut(lower[i:], "\n")
+		if !strings.Contains(line, "mailer-daemon") && !strings.Contains(line, "postmaster") && !strings.Contains(line, "mail delivery") {
+			continue
+		}
+		// The forwarded bounce's header block, to its blank line.
+		block := lower[i:min(len(lower), i+1024)]
+		if k := strings.Index(block, "\n\n"); k >= 0 {
+			block = block[:k]
+		}
+		for _, l := range strings.Split(block, "\n") {
+			if strings.HasPrefix(l, "to:") {
+				out = append(out, addressesIn(l)...)
+			}
+		}
+	}
+	for _, k := range []string{"from:", "return-path:", "sender:"} {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], k)
+			if j < 0 {
+				break
+			}
+			i += j + len(k)
+			rest := strings.TrimLeft(lower[i:min(len(lower), i+320)], " \t\n<\"")
+			if line, _, _ := strings.Cut(rest, "\n"); strings.IndexByte(line, '@') >= 0 {
+				if a := addressesIn(line); len(a) > 0 && strings.HasPrefix(rest, strings.SplitN(a[0], "@", 2)[0]) {
+					out = append(out, a[0])
+				}
+			}
+		}
+	}
+	return out
 }
 
 // delayWords say that the MTA keeps trying: a delay notice (RFC 3464's "delayed"), not
@@ -598,6 +745,29 @@ func recipientChunk(body, rcpt string, others []string) string {
 	if i < 0 {
 		return body
 	}
+	// A report that lists its recipients first and gives their replies further down
+	// (Exchange's "Diagnostic information for administrators") names each twice: the
+	// account is the one that holds a reply.
+	first := ""
+	for range 8 {
+		chunk := chunkAt(body, lower, i, rcpt, others)
+		if c, st, _ := replyCodes(lowerASCII(joinReply(chunk))); c >= 400 || (st.valid && st.class != 2) {
+			return chunk
+		}
+		if first == "" {
+			first = chunk
+		}
+		next := strings.Index(lower[i+len(rcpt):], rcpt)
+		if next < 0 {
+			break
+		}
+		i += len(rcpt) + next
+	}
+	return first
+}
+
+// chunkAt is the account of rcpt named at lower[i:].
+func chunkAt(body, lower string, i int, rcpt string, others []string) string {
 	// Start at the line naming the recipient.
 	if j := strings.LastIndexByte(lower[:i], '\n'); j >= 0 {
 		i = j + 1
@@ -605,21 +775,32 @@ func recipientChunk(body, rcpt string, others []string) string {
 		i = 0
 	}
 	end := len(body)
-	// The recipient's paragraph ends at the first blank line after its reply.
-	seen, lines := false, 0
+	// The recipient's paragraph ends at the first blank line after its reply. When the
+	// line naming the recipient holds its reply (Sendmail's "554 <a>... Host unknown"),
+	// the next line that neither is indented nor continues that reply starts another
+	// recipient's, host's or session's account.
+	seen, lines, ownCode := false, 0, ""
 	for j := i; j < len(body); {
 		k := strings.IndexByte(body[j:], '\n')
 		if k < 0 {
 			break
 		}
-		line := strings.TrimSpace(body[j : j+k])
+		raw := body[j : j+k]
+		line := strings.TrimSpace(raw)
 		lines++
 		if line == "" && seen || lines > 40 {
 			end = j
 			break
 		}
+		if ownCode != "" && raw[0] != ' ' && raw[0] != '\t' && !strings.HasPrefix(line, ownCode) {
+			end = j
+			break
+		}
 		if c, st, _ := replyCodes(lowerASCII(line)); c != 0 || st.valid {
 			seen = true
+			if lines == 1 && c != 0 {
+				ownCode = strconv.Itoa(c)
+			}
 		}
 		j += k + 1
 	}
@@ -644,6 +825,42 @@ func recipientChunk(body, rcpt string, others []string) string {
 	return chunk
 }
 
+// sessionAbove is the account of an SMTP session just above the line naming rcpt: the
+// lines up to a blank line, a heading or a line naming another recipient.
+func sessionAbove(body, rcpt string, others []string) string {
+	lower := lowerASCII(body)
+	i := strings.Index(lower, rcpt)
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndexByte(lower[:i], '\n')
+	if start < 0 {
+		return ""
+	}
+	top := start // the session's first line starts after top
+	for range 12 {
+		j := strings.LastIndexByte(lower[:top], '\n') // -1: the text's first line
+		line := strings.TrimSpace(lower[j+1 : top])
+		if line == "" || strings.HasPrefix(line, "---") || namesOther(line, rcpt, others) {
+			break
+		}
+		top = j
+		if j < 0 {
+			break
+		}
+	}
+	return body[top+1 : max(start, top+1)]
+}
+
+func namesOther(line, rcpt string, others []string) bool {
+	for _, a := range addressesIn(line) {
+		if a != rcpt && containsString(others, a) {
+			return true
+		}
+	}
+	return false
+}
+
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -656,6 +873,7 @@ func containsString(list []string, s string) bool {
 // addressesIn lists the distinct mail addresses in lowered text, in order.
 func addressesIn(lower string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for i := 0; i < len(lower); i++ {
 		if lower[i] != '@' {
 			continue
@@ -673,7 +891,8 @@ func addressesIn(lower string) []string {
 			continue
 		}
 		a := local + "@" + domain
-		if !containsString(out, a) {
+		if !seen[a] {
+			seen[a] = true
 			out = append(out, a)
 		}
 		i = e
@@ -714,6 +933,77 @@ func parseIPHost(s string) (string, error) {
 	return ip, nil
 }
 
+// complaintReport recognises a complaint report in a provider's own format rather than
+// ARF (Microsoft's JMRP "complaint about message from IP", a spam report): the reported
+// message attached, a subject that calls it a complaint and not a delivery failure, or
+// JMRP's mark on the attached copy. It is read as the ARF fields it states.
+func (m *msgReader) complaintReport(from, subject string) bool {
+	if !m.attached || strings.Contains(from, "mailer-daemon") {
+		return false
+	}
+	s := lowerASCII(subject)
+	said := m.orig.reported != ""
+	for _, w := range []string{"complaint", "abuse report", "spam report", "reported as spam", "marked as spam", "junk mail report", "feedback loop"} {
+		said = said || strings.Contains(s, w)
+	}
+	for _, w := range []string{"undeliver", "delivery", "returned", "failure", "failed", "rejected", "bounce", "delayed"} {
+		if strings.Contains(s, w) {
+			return false
+		}
+	}
+	if !said {
+		return false
+	}
+	h := textproto.MIMEHeader{"Feedback-Type": {"abuse"}}
+	if ip := blockedIP(s); ip != "" {
+		h.Set("Source-Ip", ip)
+	}
+	rcpts := []string{m.orig.reported}
+	if m.orig.reported == "" && m.orig.ids != nil {
+		rcpts = m.orig.ids.To
+	}
+	for _, r := range rcpts {
+		h.Add("Original-Rcpt-To", r)
+	}
+	h.Set("Reporting-Mta", from)
+	m.arf = h
+	return true
+}
+
+// sesNotification reads an Amazon SES notification mailed as a message's text (an SNS
+// email subscription) as the SES events it holds. It reports whether any was a failure.
+func (m *msgReader) sesNotification() bool {
+	text := m.plain.String()
+	i := strings.Index(text, `"notificationType"`)
+	if i < 0 {
+		return false
+	}
+	start, end := strings.LastIndexByte(text[:i], '{'), strings.LastIndexByte(text, '}')
+	if start < 0 || end < i {
+		return false
+	}
+	// Sendmail breaks lines longer than 990 characters with "!", a line break and a space;
+	// JSON has neither a bare "!" nor a line break inside a string, so they are its.
+	obj := strings.NewReplacer("!\n ", "", "!\n", "").Replace(text[start : end+1])
+	lr := NewLogReader()
+	if _, err := lr.Read(strings.NewReader(obj), maillog.JSON, maillog.Options{Name: m.source, SendingIP: m.rd.opts.IP}); err != nil {
+		return false
+	}
+	fs := lr.Report().Findings
+	for _, f := range fs {
+		f.Source = m.source
+		if f.At.IsZero() {
+			f.At = m.date
+		}
+		m.rd.add(f)
+	}
+	return len(fs) > 0
+}
+
+// maxReported bounds the complaints one report yields: a provider reports one recipient
+// or a few; thousands are not a report any more.
+const maxReported = 100
+
 // complaint reads an ARF feedback report.
 func (m *msgReader) complaint() {
 	h := m.arf
@@ -729,10 +1019,6 @@ func (m *msgReader) complaint() {
 			break
 		}
 	}
-	f.Recipient = sanitize.Line(addressOf(h.Get("Original-Rcpt-To")))
-	if _, d, ok := strings.Cut(f.Recipient, "@"); ok {
-		f.RecipientDomain = d
-	}
 	f.Text = sanitize.Line(unfold(m.plain.String()))
 	if len(f.Text) > 500 {
 		f.Text = f.Text[:500]
@@ -744,7 +1030,23 @@ func (m *msgReader) complaint() {
 	f.Sender = sanitize.Line(cmpOr(addressOf(h.Get("Original-Mail-From")), m.orig.sender))
 	f.MessageID = m.orig.messageID
 	f.SendingIP = m.rd.opts.IP
-	m.rd.add(f)
+	// RFC 5965 §3.2: Original-Rcpt-To appears once per recipient the report is about;
+	// each one is a complaint.
+	rcpts := h.Values("Original-Rcpt-To")
+	if len(rcpts) == 0 {
+		rcpts = []string{""}
+	}
+	if len(rcpts) > maxReported {
+		rcpts = rcpts[:maxReported]
+	}
+	for _, r := range rcpts {
+		g := f
+		g.Recipient = sanitize.Line(addressOf(r))
+		if _, d, ok := strings.Cut(g.Recipient, "@"); ok {
+			g.RecipientDomain = d
+		}
+		m.rd.add(g)
+	}
 }
 
 // isBounce tells a non-delivery report from other mail by its sender, subject and text.
@@ -792,7 +1094,13 @@ func autoReply(h message.Header, subject string) bool {
 		return true
 	}
 	s := strings.ToLower(subject)
-	for _, w := range []string{"auto:", "automatic reply", "autoreply", "auto-reply", "out of office", "out of the office", "vacation", "away from"} {
+	// "Auto reply", "Auto-Reply", "AutoReply", "Automatic reply", "auto_response" …
+	s = strings.NewReplacer("-", " ", "_", " ").Replace(s)
+	for _, w := range []string{"auto:", "automatic reply", "autoreply", "auto reply", "auto response", "autoresponse", "automatic response",
+		"out of office", "out of the office", "vacation", "away from", "abwesenheit", "absence",
+		// Outlook's prefix in other languages
+		"automatische antwort", "automatisch antwoord", "réponse automatique", "respuesta automática", "risposta automatica",
+		"resposta automática", "automatiskt svar", "automatisk svar", "odpowiedź automatyczna", "automaattinen vastaus"} {
 		if strings.Contains(s, w) {
 			return true
 		}

@@ -27,6 +27,9 @@ type Original struct {
 	GUID   string `json:"proofpoint_guid,omitempty"` // X-Proofpoint-GUID
 	Queue  string `json:"queue_id,omitempty"`        // the filter's queue ID
 	Detail string `json:"spam_details,omitempty"`    // X-Proofpoint-Spam-Details: the verdict's rule and scores
+	// Auth is what the receiver verified: its own Authentication-Results (spf, dkim,
+	// dmarc), for a message it accepted.
+	Auth []AuthCheck `json:"receiver_auth,omitempty"`
 }
 
 // DKIMSignature is the signing domain and selector of one DKIM-Signature header.

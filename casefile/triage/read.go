@@ -644,7 +644,7 @@ func (rd *Reader) add(f Finding) {
 
 // found takes one finding: into its group, and to OnFinding or the report.
 func (rd *Reader) found(f Finding) error {
-	rd.groups.Add(f)
+	rd.groups.add(&f)
 	if f.Mode != UnknownMode || f.Cause != UnknownCause {
 		rd.report.classified = true
 	}

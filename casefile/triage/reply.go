@@ -42,6 +42,7 @@ type parsedReply struct {
 	ip               string // the IP the reply is about
 	stage            string // SMTP stage: connect, helo, mail, rcpt, data; "" unknown
 	rcptDomain       string // the recipient's domain, when the evidence names it
+	aboutSender      bool   // the reply names the original's sender and not the recipient
 }
 
 // ClassifyReply reads one SMTP reply or diagnostic text — multi-line replies and replies
@@ -69,7 +70,15 @@ func (p *parsedReply) parse(text string) {
 	p.reply = p.joined[start:]
 	p.text = p.joined[quoteContext(p.lower, start):]
 	replyLower := p.lower[start:]
-	p.code, p.status, _ = replyCodes(replyLower)
+	var failAt int
+	p.code, p.status, failAt = replyCodes(replyLower)
+	if failAt > 0 {
+		// A session transcript: the words of the replies that succeeded (a STARTTLS
+		// offered, a recipient accepted) are not the failure's.
+		replyLower = replyLower[failAt:]
+		p.reply = p.reply[failAt:]
+		p.text = p.joined[start+failAt:]
+	}
 	p.focus = replyLower
 	p.seen = make([]uint64, (phrases.size()+63)/64)
 	phrases.scan(p.focus, p.seen)
@@ -508,42 +517,44 @@ func hostInText(lower string) string {
 	return ""
 }
 
-// replyCodes finds the reply code and the enhanced status code in a reply.
-// The third result is where the reply proper starts: at its first code, else 0.
+// replyCodes finds the reply code and the enhanced status code in a reply. In a session
+// transcript the replies that succeeded (2xx, 3xx) come before the one that failed: the
+// first failure's code is the reply's, else the first code there is. The third result is
+// where that failure starts when replies that succeeded come before it, else 0.
 func replyCodes(s string) (int, EnhancedStatus, int) {
-	code := 0
-	codeEnd, at := -1, -1
+	code, codeEnd, failAt := 0, -1, 0
 	for i := 0; i+3 <= len(s); i++ {
-		if !isReplyCode(s[i : i+3]) {
+		if !replyCodeAt(s, i) {
 			continue
 		}
-		if i > 0 && !codeBoundaryBefore(s[i-1]) {
-			continue
-		}
-		if i+3 < len(s) && s[i+3] != ' ' && s[i+3] != '-' {
-			continue
-		}
-		if i+3 < len(s) && s[i+3] == '-' && (i+4 >= len(s) || !isDigit(s[i+4])) {
-			// "550-" must continue with a status code or be a multi-line reply.
-			if i+4 < len(s) && s[i+4] != ' ' {
+		if codeEnd >= 0 && s[i] >= '4' {
+			if !transcriptReply(s, i) {
+				// "… 250 2.6.0 Queued, 46845 bytes in 0.23 s, 554 KB/sec": a number, not a reply.
 				continue
 			}
+			failAt = i
 		}
-		code, _ = strconv.Atoi(s[i : i+3])
-		codeEnd, at = i+3, i
-		break
+		if codeEnd < 0 || s[i] >= '4' {
+			code, _ = strconv.Atoi(s[i : i+3])
+			codeEnd = i + 3
+		}
+		if code >= 400 {
+			break
+		}
 	}
-	// The status right after the reply code is the reply's own; otherwise the first.
+	// The status right after the reply code is the reply's own; otherwise the first
+	// failure's status, else the first.
 	if codeEnd >= 0 {
 		j := codeEnd
 		for j < len(s) && (s[j] == ' ' || s[j] == '-') {
 			j++
 		}
 		if st, _ := scanStatus(s, j); st.valid {
-			return code, st, at
+			return code, st, failAt
 		}
 	}
-	for i := 0; i < len(s); i++ {
+	var first EnhancedStatus
+	for i := failAt; i < len(s); i++ {
 		c := s[i]
 		if c != '2' && c != '4' && c != '5' {
 			continue
@@ -552,13 +563,46 @@ func replyCodes(s string) (int, EnhancedStatus, int) {
 			continue
 		}
 		if st, _ := scanStatus(s, i); st.valid {
-			if at < 0 || i < at {
-				at = i
+			if st.class != 2 {
+				return code, st, failAt
 			}
-			return code, st, at
+			if !first.valid {
+				first = st
+			}
 		}
 	}
-	return code, EnhancedStatus{}, max(at, 0)
+	return code, first, failAt
+}
+
+// transcriptReply reports whether the failure code at s[i], after replies that succeeded,
+// is a reply of the session: the server's side of a transcript ("<<< 550", "Out: 451"), a
+// quoted reply ("said: 550"), or a code with its enhanced status ("451 4.3.0").
+func transcriptReply(s string, i int) bool {
+	before := strings.TrimRight(s[:i], " ")
+	for _, m := range []string{"<<<", "out:", "said:", "reply:", "response:"} {
+		if strings.HasSuffix(before, m) {
+			return true
+		}
+	}
+	j := i + 3
+	for j < len(s) && (s[j] == ' ' || s[j] == '-') {
+		j++
+	}
+	st, _ := scanStatus(s, j)
+	return st.valid
+}
+
+// replyCodeAt reports whether an SMTP reply code starts at s[i]: three digits on a word
+// boundary, followed by a space, the end, or the hyphen of a multi-line reply.
+func replyCodeAt(s string, i int) bool {
+	if !isReplyCode(s[i:i+3]) || (i > 0 && !codeBoundaryBefore(s[i-1])) {
+		return false
+	}
+	if i+3 < len(s) && s[i+3] != ' ' && s[i+3] != '-' {
+		return false
+	}
+	// "550-" must continue with a status code or be a multi-line reply.
+	return !(i+3 < len(s) && s[i+3] == '-' && (i+4 >= len(s) || !isDigit(s[i+4])) && i+4 < len(s) && s[i+4] != ' ')
 }
 
 func codeBoundaryBefore(c byte) bool {

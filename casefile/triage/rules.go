@@ -299,7 +299,9 @@ func (r *Rule) match(p *parsedReply) bool {
 			return false
 		}
 	}
-	if len(r.Stages) > 0 && !slices.Contains(r.Stages, p.stage) {
+	// A reply that names the sender's address, not the recipient's, is about the envelope
+	// sender whatever stage it came at (Exim quotes some after end of data).
+	if len(r.Stages) > 0 && !slices.Contains(r.Stages, p.stage) && !(p.aboutSender && slices.Contains(r.Stages, "mail")) {
 		return false
 	}
 	if len(r.Recipients) > 0 && (p.rcptDomain == "" || !hasSuffix(p.rcptDomain, r.Recipients)) {

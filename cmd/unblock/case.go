@@ -271,6 +271,7 @@ type listRow struct {
 	Readiness   string `json:"readiness"`
 	LastFailure string `json:"last_failure,omitempty"`
 	FollowUpDue bool   `json:"follow_up_due,omitempty"`
+	FollowUpAt  string `json:"follow_up_at,omitempty"` // when the follow-up falls due
 	Path        string `json:"path"`
 }
 
@@ -296,6 +297,9 @@ func listCmd(a *app) *cobra.Command {
 					r.LastFailure = c.LastFailure.Format(time.RFC3339)
 				}
 				r.FollowUpDue = c.FollowUpDue(t)
+				if !c.FollowUpAt.IsZero() {
+					r.FollowUpAt = c.FollowUpAt.Format(time.RFC3339)
+				}
 				rows = append(rows, r)
 			}
 			if asJSON {
@@ -305,14 +309,17 @@ func listCmd(a *app) *cobra.Command {
 			} else if len(rows) > 0 {
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tTITLE\tPROVIDER\tIP\tSTATUS\tREADINESS\tLAST FAILURE\tFOLLOW-UP")
-				for _, r := range rows {
+				for i, r := range rows {
 					who := r.IP
 					if who == "" {
 						who = r.Domain
 					}
 					due := ""
-					if r.FollowUpDue {
+					switch c := cases[i]; {
+					case r.FollowUpDue:
 						due = "due"
+					case !c.FollowUpAt.IsZero():
+						due = "due " + c.FollowUpAt.Format("2006-01-02") // waiting: when it falls due
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, dash(r.Title), r.Provider, dash(who),
 						r.Status, r.Readiness, dash(r.LastFailure), dash(due))
@@ -435,6 +442,9 @@ func showCase(w io.Writer, c *casefile.Case) {
 		line("Latest seen", seen.Last.Format(stamp))
 	}
 	line("Latest reply", seen.LastEvent.Reply)
+	for _, l := range timelineLines(c) {
+		line(l[0], l[1])
+	}
 	line("Volume", c.Scope.Volume)
 	line("Impact", c.Scope.Impact)
 	line("Mail kind", strings.Join(c.Scope.MailKind, ", "))
@@ -474,8 +484,64 @@ func showCase(w io.Writer, c *casefile.Case) {
 	}
 	if f, due := c.FollowUpDue(now()); due {
 		line("Follow-up", fmt.Sprintf("due since %s (%s sent %s, no answer)", f.Due.Format(stamp), f.Message.Kind, f.Message.SentAt.Format(stamp)))
+	} else if !f.Due.IsZero() {
+		line("Follow-up", fmt.Sprintf("due %s (%s sent %s)", f.Due.Format(stamp), f.Message.Kind, f.Message.SentAt.Format(stamp)))
 	}
 	tw.Flush()
+}
+
+// timelineLines are the timeline's other events, by kind: how many, and the latest.
+func timelineLines(c *casefile.Case) [][2]string {
+	kinds := []struct {
+		kind  casefile.EventKind
+		label string
+	}{{casefile.KindDelivery, "Deliveries"}, {casefile.KindProbe, "Probes"}, {casefile.KindState, "State changes"}, {casefile.KindReport, "Report events"}}
+	var out [][2]string
+	for _, k := range kinds {
+		n := 0
+		var latest casefile.Event
+		for _, e := range c.Timeline {
+			if e.Kind != k.kind {
+				continue
+			}
+			n++
+			if n == 1 || !e.LastSeen().Before(latest.LastSeen()) {
+				latest = e
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		v := strconv.Itoa(n)
+		var what []string
+		switch k.kind {
+		case casefile.KindProbe:
+			what = []string{latest.MX, latest.Stage, latest.Reply}
+		case casefile.KindState:
+			change := latest.From + " → " + latest.To
+			if latest.From == "" {
+				change = latest.To
+			}
+			what = []string{latest.What, change}
+		case casefile.KindDelivery:
+			what = []string{latest.RecipientDomain}
+		case casefile.KindReport:
+			what = []string{latest.Source}
+		}
+		what = slices.DeleteFunc(what, func(s string) bool { return strings.TrimSpace(s) == "" })
+		if at := latest.LastSeen(); !at.IsZero() || len(what) > 0 {
+			v += " (latest"
+			if !at.IsZero() {
+				v += " " + at.Format(stamp)
+			}
+			if len(what) > 0 {
+				v += ": " + sanitize.Line(strings.Join(what, " "))
+			}
+			v += ")"
+		}
+		out = append(out, [2]string{k.label, v})
+	}
+	return out
 }
 
 func setCmd(a *app) *cobra.Command {
@@ -680,7 +746,9 @@ form, the subject, the identifiers, a short narrative and one question. Printing
 preview and changes nothing; --mark-sent records that you sent it, which starts the
 wait for an answer. An escalation before the desk's response time has passed is
 refused (exit 1, saying when the follow-up is due); --force writes it anyway.
-Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + ".",
+Kinds: ` + strings.Join(casefile.MessageKinds(), ", ") + `.
+A customer admin's case (role customer) writes only ` + strings.Join(casefile.KindsFor(casefile.Customer), ", ") + `:
+the others are in the sender's voice.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind != "" && !slices.Contains(casefile.MessageKinds(), kind) {

@@ -74,6 +74,16 @@ func (s *tmuxSession) paste(path string) {
 }
 
 // wait waits until the pane shows what.
+// waitFor reports whether what appears on the screen within d.
+func (s *tmuxSession) waitFor(what string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(s.capture(), what) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *tmuxSession) wait(what string) string {
 	s.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -101,19 +111,26 @@ func (s *tmuxSession) waitExit() {
 	}
 }
 
+// e2eBinary builds the command into a fresh directory for a test in tmux, which it needs.
+func e2eBinary(t *testing.T) (dir, bin string) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
+	}
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "unblock")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin
+}
+
 // TestEndToEnd drives the built binary in tmux: a new case from a pasted Proofpoint
 // bounce, the live checks against a loopback DNS server, the evidence ticked, the
 // message copied through OSC 52 into tmux's buffer; then `unblock open` on the case, a
 // new failure pasted and the update written.
 func TestEndToEnd(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "unblock")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := e2eBinary(t)
 	dns := dnstest.Start(t, e2eZone)
 	cases := filepath.Join(dir, "cases")
 	bounce, err := filepath.Abs("../../tui/testdata/proofpoint-bounce.eml")
@@ -157,7 +174,7 @@ func TestEndToEnd(t *testing.T) {
 	// The checks run against the loopback server.
 	s.wait("Proving your side")
 	screen = s.wait("done:")
-	if !strings.Contains(screen, "spf        ✓ pass") {
+	if !strings.Contains(screen, "spf         ✓ pass") {
 		t.Errorf("SPF does not pass against the fixture zone:\n%s", screen)
 	}
 
@@ -209,8 +226,17 @@ func TestEndToEnd(t *testing.T) {
 	s.wait("Since then: 1 new failure")
 	s.keys("u")
 	s.wait("Since then:")
-	s.keys("c")
-	s.wait("copied")
+	// u runs the checks again before the update is final; c copies once they are done
+	// (on a loaded machine that can take a while), so press it until it is taken.
+	for i := 0; ; i++ {
+		s.keys("c")
+		if s.waitFor("copied", 3*time.Second) {
+			break
+		}
+		if i == 5 {
+			s.wait("copied")
+		}
+	}
 	update := s.run("show-buffer")
 	if !strings.Contains(update, "1 new failure") || update == buf {
 		t.Errorf("the update in tmux's buffer does not count the new failure:\n%s", update)
@@ -238,5 +264,67 @@ func TestEndToEnd(t *testing.T) {
 	// what was marked sent, the request and then the update.
 	if len(c.Messages) != 2 || c.Messages[0].Kind != "ipcheck-request" || c.Messages[1].Kind != "update" || c.Messages[1].SentAt.IsZero() {
 		t.Errorf("messages on disk: %+v, want the ipcheck-request and the update, both marked sent", c.Messages)
+	}
+}
+
+// TestOpenRedirected opens a case with stdout redirected to a file, on the clock
+// UNBLOCK_NOW sets, as `UNBLOCK_NOW=… unblock open CASE > msg.txt` does: the screen is
+// still drawn on the terminal, the session agrees with the command line that the
+// follow-up is due (no "too early" for the escalation), and the file gets the printed
+// message alone, without the terminal's escape sequences.
+func TestOpenRedirected(t *testing.T) {
+	dir, bin := e2eBinary(t)
+	dns := dnstest.Start(t, e2eZone)
+	cases := filepath.Join(dir, "cases")
+	cli := func(at string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "UNBLOCK_DIR="+cases, "UNBLOCK_NOW="+at, "NO_COLOR=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("unblock %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	const sent, later = "2026-11-20T09:00:00Z", "2026-11-25T09:00:00Z"
+	id := strings.Fields(cli(sent, "new", "--ip", "192.0.2.225", "--domain", "example.com", "--recipient-domain", "example.org"))[0]
+	if id != "2026-11-20-proofpoint-192-0-2-225" {
+		t.Fatalf("the case id %q is not dated by UNBLOCK_NOW", id)
+	}
+	cli(sent, "add", id, "../../tui/testdata/proofpoint-bounce.eml")
+	cli(sent, "message", id, "--mark-sent")
+	if list := cli(later, "list"); !strings.Contains(list, " due") {
+		t.Fatalf("the command line does not see the follow-up due:\n%s", list)
+	}
+
+	s := &tmuxSession{t: t, sock: filepath.Join(dir, "tmux.sock")}
+	out := filepath.Join(dir, "msg.txt")
+	shell := fmt.Sprintf("UNBLOCK_DIR=%s UNBLOCK_NOW=%s TZ=UTC NO_COLOR= %s open %s --resolver %s --timeout 5s > %s",
+		cases, later, bin, id, dns.Addr, out)
+	s.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", shell)
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
+	s.run("set-option", "-g", "remain-on-exit", "on")
+	s.wait("Follow-up due since 2026-11")
+	s.keys("e")
+	screen := s.wait("c copy")
+	if strings.Contains(screen, "Too early") {
+		t.Errorf("the session escalates too early on UNBLOCK_NOW's clock:\n%s", screen)
+	}
+	s.keys("P")
+	s.wait("printed when you quit")
+	// The checks the overview ran are unsaved: quitting asks, n quits without them.
+	s.keys("q")
+	s.wait("quit without saving")
+	s.keys("n")
+	s.waitExit()
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(string(got), '\x1b') {
+		t.Errorf("the redirected output holds escape sequences:\n%q", got)
+	}
+	if !strings.HasPrefix(string(got), "To: ") || !strings.Contains(string(got), "Subject:") {
+		t.Errorf("the redirected output is not the message alone:\n%s", got)
 	}
 }

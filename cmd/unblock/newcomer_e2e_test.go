@@ -19,14 +19,7 @@ import (
 // a check skipped with --skip and one with space; the details pane scrolled; ? opened.
 // Nothing is created that the person did not ask for.
 func TestNewcomerJourney(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the end-to-end test (CI installs it): ", err)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "unblock")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := e2eBinary(t)
 	dns := dnstest.Start(t, e2eZone)
 	cases := filepath.Join(dir, "cases")
 	bounce, err := filepath.Abs("../../tui/testdata/proofpoint-bounce.eml")

@@ -86,14 +86,6 @@ func (tf *triageFlags) options() (triage.Options, error) {
 }
 
 // readInputs triages every argument (a file, a folder, or "-" for standard input).
-func (a *app) readInputs(ctx context.Context, args []string, opts triage.Options) (*triage.Report, error) {
-	rd := triage.NewReader(opts)
-	if err := rd.ReadInputs(ctx, args, a.stdin); err != nil {
-		return nil, inputError(err)
-	}
-	return rd.Report(), nil
-}
-
 // inputError makes a read error exit status 2 with its one-line reason.
 func inputError(err error) error {
 	var ie *triage.InputError
@@ -213,10 +205,10 @@ func isBrokenPipe(err error) bool {
 
 // jsonLines writes each finding on a line of its own, with its full route.
 func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*triage.Report) error) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	sink := func(f triage.Finding) error {
-		if err := enc.Encode(f); err != nil {
+		line = append(appendFinding(line[:0], &f), '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		if follow {
@@ -233,17 +225,19 @@ func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*
 func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.Finding) error, func(*triage.Report) error) {
 	w.WriteString("{\n  \"findings\": [")
 	n := 0
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // addresses and Message-IDs stay readable
+	var line []byte
 	sink := func(f triage.Finding) error {
 		f.Route = triage.Route{Kind: f.Route.Kind}
 		f.Meaning, f.Advice = "", "" // said once, in the group
+		line = line[:0]
 		if n > 0 {
-			w.WriteByte(',')
+			line = append(line, ',')
 		}
 		n++
-		w.WriteString("\n    ")
-		return enc.Encode(f) // its line end ends the line
+		line = append(line, "\n    "...)
+		line = append(appendFinding(line, &f), '\n') // its line end ends the line
+		_, err := w.Write(line)
+		return err
 	}
 	finish := func(rep *triage.Report) error {
 		if n > 0 {
@@ -351,24 +345,35 @@ reports" reads them) are kept as a summary for the case's IPs and domain instead
 			if err != nil || kept && len(args) == 1 {
 				return err
 			}
-			rep, err := a.readInputs(cmd.Context(), args[1:], opts)
-			if err != nil {
-				return err
-			}
-			if !rep.Classified() {
-				fmt.Fprintln(a.stderr, "unblock: nothing in the input could be classified; the case is unchanged")
-				return foundProblems
-			}
+			// The input streams into the case's recorder, which counts repeated failures as
+			// they come: a log of any size makes a case of a few events a day, in
+			// constant memory. The case stays locked while it is read.
 			var added casefile.Added
+			read := 0
 			c, err := a.edit(s, args[0], func(c *casefile.Case) error {
-				added = c.Add(rep.Findings, now()) // UNBLOCK_NOW fixes when they entered the case, as it fixes when a message was sent
+				rec := c.Record(now()) // UNBLOCK_NOW fixes when they entered the case, as it fixes when a message was sent
+				opts.OnFinding = func(f triage.Finding) error {
+					read++
+					rec.Add(f)
+					return nil
+				}
+				opts.OnProgression = func(maillog.Progression) error { return nil }
+				rd := triage.NewReader(opts)
+				if err := rd.ReadInputs(cmd.Context(), args[1:], a.stdin); err != nil {
+					return inputError(err)
+				}
+				if !rd.Report().Classified() {
+					fmt.Fprintln(a.stderr, "unblock: nothing in the input could be classified; the case is unchanged")
+					return foundProblems
+				}
+				added = rec.Close()
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: added %d of %d findings (%d already in the timeline)\n",
-				sanitize.Line(c.ID), added.New, len(rep.Findings), added.Repeated)
+				sanitize.Line(c.ID), added.New, read, added.Repeated)
 			for _, l := range added.Left {
 				what := l.Provider
 				if l.Control != "" {
@@ -667,8 +672,7 @@ type progressionSink struct {
 	n     int // spooled
 	file  *os.File
 	w     *bufio.Writer
-	enc   *json.Encoder
-	buf   bytes.Buffer
+	buf   []byte
 }
 
 func (s *progressionSink) add(p maillog.Progression) error {
@@ -689,20 +693,15 @@ func (s *progressionSink) add(p maillog.Progression) error {
 		}
 		os.Remove(f.Name()) // gone when closed, whatever happens
 		s.file, s.w = f, bufio.NewWriterSize(f, 64<<10)
-		s.enc = json.NewEncoder(&s.buf)
-		s.enc.SetEscapeHTML(false)
-		s.enc.SetIndent("    ", "  ")
 	}
-	s.buf.Reset()
-	if err := s.enc.Encode(p); err != nil {
-		return err
-	}
+	s.buf = s.buf[:0]
 	if s.n > 0 {
-		s.w.WriteByte(',')
+		s.buf = append(s.buf, ',')
 	}
 	s.n++
-	s.w.WriteString("\n    ")
-	_, err := s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+	s.buf = append(s.buf, "\n    "...)
+	s.buf = appendProgression(s.buf, &p)
+	_, err := s.w.Write(s.buf)
 	return err
 }
 

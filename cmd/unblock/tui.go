@@ -52,6 +52,9 @@ func runSession(a *app, cmd *cobra.Command, f *sessionFlags, ref string) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
+	// The command line's clock: UNBLOCK_NOW fixes ids, created and sent times and what
+	// is due, so the screens and the commands agree on the same case.
+	st.Now = now
 	if ref != "" {
 		// A case that is not there is a usage error, said before the screen opens.
 		if _, err := st.Find(ref); err != nil {
@@ -64,6 +67,7 @@ func runSession(a *app, cmd *cobra.Command, f *sessionFlags, ref string) error {
 		Resolvers: servers,
 		Timeout:   f.timeout,
 		Skip:      skip,
+		Now:       now,
 		// Most terminals are dark; the terminal's answer to the background query
 		// corrects this within the first frames.
 		Dark: true,

@@ -92,17 +92,30 @@ func main() {
 		fatal(err)
 	}
 	var sis map[string]reading
+	var sisTime time.Duration
 	if *useSisimai {
 		all := append(append([]item{}, sets["sisimai"]...), sets["own"]...)
-		if sis, err = runSisimai(*root, all); err != nil {
+		start := time.Now()
+		sis, err = runSisimai(*root, all)
+		sisTime = time.Since(start)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "sisimai not run:", err)
 			sis = nil
 		}
 	}
-	for _, set := range []string{"sisimai", "own"} {
-		score(set, sets[set], sis, *verbose)
+	disputed, err := readDisputed(filepath.Join(own, "disputed.tsv"))
+	if err != nil {
+		fatal(err)
 	}
-	lineEnds(corpus, *verbose)
+	for _, set := range []string{"sisimai", "own"} {
+		score(set, sets[set], sis, disputed, *verbose)
+	}
+	fmt.Printf("time reading both sets: unblock %v", oursTime.Round(time.Millisecond))
+	if sis != nil {
+		fmt.Printf(", sisimai %v (one perl process, start included)", sisTime.Round(time.Millisecond))
+	}
+	fmt.Println()
+	lineEnds(corpus, own, *verbose)
 }
 
 func fatal(err error) {
@@ -165,6 +178,7 @@ func sisimaiMode(reason, status, code, hard string) triage.Mode {
 }
 
 // ownItems reads labels.tsv: id, kind, mode, causes (a|b), provider, input, source, note.
+// A message input may name its finding: "name.eml#2".
 func ownItems(dir string) ([]item, error) {
 	rows, err := readTSV(filepath.Join(dir, "labels.tsv"))
 	if err != nil {
@@ -189,7 +203,14 @@ func ownItems(dir string) ([]item, error) {
 		case "reply":
 			it.reply = strings.ReplaceAll(r[5], `\n`, "\n")
 		case "message":
-			it.file = filepath.Join(dir, "messages", r[5])
+			// "name.eml#2" is the message's second finding (per recipient, in report order).
+			name, nth, _ := strings.Cut(r[5], "#")
+			it.file = filepath.Join(dir, "messages", name)
+			if nth != "" {
+				if _, err := fmt.Sscan(nth, &it.recipient); err != nil || it.recipient < 1 {
+					return nil, fmt.Errorf("labels.tsv:%d: finding %q", n+1, nth)
+				}
+			}
 		default:
 			return nil, fmt.Errorf("labels.tsv:%d: kind %q", n+1, r[1])
 		}
@@ -215,8 +236,13 @@ func readTSV(name string) ([][]string, error) {
 	return rows, sc.Err()
 }
 
+// oursTime is the time triage took over every item.
+var oursTime time.Duration
+
 // ours reads an item with triage.
 func ours(it item, cache map[string][]triage.Finding) reading {
+	start := time.Now()
+	defer func() { oursTime += time.Since(start) }()
 	if it.file == "" {
 		f := triage.ClassifyReply(it.reply)
 		return reading{mode: f.Mode, cause: f.Cause, provider: f.Provider}
@@ -249,6 +275,25 @@ func ours(it item, cache map[string][]triage.Finding) reading {
 	return reading{mode: f.Mode, cause: f.Cause, provider: f.Provider}
 }
 
+// readDisputed reads disputed.tsv: item (set/id), field (mode|cause), who is right, why.
+func readDisputed(name string) (map[string]bool, error) {
+	rows, err := readTSV(name)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for n, r := range rows {
+		if len(r) == 0 || r[0] == "" || strings.HasPrefix(r[0], "#") {
+			continue
+		}
+		if len(r) < 4 || (r[1] != "mode" && r[1] != "cause") {
+			return nil, fmt.Errorf("disputed.tsv:%d: want item, mode|cause, who is right, why", n+1)
+		}
+		out[r[0]+" "+r[1]] = true
+	}
+	return out, nil
+}
+
 type tally struct{ n, ok int }
 
 func (t *tally) add(ok bool) {
@@ -265,25 +310,34 @@ func (t tally) String() string {
 	return fmt.Sprintf("%5.1f%% (%d/%d)", 100*float64(t.ok)/float64(t.n), t.ok, t.n)
 }
 
-func score(set string, items []item, sis map[string]reading, verbose bool) {
+func score(set string, items []item, sis map[string]reading, disputed map[string]bool, verbose bool) {
 	cache := map[string][]triage.Finding{}
-	var uMode, uCause, uProv, sMode, sCause tally
+	// [0]: every labelled field; [1]: the disputed ones set aside.
+	var uMode, uCause, sMode, sCause [2]tally
+	var uProv tally
 	var both, onlyUs, onlySis, neither int
+	add := func(t *[2]tally, ok, aside bool) {
+		t[0].add(ok)
+		if !aside {
+			t[1].add(ok)
+		}
+	}
 	for _, it := range items {
 		r := ours(it, cache)
-		s, haveSis := sis[it.set+"/"+it.id]
+		key := it.set + "/" + it.id
+		s, haveSis := sis[key]
 		if it.mode != "" {
-			uMode.add(r.mode == it.mode)
+			add(&uMode, r.mode == it.mode, disputed[key+" mode"])
 			if haveSis {
-				sMode.add(s.mode == it.mode)
+				add(&sMode, s.mode == it.mode, disputed[key+" mode"])
 			}
 		}
 		if it.causes != nil {
 			okU := slices.Contains(it.causes, r.cause)
-			uCause.add(okU)
+			add(&uCause, okU, disputed[key+" cause"])
 			if haveSis {
 				okS := sisimaiAgrees(it, s.reason)
-				sCause.add(okS)
+				add(&sCause, okS, disputed[key+" cause"])
 				switch {
 				case okU && okS:
 					both++
@@ -307,9 +361,18 @@ func score(set string, items []item, sis map[string]reading, verbose bool) {
 		}
 	}
 	fmt.Printf("%s (%d items)\n", set, len(items))
-	fmt.Printf("  unblock  mode %s  cause %s  provider %s\n", uMode, uCause, uProv)
+	fmt.Printf("  unblock  mode %s  cause %s  provider %s\n", uMode[0], uCause[0], uProv)
 	if sis != nil {
-		fmt.Printf("  sisimai  mode %s  cause %s\n", sMode, sCause)
+		fmt.Printf("  sisimai  mode %s  cause %s\n", sMode[0], sCause[0])
+	}
+	if uMode[1] != uMode[0] || uCause[1] != uCause[0] {
+		fmt.Printf("  disputed labels set aside (disputed.tsv):\n")
+		fmt.Printf("  unblock  mode %s  cause %s\n", uMode[1], uCause[1])
+		if sis != nil {
+			fmt.Printf("  sisimai  mode %s  cause %s\n", sMode[1], sCause[1])
+		}
+	}
+	if sis != nil {
 		fmt.Printf("  cause: both right %d, only unblock %d, only sisimai %d, neither %d\n", both, onlyUs, onlySis, neither)
 	}
 }
@@ -317,6 +380,11 @@ func score(set string, items []item, sis map[string]reading, verbose bool) {
 // sisimaiAgrees scores Sisimai's reason on an item: through the reason table, and for
 // the corpus, against its own expected reason (its rows are Sisimai's labels).
 func sisimaiAgrees(it item, reason string) bool {
+	if reason == "systemerror" || reason == "networkerror" {
+		// Not scored as labels of the corpus (its README's table), but as readings they
+		// mean what our "other" means: the mail system or the network failed.
+		return slices.Contains(it.causes, triage.Other)
+	}
 	for _, c := range accepted[reason] {
 		if slices.Contains(it.causes, c) {
 			return true
@@ -404,10 +472,12 @@ func modeOfSisimai(reason, status, action, code, soft string) triage.Mode {
 	return triage.UnknownMode
 }
 
-// lineEnds reads every corpus message with CR-only and CRLF line ends and compares the
-// findings with the LF copy's.
-func lineEnds(dir string, verbose bool) {
+// lineEnds reads every corpus message and every message of the own set with CR-only and
+// CRLF line ends and compares the findings with the LF copy's.
+func lineEnds(dir, own string, verbose bool) {
 	files, _ := filepath.Glob(filepath.Join(dir, "bsd", "*.eml"))
+	mine, _ := filepath.Glob(filepath.Join(own, "messages", "*.eml"))
+	files = append(files, mine...)
 	tmp, err := os.MkdirTemp("", "triage-eval")
 	if err != nil {
 		fatal(err)

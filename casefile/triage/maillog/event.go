@@ -104,6 +104,11 @@ type Options struct {
 	// Live is for an input that grows while it is read (a followed log): each read's lines
 	// are handed on at once instead of waiting to fill a chunk.
 	Live bool
+	// Counting is for a caller that only counts mail that went through (volumes and
+	// progressions): a Postfix delivery with status sent then carries its time, hosts,
+	// queue ID, recipient, sender, Message-ID, size and DSN, but no relay, delay, reply or
+	// text, which are neither read nor kept. Failures carry everything.
+	Counting bool
 }
 
 // Result says what a reader read and what it assumed.
@@ -216,30 +221,4 @@ func (c *counter) Read(p []byte) (int, error) {
 		c.progress(c.n)
 	}
 	return n, err
-}
-
-// lines reads lines of at most MaxLine bytes without copying them.
-type lines struct {
-	br   *bufio.Reader
-	n    int
-	name string
-}
-
-// next returns the next line without its end, valid until the following call.
-func (l *lines) next() ([]byte, error) {
-	line, err := l.br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		return nil, fmt.Errorf("%s:%d: line longer than %d KiB: %w", l.name, l.n+1, MaxLine>>10, ErrNotLog)
-	}
-	if len(line) == 0 && err != nil {
-		return nil, err
-	}
-	l.n++
-	if len(line) > 0 && line[len(line)-1] == '\n' {
-		line = line[:len(line)-1]
-	}
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, nil
 }

@@ -17,34 +17,11 @@ func ReadExim(r io.Reader, opt Options, fn func(Event) error) (Result, error) {
 	return ReadFormat(Exim, r, opt, fn)
 }
 
-type eximReader struct {
-	opt   Options
-	clock *clock
-	res   Result
-	queue map[string]queuedMessage
-	ln    lines
-}
-
+// An Exim log is read as a Postfix log is: in chunks of lines parsed by several workers,
+// the arrivals that join a delivery to its sender and Message-ID and the times done after,
+// in order (readChunks).
 func readExim(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	x := &eximReader{opt: opt, clock: newClock(opt), queue: make(map[string]queuedMessage), ln: lines{br: br, name: name(opt)}}
-	x.res.Format = Exim
-	var err error
-	for {
-		var line []byte
-		line, err = x.ln.next()
-		if err != nil {
-			break
-		}
-		if err = x.line(line, fn); err != nil {
-			break
-		}
-	}
-	if err == io.EOF {
-		err = nil
-	}
-	x.res.Lines = x.ln.n
-	x.clock.assumed(&x.res)
-	return x.res, err
+	return readChunks(br, Exim, opt, fn)
 }
 
 // eximStamp measures "2026-11-22 21:16:01[.123][ +0100]" at the start of a line.
@@ -100,25 +77,26 @@ func eximID(b []byte) int {
 	return 0
 }
 
-func (x *eximReader) time(stamp []byte) (time.Time, bool) {
-	if n := len(stamp); n > 6 && stamp[n-6] == ' ' && (stamp[n-5] == '+' || stamp[n-5] == '-') {
-		// "… 21:16:01 +0100" → "…21:16:01+0100" for the ISO reader.
-		var buf [40]byte
-		if n-1 > len(buf) {
-			return time.Time{}, false
+// eximISO makes an Exim stamp one the ISO reader takes, in place: "… 21:16:01 +0100"
+// becomes "…21:16:01+0100". Too long a stamp (a fraction of many digits) is not a time.
+func eximISO(stamp []byte) ([]byte, bool) {
+	n := len(stamp)
+	if n > 6 && stamp[n-6] == ' ' && (stamp[n-5] == '+' || stamp[n-5] == '-') {
+		if n-1 > 40 {
+			return nil, false
 		}
-		k := copy(buf[:], stamp[:n-6])
-		k += copy(buf[k:], stamp[n-5:])
-		return x.clock.iso(buf[:k])
+		copy(stamp[n-6:], stamp[n-5:])
+		return stamp[:n-1], true
 	}
-	return x.clock.iso(stamp)
+	return stamp, true
 }
 
-func (x *eximReader) line(line []byte, fn func(Event) error) error {
+// eximLine notes what one line of an Exim main log says.
+func (w *pfWorker) eximLine(c *pfChunk, line []byte) {
 	n, ok := eximStamp(line)
 	if !ok {
-		x.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
 	stamp, rest := line[:n], line[n+1:]
 	if len(rest) > 0 && rest[0] == '[' { // process id: [1234] or [1234/…]
@@ -129,25 +107,35 @@ func (x *eximReader) line(line []byte, fn func(Event) error) error {
 	idLen := eximID(rest)
 	if idLen == 0 {
 		if bytes.Contains(rest, []byte(" rejected RCPT ")) || bytes.Contains(rest, []byte(" rejected MAIL ")) {
-			return x.reject(stamp, rest, fn)
+			w.eximReject(c, stamp, rest)
 		}
-		return nil
+		return
 	}
 	id, rest := rest[:idLen], rest[idLen+1:]
 	if len(rest) < 3 || rest[2] != ' ' {
 		if bytes.Equal(rest, []byte("Completed")) {
-			delete(x.queue, string(id))
+			c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: keyOf(id)})
 		}
-		return nil
+		return
 	}
 	flag := string(rest[:2]) // two bytes: the compiler does not allocate for the switch
 	switch flag {
 	case "<=":
-		x.arrival(id, rest[3:])
+		w.eximArrival(c, id, rest[3:])
 	case "=>", "->", "*>", ">>", "**", "==": // >> is a cutthrough delivery
-		return x.delivery(stamp, id, flag, rest[3:], fn)
+		w.eximDelivery(c, stamp, id, flag, rest[3:])
 	}
-	return nil
+}
+
+// eximEvent notes an event with its stamp; its time is read by the in-order pass.
+func (w *pfWorker) eximEvent(c *pfChunk, stamp []byte, qid []byte, e *Event, join bool) {
+	stamp, ok := eximISO(stamp)
+	if !ok {
+		c.skipped++
+		return
+	}
+	c.evs = append(c.evs, *e)
+	c.ops = append(c.ops, pfOp{kind: pfEvent, line: c.lines, qid: keyOf(qid), stamp: stamp, iso: true, ev: len(c.evs) - 1, join: join})
 }
 
 // eximTokens walks Exim's space-separated fields: quoted values (T="a b"), and the point
@@ -184,13 +172,10 @@ func (t *eximTokens) next() (tok string, colon bool) {
 	return tok, false
 }
 
-func (x *eximReader) arrival(id, b []byte) {
-	if len(x.queue) >= maxQueue {
-		clear(x.queue)
-	}
+func (w *pfWorker) eximArrival(c *pfChunk, id, b []byte) {
 	t := eximTokens{string(b)}
 	sender, _ := t.next()
-	m := queuedMessage{sender: sanitize.Line(sender)}
+	op := pfOp{kind: pfArrival, line: c.lines, qid: keyOf(id), sender: sanitize.Line(sender)}
 	for {
 		tok, _ := t.next()
 		if tok == "" || tok == "for" {
@@ -200,26 +185,17 @@ func (x *eximReader) arrival(id, b []byte) {
 		switch k {
 		case "S":
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				m.size = n
+				op.size = n
 			}
 		case "id":
-			m.messageID = sanitize.Line(v)
+			op.msgID = sanitize.Line(v)
 		}
 	}
-	x.queue[string(id)] = m
+	c.ops = append(c.ops, op)
 }
 
-func (x *eximReader) delivery(stamp, id []byte, flag string, b []byte, fn func(Event) error) error {
-	at, ok := x.time(stamp)
-	if !ok {
-		x.res.Skipped++
-		return nil
-	}
-	m := x.queue[string(id)]
-	e := Event{
-		At: at, File: name(x.opt), Line: x.ln.n, Format: Exim, Host: x.opt.Host, SendingIP: x.opt.SendingIP,
-		QueueID: string(id), Sender: m.sender, MessageID: m.messageID, Size: m.size,
-	}
+func (w *pfWorker) eximDelivery(c *pfChunk, stamp, id []byte, flag string, b []byte) {
+	e := Event{File: name(w.opt), Format: Exim, Host: w.opt.Host, SendingIP: w.opt.SendingIP, QueueID: string(id)}
 	switch flag {
 	case "**":
 		e.Status = Bounced
@@ -277,8 +253,7 @@ func (x *eximReader) delivery(stamp, id []byte, flag string, b []byte, fn func(E
 		e.Reply, e.Stage = eximReply(e.Text)
 	}
 	e.DSN = enhancedCode(e.Reply)
-	x.res.Events++
-	return fn(e)
+	w.eximEvent(c, stamp, id, &e, true)
 }
 
 func unquote(v string) string {
@@ -313,18 +288,13 @@ func eximReply(text string) (reply, stage string) {
 
 // reject reads "H=name (helo) [192.0.2.1]:port I=[ip]:25 F=<a@b> rejected RCPT <c@d>: reason";
 // the addresses may come with or without angle brackets.
-func (x *eximReader) reject(stamp, b []byte, fn func(Event) error) error {
-	at, ok := x.time(stamp)
-	if !ok {
-		x.res.Skipped++
-		return nil
-	}
+func (w *pfWorker) eximReject(c *pfChunk, stamp, b []byte) {
 	s := string(b)
-	e := Event{At: at, File: name(x.opt), Line: x.ln.n, Format: Exim, Host: x.opt.Host, SendingIP: x.opt.SendingIP, Status: Rejected, Inbound: true}
+	e := Event{File: name(w.opt), Format: Exim, Host: w.opt.Host, SendingIP: w.opt.SendingIP, Status: Rejected, Inbound: true}
 	i := strings.Index(s, " rejected ")
 	if i < 0 {
-		x.res.Skipped++
-		return nil
+		c.skipped++
+		return
 	}
 	head, tail := s[:i], s[i+len(" rejected "):]
 	stage, tail, _ := strings.Cut(tail, " ")
@@ -366,8 +336,7 @@ func (x *eximReader) reject(stamp, b []byte, fn func(Event) error) error {
 	e.Text = sanitize.Line(reason)
 	e.Reply = e.Text
 	e.DSN = enhancedCode(e.Reply)
-	x.res.Events++
-	return fn(e)
+	w.eximEvent(c, stamp, nil, &e, false)
 }
 
 // eximField returns what follows key (at the start or after a space) up to the end of s.

@@ -2,6 +2,7 @@ package maillog
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"github.com/unblock-mail/unblock/casefile/triage/maillog/maillogtest"
@@ -558,6 +559,41 @@ func checkClean(t testing.TB, e Event) {
 				t.Errorf("%s holds %U raw: %q", v.Type().Field(i).Name, r, f.String())
 				break
 			}
+		}
+	}
+}
+
+// plain agrees with the byte-by-byte rule (printable ASCII) at every position and width.
+func TestPlainBytes(t *testing.T) {
+	for _, c := range []byte{0, 0x09, 0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0xc3, 0xff} {
+		for n := 1; n <= 20; n++ {
+			for at := 0; at < n; at++ {
+				b := bytes.Repeat([]byte("a"), n)
+				b[at] = c
+				want := c >= 0x20 && c < 0x7f
+				if got := plain(b); got != want {
+					t.Fatalf("plain(%q) = %v", b, got)
+				}
+			}
+		}
+	}
+}
+
+// Fields split at ", " outside angle brackets, however the brackets fall.
+func TestNextField(t *testing.T) {
+	for _, c := range []struct{ in, field, rest string }{
+		{"to=<a, b@example.com>, relay=x", "to=<a, b@example.com>", "relay=x"},
+		{"a=1, b=2", "a=1", "b=2"},
+		{"a=1,b=2, c=3", "a=1,b=2", "c=3"},
+		{"to=<a, b", "to=<a, b", ""},
+		{"x>y, z", "x>y", "z"},
+		{"a=<x><y, z>, b", "a=<x><y, z>", "b"},
+		{"last", "last", ""},
+		{"end,", "end,", ""},
+	} {
+		f, rest := nextField(c.in)
+		if f != c.field || rest != c.rest {
+			t.Errorf("nextField(%q) = %q, %q; want %q, %q", c.in, f, rest, c.field, c.rest)
 		}
 	}
 }

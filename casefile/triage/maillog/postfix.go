@@ -3,6 +3,7 @@ package maillog
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
@@ -37,13 +38,13 @@ const maxQueue = 1 << 17
 // A Postfix log is read in chunks of whole lines, parsed by several workers at once; what
 // needs the lines in order (the year of syslog stamps, the queue that joins a delivery to
 // its sender and Message-ID) is done after, in order, from what the workers noted.
-const postfixChunk = 512 << 10
+const postfixChunk = 128 << 10
 
 // pfOp is what one line says, noted by a worker for the in-order pass.
 type pfOp struct {
 	kind   pfKind
 	line   int    // within the chunk, 1-based
-	qid    string // the queue ID
+	qid    qidKey // the queue ID
 	stamp  []byte // into the chunk's data
 	iso    bool
 	ev     int    // index of the event in the chunk's events (pfEvent, pfFrom with expiry)
@@ -55,15 +56,59 @@ type pfOp struct {
 
 type pfKind uint8
 
+// qidKey is a queue ID as a map key: a value, so that looking one up, noting it or
+// forgetting it allocates nothing. Queue IDs are 5 to 24 letters and digits (line), zero-padded.
+type qidKey [24]byte
+
+func keyOf(qid []byte) (k qidKey) {
+	copy(k[:], qid)
+	return k
+}
+
+func keyOfString(qid string) (k qidKey) {
+	copy(k[:], qid)
+	return k
+}
+
+// plain reports bytes that sanitize.Line leaves as they are, and so does it with every part
+// of them cut at an ASCII byte: printable ASCII. (Other text is sanitized field by field.)
+func plain(b []byte) bool {
+	// Eight bytes at a time: no byte below 0x20, at 0x7f or above.
+	const ones, highs, spaces, dels = 0x0101010101010101, 0x8080808080808080, 0x2020202020202020, 0x7f7f7f7f7f7f7f7f
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		d := w ^ dels
+		if (w|(w-spaces)|(d-ones)&^d)&highs != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// lineString is sanitize.Line of the bytes, with one allocation.
+func lineString(b []byte) string {
+	if plain(b) {
+		return string(b)
+	}
+	return sanitize.Line(string(b))
+}
+
 const (
 	pfEvent     pfKind = iota // a delivery attempt, rejection
 	pfFrom                    // qmgr's from=<…>, size=…; with ev set, an expiry too
 	pfMessageID               // cleanup's message-id=
 	pfRemoved                 // qmgr's removed
+	pfArrival                 // Exim's <= line: the sender, Message-ID and size, all at once
 )
 
 type pfChunk struct {
-	buf     []byte // reused from chunk to chunk (chunkPool)
+	buf     []byte // reused from chunk to chunk (the read's free list)
 	data    []byte
 	ops     []pfOp
 	evs     []Event
@@ -76,6 +121,8 @@ type pfChunk struct {
 
 // pfWorker parses lines; it keeps only caches of the last host and instance.
 type pfWorker struct {
+	exim bool // the lines are Exim's
+
 	hosts, instances           map[string]hostCache // names seen, sanitized, with their IPs
 	opt                        Options
 	host, instance, instanceIP string
@@ -85,11 +132,21 @@ type pfWorker struct {
 type hostCache struct{ name, ip string }
 
 func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	res := Result{Format: Postfix}
+	return readChunks(br, Postfix, opt, fn)
+}
+
+// readChunks reads a Postfix or Exim log in chunks parsed by several workers (see
+// postfixChunk).
+func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) error) (Result, error) {
+	res := Result{Format: format}
 	clk := newClock(opt)
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	work := make(chan *pfChunk, workers)
 	ordered := make(chan *pfChunk, workers+1)
+	// Chunks go back to the splitter once the in-order pass is done with them (the data and
+	// notes of a chunk are not referred to by the events given out): a read allocates its
+	// few buffers once.
+	free := make(chan *pfChunk, 2*workers+2)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
@@ -101,21 +158,21 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 		defer wg.Done()
 		defer close(work)
 		defer close(ordered)
-		splitChunks(br, opt.Live, work, ordered, stop)
+		splitChunks(br, opt.Live, work, ordered, free, stop)
 	}()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &pfWorker{opt: opt}
+			w := &pfWorker{opt: opt, exim: format == Exim}
 			for c := range work {
 				w.chunk(c)
 				close(c.done)
 			}
 		}()
 	}
-	queue := make(map[string]queuedMessage)
-	remember := func(qid string, m queuedMessage) {
+	queue := make(map[qidKey]queuedMessage)
+	remember := func(qid qidKey, m queuedMessage) {
 		if _, ok := queue[qid]; !ok && len(queue) >= maxQueue {
 			clear(queue)
 		}
@@ -150,6 +207,9 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 				if !op.join {
 					continue
 				}
+			case pfArrival:
+				remember(op.qid, queuedMessage{sender: op.sender, messageID: op.msgID, size: op.size})
+				continue
 			}
 			var at time.Time
 			var ok bool
@@ -179,7 +239,10 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 		res.Skipped += c.skipped
 		tooLong, readErr, lines := c.tooLong, c.readErr, c.lines
 		clear(c.evs)
-		chunkPool.Put(c)
+		select {
+		case free <- c:
+		default:
+		}
 		if tooLong > 0 {
 			res.Lines = base + tooLong - 1
 			clk.assumed(&res)
@@ -197,17 +260,15 @@ func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, e
 	return res, nil
 }
 
-// chunkPool keeps chunks for reuse once the in-order pass is done with them: the data and
-// notes of a chunk are not referred to by the events given out.
-var chunkPool sync.Pool
-
 // splitChunks reads the input in chunks of whole lines and hands each to the workers and,
 // in order, to the in-order pass.
-func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, stop <-chan struct{}) {
+func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, free <-chan *pfChunk, stop <-chan struct{}) {
 	var carry []byte
 	for {
-		c, _ := chunkPool.Get().(*pfChunk)
-		if c == nil {
+		var c *pfChunk
+		select {
+		case c = <-free:
+		default:
 			c = &pfChunk{}
 		}
 		need := max(postfixChunk, len(carry)+MaxLine)
@@ -295,7 +356,11 @@ func (w *pfWorker) chunk(c *pfChunk) {
 		if len(line) > 0 && line[len(line)-1] == '\r' {
 			line = line[:len(line)-1]
 		}
-		w.line(c, line)
+		if w.exim {
+			w.eximLine(c, line)
+		} else {
+			w.line(c, line)
+		}
 	}
 }
 
@@ -324,40 +389,60 @@ func (w *pfWorker) line(c *pfChunk, line []byte) {
 	if bytes.HasPrefix(msg, bNoQueue) {
 		msg = msg[len(bNoQueue):]
 	} else {
-		i := bytes.IndexByte(msg, ':')
-		if i < 5 || i > 24 || i+2 > len(msg) || msg[i+1] != ' ' || !alnum(msg[:i]) {
+		// "QUEUEID: ", the queue ID 5 to 24 letters and digits (checked once the rest of
+		// the line is one we read: most lines are not).
+		i := bytes.IndexByte(msg[:min(len(msg), 25)], ':')
+		if i < 5 || i+2 > len(msg) || msg[i+1] != ' ' {
 			return
 		}
 		qid, msg = msg[:i], msg[i+2:]
 	}
 	switch {
 	case qid != nil && bytes.HasPrefix(msg, bTo):
-		w.delivery(c, h, h.msg[:len(h.msg)-len(msg)], msg)
+		if alnum(qid) {
+			w.delivery(c, h, h.msg[:len(h.msg)-len(msg)], msg)
+		}
 	case qid != nil && bytes.HasPrefix(msg, bFrom):
-		w.from(c, h, qid, msg)
+		if alnum(qid) {
+			w.from(c, h, qid, msg)
+		}
 	case qid != nil && bytes.Equal(msg, bRemoved):
-		c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: string(qid)})
+		if alnum(qid) {
+			c.ops = append(c.ops, pfOp{kind: pfRemoved, line: c.lines, qid: keyOf(qid)})
+		}
 	case qid != nil && bytes.HasPrefix(msg, bMessageID):
-		c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: string(qid), msgID: sanitize.Line(string(msg[len(bMessageID):]))})
+		if alnum(qid) {
+			c.ops = append(c.ops, pfOp{kind: pfMessageID, line: c.lines, qid: keyOf(qid), msgID: lineString(msg[len(bMessageID):])})
+		}
 	case bytes.HasPrefix(msg, bReject) && (bytes.Equal(service, []byte("smtpd")) || bytes.Equal(service, []byte("postscreen"))):
-		w.reject(c, h, qid, msg[len(bReject):])
+		if qid == nil || alnum(qid) {
+			w.reject(c, h, qid, msg[len(bReject):])
+		}
 	}
 }
 
 func alnum(b []byte) bool {
 	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+		if !alnums[c] {
 			return false
 		}
 	}
 	return true
 }
 
+// alnums are the bytes of queue IDs: letters and digits.
+var alnums = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	return t
+}()
+
 // event notes an event of the line; its time (and the queue's fields, with join) are
 // filled in by the in-order pass.
-func (w *pfWorker) event(c *pfChunk, h syslogHeader, kind pfKind, qid string, e Event, join bool) *pfOp {
-	c.evs = append(c.evs, e)
-	c.ops = append(c.ops, pfOp{kind: kind, line: c.lines, qid: qid, stamp: h.stamp, iso: h.iso, ev: len(c.evs) - 1, join: join})
+func (w *pfWorker) event(c *pfChunk, h syslogHeader, kind pfKind, qid string, e *Event, join bool) *pfOp {
+	c.evs = append(c.evs, *e)
+	c.ops = append(c.ops, pfOp{kind: kind, line: c.lines, qid: keyOfString(qid), stamp: h.stamp, iso: h.iso, ev: len(c.evs) - 1, join: join})
 	return &c.ops[len(c.ops)-1]
 }
 
@@ -429,13 +514,32 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	}
 	// One allocation, "QUEUEID: to=<…>, …": the queue ID and every field below are
 	// substrings of it.
-	whole := string(h.msg[len(h.msg)-len(qidb)-len(msg):])
+	raw := h.msg[len(h.msg)-len(qidb)-len(msg):]
+	status := msg[st+len(", status="):]
+	if sp := bytes.IndexByte(status, ' '); sp >= 0 {
+		status = status[:sp]
+	}
+	// Mail that went through is only counted (Options.Counting): its fields up to the
+	// status are enough, and its reply is neither kept nor read.
+	counted := w.opt.Counting && (string(status) == "sent" || string(status) == "delivered")
+	if counted {
+		raw = raw[:len(qidb)+st]
+	}
+	// Printable ASCII, as logs nearly always are, needs no field sanitized apart.
+	clean := sanitize.Line
+	if plain(raw) {
+		clean = asIs
+	}
+	whole := string(raw)
 	qid, s := whole[:len(qidb)-2], whole[len(qidb):]
 	e := w.start(h, qid)
-	fields, tail := s[:st], s[st+len(", status="):]
-	word, text := tail, ""
-	if sp := strings.IndexByte(tail, ' '); sp >= 0 {
-		word, text = tail[:sp], tail[sp+1:]
+	fields, word, text := s, "sent", ""
+	if !counted {
+		tail := s[st+len(", status="):]
+		fields, word = s[:st], tail
+		if sp := strings.IndexByte(tail, ' '); sp >= 0 {
+			word, text = tail[:sp], tail[sp+1:]
+		}
 	}
 	switch word {
 	case "sent", "delivered":
@@ -456,12 +560,17 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		k, v, _ := strings.Cut(f, "=")
 		switch k {
 		case "to":
-			e.Recipient = sanitize.Line(strings.Trim(v, "<>"))
+			e.Recipient = clean(strings.Trim(v, "<>"))
 		case "relay":
-			e.Relay, e.RelayIP = hostIP(v)
+			if !counted {
+				e.Relay, e.RelayIP = hostIP(v, clean)
+			}
 		case "dsn":
-			e.DSN = sanitize.Line(v)
+			e.DSN = clean(v)
 		case "delay":
+			if counted {
+				continue
+			}
 			if d, err := strconv.ParseFloat(v, 64); err == nil && d >= 0 && d < 1e9 {
 				e.Delay = time.Duration(d * float64(time.Second))
 			}
@@ -471,59 +580,71 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		text = text[1 : len(text)-1]
 	}
 	if text != "" {
-		e.Text = sanitize.Line(text)
+		e.Text = clean(text)
 		e.Reply, e.Stage = postfixReply(e.Text)
 	}
-	w.event(c, h, pfEvent, qid, e, true)
+	w.event(c, h, pfEvent, qid, &e, true)
 }
 
 // nextField splits "a=<x, y>, b=c, …" at the next ", " outside angle brackets.
 func nextField(s string) (string, string) {
-	inAngle := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '<':
-			inAngle = true
-		case '>':
-			inAngle = false
-		case ',':
-			if !inAngle && i+1 < len(s) && s[i+1] == ' ' {
-				return s[:i], s[i+2:]
-			}
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], ',')
+		if j < 0 {
+			return s, ""
 		}
+		j += i
+		if lt := strings.IndexByte(s[i:j], '<'); lt >= 0 {
+			// An address opens before the comma: past its end.
+			gt := strings.IndexByte(s[i+lt:], '>')
+			if gt < 0 {
+				return s, ""
+			}
+			i += lt + gt + 1
+			continue
+		}
+		if j+1 < len(s) && s[j+1] == ' ' {
+			return s[:j], s[j+2:]
+		}
+		i = j + 1
 	}
-	return s, ""
 }
 
 // hostIP splits "mx.example.net[192.0.2.1]:25" into name and address; "none" and
 // "private/dovecot-lmtp" have no address.
-func hostIP(v string) (string, string) {
+func hostIP(v string, clean func(string) string) (string, string) {
 	b := strings.IndexByte(v, '[')
 	if b < 0 {
-		return sanitize.Line(v), ""
+		return clean(v), ""
 	}
 	e := strings.IndexByte(v[b:], ']')
 	if e < 0 {
-		return sanitize.Line(v), ""
+		return clean(v), ""
 	}
 	ip := v[b+1 : b+e]
 	ip = strings.TrimPrefix(ip, "IPv6:")
-	return sanitize.Line(v[:b]), sanitize.Line(ip)
+	return clean(v[:b]), clean(ip)
 }
+
+func asIs(s string) string { return s }
 
 // postfixReply finds the remote server's reply inside Postfix's explanation:
 // "host X[IP] said: 550 … (in reply to RCPT TO command)" or "… refused to talk to me: 554 …".
 func postfixReply(text string) (reply, stage string) {
-	if i := strings.Index(text, " said: "); i >= 0 {
+	if startsWithCode(text) {
+		// The reply itself ("250 2.0.0 Ok: queued as …", as most lines say): Postfix's
+		// own explanations start with words ("host …", "connect to …").
+		reply = text
+	} else if i := strings.Index(text, " said: "); i >= 0 {
 		reply = text[i+len(" said: "):]
 	} else if i := strings.Index(text, " refused to talk to me: "); i >= 0 {
 		reply, stage = text[i+len(" refused to talk to me: "):], "connect"
-	} else if startsWithCode(text) {
-		reply = text
 	}
-	if i := strings.LastIndex(reply, " (in reply to "); i >= 0 && strings.HasSuffix(reply, " command)") {
-		stage = reply[i+len(" (in reply to ") : len(reply)-len(" command)")]
-		reply = reply[:i]
+	if strings.HasSuffix(reply, " command)") {
+		if i := strings.LastIndex(reply, " (in reply to "); i >= 0 {
+			stage = reply[i+len(" (in reply to ") : len(reply)-len(" command)")]
+			reply = reply[:i]
+		}
 	}
 	return reply, stage
 }
@@ -541,10 +662,9 @@ func (w *pfWorker) from(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		return
 	}
 	sender, rest := rest[:end], rest[end+1:]
-	qid := string(qidb)
-	op := pfOp{kind: pfFrom, line: c.lines, qid: qid, sender: "<>", size: -1} // "<>": the null sender of bounces
+	op := pfOp{kind: pfFrom, line: c.lines, qid: keyOf(qidb), sender: "<>", size: -1} // "<>": the null sender of bounces
 	if len(sender) > 0 {
-		op.sender = sanitize.Line(string(sender))
+		op.sender = lineString(sender)
 	}
 	if i := bytes.Index(rest, []byte("size=")); i >= 0 {
 		j := i + 5
@@ -560,12 +680,13 @@ func (w *pfWorker) from(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		c.ops = append(c.ops, op)
 		return
 	}
+	qid := string(qidb)
 	e := w.start(h, qid)
 	e.Status = Expired
 	if t := bytes.TrimLeft(rest[i+len("status=expired"):], ", "); len(t) > 0 {
 		e.Text = sanitize.Line(string(t))
 	}
-	ev := w.event(c, h, pfFrom, qid, e, true)
+	ev := w.event(c, h, pfFrom, qid, &e, true)
 	ev.sender, ev.size = op.sender, op.size
 }
 
@@ -586,7 +707,7 @@ func (w *pfWorker) reject(c *pfChunk, h syslogHeader, qid, msg []byte) {
 	e := w.start(h, string(qid))
 	e.Status, e.Inbound = Rejected, true
 	e.Stage = sanitize.Line(stage)
-	e.Relay, e.RelayIP = hostIP(client)
+	e.Relay, e.RelayIP = hostIP(client, sanitize.Line)
 	reply := rest
 	if i := strings.LastIndex(rest, "; proto="); i >= 0 && !strings.Contains(rest[i:], "from=<") {
 		reply = rest[:i] // an EHLO reject names no sender: "…; proto=SMTP helo=<x>"
@@ -607,7 +728,7 @@ func (w *pfWorker) reject(c *pfChunk, h syslogHeader, qid, msg []byte) {
 	e.Reply = sanitize.Line(reply)
 	e.Text = e.Reply
 	e.DSN = enhancedCode(e.Reply)
-	w.event(c, h, pfEvent, string(qid), e, false)
+	w.event(c, h, pfEvent, string(qid), &e, false)
 }
 
 func angleField(s, key string) (string, bool) {

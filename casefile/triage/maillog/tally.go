@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -105,6 +106,7 @@ type Tally struct {
 	byQueue  map[string][]*Progression
 	days     map[dayKey]*Day
 	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
+	recent   [4]recentDay    // the last days counted: a log's lines go to a few hosts' same day
 	hosts    map[string]string
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
@@ -126,13 +128,21 @@ type dayNum struct {
 	day  int64 // days since the epoch, UTC
 }
 
+type recentDay struct {
+	n dayNum
+	d *Day
+}
+
 // NewTally returns an empty tally.
 func NewTally() *Tally {
 	return &Tally{progress: map[progressKey]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
 }
 
 // Add counts one event.
-func (t *Tally) Add(e Event) {
+func (t *Tally) Add(e Event) { t.AddEvent(&e) }
+
+// AddEvent counts one event, as Add does, without copying it.
+func (t *Tally) AddEvent(e *Event) {
 	if e.Inbound {
 		return
 	}
@@ -170,10 +180,20 @@ func (t *Tally) Add(e Event) {
 			t.Dropped++
 			return
 		}
-		// Cloned: the event's strings may be parts of its whole log line, which a kept
-		// progression must not hold on to.
-		key = progressKey{strings.Clone(id), strings.Clone(e.Recipient)}
-		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: strings.Clone(e.Sender), Host: t.host(e.SendingHost()), Source: e.Source(),
+		// Copied, in one allocation: the event's strings may be parts of its whole log
+		// line, which a kept progression must not hold on to.
+		var b strings.Builder
+		b.Grow(len(id) + len(e.Recipient) + len(e.Sender) + len(e.File) + 12)
+		b.WriteString(id)
+		b.WriteString(e.Recipient)
+		b.WriteString(e.Sender)
+		b.WriteString(e.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(e.Line))
+		all := b.String()
+		n1, n2, n3 := len(id), len(id)+len(e.Recipient), len(id)+len(e.Recipient)+len(e.Sender)
+		key = progressKey{all[:n1], all[n1:n2]}
+		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: all[n2:n3], Host: t.host(e.SendingHost()), Source: all[n3:],
 			seq: len(t.progress), Steps: make([]Step, 0, 2)}
 		t.progress[key] = p
 		t.byQueue[key.id] = append(t.byQueue[key.id], p)
@@ -202,7 +222,7 @@ func (t *Tally) ended(id string, p *Progression) {
 	t.OnDone(*p)
 }
 
-func (p *Progression) step(e Event) {
+func (p *Progression) step(e *Event) {
 	if n := len(p.Steps); n > 0 && p.Steps[n-1].Status == e.Status {
 		s := &p.Steps[n-1]
 		s.Count++
@@ -215,7 +235,7 @@ func (p *Progression) step(e Event) {
 	p.Steps = append(p.Steps, Step{Status: e.Status, Count: 1, First: e.At, Last: e.At, DSN: strings.Clone(e.DSN)})
 }
 
-func (t *Tally) addDay(e Event, first bool) {
+func (t *Tally) addDay(e *Event, first bool) {
 	if e.At.IsZero() || (e.Status != Sent && e.Status != Deferred && e.Status != Bounced) {
 		return
 	}
@@ -228,15 +248,7 @@ func (t *Tally) addDay(e Event, first bool) {
 	if sec < 0 && sec%86400 != 0 {
 		n.day--
 	}
-	d := t.byDay[n]
-	if d == nil {
-		k := dayKey{host, e.At.UTC().Format(time.DateOnly)}
-		if d = t.days[k]; d == nil {
-			d = &Day{Host: strings.Clone(k.host), Date: k.date}
-			t.days[k] = d
-		}
-		t.byDay[n] = d
-	}
+	d := t.day(n, e.At)
 	d.Attempts++
 	if first {
 		d.Messages++
@@ -249,6 +261,27 @@ func (t *Tally) addDay(e Event, first bool) {
 	case Bounced:
 		d.Bounced++
 	}
+}
+
+// day returns the day of a host, counted or new.
+func (t *Tally) day(n dayNum, at time.Time) *Day {
+	for i := range t.recent {
+		if r := &t.recent[i]; r.d != nil && r.n == n {
+			return r.d
+		}
+	}
+	d := t.byDay[n]
+	if d == nil {
+		k := dayKey{n.host, at.UTC().Format(time.DateOnly)}
+		if d = t.days[k]; d == nil {
+			d = &Day{Host: strings.Clone(k.host), Date: k.date}
+			t.days[k] = d
+		}
+		t.byDay[n] = d
+	}
+	copy(t.recent[1:], t.recent[:len(t.recent)-1])
+	t.recent[0] = recentDay{n, d}
+	return d
 }
 
 // host returns one copy of a sending host's name for all its progressions.

@@ -2,10 +2,14 @@ package maillog
 
 import (
 	"fmt"
+	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/unblock-mail/unblock/casefile/triage/maillog/maillogtest"
 )
 
 func tally(evs []Event) *Tally {
@@ -150,5 +154,42 @@ func TestProgressionsDone(t *testing.T) {
 	slices.Sort(done)
 	if len(tl.Progressions()) != 0 || len(tl.byQueue) != 0 || strings.Join(done, "\n") != strings.Join(all, "\n") {
 		t.Errorf("done:\n%s\nkept:\n%s", strings.Join(done, "\n"), strings.Join(all, "\n"))
+	}
+}
+
+// Counting leaves the reply and relay of mail that went through unread, and nothing a
+// tally counts changes: the same days and progressions, the same failures in full.
+func TestCounting(t *testing.T) {
+	var log strings.Builder
+	if _, err := io.Copy(&log, maillogtest.NewPostfix(5, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	read := func(counting bool) (*Tally, []Event) {
+		tl := NewTally()
+		var failures []Event
+		_, err := ReadPostfix(strings.NewReader(log.String()), Options{Name: "m", Year: 2026, Location: time.UTC, Counting: counting}, func(e Event) error {
+			tl.Add(e)
+			switch {
+			case e.Status.Failed():
+				failures = append(failures, e)
+			case counting && (e.Text != "" || e.Reply != "" || e.Relay != "" || e.Delay != 0):
+				t.Fatalf("counted delivery kept its reply: %+v", e)
+			case e.QueueID == "" || e.Recipient == "" || e.DSN == "" || e.Sender == "":
+				t.Fatalf("delivery without what is counted: %+v", e)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tl, failures
+	}
+	full, fullFailures := read(false)
+	counted, countedFailures := read(true)
+	if len(fullFailures) == 0 || !reflect.DeepEqual(fullFailures, countedFailures) {
+		t.Errorf("failures differ: %d read in full, %d counting", len(fullFailures), len(countedFailures))
+	}
+	if !reflect.DeepEqual(full.Days(), counted.Days()) || !reflect.DeepEqual(full.Progressions(), counted.Progressions()) {
+		t.Errorf("counting changed the tally")
 	}
 }
