@@ -114,6 +114,14 @@ func TestRenderClaims(t *testing.T) {
 					t.Errorf("%s %q, case %q", label, got, want)
 				}
 			}
+			// The business impact as the person typed it, in every kind (an escalation leads
+			// with it).
+			if c.Scope.Impact != "" && !strings.Contains(text, "Business impact:") {
+				t.Errorf("the typed business impact is left out")
+			}
+			if got := blockField(text, "Business impact"); got != "" && got != c.Scope.Impact {
+				t.Errorf("Business impact %q, case %q", got, c.Scope.Impact)
+			}
 			// Counts and times, as derived from the timeline.
 			if got, want := blockField(text, "Failures recorded"), plural(seen.Failures, "message"); got != want {
 				t.Errorf("Failures recorded %q, want %q", got, want)

@@ -362,6 +362,9 @@ func (w *writer) block() string {
 	add("Queue IDs", strings.Join(first(id.QueueIDs, 3), ", "))
 	add("Spam verdict details", id.SpamDetails)
 	add("Volume affected", c.Scope.Volume)
+	if w.kind != "escalation" { // an escalation leads with it
+		add("Business impact", c.Scope.Impact)
+	}
 	if c.Role == Customer {
 		add("Users affected", c.Scope.Customers) // a customer admin's own users
 	} else {

@@ -198,7 +198,9 @@ func (lr *LogReader) finding(e *maillog.Event) Finding {
 	if f.Stage == "" {
 		f.Stage = stageOfEvent(e.Stage)
 	}
-	if f.EnhancedCode == "" {
+	if f.EnhancedCode == "" && !strings.HasSuffix(e.DSN, ".0.0") {
+		// A reply without an enhanced code gets the MTA's generic X.0.0 in the log (Postfix
+		// writes 4.0.0 for a bare 421): that is not what the server said.
 		f.EnhancedCode = e.DSN
 	}
 	// The log's status says what the reply may not: a deferral is retried, a bounce is not.
