@@ -272,3 +272,28 @@ func TestNewsOfRetriesOnly(t *testing.T) {
 		t.Errorf("retries only:\n%s", m.Text)
 	}
 }
+
+// TestQuietDaysSaid: an update or escalation written days after the latest recorded
+// failure says since when none was recorded; written the day of a failure, it says nothing
+// of the kind.
+func TestQuietDaysSaid(t *testing.T) {
+	c := senderCase(t)
+	last := c.Seen().Last
+	for _, kind := range []string{"update", "escalation"} {
+		m, err := Render(c, kind, RenderOptions{Now: last.Add(4*24*time.Hour + time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "No failure has been recorded since " + last.Format(stamp) + " (4 days before this message)."
+		if !strings.Contains(strings.Join(strings.Fields(m.Text), " "), want) {
+			t.Errorf("%s four days later lacks %q:\n%s", kind, want, m.Text)
+		}
+		m, err = Render(c, kind, RenderOptions{Now: last.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(m.Text, "No failure has been recorded since") {
+			t.Errorf("%s an hour after a failure speaks of quiet days:\n%s", kind, m.Text)
+		}
+	}
+}

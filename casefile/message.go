@@ -1048,8 +1048,19 @@ func (w *writer) newsFields(n News) []field {
 func updateBody(w *writer) (string, string) {
 	n := w.news
 	w.lead = append(w.lead, w.newsFields(n)...)
-	text := w.lastSentSentence(false) + " " + w.newsText(n, "Since then,")
+	text := w.lastSentSentence(false) + " " + w.newsText(n, "Since then,") + w.quietSentence()
 	return text + w.probeSentence() + w.authSentence(), "Is there anything more you need from us to resolve this?"
+}
+
+// quietSentence says how long the case has recorded no failure, when that is a day or
+// more: a follow-up must not read as if the block were still seen today.
+func (w *writer) quietSentence() string {
+	last, now := w.seen.Last, w.opts.Now
+	if last.IsZero() || now.IsZero() || now.Sub(last) < 24*time.Hour {
+		return ""
+	}
+	days := int(now.Sub(last) / (24 * time.Hour))
+	return " No failure has been recorded since " + last.Format(stamp) + " (" + plural(days, "day") + " before this message)."
 }
 
 // probeSentence says how the probes from the sending IP stood since the last message,
@@ -1073,8 +1084,8 @@ func escalationBody(w *writer) (string, string) {
 	n := w.news
 	w.lead = append(append(lead, w.newsFields(n)...), w.lead...)
 	text := w.lastSentSentence(true)
-	text += " " + w.newsText(n, "Since then,")
-	text += w.authSentence() + w.changesSentence()
+	text += " " + w.newsText(n, "Since then,") + w.quietSentence()
+	text += w.probeSentence() + w.authSentence() + w.changesSentence()
 	if c.Mode == triage.Filtering {
 		return text, "Could this case be escalated to someone who can confirm why " + w.these() + " classified as spam and correct it?"
 	}

@@ -68,6 +68,7 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 
 	zones := make([]map[string]any, 0, len(all))
 	var major, minor, answered []string
+	answeredKind := map[string]string{} // zone → dnsbl.KindIP or KindDomain
 	var trouble []unreadGroup
 	var fixes, remedies []string
 	for i, r := range all {
@@ -106,8 +107,10 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 				fixes = append(fixes, fmt.Sprintf("%s: %s (%s)", r.Zone.Name, strings.Join(r.Meanings, "; "), r.Zone.Delist))
 			}
 			answered = append(answered, r.Zone.Zone)
+			answeredKind[r.Zone.Zone] = r.Zone.Kind
 		case dnsbl.NotListed:
 			answered = append(answered, r.Zone.Zone)
+			answeredKind[r.Zone.Zone] = r.Zone.Kind
 		case dnsbl.Refused:
 			trouble = addTrouble(trouble, r)
 			remedies = append(remedies, fmt.Sprintf("%s: %s", r.Zone.Name, r.Advice))
@@ -152,13 +155,32 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		res.Fix = strings.Join(remedies, "\n")
 	case len(trouble) > 0:
 		res.Status = Warn
-		res.Summary = fmt.Sprintf("not listed on the %s that answered%s", plural(len(answered), "list"), unread)
+		res.Summary = fmt.Sprintf("not listed on the %s that answered%s", listsText(answered, answeredKind), unread)
 		res.Fix = strings.Join(remedies, "\n")
 	default:
 		res.Status = Pass
-		res.Summary = fmt.Sprintf("not listed on any of %d blocklists", len(answered))
+		res.Summary = "not listed on any of the " + listsText(answered, answeredKind)
 	}
 	return res
+}
+
+// listsText counts the lists that answered by what they list, IPs and domains apart, so
+// that "10 lists" is never read as ten lists about the IP.
+func listsText(zones []string, kind map[string]string) string {
+	ips := 0
+	for _, z := range zones {
+		if kind[z] != dnsbl.KindDomain {
+			ips++
+		}
+	}
+	domains := len(zones) - ips
+	switch {
+	case domains == 0:
+		return plural(ips, "IP list")
+	case ips == 0:
+		return plural(domains, "domain list")
+	}
+	return plural(ips, "IP list") + " and " + plural(domains, "domain list")
 }
 
 // unreadGroup is the lists that could not be read for one reason, so the summary says

@@ -213,7 +213,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"SBL and XBL at once", "dnsbl", at("192.0.2.24"), Fail, "SBL", "XBL", "5782 §2.1 (several A records)"},
 		{"rate-limit refusal", "dnsbl", at("192.0.2.25"), Warn, "127.255.255.255", `"state":"refused"`, "Spamhaus return codes"},
 		{"URIBL lists the registered domain", "dnsbl", dm("news.evil.test"), Fail, "URIBL (URIBL black) for evil.test", `"subject":"evil.test"`, "URIBL usage: ask for the registered domain"},
-		{"subdomain of a clean domain", "dnsbl", dm("news.clean.test"), Pass, "not listed on any of 3 blocklists", "", "5782 §2.2"},
+		{"subdomain of a clean domain", "dnsbl", dm("news.clean.test"), Pass, "not listed on any of the 3 domain lists", "", "5782 §2.2"},
 		{"DBL listing", "dnsbl", dm("bad.bl.test"), Fail, "Spamhaus DBL", "", "5782 §2.2"},
 		{"one list times out", "dnsbl", at("192.0.2.26"), Warn, "could not be read", `"state":"error"`, "5782: silence is not 'not listed'"},
 
