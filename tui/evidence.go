@@ -169,7 +169,7 @@ func (e *evidence) help() []key.Binding {
 		return []key.Binding{attach, kind, cancel}
 	}
 	if e.pane == 1 {
-		field := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "field"))
+		field := key.NewBinding(key.WithKeys("up", "down", "tab"), key.WithHelp("↑/↓/tab", "field"))
 		back := k.Back
 		back.SetHelp("esc", "checklist")
 		return []key.Binding{field, k.Next, back}
@@ -281,14 +281,17 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, k.Back) && e.pane == 0:
 		e.storeFields()
 		return tea.Sequence(e.s.touch(), emit(backMsg{}))
+	case key.Matches(km, k.Tab) && e.pane == 1:
+		// In the fields tab goes to the next field, as in any form, and never leaves them:
+		// a letter typed after it must not act as a key of the checklist. esc leaves.
+		e.storeFields()
+		e.inputs[e.field].Blur()
+		e.field = (e.field + 1) % len(e.inputs)
+		return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
 	case key.Matches(km, k.Tab):
 		e.storeFields()
-		e.pane = 1 - e.pane
-		if e.pane == 1 {
-			return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
-		}
-		e.inputs[e.field].Blur()
-		return e.s.touch()
+		e.pane = 1
+		return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
 	}
 	if e.pane == 1 {
 		switch {

@@ -189,7 +189,12 @@ func TestSupportCaseFields(t *testing.T) {
 			for range 5 {
 				d.keys("down")
 			}
-			d.keys("Mail from example.com blocked", "down", "Protection Server", "down", "Email Filtering", "down", "01234567")
+			// tab moves on to the next field as in any form; the letters typed after it are
+			// text, never the checklist's keys (a for attach).
+			d.keys("Mail from example.com blocked", "tab", "Protection Server", "tab", "Email Filtering", "down", "01234567")
+			if ev := d.m.screens[scrEvidence].(*evidence); ev.pane != 1 || ev.attaching {
+				t.Fatalf("tab left the fields (pane %d, attaching %v)", ev.pane, ev.attaching)
+			}
 			d.golden(t, fmt.Sprintf("evidence-support-%d", sz.w))
 			d.keys("esc")
 			got := d.m.cas
