@@ -56,7 +56,7 @@ func watchCmd(a *app) *cobra.Command {
 	f := &watchFlags{}
 	cmd := &cobra.Command{
 		Use:   "watch [CASE...]",
-		Short: "Re-run the blocklists and the probe for open cases and record what changed",
+		Short: "Run the blocklists and the probe again for open cases and record what changed",
 		Long: `watch re-runs, for the open cases (or those named), the IP blocklists and the probe from the
 sending IP (see "unblock probe"), and the live checks with --checks, every --every or once
 with --once (for cron and systemd timers). Every change of state (listed → not listed,
