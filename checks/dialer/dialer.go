@@ -22,6 +22,12 @@ var (
 
 // Dial connects to addr (host:port with an IP address) within timeout (0: none but ctx's).
 func Dial(ctx context.Context, network, addr string, timeout time.Duration) (net.Conn, error) {
+	return DialFrom(ctx, network, netip.Addr{}, addr, timeout)
+}
+
+// DialFrom is Dial from the local address from (the sending IP a probe binds; the
+// zero Addr lets the system choose).
+func DialFrom(ctx context.Context, network string, from netip.Addr, addr string, timeout time.Duration) (net.Conn, error) {
 	mu.Lock()
 	g, hold := guarded, blocking
 	mu.Unlock()
@@ -45,6 +51,9 @@ func Dial(ctx context.Context, network, addr string, timeout time.Duration) (net
 		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
 	}
 	d := net.Dialer{Timeout: timeout}
+	if from.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
+	}
 	return d.DialContext(ctx, network, addr)
 }
 

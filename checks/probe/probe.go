@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/unblock-mail/unblock/checks/dialer"
 	"net"
 	"net/netip"
 	"strconv"
@@ -269,8 +270,7 @@ func tryHost(ctx context.Context, opts Options, mx string, res *Result, a *Attem
 // talk holds one conversation. It reports whether the server answered with a reply that
 // decides the probe (a refusal at any stage, or RCPT's acceptance).
 func talk(ctx context.Context, opts Options, mx string, a *Attempt, res *Result) bool {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: opts.Source.AsSlice()}}
-	conn, err := d.DialContext(ctx, "tcp", a.Addr)
+	conn, err := dialer.DialFrom(ctx, "tcp", opts.Source, a.Addr, 0)
 	if err != nil {
 		a.Problem = "no connection: " + shortNetErr(err)
 		if ctx.Err() != nil {
@@ -302,7 +302,7 @@ func talk(ctx context.Context, opts Options, mx string, a *Attempt, res *Result)
 		}
 		// Greeted and answered EHLO without offering STARTTLS: start again in plain text.
 		conn.Close()
-		if conn, err = d.DialContext(ctx, "tcp", a.Addr); err != nil {
+		if conn, err = dialer.DialFrom(ctx, "tcp", opts.Source, a.Addr, 0); err != nil {
 			a.Problem = "no second connection: " + shortNetErr(err)
 			return false
 		}

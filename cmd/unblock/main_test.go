@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"github.com/unblock-mail/unblock/checks/dialer"
 	"os"
 	"testing"
 
@@ -10,8 +12,19 @@ import (
 
 // TestMain lets the scripts in testdata/script run this binary as "unblock".
 func TestMain(m *testing.M) {
+	dialer.GuardLoopback() // the in-process tests too
 	testscript.Main(m, map[string]func(){
-		"unblock": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		// The scripts' checks and probes dial loopback only: a dial elsewhere fails the
+		// command whatever it would have printed.
+		"unblock": func() {
+			dialer.GuardLoopback()
+			code := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			if r := dialer.Refused(); len(r) > 0 {
+				fmt.Fprintf(os.Stderr, "test dialed outside loopback: %v\n", r)
+				code = 97
+			}
+			os.Exit(code)
+		},
 		// case_bench_test.go: writes the benchmark's big case in a process of its own.
 		bigCaseCommand: bigCaseMain,
 	})
