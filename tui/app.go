@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -85,7 +86,14 @@ type Model struct {
 	quitting  bool
 	printText string // printed on quit when the person asked for it
 	loadErr   error
+
+	// listing counts the passes over the case files still running: one may rewrite the
+	// store's index, so whoever removes the store waits for them (Wait).
+	listing sync.WaitGroup
 }
+
+// Wait returns once the passes over the case files the model started are through.
+func (m *Model) Wait() { m.listing.Wait() }
 
 // New returns the root model of a session.
 func New(opts Options) *Model {
@@ -482,7 +490,9 @@ func (m *Model) afterDup() tea.Cmd { return emit(showMsg{m.createTo}) }
 // confirmCases lists the cases again, every file's stamp checked against the index.
 func (m *Model) confirmCases() tea.Cmd {
 	st := m.opts.Store
+	m.listing.Add(1)
 	return func() tea.Msg {
+		defer m.listing.Done()
 		cases, err := st.Summaries()
 		return casesMsg{cases, err, false}
 	}

@@ -127,6 +127,9 @@ func newDriver(t testing.TB, opts Options, w, h int) *driver {
 	d := &driver{t: t, m: New(opts), msgs: make(chan tea.Msg, 1024), done: make(chan struct{})}
 	t.Cleanup(func() {
 		close(d.done)
+		// A pass over the case files may still be writing the index: the store's
+		// directory is removed after this.
+		d.m.Wait()
 		if d.m.lock != nil {
 			d.m.lock.Unlock()
 		}
