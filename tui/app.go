@@ -487,7 +487,8 @@ func (m *Model) stay() {
 // afterDup is where a forced creation continues: where the person was going.
 func (m *Model) afterDup() tea.Cmd { return emit(showMsg{m.createTo}) }
 
-// confirmCases lists the cases again, every file's stamp checked against the index.
+// confirmCases lists the cases again, every file's stamp checked against the index. The
+// command it returns must be run: Wait waits for it.
 func (m *Model) confirmCases() tea.Cmd {
 	st := m.opts.Store
 	m.listing.Add(1)
@@ -506,7 +507,6 @@ func (m *Model) gotCases(msg casesMsg) tea.Cmd {
 		}
 		return nil
 	}
-	confirm := m.confirmCases()
 	var cmd tea.Cmd
 	if msg.err != nil {
 		cmd = flashError(oneLine(msg.err))
@@ -516,7 +516,7 @@ func (m *Model) gotCases(msg casesMsg) tea.Cmd {
 		return tea.Batch(cmd, m.show(scrRole))
 	}
 	m.screens[scrPicker] = newPicker(m.c, msg.cases)
-	return tea.Batch(cmd, m.show(scrPicker), confirm)
+	return tea.Batch(cmd, m.show(scrPicker), m.confirmCases())
 }
 
 // startWizard begins a new case in memory; it is created on disk once its identifiers

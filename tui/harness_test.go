@@ -126,10 +126,18 @@ func newDriver(t testing.TB, opts Options, w, h int) *driver {
 	t.Helper()
 	d := &driver{t: t, m: New(opts), msgs: make(chan tea.Msg, 1024), done: make(chan struct{})}
 	t.Cleanup(func() {
+		// A pass over the case files may still be writing the index, and the store's
+		// directory is removed after this: the messages in flight are handled (a batch
+		// may hold the pass) and the passes waited for.
+		d.drain(20 * time.Millisecond)
 		close(d.done)
-		// A pass over the case files may still be writing the index: the store's
-		// directory is removed after this.
-		d.m.Wait()
+		waited := make(chan struct{})
+		go func() { d.m.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-time.After(10 * time.Second):
+			t.Error("a pass over the case files did not finish within 10 s")
+		}
 		if d.m.lock != nil {
 			d.m.lock.Unlock()
 		}
