@@ -232,3 +232,53 @@ func TestSupportCaseFields(t *testing.T) {
 		t.Errorf("an IP-check case shows the CSC fields:\n%s", d.screen())
 	}
 }
+
+// TestReferenceAndAnswer: after a message is sent, r keeps the reference the desk gave
+// and a records that the desk answered, on disk; the follow-up stops being due, the
+// update quotes the reference, and a second a says it is already recorded.
+func TestReferenceAndAnswer(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
+			st := testStore(t)
+			c := timelineCase(t, st, 3)
+			opts, _ := testOptions(t, st)
+			opts.Case = c.ID
+			later := fixedNow.Add(48 * time.Hour) // past the desk's 72 hours
+			opts.Now = func() time.Time { return later }
+			d := newDriver(t, opts, sz.w, sz.h)
+			d.waitText("Timeline")
+			d.waitText("Follow-up due since")
+			d.keys("r")
+			d.waitText("Reference")
+			// While the reference is typed, letters are text: q does not quit, a is no answer.
+			d.keys("PDR-4471 qa", "enter")
+			d.waitText("reference kept")
+			d.until("the reference saved", func() bool { return !d.m.saving && !d.m.dirty() })
+			got, err := st.View(c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Route.Reference != "PDR-4471 qa" || !got.Messages[0].AnsweredAt.IsZero() {
+				t.Fatalf("reference %q, answered %v: want the typed reference and no answer", got.Route.Reference, got.Messages[0].AnsweredAt)
+			}
+			d.keys("a")
+			d.waitText("recorded: the desk answered")
+			d.until("the answer saved", func() bool { return !d.m.saving && !d.m.dirty() })
+			if got, err = st.View(c.ID); err != nil || got.Messages[0].AnsweredAt.IsZero() || got.Status != casefile.StatusOpen {
+				t.Fatalf("the answer is not on disk (%v): status %s", err, got.Status)
+			}
+			if strings.Contains(d.screen(), "Follow-up due since") {
+				t.Fatalf("a follow-up is still due after the answer:\n%s", d.screen())
+			}
+			d.keys("a")
+			d.waitText("already recorded")
+			text, err := casefile.Render(got, "update", casefile.RenderOptions{Now: later})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(text.Text, "PDR-4471 qa") {
+				t.Fatalf("the update does not quote the reference:\n%s", text.Text)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/unblock-mail/unblock/casefile"
@@ -31,8 +32,13 @@ type (
 	}
 )
 
-// probeKey probes the case now from its sending IP.
-var probeKey = key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "probe now"))
+// The overview's own keys: probe now, and what only the person knows after a message
+// is sent: the reference the desk gave, and that the desk answered.
+var (
+	probeKey    = key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "probe now"))
+	refKey      = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reference"))
+	answeredKey = key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "desk answered"))
+)
 
 // overview is a case as it stands, when it is resumed: what it is about, where it goes,
 // the timeline, readiness, the last message and what is new since.
@@ -55,6 +61,9 @@ type overview struct {
 	statesNew []casefile.Event
 	probing   bool
 	probeID   int
+	// ref edits the reference the desk gave (r); editingRef while it is open.
+	ref        textinput.Model
+	editingRef bool
 }
 
 func newOverview(s *session) *overview {
@@ -101,26 +110,44 @@ func (o *overview) enter() tea.Cmd {
 	return nil
 }
 
-func (o *overview) editing() bool { return false }
+func (o *overview) editing() bool { return o.editingRef }
 
 func (o *overview) help() []key.Binding {
 	k := o.s.c.Keys
 	cont := k.Resume
 	cont.SetHelp("enter", strings.ToLower(stepNames[o.next]))
+	if o.editingRef {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep the reference")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
+	}
 	keys := []key.Binding{cont, k.Paste, probeKey}
 	if o.sent {
-		keys = append(keys, k.Update, key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "escalate")))
+		keys = append(keys, k.Update, key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "escalate")), refKey, answeredKey)
 	}
 	return append(keys, key.NewBinding(key.WithKeys("1"), key.WithHelp("1-6", "step")), k.Back)
 }
 
 func (o *overview) update(msg tea.Msg) tea.Cmd {
+	if o.editingRef {
+		return o.updateRef(msg)
+	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
 	}
 	k := o.s.c.Keys
 	switch {
+	case key.Matches(km, refKey):
+		if !o.sent {
+			return flash("a reference comes with the desk's answer to a message marked sent")
+		}
+		o.ref = newInput(o.s.c, "PDR reference ID, ticket or CSC case number, or the thread's subject")
+		o.ref.CharLimit = 200
+		o.ref.SetValue(o.s.cas.Route.Reference)
+		o.editingRef = true
+		return o.ref.Focus()
+	case key.Matches(km, answeredKey):
+		return o.recordAnswer()
 	case key.Matches(km, k.Next):
 		return emit(gotoMsg{to: o.next})
 	case key.Matches(km, k.Paste):
@@ -191,6 +218,20 @@ func (o *overview) view() string {
 	if o.sent {
 		b.WriteString(st.Heading.Render("Last message") + "  " + fmt.Sprintf("%s, sent %s UTC", o.lastSent.Kind, o.lastSent.SentAt.UTC().Format("2006-01-02 15:04")) + "\n")
 		b.WriteString(st.Muted.Render(truncate("  "+sanitize.Line(o.lastSent.Subject), w)) + "\n")
+		answer := "no answer recorded yet (a)"
+		if !o.lastSent.AnsweredAt.IsZero() {
+			answer = "answered " + o.lastSent.AnsweredAt.UTC().Format("2006-01-02 15:04") + " UTC"
+		}
+		ref := "no reference yet (r)"
+		if c.Route.Reference != "" {
+			ref = "reference " + sanitize.Line(c.Route.Reference)
+		}
+		if o.editingRef {
+			b.WriteString("  " + st.Accent.Render("Reference") + " " + o.ref.View() + "\n")
+			b.WriteString(st.Muted.Render(truncate("  "+answer, w)) + "\n")
+		} else {
+			b.WriteString(st.Muted.Render(truncate("  "+ref+" · "+answer, w)) + "\n")
+		}
 		news := "Since then: " + plural(o.newSince.Failures, "new failure")
 		if len(o.newSince.RecipientDomains) > 0 {
 			news += " at " + strings.Join(o.newSince.RecipientDomains, ", ")
@@ -207,6 +248,51 @@ func (o *overview) view() string {
 	}
 	b.WriteString("\n" + st.Accent.Render("enter") + " continues with " + st.Heading.Render(stepNames[o.next]) + st.Muted.Render(fmt.Sprintf(" (step %d)", stepNumber(o.next))) + st.Muted.Render(" · p pastes new failures"))
 	return b.String()
+}
+
+// updateRef edits the reference: enter keeps it (an empty one clears it), esc leaves it.
+func (o *overview) updateRef(msg tea.Msg) tea.Cmd {
+	if km, ok := msg.(tea.KeyPressMsg); ok {
+		switch km.String() {
+		case "enter":
+			o.editingRef = false
+			ref := sanitize.Line(strings.TrimSpace(o.ref.Value()))
+			c := o.s.cas
+			if ref == c.Route.Reference {
+				return nil
+			}
+			c.Route.Reference = ref
+			o.refresh()
+			say := "reference kept: updates and escalations quote " + ref
+			if ref == "" {
+				say = "reference cleared"
+			}
+			return tea.Batch(o.s.touch(), emit(saveMsg{}), flash(say))
+		case "esc":
+			o.editingRef = false
+			return nil
+		}
+	}
+	var cmd tea.Cmd
+	o.ref, cmd = o.ref.Update(msg)
+	return cmd
+}
+
+// recordAnswer records that the desk answered the last message sent: the follow-up
+// clock stops and the case is ours to move again.
+func (o *overview) recordAnswer() tea.Cmd {
+	if !o.sent {
+		return flash("an answer follows a message marked sent")
+	}
+	if at := o.lastSent.AnsweredAt; !at.IsZero() {
+		return flash("already recorded: the desk answered on " + at.UTC().Format("2006-01-02 15:04") + " UTC")
+	}
+	now := o.s.opts.Now()
+	if !o.s.cas.RecordAnswer(now) {
+		return flash("an answer follows a message marked sent")
+	}
+	o.refresh()
+	return tea.Batch(o.s.touch(), emit(saveMsg{}), flash(fmt.Sprintf("recorded: the desk answered the %s on %s UTC; no follow-up is due", o.lastSent.Kind, now.UTC().Format("2006-01-02 15:04"))))
 }
 
 // lastN is the last n events.
