@@ -376,10 +376,8 @@ func (c *Case) recordCheckChanges(results []checks.Result, now time.Time) []Stat
 	for _, r := range results {
 		is, ok := rank[string(r.Status)]
 		if !ok {
-			if prev, had := old[r.ID]; had {
-				// Keep what was known rather than "could not check".
-				keep = append(keep, checks.Result{ID: r.ID, Status: checks.Status(prev), Summary: c.authSummary(r.ID)})
-			}
+			// Could not check this round: what the case knew stays as it was, with the
+			// time it was checked and its details (a message states both).
 			continue
 		}
 		keep = append(keep, r)
@@ -396,15 +394,6 @@ func (c *Case) recordCheckChanges(results []checks.Result, now time.Time) []Stat
 		c.RecordChecks(keep, now)
 	}
 	return changes
-}
-
-func (c *Case) authSummary(id string) string {
-	for _, a := range c.Authentication {
-		if a.ID == id {
-			return a.Summary
-		}
-	}
-	return ""
 }
 
 // runProbes probes each recipient domain of the case, politely.

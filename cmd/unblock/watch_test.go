@@ -165,3 +165,65 @@ func TestWatchVerb(t *testing.T) {
 		t.Errorf("--every 1m: %d %q", code, errs)
 	}
 }
+
+// TestWatchChecks: watch --checks records a check whose verdict moved as a change of
+// state, and a check that could not be made this round leaves what the case knew, with
+// the time it was really checked: the message states that time.
+func TestWatchChecks(t *testing.T) {
+	f := newCLIFixture(t)
+	if err := f.dns.AddZone("example.com. 300 IN TXT \"v=spf1 ip4:127.0.0.6 -all\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	id := f.newCase(cliIP.String())
+	s, err := casefile.Open(filepath.Join(f.dir, "cases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Edit(id, func(c *casefile.Case) error { c.Identifiers.Domain = "example.com"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	spf := func() casefile.AuthCheck {
+		t.Helper()
+		c, err := s.View(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range c.Authentication {
+			if a.ID == "spf" {
+				return a
+			}
+		}
+		t.Fatalf("no spf check in the case: %+v", c.Authentication)
+		return casefile.AuthCheck{}
+	}
+	first := time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC)
+	code, out, errs := f.run(first.Format(time.RFC3339), "watch", "--once", "--checks", id)
+	if code != 0 || strings.Contains(out, "check spf") {
+		t.Fatalf("first round: %d\n%s\n%s", code, out, errs)
+	}
+	if a := spf(); a.Status != "pass" || !a.CheckedAt.Equal(first) {
+		t.Fatalf("first round recorded spf %s at %v", a.Status, a.CheckedAt)
+	}
+	// A second SPF record: permerror, the check fails (RFC 7208 §4.5).
+	if err := f.dns.AddZone("example.com. 300 IN TXT \"v=spf1 -all\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	second := first.Add(16 * time.Minute)
+	code, out, errs = f.run(second.Format(time.RFC3339), "watch", "--once", "--checks", id)
+	if code != 1 || !strings.Contains(out, "check spf") || !strings.Contains(out, "pass → fail") {
+		t.Fatalf("worse: %d\n%s\n%s", code, out, errs)
+	}
+	if a := spf(); a.Status != "fail" || !a.CheckedAt.Equal(second) {
+		t.Fatalf("second round recorded spf %s at %v", a.Status, a.CheckedAt)
+	}
+	// The domain's server fails: the check cannot be made. The case keeps the fail it
+	// knew, checked when it was, and records no change.
+	f.dns.ServFail("example.com.")
+	code, out, errs = f.run(second.Add(16*time.Minute).Format(time.RFC3339), "watch", "--once", "--checks", id)
+	if code != 0 || strings.Contains(out, "check spf") {
+		t.Fatalf("unreadable round: %d\n%s\n%s", code, out, errs)
+	}
+	if a := spf(); a.Status != "fail" || !a.CheckedAt.Equal(second) {
+		t.Fatalf("a round that could not check spf left it %s at %v, want fail at %v", a.Status, a.CheckedAt, second)
+	}
+}
