@@ -61,6 +61,8 @@ type overview struct {
 	statesNew []casefile.Event
 	probing   bool
 	probeID   int
+	// reports is what receivers' reports (DMARC aggregate, SNDS) say of the case's IPs.
+	reports []string
 	// ref edits the reference the desk gave (r); editingRef while it is open.
 	ref        textinput.Model
 	editingRef bool
@@ -86,6 +88,7 @@ func (o *overview) refresh() {
 		o.statesNew = c.States(o.lastSent.SentAt)
 	}
 	o.probes, o.states = lastN(c.Probes(time.Time{}), 3), lastN(c.States(time.Time{}), 3)
+	o.reports = c.ReportEvidence()
 	o.followUp, o.due = c.FollowUpDue(o.s.opts.Now())
 	o.next = firstIncomplete(c, o.readiness)
 }
@@ -214,6 +217,13 @@ func (o *overview) view() string {
 	b.WriteString(o.chart.draw(st, w) + "\n\n")
 	if o.probing || len(o.probes)+len(o.states) > 0 {
 		b.WriteString(o.watchView(w) + "\n")
+	}
+	if len(o.reports) > 0 {
+		b.WriteString(st.Heading.Render("Receivers' reports") + "\n")
+		for _, r := range o.reports {
+			b.WriteString(truncate("  "+sanitize.Line(r), w) + "\n")
+		}
+		b.WriteString("\n")
 	}
 	if o.sent {
 		b.WriteString(st.Heading.Render("Last message") + "  " + fmt.Sprintf("%s, sent %s UTC", o.lastSent.Kind, o.lastSent.SentAt.UTC().Format("2006-01-02 15:04")) + "\n")

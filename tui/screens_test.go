@@ -800,3 +800,25 @@ func TestPickerSkipsFIFO(t *testing.T) {
 	d.waitText(c.ID)
 	d.waitText("trap.yaml is a FIFO")
 }
+
+// TestOverviewReports: receivers' reports in the case (DMARC aggregate here) are shown on
+// the overview in the sentences the message quotes.
+func TestOverviewReports(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	at := fixedNow.Add(-48 * time.Hour)
+	c.Timeline = append(c.Timeline, casefile.Event{Kind: casefile.KindReport, At: at, Last: at.Add(24 * time.Hour), Added: fixedNow, IP: "192.0.2.225",
+		Report: &casefile.ReportSummary{Type: casefile.ReportDMARC, Reports: 2, Receivers: []string{"google.com", "yahoo.com"},
+			Messages: 1200, DMARCPass: 1100, DKIMAligned: 1100, SPFAligned: 1200, Rejected: 100}})
+	if err := st.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 120, 35)
+	d.waitText("Receivers' reports")
+	want := c.ReportEvidence()
+	if len(want) != 1 || !strings.Contains(d.screen(), want[0][:60]) || !strings.Contains(want[0], "100 rejected") {
+		t.Fatalf("the overview does not show the report evidence %q:\n%s", want, d.screen())
+	}
+}
