@@ -1,21 +1,20 @@
 package triage
 
 import (
-	"bytes"
-	"embed"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // The field's knowledge, as data (PROVIDERS.md): desks, who operates which hosts, each
-// provider's replies (rules.go) and the status-code registry.
+// provider's replies (rules.go) and the status-code registry. It is written in YAML under
+// knowledge/ and compiled into knowledge_gen.go, so that no program decodes YAML to start:
+// after changing a file there, run
 //
-//go:embed knowledge
-var knowledgeFS embed.FS
+//	go test ./casefile/triage -run TestKnowledgeGenerated -update
+//
+// and the test fails until knowledge_gen.go says what the YAML says.
 
 // Desk is a support desk a case can go to.
 type Desk struct {
@@ -61,37 +60,32 @@ func init() {
 }
 
 func loadKnowledge() error {
-	if err := decodeStrict("knowledge/desks.yaml", &desks); err != nil {
-		return err
-	}
+	k := knowledgeData()
+	desks = k.desks
 	for i, d := range desks {
 		if _, dup := deskBy[d.Kind]; dup {
 			return fmt.Errorf("knowledge/desks.yaml: desk %q twice", d.Kind)
 		}
 		deskBy[d.Kind] = i
 	}
-	var hosts struct {
-		Filters []Filter `yaml:"filters"`
-		ESPs    []ESP    `yaml:"esps"`
-	}
-	if err := decodeStrict("knowledge/hosts.yaml", &hosts); err != nil {
-		return err
-	}
-	filters, esps = hosts.Filters, hosts.ESPs
+	filters, esps = k.hosts.Filters, k.hosts.ESPs
 	return nil
 }
 
-func decodeStrict(name string, v any) error {
-	data, err := knowledgeFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+// knowledge is the YAML of knowledge/, as knowledge_gen.go holds it.
+type knowledge struct {
+	desks []Desk
+	hosts hostsFile
+	// tables are the files of knowledge/providers, by name, in tableFiles.
+	tables     []ProviderTable
+	tableFiles []string
+	registry   []StatusMeaning
+}
+
+// hostsFile is knowledge/hosts.yaml.
+type hostsFile struct {
+	Filters []Filter `yaml:"filters"`
+	ESPs    []ESP    `yaml:"esps"`
 }
 
 // Desks returns every desk, in the order of the data.

@@ -2,7 +2,6 @@ package triage
 
 import (
 	"fmt"
-	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,25 +118,20 @@ var validModes = map[Mode]bool{"": true, HardBlock: true, Deferral: true, Filter
 
 func loadRules() error {
 	tables, rules, phrases = nil, nil, phraseSet{}
-	files, err := fs.Glob(knowledgeFS, "knowledge/providers/*.yaml")
-	if err != nil {
-		return err
-	}
-	for _, name := range files {
-		var t ProviderTable
-		if err := decodeStrict(name, &t); err != nil {
-			return err
-		}
+	k := knowledgeData()
+	for i := range k.tables {
+		t := &k.tables[i]
+		name := k.tableFiles[i]
 		if t.Provider == "" || len(t.Rules) == 0 {
 			return fmt.Errorf("%s: a table needs a provider and rules", name)
 		}
 		for i := range t.Rules {
 			r := &t.Rules[i]
-			if err := r.compile(&t); err != nil {
+			if err := r.compile(t); err != nil {
 				return fmt.Errorf("%s: rule %q: %w", name, r.ID, err)
 			}
 		}
-		tables = append(tables, &t)
+		tables = append(tables, t)
 	}
 	phrases.compile()
 	slices.SortStableFunc(tables, func(a, b *ProviderTable) int { return a.Order - b.Order })
@@ -146,11 +140,7 @@ func loadRules() error {
 			rules = append(rules, &t.Rules[i])
 		}
 	}
-	var reg []StatusMeaning
-	if err := decodeStrict("knowledge/standards/enhanced-codes.yaml", &reg); err != nil {
-		return err
-	}
-	for _, m := range reg {
+	for _, m := range k.registry {
 		cr, err := parseCodePattern(m.Code)
 		if err != nil || cr.detailLo != cr.detHi || !validCauses[m.Cause] {
 			return fmt.Errorf("enhanced-codes.yaml: bad entry %q", m.Code)
