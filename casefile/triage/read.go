@@ -573,11 +573,19 @@ func looksLikeHeader(b []byte) bool {
 	return lines >= 1 && bytes.Contains(b, []byte("\n\n"))
 }
 
-// readReplies reads pasted reply text: one reply, or several separated by blank lines
-// when each starts with its own code.
+// readReplies reads pasted text that has no mail headers: one SMTP reply or several, or
+// the body of a bounce copied from a mail client.
 func (rd *Reader) readReplies(name string, data []byte) {
 	text := string(data)
-	paras := splitParagraphs(text)
+	// A bounce's text followed by the message it returns: only the text above the copy
+	// is the failure (the copy may quote anything), and the copy's headers say who sent it.
+	m := &msgReader{rd: rd, source: name}
+	if body := m.splitInlineOriginal(text); m.attached {
+		m.plain.WriteString(body[:min(len(body), maxPlain)])
+		m.plainFindings()
+		return
+	}
+	paras := replies(text)
 	several := len(paras) > 1
 	for _, p := range paras {
 		if _, _, ok := leadingCode(strings.TrimSpace(p.text)); !ok {
@@ -593,6 +601,39 @@ func (rd *Reader) readReplies(name string, data []byte) {
 		f.Source = fmt.Sprintf("%s:%d", name, p.line)
 		rd.add(f)
 	}
+}
+
+// replies splits pasted text into the replies it holds: paragraphs, and within a
+// paragraph made only of reply lines, one reply per final line. RFC 5321 §4.2.1: "550-"
+// continues a reply, "550 " ends it, so the line after a final line starts another.
+func replies(text string) []paragraph {
+	var out []paragraph
+	for _, p := range splitParagraphs(text) {
+		lines := strings.SplitAfter(p.text, "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		codes := true
+		for _, l := range lines {
+			if _, _, ok := leadingCode(strings.TrimRight(l, "\n") + " "); !ok {
+				codes = false
+				break
+			}
+		}
+		if !codes {
+			out = append(out, p)
+			continue
+		}
+		start := 0
+		for i, l := range lines {
+			if len(l) > 3 && l[3] == '-' && i < len(lines)-1 {
+				continue // a continuation line: the reply goes on
+			}
+			out = append(out, paragraph{line: p.line + start, text: strings.Join(lines[start:i+1], "")})
+			start = i + 1
+		}
+	}
+	return out
 }
 
 type paragraph struct {

@@ -376,3 +376,68 @@ func TestGroupEscalates(t *testing.T) {
 		t.Errorf("group %+v, want 2 findings, a hard block routed to proofpoint-ipcheck", g)
 	}
 }
+
+// TestPastedRepliesOnePerLine: replies pasted one per line are one finding each (RFC 5321
+// §4.2.1: "NNN " ends a reply, "NNN-" continues it), each with its own IP and codes; a
+// multi-line reply stays one.
+func TestPastedRepliesOnePerLine(t *testing.T) {
+	text := "421 4.7.0 [TSS04] Messages from 198.51.100.11 temporarily deferred due to user complaints\n" +
+		"550-5.7.606 Access denied, banned sending IP [198.51.100.12]. To request removal\n" +
+		"550 5.7.606 from this list please visit https://sender.office.com/\n" +
+		"553 5.7.1 [BL21] Connections will not be accepted from 198.51.100.13, because the ip is in Spamhaus's list\n"
+	rep, err := Read(context.Background(), "paste", strings.NewReader(text), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		source, ip, provider, code string
+		mode                       Mode
+	}{
+		{"paste:1", "198.51.100.11", "yahoo", "4.7.0", Deferral},
+		{"paste:2", "198.51.100.12", "microsoft", "5.7.606", HardBlock},
+		{"paste:4", "198.51.100.13", "spamhaus", "5.7.1", HardBlock},
+	}
+	if len(rep.Findings) != len(want) {
+		t.Fatalf("%d findings, want %d: %+v", len(rep.Findings), len(want), rep.Findings)
+	}
+	for i, w := range want {
+		f := rep.Findings[i]
+		if f.Source != w.source || f.IP != w.ip || f.Provider != w.provider || f.EnhancedCode != w.code || f.Mode != w.mode {
+			t.Errorf("finding %d: %s %s %s %s %s, want %+v", i, f.Source, f.IP, f.Provider, f.EnhancedCode, f.Mode, w)
+		}
+	}
+	// Prose around the reply lines keeps the paste one reply.
+	rep, err = Read(context.Background(), "paste", strings.NewReader("host mx.example.net said:\n550 5.1.1 unknown user\n421 later\n"), Options{})
+	if err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("prose and replies: %v, %d findings", err, len(rep.Findings))
+	}
+}
+
+// TestPastedBounceWithCopy: a bounce's text copied from a mail client without its headers,
+// followed by the message it returns: the failure is read from the text above the copy,
+// never from what the copy quotes, and the copy's sender is no failed recipient.
+func TestPastedBounceWithCopy(t *testing.T) {
+	for name, text := range map[string]string{
+		"header block": "This is the mail system at host out.example.com.\n\nYour message could not be delivered.\n\n" +
+			"<ann@partner.example>: host mx.partner.example[203.0.113.7] said: 550 5.1.1\n    <ann@partner.example>: Recipient address rejected: User unknown (in reply to RCPT TO command)\n\n" +
+			"Return-Path: <news@example.com>\nReceived: from app.example.com by out.example.com\nFrom: news@example.com\nTo: ann@partner.example\nSubject: our mail bounces\n\n" +
+			"Our mail to your colleagues gets 554 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.120\n",
+		"marker": "The following message could not be delivered.\n\n<ann@partner.example>\n    552 5.2.2 Mailbox full\n\n" +
+			"----- Original message follows -----\n\nHi, we keep seeing 550 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using cmrbl (Cloudmark)\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			rep, err := Read(context.Background(), "paste", strings.NewReader(text), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Findings) != 1 {
+				t.Fatalf("%d findings: %+v", len(rep.Findings), rep.Findings)
+			}
+			f := rep.Findings[0]
+			if f.Recipient != "ann@partner.example" || f.IP != "" || f.Provider == "proofpoint" || f.Provider == "cloudmark" ||
+				(f.Cause != InvalidRecipient && f.EnhancedCode != "5.2.2") {
+				t.Errorf("read from the returned copy: %s %s %s %s ip %q to %q", f.Mode, f.Cause, f.Provider, f.EnhancedCode, f.IP, f.Recipient)
+			}
+		})
+	}
+}
