@@ -159,6 +159,7 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 	var (
 		sink   func(triage.Finding) error
 		finish func(*triage.Report) error
+		abort  = func(error) {} // ends the output of a read that failed
 		// Ended progressions leave the reader as they end: kept here as the output needs.
 		progressions = &progressionSink{}
 	)
@@ -167,7 +168,7 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 		sink, finish = jsonLines(w, opts.Follow) // findings only
 	case out.json:
 		progressions.spool = true
-		sink, finish = jsonDocument(w, progressions)
+		sink, finish, abort = jsonDocument(w, progressions)
 	default:
 		sink, finish = humanOutput(w, newPainter(a.stdout), out.all, opts.Follow, progressions)
 	}
@@ -180,8 +181,10 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 		if isBrokenPipe(err) {
 			return nil // the reader of the output went away (head, less): nothing to say
 		}
+		err = inputError(err)
+		abort(err)
 		w.Flush()
-		return inputError(err)
+		return err
 	}
 	rep := rd.Report()
 	if err := finish(rep); err != nil {
@@ -222,11 +225,31 @@ func jsonLines(w *bufio.Writer, follow bool) (func(triage.Finding) error, func(*
 // jsonDocument writes one document: the findings as they are read, one a line (each with
 // the kind of its route; the whole route, the meaning and the advice are in its group), then the groups, progressions and
 // daily volume, element by element so that no large array is held twice.
-func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.Finding) error, func(*triage.Report) error) {
-	w.WriteString("{\n  \"findings\": [")
+func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.Finding) error, func(*triage.Report) error, func(error)) {
+	// The document starts with its first finding or its end: an input refused before
+	// then leaves stdout empty, and one refused after closes the document with its error.
+	started := false
+	start := func() {
+		if !started {
+			started = true
+			w.WriteString("{\n  \"findings\": [")
+		}
+	}
 	n := 0
 	var line []byte
+	abort := func(err error) {
+		if !started {
+			return
+		}
+		if n > 0 {
+			w.WriteString("  ")
+		}
+		w.WriteString("],\n  \"error\": ")
+		w.Write(appendJSONString(nil, sanitize.Line(err.Error())))
+		w.WriteString("\n}\n")
+	}
 	sink := func(f triage.Finding) error {
+		start()
 		f.Route = triage.Route{Kind: f.Route.Kind}
 		f.Meaning, f.Advice = "", "" // said once, in the group
 		line = line[:0]
@@ -240,6 +263,7 @@ func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.F
 		return err
 	}
 	finish := func(rep *triage.Report) error {
+		start()
 		if n > 0 {
 			w.WriteString("  ")
 		}
@@ -298,7 +322,7 @@ func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.F
 		_, err := w.WriteString("\n}\n")
 		return err
 	}
-	return sink, finish
+	return sink, finish, abort
 }
 
 // elements lists the elements of a slice one by one, each to be encoded apart.

@@ -156,3 +156,28 @@ func TestTriageFollow(t *testing.T) {
 		t.Errorf("summary after following:\n%s", s)
 	}
 }
+
+// TestTriageJSONBadInput: --json with an input that cannot be read leaves stdout empty
+// when nothing was found before it, and otherwise closes the document with its error:
+// stdout never holds half a document.
+func TestTriageJSONBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "reply.txt")
+	os.WriteFile(good, []byte("554 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.4\n"), 0o644)
+	missing := filepath.Join(dir, "nope.txt")
+	out, code := runTriage(t, "--json", missing)
+	if code != 2 || out != "" {
+		t.Fatalf("a missing file alone: exit %d, stdout %q", code, out)
+	}
+	out, code = runTriage(t, "--json", good, missing)
+	var doc struct {
+		Findings []map[string]any `json:"findings"`
+		Error    string           `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 2 {
+		t.Fatalf("a good file then a missing one: exit %d, %v:\n%s", code, err, out)
+	}
+	if len(doc.Findings) != 1 || !strings.Contains(doc.Error, "nope.txt") {
+		t.Fatalf("the document has %d findings and error %q", len(doc.Findings), doc.Error)
+	}
+}
