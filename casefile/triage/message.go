@@ -236,7 +236,7 @@ func (m *msgReader) walk(e *message.Entity, depth int) {
 	case ct == "message/delivery-status" || ct == "message/global-delivery-status":
 		m.deliveryStatus(body)
 	case ct == "message/feedback-report":
-		h, _ := readBlock(bufio.NewReader(bytes.NewReader(body)))
+		h, _ := readBlock(bufio.NewReader(strings.NewReader(sanitize.Text(string(body)))))
 		if h != nil {
 			m.arf = h
 		}
@@ -322,6 +322,9 @@ func readBlock(br *bufio.Reader) (textproto.MIMEHeader, error) {
 }
 
 func (m *msgReader) deliveryStatus(body []byte) {
+	// Control characters are made visible where the fields enter: a header reader refuses
+	// a field with one, and the report would be lost for a stray byte.
+	body = []byte(sanitize.Text(string(body)))
 	br := bufio.NewReader(bytes.NewReader(body))
 	first := true
 	for range 1000 {

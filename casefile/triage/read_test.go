@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/unblock-mail/unblock/sanitize"
 )
 
 func readString(t testing.TB, name, in string, opts Options) *Report {
@@ -439,5 +441,28 @@ func TestPastedBounceWithCopy(t *testing.T) {
 				t.Errorf("read from the returned copy: %s %s %s %s ip %q to %q", f.Mode, f.Cause, f.Provider, f.EnhancedCode, f.IP, f.Recipient)
 			}
 		})
+	}
+}
+
+// TestDSNControlBytes: a control byte in a delivery-status field is made visible and the
+// report still read: the diagnostic, its IP and the recipient are not lost to a stray ESC,
+// DEL or NUL.
+func TestDSNControlBytes(t *testing.T) {
+	for _, b := range []string{"\x1b[31m", "\x7f", "\x00"} {
+		eml := "From: MAILER-DAEMON@out.example.com\nTo: news@example.com\nSubject: Undelivered Mail\nMIME-Version: 1.0\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nThe mail system\n" +
+			"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; out.example.com\n\nFinal-Recipient: rfc822; ann@customer.example\n" +
+			"Action: failed\nStatus: 5.0.0\nDiagnostic-Code: smtp; 554 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.96 " + b + "x\n--b--\n"
+		rep, err := Read(context.Background(), "dsn.eml", strings.NewReader(eml), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Findings) != 1 {
+			t.Fatalf("%q: %d findings", b, len(rep.Findings))
+		}
+		f := rep.Findings[0]
+		if f.Cause != IPReputation || f.IP != "198.51.100.96" || f.Recipient != "ann@customer.example" || !sanitize.Clean(f.Text) {
+			t.Errorf("%q: %s %s ip %q to %q text %q", b, f.Mode, f.Cause, f.IP, f.Recipient, f.Text)
+		}
 	}
 }
