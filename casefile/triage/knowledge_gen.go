@@ -143,6 +143,38 @@ func knowledgeData() knowledge {
 				Asks:         []string{"the listed IP", "a contact address and phone number", "why the IP should be removed (what was fixed)"},
 			},
 			{
+				Kind:         "spamcop",
+				Name:         "SpamCop Blocking List lookup",
+				Provider:     "spamcop",
+				URL:          "https://www.spamcop.net/bl.shtml?{ip}",
+				Message:      "none",
+				Audience:     "any",
+				ResponseTime: 86400000000000,
+				Basis:        "SpamCop takes no removal requests; a listing expires by itself 24 hours after the last spam report",
+				Asks:         []string{"look the IP up to see why it is listed, and stop the mail that drew the reports"},
+			},
+			{
+				Kind:     "mailspike",
+				Name:     "Mailspike IP reputation lookup",
+				Provider: "mailspike",
+				URL:      "https://mailspike.org/",
+				Message:  "none",
+				Audience: "any",
+				Basis:    "Mailspike lists IPs by the reputation of the mail it sees; the listing clears as that reputation recovers",
+				Asks:     []string{"look the IP up on Mailspike's site and stop the mail that hurt its reputation"},
+			},
+			{
+				Kind:         "uceprotect",
+				Name:         "UCEPROTECT blocklist lookup",
+				Provider:     "uceprotect",
+				URL:          "https://www.uceprotect.net/en/rblcheck.php?ipr={ip}",
+				Message:      "none",
+				Audience:     "any",
+				ResponseTime: 604800000000000,
+				Basis:        "a UCEPROTECT Level 1 listing expires by itself 7 days after the last spamtrap hit; Levels 2 and 3 list the provider's whole range or network, which only the provider can answer for",
+				Asks:         []string{"look the IP up to see the level and the last hit, and stop the mail that hit the traps"},
+			},
+			{
 				Kind:         "talos",
 				Name:         "Cisco Talos reputation ticket",
 				Provider:     "cisco",
@@ -217,20 +249,20 @@ func knowledgeData() knowledge {
 			},
 			{
 				Kind:     "wait",
-				Name:     "wait and retry",
+				Name:     "wait (no desk to write to)",
 				Provider: "unknown",
 				Message:  "none",
 				Audience: "any",
-				Basis:    "a deferral clears by itself; keep sending at a steady rate and watch",
-				Asks:     []string{"keep the timestamped replies; if the deferrals go on for more than a day, they are the evidence for a case"},
+				Basis:    "a deferral clears by itself, and a receiver without a desk lifts a block as the reputation recovers; keep sending at a steady rate and watch",
+				Asks:     []string{"keep the timestamped replies; if the failures go on for more than a day, they are the evidence for a case"},
 			},
 			{
 				Kind:     "none",
-				Name:     "nothing to do",
+				Name:     "no desk to write to",
 				Provider: "unknown",
 				Message:  "none",
 				Audience: "any",
-				Basis:    "the outcome is not a failure",
+				Basis:    "the outcome is not a failure, or what fixes it is on the sender's or the recipient's side (the advice says what)",
 			}},
 		hosts: hostsFile{
 			Filters: []Filter{
@@ -499,6 +531,7 @@ func knowledgeData() knowledge {
 						Cause:   "other",
 						Control: "mailbox-full",
 						Route:   "none",
+						Send:    "Only the recipient can make room; tell them another way and send again later.",
 					},
 					{
 						ID:      "tls",
@@ -507,6 +540,7 @@ func knowledgeData() knowledge {
 						Cause:   "tls",
 						Control: "tls",
 						Route:   "none",
+						Send:    "The receiver wants the message over TLS. Turn on STARTTLS for outgoing mail on the sending server (Postfix smtp_tls_security_level = may) with TLS 1.2 or later; if it is on, the TLS session failed, so check the server's TLS versions and certificates.",
 					},
 					{
 						ID:      "rate",
@@ -629,6 +663,24 @@ func knowledgeData() knowledge {
 						Route:   "none",
 					},
 					{
+						ID:      "size-code",
+						Meaning: "the message is larger than the receiver accepts",
+						Codes:   []string{"x.3.4", "x.2.3"},
+						Cause:   "other",
+						Control: "message-size",
+						Route:   "none",
+						Send:    "Send it smaller (the receiver's limit is the SIZE its EHLO announces, RFC 1870); link large files instead of attaching them.",
+					},
+					{
+						ID:      "mailbox-full-code",
+						Meaning: "the recipient's mailbox or the receiving system is full",
+						Codes:   []string{"x.2.2"},
+						Cause:   "other",
+						Control: "mailbox-full",
+						Route:   "none",
+						Send:    "Only the recipient can make room; tell them another way and send again later.",
+					},
+					{
 						ID:       "specific-code",
 						Registry: "specific",
 					},
@@ -655,6 +707,7 @@ func knowledgeData() knowledge {
 						Cause:   "other",
 						Control: "message-size",
 						Route:   "none",
+						Send:    "Send it smaller (the receiver's limit is the SIZE its EHLO announces, RFC 1870); link large files instead of attaching them.",
 					},
 					{
 						ID:       "system-or-protocol",
@@ -805,6 +858,7 @@ func knowledgeData() knowledge {
 						Cause:     "tls",
 						Control:   "tls-required",
 						Route:     "none",
+						Send:      "The receiver wants the message over TLS. Turn on STARTTLS for outgoing mail on the sending server (Postfix smtp_tls_security_level = may) with TLS 1.2 or later; if it is on, the TLS session failed, so check the server's TLS versions and certificates.",
 					},
 					{
 						ID:        "dkim",
@@ -884,6 +938,21 @@ func knowledgeData() knowledge {
 						Receivers: []string{"google"},
 						Words:     true,
 						Routes:    map[Cause]string{"blocklist": "wait", "content": "wait", "domain-reputation": "wait", "ip-reputation": "wait"},
+						Send:      "Gmail has no delist form; its blocks and deferrals lift as the IP's and the domain's reputation recovers. Check SPF, DKIM and DMARC alignment, keep the spam rate under 0.3% in Postmaster Tools, and keep sending at a steady rate.",
+					}},
+			},
+			{
+				Provider: "mailspike",
+				Name:     "Mailspike",
+				Order:    50,
+				Rules: []Rule{
+					{
+						ID:      "mailspike",
+						Meaning: "the IP is on the Mailspike blocklist (bl.mailspike.net), which the receiver consults",
+						Any:     []string{"mailspike"},
+						Cause:   "blocklist",
+						Control: "mailspike-bl",
+						Route:   "mailspike",
 					}},
 			},
 			{
@@ -1204,6 +1273,20 @@ func knowledgeData() knowledge {
 					}},
 			},
 			{
+				Provider: "spamcop",
+				Name:     "SpamCop",
+				Order:    50,
+				Rules: []Rule{
+					{
+						ID:      "spamcop",
+						Meaning: "the IP is on the SpamCop blocklist (bl.spamcop.net), which the receiver consults",
+						Any:     []string{"spamcop"},
+						Cause:   "blocklist",
+						Control: "spamcop-scbl",
+						Route:   "spamcop",
+					}},
+			},
+			{
 				Provider: "spamhaus",
 				Name:     "Spamhaus",
 				Order:    50,
@@ -1280,6 +1363,20 @@ func knowledgeData() knowledge {
 					}},
 			},
 			{
+				Provider: "uceprotect",
+				Name:     "UCEPROTECT",
+				Order:    50,
+				Rules: []Rule{
+					{
+						ID:      "uceprotect",
+						Meaning: "the IP is on the UCEPROTECT blocklist (uceprotect.net), which the receiver consults",
+						Any:     []string{"uceprotect"},
+						Cause:   "blocklist",
+						Control: "uceprotect",
+						Route:   "uceprotect",
+					}},
+			},
+			{
 				Provider: "yahoo",
 				Name:     "Yahoo / AOL",
 				Order:    30,
@@ -1336,7 +1433,7 @@ func knowledgeData() knowledge {
 						Routes:    map[Cause]string{"blocklist": "yahoo-sender-support", "content": "yahoo-sender-support", "domain-reputation": "yahoo-sender-support", "ip-reputation": "yahoo-sender-support", "recipient-policy": "yahoo-sender-support"},
 					}},
 			}},
-		tableFiles: []string{"knowledge/providers/apple.yaml", "knowledge/providers/barracuda.yaml", "knowledge/providers/cisco.yaml", "knowledge/providers/cloudmark.yaml", "knowledge/providers/generic.yaml", "knowledge/providers/google.yaml", "knowledge/providers/microsoft.yaml", "knowledge/providers/mimecast.yaml", "knowledge/providers/proofpoint.yaml", "knowledge/providers/spamhaus.yaml", "knowledge/providers/symantec.yaml", "knowledge/providers/trendmicro.yaml", "knowledge/providers/yahoo.yaml"},
+		tableFiles: []string{"knowledge/providers/apple.yaml", "knowledge/providers/barracuda.yaml", "knowledge/providers/cisco.yaml", "knowledge/providers/cloudmark.yaml", "knowledge/providers/generic.yaml", "knowledge/providers/google.yaml", "knowledge/providers/mailspike.yaml", "knowledge/providers/microsoft.yaml", "knowledge/providers/mimecast.yaml", "knowledge/providers/proofpoint.yaml", "knowledge/providers/spamcop.yaml", "knowledge/providers/spamhaus.yaml", "knowledge/providers/symantec.yaml", "knowledge/providers/trendmicro.yaml", "knowledge/providers/uceprotect.yaml", "knowledge/providers/yahoo.yaml"},
 		registry: []StatusMeaning{
 			{
 				Code:    "x.0.0",

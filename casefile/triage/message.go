@@ -62,6 +62,7 @@ func classifyHint(text string, h hint) Finding {
 		p.stage = h.stage
 	}
 	p.aboutSender = namesOnly(p.focus, h.senders, h.recipient)
+	p.gaveUp = h.action == "failed" && (p.code >= 400 && p.code < 500 || p.code == 0 && p.status.valid && p.status.class == 4)
 	f := p.finding(h.sendingIP)
 	switch {
 	case h.action == "delayed" && f.Mode != Delivered:
@@ -83,6 +84,9 @@ func classifyHint(text string, h hint) Finding {
 		f.Mode = Delivered
 	}
 	f.Action = h.action
+	if p.gaveUp && f.Mode == Deferral {
+		f.Notes = append(f.Notes, "the sending server gave up retrying (Action: failed): the message was not delivered")
+	}
 	if f.Mode == UnknownMode && f.Cause != UnknownCause {
 		f.Mode = HardBlock // a bounce is a failure even when its text names no code
 	}

@@ -43,6 +43,9 @@ type parsedReply struct {
 	stage            string // SMTP stage: connect, helo, mail, rcpt, data; "" unknown
 	rcptDomain       string // the recipient's domain, when the evidence names it
 	aboutSender      bool   // the reply names the original's sender and not the recipient
+	// gaveUp: the sending MTA stopped retrying a transient failure (a DSN's Action: failed
+	// over a 4xx): the deferral did not clear by itself, so it is not one to wait out.
+	gaveUp bool
 }
 
 // ClassifyReply reads one SMTP reply or diagnostic text — multi-line replies and replies
@@ -219,7 +222,7 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 		if k, ok := rule.Routes[f.Cause]; ok {
 			routeKind = k
 		}
-		if f.Mode == Deferral && rule.DeferralRoute != "" {
+		if f.Mode == Deferral && rule.DeferralRoute != "" && !p.gaveUp {
 			routeKind = rule.DeferralRoute
 		}
 	} else if m, ok := registryMeaning(p.status); ok {
@@ -236,7 +239,11 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 		f.Receiver = receiverProvider
 	}
 	if routeKind == "" {
-		routeKind = routeForCause(f.Mode, f.Cause)
+		m := f.Mode
+		if p.gaveUp {
+			m = HardBlock // nothing retries it: where a block goes
+		}
+		routeKind = routeForCause(m, f.Cause)
 	}
 	f.Route = RouteFor(routeKind, f.IP)
 	if f.Mode == UnknownMode && f.Cause == UnknownCause {

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -219,7 +220,7 @@ func TestClassifyReplyReworded(t *testing.T) {
 			provider: "apple", cause: IPReputation, ip: "192.0.2.4", route: "apple-postmaster"},
 		{name: "gmail domain reputation", text: "550-5.7.1 [192.0.2.5] Gmail has detected that this message is likely suspicious due to the very low reputation of the sending domain. - gsmtp",
 			provider: "google", cause: DomainReputation},
-		{name: "spamcop", text: "550 5.7.1 Connection refused - 192.0.2.5 is listed on bl.spamcop.net", cause: Blocklist, ip: "192.0.2.5", provider: "unknown"},
+		{name: "spamcop", text: "550 5.7.1 Connection refused - 192.0.2.5 is listed on bl.spamcop.net", cause: Blocklist, ip: "192.0.2.5", provider: "spamcop"},
 		{name: "gmail full", text: "452 4.2.2 The recipient's inbox is out of storage space. - gsmtp", mode: Deferral, cause: Other, provider: "google"},
 		{name: "gmail 4.7.0 unusual rate", text: "421-4.7.0 [192.0.2.7      15] Our system has detected an unusual rate of\n421-4.7.0 unsolicited mail originating from your IP address. To protect our\n421 4.7.0 users from spam, mail sent from your IP address has been temporarily rate limited. - gsmtp",
 			mode: Deferral, provider: "google", cause: IPReputation, ip: "192.0.2.7", control: "unsolicited-rate"},
@@ -331,5 +332,48 @@ func TestTables(t *testing.T) {
 	}
 	if err := loadRules(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRoutesAndAdvice: the public lists route to their owners, and the advice follows
+// what the reply says must happen: a TLS requirement and a size limit are the sender's to
+// fix, and a Gmail block (no desk) says what lifts it.
+func TestRoutesAndAdvice(t *testing.T) {
+	for _, c := range []struct {
+		name, text, provider, route, url, advice string
+	}{
+		{"mailspike", "554 5.7.1 Service unavailable; Client host [192.0.2.8] listed in bl.mailspike.net", "mailspike", "mailspike", "https://mailspike.org/", ""},
+		{"uceprotect", "550 5.7.1 Your IP 192.0.2.9 is listed in dnsbl-1.uceprotect.net", "uceprotect", "uceprotect", "https://www.uceprotect.net/en/rblcheck.php?ipr=192.0.2.9", ""},
+		{"spamcop", "554 5.7.1 Rejected: client [192.0.2.7] blocked using bl.spamcop.net; see https://www.spamcop.net/bl.shtml?192.0.2.7", "spamcop", "spamcop", "https://www.spamcop.net/bl.shtml?192.0.2.7", ""},
+		{"starttls", "530 5.7.0 Must issue a STARTTLS command first", "unknown", "none", "", "STARTTLS"},
+		{"size", "552 5.3.4 Message size exceeds fixed maximum message size", "unknown", "none", "", "smaller"},
+		{"gmail-block", "550-5.7.1 [192.0.2.4] Our system has flagged this message as likely unsolicited\n550 5.7.1 mail. https://support.google.com/mail/?p=UnsolicitedMessageError - gsmtp", "google", "wait", "", "no delist form"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := ClassifyReply(c.text)
+			if f.Provider != c.provider || f.Route.Kind != c.route || f.Route.URL != c.url || !strings.Contains(f.Advice, c.advice) {
+				t.Errorf("%s %s route %s %q advice %q", f.Provider, f.Control, f.Route.Kind, f.Route.URL, f.Advice)
+			}
+			if d, _ := DeskFor(f.Route.Kind); strings.Contains(d.Name, "retry") || strings.Contains(d.Name, "nothing to do") {
+				t.Errorf("desk %q reads as if nothing were to be done or as a retry", d.Name)
+			}
+		})
+	}
+}
+
+// TestGaveUpDeferral: a DSN whose MTA gave up on a deferral (Action: failed over a 421)
+// is not one to wait out: it goes where the block would, and says the mail was lost.
+func TestGaveUpDeferral(t *testing.T) {
+	eml := "From: MAILER-DAEMON@out.example.com\nTo: news@example.com\nSubject: Undelivered Mail\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nThe message could not be delivered for 5 days.\n" +
+		"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; out.example.com\n\nFinal-Recipient: rfc822; ann@customer.example\n" +
+		"Action: failed\nStatus: 4.7.1\nDiagnostic-Code: smtp; 421 Deferred - see https://ipcheck.proofpoint.com/?ip=198.51.100.5\n--b--\n"
+	rep, err := Read(context.Background(), "dsn.eml", strings.NewReader(eml), Options{})
+	if err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("%v, %d findings", err, len(rep.Findings))
+	}
+	f := rep.Findings[0]
+	if f.Route.Kind != "proofpoint-ipcheck" || f.Action != "failed" || len(f.Notes) == 0 || !strings.Contains(f.Notes[0], "gave up") {
+		t.Errorf("mode %s route %s action %s notes %q", f.Mode, f.Route.Kind, f.Action, f.Notes)
 	}
 }
