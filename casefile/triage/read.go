@@ -579,9 +579,16 @@ func (rd *Reader) readReplies(name string, data []byte) {
 	text := string(data)
 	// A bounce's text followed by the message it returns: only the text above the copy
 	// is the failure (the copy may quote anything), and the copy's headers say who sent it.
+	// Its delivery-status fields, when they were copied too, say each recipient's
+	// diagnostic and the time.
 	m := &msgReader{rd: rd, source: name}
-	if body := m.splitInlineOriginal(text); m.attached {
-		m.plain.WriteString(body[:min(len(body), maxPlain)])
+	body := m.splitInlineOriginal(text)
+	m.plain.WriteString(body[:min(len(body), maxPlain)])
+	if m.inlineStatus([]byte("\n" + body)); len(m.recipients) > 0 {
+		m.dsnFindings()
+		return
+	}
+	if m.attached {
 		m.plainFindings()
 		return
 	}

@@ -466,3 +466,23 @@ func TestDSNControlBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestPastedBounceWithStatus: a bounce pasted from a mail client with its delivery-status
+// fields as text (Postfix shows them inline) gives each recipient its diagnostic and the
+// report's time, not one reply made of every field.
+func TestPastedBounceWithStatus(t *testing.T) {
+	text := "This is the mail system at host out.example.com.\n\nYour message could not be delivered.\n\n" +
+		"<ap@bank.example>: host mx0b-001.pphosted.com[198.51.100.50] said: 554 Blocked - see\n    https://ipcheck.proofpoint.com/?ip=203.0.113.40 (in reply to RCPT TO command)\n\n" +
+		"Reporting-MTA: dns; out.example.com\nArrival-Date: Wed,  2 Dec 2026 08:41:07 +0000 (UTC)\n\n" +
+		"Final-Recipient: rfc822; ap@bank.example\nAction: failed\nStatus: 5.0.0\nRemote-MTA: dns; mx0b-001.pphosted.com\n" +
+		"Diagnostic-Code: smtp; 554 Blocked - see https://ipcheck.proofpoint.com/?ip=203.0.113.40\n"
+	rep, err := Read(context.Background(), "paste", strings.NewReader(text), Options{})
+	if err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("%v, %d findings", err, len(rep.Findings))
+	}
+	f := rep.Findings[0]
+	if f.Recipient != "ap@bank.example" || f.IP != "203.0.113.40" || f.Text != "554 Blocked - see https://ipcheck.proofpoint.com/?ip=203.0.113.40" ||
+		!f.At.Equal(time.Date(2026, 12, 2, 8, 41, 7, 0, time.UTC)) {
+		t.Errorf("to %q ip %q at %v text %q", f.Recipient, f.IP, f.At, f.Text)
+	}
+}
