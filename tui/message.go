@@ -81,9 +81,8 @@ func kindsFor(c *casefile.Case) []string {
 	if strings.HasPrefix(c.Provider, "esp:") {
 		add("esp-support")
 	}
-	if len(out) == 0 {
-		add("postmaster")
-	}
+	// Nothing else: a route with no desk to write to (wait, a fix on the sender's side) has
+	// no message, and another provider's desk is never offered in its place.
 	return out
 }
 
@@ -112,6 +111,9 @@ func (ms *messageScreen) render() {
 	ms.err = ""
 	if len(ms.kinds) == 0 {
 		ms.err = "no message fits this case yet"
+		if _, err := ms.s.cas.DefaultMessageKind(); err != nil {
+			ms.err = oneLine(err)
+		}
 		ms.vp.SetContent("")
 		return
 	}

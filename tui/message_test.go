@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/unblock-mail/unblock/casefile"
+	"github.com/unblock-mail/unblock/casefile/triage"
 )
 
 // TestMessageIsAPreview: copying, saving, printing and switching kinds record nothing;
@@ -280,5 +281,33 @@ func TestReferenceAndAnswer(t *testing.T) {
 				t.Fatalf("the update does not quote the reference:\n%s", text.Text)
 			}
 		})
+	}
+}
+
+// TestNoDeskNoMessage: a Gmail deferral (route wait: no desk to write to) offers no
+// message, says why, and m records nothing: another provider's desk is never offered.
+func TestNoDeskNoMessage(t *testing.T) {
+	st := testStore(t)
+	c := &casefile.Case{Role: casefile.Sender, Provider: "google", Mode: triage.Deferral, Cause: "ip-reputation", Control: "unsolicited-rate",
+		Route:       casefile.Route{Kind: "wait"},
+		Identifiers: casefile.Identifiers{IPs: []string{"192.0.2.225"}, Domain: "example.com", RecipientDomains: []string{"gmail.com"}}}
+	c.Timeline = append(c.Timeline, casefile.Event{At: fixedNow.Add(-time.Hour), RecipientDomain: "gmail.com", ReplyCode: 421, Provider: "google", Mode: triage.Deferral,
+		Reply: "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your IP address [192.0.2.225]. - gsmtp", Source: "paste:1"})
+	if err := st.Create(c, false); err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 120, 35)
+	d.waitText("Timeline")
+	d.keys("6")
+	d.waitText("there is no message to write")
+	if strings.Contains(d.screen(), "proofpoint") {
+		t.Fatalf("another provider's desk is offered:\n%s", d.screen())
+	}
+	d.keys("m")
+	d.drain(30 * time.Millisecond)
+	if len(d.m.cas.Messages) != 0 {
+		t.Fatalf("m recorded %d messages for a case with no message", len(d.m.cas.Messages))
 	}
 }
