@@ -184,7 +184,7 @@ func (t *triageScreen) start(source string, total int64) {
 func (t *triageScreen) readFrom(name string, open func() (io.ReadCloser, int64, error), path string) tea.Cmd {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
-	id := t.readID
+	id, now := t.readID, t.s.opts.Now
 	ch := make(chan tea.Msg, 16)
 	go func() {
 		defer close(ch)
@@ -206,9 +206,9 @@ func (t *triageScreen) readFrom(name string, open func() (io.ReadCloser, int64, 
 		}
 		var rep *triage.Report
 		if r == nil {
-			rep, err = readFolder(ctx, path, progress)
+			rep, err = readFolder(ctx, path, progress, now)
 		} else {
-			rep, err = readEvidence(ctx, name, r, progress)
+			rep, err = readEvidence(ctx, name, r, progress, now)
 			r.Close()
 		}
 		if err != nil {

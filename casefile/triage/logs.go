@@ -609,6 +609,9 @@ func (rd *Reader) orderSet(set []*opened) {
 	year, why := rd.opts.Year, "as given"
 	if year == 0 {
 		now := time.Now()
+		if rd.opts.Now != nil {
+			now = rd.opts.Now()
+		}
 		year, why = now.In(loc).Year(), "the current year"
 		if last.InYear(year, loc).After(now.Add(24 * time.Hour)) {
 			year--
@@ -793,7 +796,7 @@ func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}
 	}
 	for _, in := range set {
 		// Delivered mail is counted, not classified: the log reader needs nothing else of it.
-		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow, Counting: true}
+		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow, Counting: true, Now: rd.opts.Now}
 		if in.yearNote == "" {
 			opt.Year = rd.opts.Year
 		}

@@ -49,6 +49,7 @@ type Options struct {
 	Progress func(bytesRead int64) // called as input is read, with the total so far
 	Year     int                   // year of syslog timestamps; 0: the current year
 	Location *time.Location        // zone of syslog timestamps; nil: the local zone
+	Now      func() time.Time      // the clock that decides a log's year; nil: time.Now
 	IP       string                // the sending IP, when the input does not say
 	MaxBytes int64                 // largest message, mbox or reply input; 0: DefaultMaxBytes
 	// OnFinding, when set, receives every finding as it is read, and the report keeps none

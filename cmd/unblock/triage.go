@@ -57,7 +57,7 @@ func (tf *triageFlags) register(cmd *cobra.Command) {
 }
 
 func (tf *triageFlags) options() (triage.Options, error) {
-	var o triage.Options
+	o := triage.Options{Now: now} // UNBLOCK_NOW decides a log's year as it fixes every date
 	if tf.format != "" {
 		if !slices.Contains(triage.Formats, triage.Format(tf.format)) {
 			return o, badInput("--format %q is not one of the formats triage reads", tf.format)

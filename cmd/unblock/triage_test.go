@@ -181,3 +181,22 @@ func TestTriageJSONBadInput(t *testing.T) {
 		t.Fatalf("the document has %d findings and error %q", len(doc.Findings), doc.Error)
 	}
 }
+
+// TestTriageYearFromUnblockNow: UNBLOCK_NOW decides the year of a log's stamps as it
+// fixes every other date: a line from the day before is not put in the year before
+// because the machine's clock is earlier.
+func TestTriageYearFromUnblockNow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	os.WriteFile(path, []byte("Dec 30 09:14:00 mta postfix/smtp[9653]: 4AB12C: to=<u@example.net>, relay=mx0a-0011.pphosted.com[192.0.2.9]:25, delay=1, delays=0/0/1/0, dsn=5.7.1, status=bounced (host mx0a-0011.pphosted.com[192.0.2.9] said: 554 Blocked - see https://ipcheck.proofpoint.com/?ip=198.51.100.4 (in reply to RCPT TO command))\n"), 0o644)
+	for _, c := range []struct{ now, want string }{
+		{"2031-12-31T10:00:00Z", "2031-12-30T09:14:00Z"},
+		{"2032-01-02T10:00:00Z", "2031-12-30T09:14:00Z"},
+	} {
+		t.Setenv("UNBLOCK_NOW", c.now)
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"triage", "--zone", "UTC", "--json", path}, strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), `"at":"`+c.want+`"`) {
+			t.Errorf("UNBLOCK_NOW %s: exit %d, want at %s:\n%.400s\n%s", c.now, code, c.want, out.String(), errb.String())
+		}
+	}
+}
