@@ -297,3 +297,31 @@ func TestQuietDaysSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceStaysWithTheFormRequest: the reference a desk's form gave names the
+// request filed there; an update mailed after it does not take the reference, and later
+// messages still say the request was filed and quote its reference.
+func TestReferenceStaysWithTheFormRequest(t *testing.T) {
+	c := senderCase(t) // an IP-check request filed on the form, reference PDR-778812
+	req := c.Messages[0]
+	upd, err := Render(c, "update", RenderOptions{Now: req.SentAt.Add(80 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MarkSent(upd, req.SentAt.Add(80*time.Hour))
+	for _, kind := range []string{"update", "escalation"} {
+		m, err := Render(c, kind, RenderOptions{Now: req.SentAt.Add(170 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(m.Text), " ")
+		filed := "Our IP-check request was filed on the ipcheck.proofpoint.com form on " + req.SentAt.Format(stamp) + ". Its reference ID is PDR-778812."
+		if !strings.Contains(text, filed) {
+			t.Errorf("%s does not say the request was filed with its reference (%q):\n%s", kind, filed, m.Text)
+		}
+		if strings.Contains(text, "postmaster@proofpoint.com on "+upd.SentAt.Format(stamp)+" (3 days ago). Its reference ID") ||
+			strings.Contains(text, "have had no answer. Its reference ID") {
+			t.Errorf("%s gives the form's reference to the mailed update:\n%s", kind, m.Text)
+		}
+	}
+}

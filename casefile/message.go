@@ -983,16 +983,35 @@ func (w *writer) lastSentSentence(withAnswer bool) string {
 			s += " and have had no answer"
 		}
 	}
-	return s + "." + w.referenceSentence()
+	s += "."
+	if req, ok := w.formRequest(); ok && !req.SentAt.Equal(m.SentAt) {
+		// The request filed on the desk's form is what its reference names, however many
+		// messages followed it by mail.
+		return s + " Our " + cmp.Or(kindTitles[req.Kind], "request") + " was filed on the " + formHost(req) + " form on " + req.SentAt.Format(stamp) + "." + w.referenceSentence(true)
+	}
+	return s + w.referenceSentence(filedOnForm(m))
 }
 
-// referenceSentence gives the reference the desk gave for the last message, and says so
-// when a form's request has none recorded (the desk asks for it).
-func (w *writer) referenceSentence() string {
+// formRequest is the first message of the case filed on a desk's web form, if one was.
+func (w *writer) formRequest() (Message, bool) {
+	var first Message
+	for _, m := range w.c.Messages {
+		if !m.SentAt.IsZero() && filedOnForm(m) && (first.SentAt.IsZero() || m.SentAt.Before(first.SentAt)) {
+			first = m
+		}
+	}
+	return first, !first.SentAt.IsZero()
+}
+
+// referenceSentence gives the reference the desk gave, and says so when a form's request
+// has none recorded (the desk asks for it). form: the sentence before is about that request.
+func (w *writer) referenceSentence(form bool) string {
 	switch ref := w.c.Route.Reference; {
-	case ref != "":
+	case ref != "" && form:
 		return " Its reference ID is " + ref + "."
-	case filedOnForm(w.lastSent):
+	case ref != "":
+		return " Reference: " + ref + "."
+	case form:
 		return " We have no reference ID for it."
 	}
 	return ""
@@ -1012,15 +1031,19 @@ func (w *writer) newsFields(n News) []field {
 	m := w.lastSent
 	title := cmp.Or(kindTitles[m.Kind], "message")
 	var out []field
-	if filedOnForm(m) {
+	req, form := w.formRequest()
+	if form {
 		ref := "no reference ID recorded"
 		if w.c.Route.Reference != "" {
 			ref = "reference ID " + w.c.Route.Reference
 		}
-		out = append(out, field{"Our request", fmt.Sprintf("%s, filed on the %s form on %s (%s)", title, formHost(m), m.SentAt.Format(stamp), ref)})
-	} else {
+		out = append(out, field{"Our request", fmt.Sprintf("%s, filed on the %s form on %s (%s)", cmp.Or(kindTitles[req.Kind], "request"), formHost(req), req.SentAt.Format(stamp), ref)})
+	}
+	if !form || !m.SentAt.Equal(req.SentAt) {
 		sent := title
-		if m.To != "" {
+		if filedOnForm(m) {
+			sent += " on the " + formHost(m) + " form"
+		} else if m.To != "" {
 			sent += " to " + m.To
 		}
 		out = append(out, field{"Our last message", sent + ", " + m.SentAt.Format(stamp)})

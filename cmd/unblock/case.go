@@ -663,6 +663,9 @@ message sent.`,
 					inputErr = badInput("--answered: no message of this case is marked sent")
 					return inputErr
 				}
+				if st != "" {
+					c.Status = st // a status given with --answered is the one the person chose
+				}
 				return nil
 			})
 			if inputErr != nil {
