@@ -255,7 +255,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"TLS-RPT with two destinations and no space", "tls-rpt", dm("okrpt.sts.test"), Pass, "https://reports.sts.test/v1", "", "8460 §3"},
 
 		// the recipient's filter, from its MX (PROVIDERS.md)
-		{"Proofpoint MX in upper case", "recipient", rc("pp.rcpt.test"), Pass, "ipcheck.proofpoint.com/?ip=192.0.2.10", `"provider":"proofpoint"`, "4343 (names are case-insensitive)"},
+		{"Proofpoint MX in upper case", "recipient", rc("pp.rcpt.test"), Pass, "Proofpoint Enterprise", `"url":"https://ipcheck.proofpoint.com/?ip=192.0.2.10"`, "4343 (names are case-insensitive)"},
 		{"Proofpoint Essentials", "recipient", rc("ppe.rcpt.test"), Pass, "Essentials", "", "PROVIDERS.md"},
 		{"Microsoft 365", "recipient", rc("ms.rcpt.test"), Pass, "", `"provider":"microsoft"`, "PROVIDERS.md"},
 		{"Google", "recipient", rc("gg.rcpt.test"), Pass, "", `"provider":"google"`, "PROVIDERS.md"},

@@ -546,7 +546,7 @@ func (s *sentences) recipient() {
 		if c := get(r, "contact"); c != "" {
 			where += " (" + c + ")"
 		}
-		s.say("A block there goes to %s.", where)
+		s.say("A sender whose IP is blocked there goes to %s.", where)
 		if a := strs(r["asks"]); len(a) > 0 {
 			s.say("That desk asks for %s.", strings.Join(a, "; "))
 		}

@@ -48,7 +48,7 @@ func TestDetailSentences(t *testing.T) {
 		"dnsbl":       {"could not be read, so they prove nothing either way: Spamhaus ZEN"},
 		"starttls":    {"The recipient's MX mx0a-00069f02.pphosted.com (for example.org) at 127.0.0.1:1: no connection from this machine"},
 		"mx-starttls": {"Your own MX inbound.example.com (for example.com) at 127.0.0.1:1: no connection from this machine"},
-		"recipient":   {"example.org receives mail at mx0a-00069f02.pphosted.com.", "A block there goes to proofpoint-ipcheck at https://ipcheck.proofpoint.com/?ip=192.0.2.225."},
+		"recipient":   {"example.org receives mail at mx0a-00069f02.pphosted.com.", "A sender whose IP is blocked there goes to proofpoint-ipcheck at https://ipcheck.proofpoint.com/?ip=192.0.2.225."},
 	}
 	for id, phrases := range want {
 		r, ok := res[id]
