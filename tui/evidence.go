@@ -201,7 +201,16 @@ func (e *evidence) storeFields() {
 	}
 	c.Scope.MailKind = kinds
 	var changes []casefile.Change
-	for _, part := range strings.Split(e.inputs[eChanges].Value(), "·") {
+	typed := e.inputs[eChanges].Value()
+	if noChanges(typed) {
+		// "none" typed is the confirmation that nothing changed, not a change called "none".
+		typed = ""
+		e.inputs[eChanges].SetValue("") // the tick in the checklist says it now
+		if !c.Confirmed("changes") {
+			c.Confirm("changes")
+		}
+	}
+	for _, part := range strings.Split(typed, "·") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -220,6 +229,10 @@ func (e *evidence) storeFields() {
 		changes = append(changes, ch)
 	}
 	c.Changes = changes
+	if len(changes) > 0 && c.Confirmed("changes") {
+		// Changes listed are no longer "nothing changed".
+		c.Scope.Confirmed = slices.DeleteFunc(c.Scope.Confirmed, func(s string) bool { return s == "changes" })
+	}
 	if e.supportCase() {
 		c.Title = sanitize.Line(strings.TrimSpace(e.inputs[eTitle].Value()))
 		c.Route.Product = sanitize.Line(strings.TrimSpace(e.inputs[eProduct].Value()))
@@ -522,4 +535,13 @@ func readinessLine(st Styles, r casefile.Readiness, w int) string {
 		s += st.Muted.Render(" — everything the desk needs is in the case")
 	}
 	return truncate(s, w)
+}
+
+// noChanges reports a recent-changes field that says there were none.
+func noChanges(s string) bool {
+	switch strings.Trim(strings.ToLower(strings.TrimSpace(s)), ".!") {
+	case "none", "no", "nothing", "no changes", "no change", "nothing changed", "n/a", "na", "-":
+		return true
+	}
+	return false
 }

@@ -311,3 +311,37 @@ func TestNoDeskNoMessage(t *testing.T) {
 		t.Fatalf("m recorded %d messages for a case with no message", len(d.m.cas.Messages))
 	}
 }
+
+// TestChangesNoneConfirms: "none" typed as the recent changes confirms that nothing
+// changed; it is not stored as a change called "none", and a real change listed later
+// takes the confirmation back.
+func TestChangesNoneConfirms(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 120, 35)
+	d.waitText("Timeline")
+	d.keys("5")
+	d.waitText("Recent changes")
+	d.keys("tab")
+	for range 4 {
+		d.keys("down")
+	}
+	d.keys("None", "esc")
+	d.drain(30 * time.Millisecond)
+	if len(d.m.cas.Changes) != 0 || !d.m.cas.Confirmed("changes") {
+		t.Fatalf("changes %+v, confirmed %v", d.m.cas.Changes, d.m.cas.Scope.Confirmed)
+	}
+	d.keys("5")
+	d.waitText("Recent changes")
+	d.keys("tab") // to the fields, where the changes field still has the focus
+	if ev := d.m.screens[scrEvidence].(*evidence); ev.pane != 1 || ev.field != 4 {
+		t.Fatalf("not on the changes field (pane %d field %d)", ev.pane, ev.field)
+	}
+	d.keys("dns: new SPF include", "esc")
+	d.drain(30 * time.Millisecond)
+	if len(d.m.cas.Changes) != 1 || d.m.cas.Changes[0].Kind != "dns" || d.m.cas.Confirmed("changes") {
+		t.Fatalf("changes %+v, confirmed %v", d.m.cas.Changes, d.m.cas.Scope.Confirmed)
+	}
+}
