@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/unblock-mail/unblock/checks"
+	"github.com/unblock-mail/unblock/checks/dnsbl"
 	"github.com/unblock-mail/unblock/sanitize"
 )
 
@@ -265,8 +266,7 @@ func (a *AuthCheck) keepDetails(t checks.Target, r checks.Result) {
 			case "listed":
 				l := Listing{List: line(z.Name), Zone: line(z.Zone), Subject: line(z.Subject), Codes: sanitizeAll(z.Codes)}
 				for _, m := range z.Meanings {
-					label, _, _ := strings.Cut(m, ":")
-					l.Labels = append(l.Labels, line(label))
+					l.Labels = append(l.Labels, line(dnsbl.Label(m, z.Name)))
 				}
 				a.Listed = append(a.Listed, l)
 				seen[z.Zone] = true

@@ -92,8 +92,7 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 		case dnsbl.Listed:
 			var labels []string
 			for _, m := range r.Meanings {
-				label, _, _ := strings.Cut(m, ":")
-				labels = append(labels, label)
+				labels = append(labels, dnsbl.Label(m, r.Zone.Name))
 			}
 			what := fmt.Sprintf("%s (%s)", r.Zone.Name, strings.Join(labels, ", "))
 			if r.Zone.Kind == dnsbl.KindDomain && subject != t.Domain {
@@ -101,10 +100,10 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 			}
 			if r.Weight >= majorWeight {
 				major = append(major, what)
-				fixes = append(fixes, fmt.Sprintf("%s: %s. Fix the cause, then request removal at %s", r.Zone.Name, strings.Join(r.Meanings, "; "), r.Zone.Delist))
+				fixes = append(fixes, fmt.Sprintf("%s: %s. Fix the cause, then request removal at %s", r.Zone.Name, meaningsOf(r), r.Zone.Delist))
 			} else {
 				minor = append(minor, what)
-				fixes = append(fixes, fmt.Sprintf("%s: %s (%s)", r.Zone.Name, strings.Join(r.Meanings, "; "), r.Zone.Delist))
+				fixes = append(fixes, fmt.Sprintf("%s: %s (%s)", r.Zone.Name, meaningsOf(r), r.Zone.Delist))
 			}
 			answered = append(answered, r.Zone.Zone)
 			answeredKind[r.Zone.Zone] = r.Zone.Kind
@@ -208,4 +207,16 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// meaningsOf is what a list's answers mean, without the list's own name before them.
+func meaningsOf(r dnsbl.Result) string {
+	out := make([]string, len(r.Meanings))
+	for i, m := range r.Meanings {
+		if rest, ok := strings.CutPrefix(m, r.Zone.Name+":"); ok {
+			m = strings.TrimSpace(rest)
+		}
+		out[i] = m
+	}
+	return strings.Join(out, "; ")
 }

@@ -86,6 +86,17 @@ func init() {
 	defaultZones = zs
 }
 
+// Label is the short name of what a list's answer means: the part of its meaning before
+// ":" ("SBL", "listed by SpamCop"), or, when that is only the list's own name ("DroneBL:
+// IRC drone"), what follows it up to the first ";".
+func Label(meaning, list string) string {
+	label, rest, ok := strings.Cut(meaning, ":")
+	if ok && strings.EqualFold(strings.TrimSpace(label), strings.TrimSpace(list)) {
+		label, _, _ = strings.Cut(strings.TrimSpace(rest), ";")
+	}
+	return strings.TrimSpace(label)
+}
+
 // Zones returns the lists asked by default.
 func Zones() []Zone { return slices.Clone(defaultZones) }
 

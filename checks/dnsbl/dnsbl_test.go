@@ -224,3 +224,17 @@ func TestIPv6Nibbles(t *testing.T) {
 		}
 	}
 }
+
+func TestLabel(t *testing.T) {
+	for _, c := range []struct{ meaning, list, want string }{
+		{"SBL: Spamhaus Block List, a known spam source", "Spamhaus ZEN", "SBL"},
+		{"listed by SpamCop: spam reports from its users", "SpamCop", "listed by SpamCop"},
+		{"UCEPROTECT level 1: this address hit its spam traps; few receivers reject on it", "UCEPROTECT level 1", "this address hit its spam traps"},
+		{"DroneBL: IRC drone", "DroneBL", "IRC drone"},
+		{"no colon here", "X", "no colon here"},
+	} {
+		if got := Label(c.meaning, c.list); got != c.want {
+			t.Errorf("Label(%q, %q) = %q, want %q", c.meaning, c.list, got, c.want)
+		}
+	}
+}
