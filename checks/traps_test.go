@@ -253,6 +253,12 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"two TLS-RPT records", "tls-rpt", dm("tworpt.sts.test"), Fail, "2 TLS-RPT records", "", "8460 §3 (more than one: no TLS-RPT)"},
 		{"TLS-RPT rua with another scheme", "tls-rpt", dm("badrua.sts.test"), Fail, "mailto: or https:", "", "8460 §3 (mailto or https)"},
 		{"TLS-RPT with two destinations and no space", "tls-rpt", dm("okrpt.sts.test"), Pass, "https://reports.sts.test/v1", "", "8460 §3"},
+		// A TAB is whitespace (WSP) in these records: the record is parsed as published,
+		// not after its TAB was made visible.
+		{"TAB between DMARC tags", "dmarc", dm("tab.dm.test"), Pass, "policy reject", `"p":"reject"`, "7489 §6.4 (dmarc-sep = *WSP \";\" *WSP), 9989 §4.8"},
+		{"TAB between MTA-STS fields", "mta-sts", dm("tab.sts.test"), Fail, "does not resolve", `"id":"20240101"`, "8461 §3.1 (sts-field-delim = *WSP \";\" *WSP)"},
+		{"TAB between TLS-RPT fields", "tls-rpt", dm("tab.sts.test"), Pass, "mailto:t@tab.sts.test", "", "8460 §3 (tlsrpt-field-delim = *WSP \";\" *WSP)"},
+		{"TAB between DKIM tags and inside p=", "dkim", dk("tab"), Pass, "key published", `"bits":2048`, "6376 §3.2, §3.6.1 (FWS, which holds HTAB)"},
 
 		// the recipient's filter, from its MX (PROVIDERS.md)
 		{"Proofpoint MX in upper case", "recipient", rc("pp.rcpt.test"), Pass, "ipcheck.proofpoint.com/?ip=192.0.2.10", `"provider":"proofpoint"`, "4343 (names are case-insensitive)"},
