@@ -117,6 +117,9 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"include times out", "spf", spfT("slowinc.spf.test"), Error, "no answer in time for hang.spf.test", "", "7208 §2.6.6, §5.2"},
 		{"include after the match times out", "spf", spfT("lateinc.spf.test"), Warn, "does not depend on it", `"result":"pass"`, "7208 §4.6.2 (the first match ends evaluation)"},
 		{"SERVFAIL on the record", "spf", spfT("sf.spf.test"), Error, "SERVFAIL", "", "7208 §4.4"},
+		// blitiri expands %{p} to "unknown" without a PTR lookup: its fail is not the
+		// receivers' (192.0.2.10's validated name is mail.helo.test, and it exists).
+		{"%{p} macro", "spf", spfT("pmac.spf.test"), Error, "%{p}", "", "7208 §7.3 (p is the validated domain name of the IP)"},
 		{"REFUSED on the record", "spf", spfT("refused.spf.test"), Error, "refused", "", "7208 §4.4"},
 
 		// DMARC
