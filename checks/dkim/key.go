@@ -68,7 +68,9 @@ func ParseKey(txt string) (*Key, error) {
 				return nil, fmt.Errorf(`%w: v= must come first and be "DKIM1"`, ErrSyntax)
 			}
 		case "k":
-			k.Type = strings.ToLower(value)
+			// Case-sensitive (RFC 6376 §3.2; §3.6.1 gives no exception): k=RSA is not
+			// rsa, and verifiers (go-msgauth, dkimpy) find no usable key.
+			k.Type = value
 		case "h":
 			for _, h := range strings.Split(value, ":") {
 				k.Hashes = append(k.Hashes, strings.ToLower(strings.TrimSpace(h)))
@@ -128,6 +130,9 @@ func ParseKey(txt string) (*Key, error) {
 		}
 		k.Bits = 256
 	default:
+		if t := strings.ToLower(k.Type); t == "rsa" || t == "ed25519" {
+			return nil, fmt.Errorf("%w: k=%s is not k=%s: tag values are case-sensitive (RFC 6376 §3.2), so verifiers know no such key type", ErrSyntax, k.Type, t)
+		}
 		return nil, fmt.Errorf("%w: unknown key type k=%s", ErrSyntax, k.Type)
 	}
 	return k, nil
