@@ -261,6 +261,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"TAB between DMARC tags", "dmarc", dm("tab.dm.test"), Pass, "policy reject", `"p":"reject"`, "7489 §6.4 (dmarc-sep = *WSP \";\" *WSP), 9989 §4.8"},
 		{"TAB between MTA-STS fields", "mta-sts", dm("tab.sts.test"), Fail, "does not resolve", `"id":"20240101"`, "8461 §3.1 (sts-field-delim = *WSP \";\" *WSP)"},
 		{"TAB between TLS-RPT fields", "tls-rpt", dm("tab.sts.test"), Pass, "mailto:t@tab.sts.test", "", "8460 §3 (tlsrpt-field-delim = *WSP \";\" *WSP)"},
+		{"a key and another TXT at the selector", "dkim", dk("mixed"), Fail, "other TXT record", `"other_records":["v=spf1 -all"]`, "6376 §3.6.2.2 (several records: the results are undefined)"},
 		{"k=RSA in upper case", "dkim", dk("krsaup"), Fail, "case-sensitive", "", "6376 §3.2 (values are case-sensitive), §6.1.2"},
 		{"TAB between DKIM tags and inside p=", "dkim", dk("tab"), Pass, "key published", `"bits":2048`, "6376 §3.2, §3.6.1 (FWS, which holds HTAB)"},
 

@@ -220,7 +220,11 @@ type Lookup struct {
 	// Several holds every key record at Name when there is more than one (RFC 6376
 	// §3.6.2.2: the results are undefined; a verifier may use any of them).
 	Several []string
-	Err     error // the name could not be asked: neither found nor absent
+	// Others holds the other TXT records at Name beside a key record (an SPF record, a
+	// site verification): they too make the RRset several records, §3.6.2.2, and a
+	// verifier that reads the first gets no key.
+	Others []string
+	Err    error // the name could not be asked: neither found nor absent
 }
 
 // LookupKey fetches and parses the key record of selector at domain.
@@ -268,10 +272,15 @@ func LookupKey(ctx context.Context, res *resolver.Resolver, selector, domain str
 			if l.Key == nil {
 				l.Found, l.Text, l.ParseErr = true, t, err
 			}
+			continue
 		}
+		l.Others = append(l.Others, t)
 	}
 	if len(l.Several) < 2 {
 		l.Several = nil
+	}
+	if !l.Found {
+		l.Others = nil
 	}
 	return l
 }
