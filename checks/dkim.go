@@ -55,6 +55,11 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 			worse(Fail, fmt.Sprintf("selector %s has %d key records at %s%s: a verifier may use any of them (RFC 6376 §3.6.2.2), so signatures verify with some receivers and fail with others", l.Selector, len(l.Several), l.Name, severalNote(l.Several)))
 			fixes = append(fixes, fmt.Sprintf("delete all but the key record you sign with at %s", l.Name))
 		}
+		if len(l.Others) > 0 {
+			row["other_records"] = l.Others
+			worse(Fail, fmt.Sprintf("selector %s has its key record and %d other TXT record(s) at %s: a verifier may use any of them (RFC 6376 §3.6.2.2), so signatures verify with some receivers and fail with others", l.Selector, len(l.Others), l.Name))
+			fixes = append(fixes, fmt.Sprintf("delete every TXT record at %s but the key record (move the others to the names they belong to)", l.Name))
+		}
 		switch {
 		case l.Err != nil:
 			row["error"] = authTrouble(l.Err)

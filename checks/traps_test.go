@@ -117,6 +117,9 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"include times out", "spf", spfT("slowinc.spf.test"), Error, "no answer in time for hang.spf.test", "", "7208 §2.6.6, §5.2"},
 		{"include after the match times out", "spf", spfT("lateinc.spf.test"), Warn, "does not depend on it", `"result":"pass"`, "7208 §4.6.2 (the first match ends evaluation)"},
 		{"SERVFAIL on the record", "spf", spfT("sf.spf.test"), Error, "SERVFAIL", "", "7208 §4.4"},
+		// blitiri expands %{p} to "unknown" without a PTR lookup: its fail is not the
+		// receivers' (192.0.2.10's validated name is mail.helo.test, and it exists).
+		{"%{p} macro", "spf", spfT("pmac.spf.test"), Error, "%{p}", "", "7208 §7.3 (p is the validated domain name of the IP)"},
 		{"REFUSED on the record", "spf", spfT("refused.spf.test"), Error, "refused", "", "7208 §4.4"},
 
 		// DMARC
@@ -253,6 +256,14 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"two TLS-RPT records", "tls-rpt", dm("tworpt.sts.test"), Fail, "2 TLS-RPT records", "", "8460 §3 (more than one: no TLS-RPT)"},
 		{"TLS-RPT rua with another scheme", "tls-rpt", dm("badrua.sts.test"), Fail, "mailto: or https:", "", "8460 §3 (mailto or https)"},
 		{"TLS-RPT with two destinations and no space", "tls-rpt", dm("okrpt.sts.test"), Pass, "https://reports.sts.test/v1", "", "8460 §3"},
+		// A TAB is whitespace (WSP) in these records: the record is parsed as published,
+		// not after its TAB was made visible.
+		{"TAB between DMARC tags", "dmarc", dm("tab.dm.test"), Pass, "policy reject", `"p":"reject"`, "7489 §6.4 (dmarc-sep = *WSP \";\" *WSP), 9989 §4.8"},
+		{"TAB between MTA-STS fields", "mta-sts", dm("tab.sts.test"), Fail, "does not resolve", `"id":"20240101"`, "8461 §3.1 (sts-field-delim = *WSP \";\" *WSP)"},
+		{"TAB between TLS-RPT fields", "tls-rpt", dm("tab.sts.test"), Pass, "mailto:t@tab.sts.test", "", "8460 §3 (tlsrpt-field-delim = *WSP \";\" *WSP)"},
+		{"a key and another TXT at the selector", "dkim", dk("mixed"), Fail, "other TXT record", `"other_records":["v=spf1 -all"]`, "6376 §3.6.2.2 (several records: the results are undefined)"},
+		{"k=RSA in upper case", "dkim", dk("krsaup"), Fail, "case-sensitive", "", "6376 §3.2 (values are case-sensitive), §6.1.2"},
+		{"TAB between DKIM tags and inside p=", "dkim", dk("tab"), Pass, "key published", `"bits":2048`, "6376 §3.2, §3.6.1 (FWS, which holds HTAB)"},
 
 		// the recipient's filter, from its MX (PROVIDERS.md)
 		{"Proofpoint MX in upper case", "recipient", rc("pp.rcpt.test"), Pass, "Proofpoint Enterprise", `"url":"https://ipcheck.proofpoint.com/?ip=192.0.2.10"`, "4343 (names are case-insensitive)"},

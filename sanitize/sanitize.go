@@ -16,16 +16,21 @@ import (
 
 // Text sanitizes multi-line text: newline and tab pass through, a CR that ends a line
 // (CRLF) is dropped, everything else that could act on a terminal is made visible.
-func Text(s string) string { return clean(s, true) }
+func Text(s string) string { return clean(s, true, true) }
 
 // Line sanitizes text meant for one line: newlines and tabs are made visible too.
-func Line(s string) string { return clean(s, false) }
+func Line(s string) string { return clean(s, false, false) }
+
+// Record sanitizes the text of one DNS record: like Line, but a tab passes through, since
+// it is whitespace (WSP) inside the records the checks parse (RFC 7489 §6.4, RFC 8461
+// §3.1, RFC 8460 §3, RFC 6376 §3.2); made visible, it would break them.
+func Record(s string) string { return clean(s, false, true) }
 
 // Clean reports whether s would pass through Text unchanged.
 func Clean(s string) bool { return Text(s) == s }
 
-func clean(s string, multiline bool) string {
-	if isPlain(s, multiline) {
+func clean(s string, multiline, tab bool) string {
+	if isPlain(s, multiline, tab) {
 		return s
 	}
 	var b strings.Builder
@@ -35,7 +40,7 @@ func clean(s string, multiline bool) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteRune(utf8.RuneError)
-		case multiline && (r == '\n' || r == '\t'):
+		case multiline && r == '\n', (multiline || tab) && r == '\t':
 			b.WriteRune(r)
 		case multiline && r == '\r' && i+1 < len(s) && s[i+1] == '\n':
 			// CRLF line end: keep only the LF.
@@ -66,20 +71,21 @@ func hidden(r rune) bool {
 	return false
 }
 
-// isPlain is the fast path: printable ASCII (and, when multiline, newline and tab) only.
-func isPlain(s string, multiline bool) bool {
+// isPlain is the fast path: printable ASCII (and, when multiline, newline and tab; when
+// tab, tab) only.
+func isPlain(s string, multiline, tab bool) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f {
 			continue
 		}
-		if multiline && (c == '\n' || c == '\t') {
+		if multiline && c == '\n' || (multiline || tab) && c == '\t' {
 			continue
 		}
 		if c >= 0x80 {
 			// Non-ASCII: check rune by rune.
 			for _, r := range s[i:] {
-				if r == utf8.RuneError || r < 0x20 && !(multiline && (r == '\n' || r == '\t')) || r == 0x7f || hidden(r) {
+				if r == utf8.RuneError || r < 0x20 && !(multiline && r == '\n' || (multiline || tab) && r == '\t') || r == 0x7f || hidden(r) {
 					return false
 				}
 			}

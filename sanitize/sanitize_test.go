@@ -31,6 +31,19 @@ func TestText(t *testing.T) {
 	}
 }
 
+// Record is Line that keeps a tab: whitespace inside a DNS record.
+func TestRecord(t *testing.T) {
+	for in, want := range map[string]string{
+		"v=DMARC1;\tp=reject":      "v=DMARC1;\tp=reject",
+		"v=DKIM1; p=AB\tCD\nEF":    "v=DKIM1; p=AB\tCD␊EF",
+		"\x1b[2J\a\u009b Zürich\t": "␛[2J␇<U+009B> Zürich\t",
+	} {
+		if got := Record(in); got != want {
+			t.Errorf("Record(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // FuzzText holds the invariant every caller relies on: nothing that leaves Text can act on
 // a terminal, and Text is idempotent.
 func FuzzText(f *testing.F) {

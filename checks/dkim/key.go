@@ -68,7 +68,9 @@ func ParseKey(txt string) (*Key, error) {
 				return nil, fmt.Errorf(`%w: v= must come first and be "DKIM1"`, ErrSyntax)
 			}
 		case "k":
-			k.Type = strings.ToLower(value)
+			// Case-sensitive (RFC 6376 §3.2; §3.6.1 gives no exception): k=RSA is not
+			// rsa, and verifiers (go-msgauth, dkimpy) find no usable key.
+			k.Type = value
 		case "h":
 			for _, h := range strings.Split(value, ":") {
 				k.Hashes = append(k.Hashes, strings.ToLower(strings.TrimSpace(h)))
@@ -128,6 +130,9 @@ func ParseKey(txt string) (*Key, error) {
 		}
 		k.Bits = 256
 	default:
+		if t := strings.ToLower(k.Type); t == "rsa" || t == "ed25519" {
+			return nil, fmt.Errorf("%w: k=%s is not k=%s: tag values are case-sensitive (RFC 6376 §3.2), so verifiers know no such key type", ErrSyntax, k.Type, t)
+		}
 		return nil, fmt.Errorf("%w: unknown key type k=%s", ErrSyntax, k.Type)
 	}
 	return k, nil
@@ -215,7 +220,11 @@ type Lookup struct {
 	// Several holds every key record at Name when there is more than one (RFC 6376
 	// §3.6.2.2: the results are undefined; a verifier may use any of them).
 	Several []string
-	Err     error // the name could not be asked: neither found nor absent
+	// Others holds the other TXT records at Name beside a key record (an SPF record, a
+	// site verification): they too make the RRset several records, §3.6.2.2, and a
+	// verifier that reads the first gets no key.
+	Others []string
+	Err    error // the name could not be asked: neither found nor absent
 }
 
 // LookupKey fetches and parses the key record of selector at domain.
@@ -263,10 +272,15 @@ func LookupKey(ctx context.Context, res *resolver.Resolver, selector, domain str
 			if l.Key == nil {
 				l.Found, l.Text, l.ParseErr = true, t, err
 			}
+			continue
 		}
+		l.Others = append(l.Others, t)
 	}
 	if len(l.Several) < 2 {
 		l.Several = nil
+	}
+	if !l.Found {
+		l.Others = nil
 	}
 	return l
 }

@@ -15,7 +15,8 @@ import (
 
 // TXT returns each TXT record with its character-strings joined (RFC 7208 §3.3), decoded
 // from the wire and sanitized: a record that carries escape sequences comes back with
-// them made visible.
+// them made visible. A tab is kept (sanitize.Record): it is whitespace the record's
+// parser must see as such.
 func (r *Resolver) TXT(ctx context.Context, name string) ([]string, error) {
 	ans, err := r.Query(ctx, name, dns.TypeTXT)
 	if err != nil {
@@ -27,12 +28,13 @@ func (r *Resolver) TXT(ctx context.Context, name string) ([]string, error) {
 		for _, s := range rr.(*dns.TXT).Txt {
 			b.WriteString(unescape(s))
 		}
-		out = append(out, sanitize.Line(b.String()))
+		out = append(out, sanitize.Record(b.String()))
 	}
 	return out, nil
 }
 
-// TXTStrings returns each TXT record's character-strings unjoined, decoded and sanitized:
+// TXTStrings returns each TXT record's character-strings unjoined, decoded and sanitized
+// as TXT sanitizes them:
 // the lint of a record needs to see a string over 255 bytes or a split in the wrong place.
 func (r *Resolver) TXTStrings(ctx context.Context, name string) ([][]string, error) {
 	ans, err := r.Query(ctx, name, dns.TypeTXT)
@@ -43,7 +45,7 @@ func (r *Resolver) TXTStrings(ctx context.Context, name string) ([][]string, err
 	for _, rr := range ans.Records {
 		var parts []string
 		for _, s := range rr.(*dns.TXT).Txt {
-			parts = append(parts, sanitize.Line(unescape(s)))
+			parts = append(parts, sanitize.Record(unescape(s)))
 		}
 		out = append(out, parts)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -34,6 +35,12 @@ type Verdict struct {
 	Reason string
 	Err    error
 }
+
+// ErrPMacro is why a verdict is temperror when an evaluated record uses the p macro.
+var ErrPMacro = errors.New("the policy uses the %{p} macro (the validated PTR name, RFC 7208 §7.3; SHOULD NOT be used), which this check cannot evaluate, so it cannot say what receivers compute")
+
+// pMacro finds a p macro (%{p…} or %{P…}) in a record.
+var pMacro = regexp.MustCompile(`%\{[pP]`)
 
 // Evaluate runs check_host (RFC 7208 §4) for ip with the identity sender (an address, or
 // "postmaster@<helo>" for the HELO identity, §2.3). Before evaluation it checks the domain
@@ -65,6 +72,12 @@ func Evaluate(ctx context.Context, res *resolver.Resolver, ip netip.Addr, helo, 
 		// A record the evaluation fetched is broken: §4.6 makes that permerror
 		// wherever the error sits and whether or not something matched first.
 		v.Result, v.Err = PermError, synErr
+	}
+	if a.usesPMacro() && v.Result != Pass && v.Result != TempError && v.Result != PermError {
+		// blitiri expands %{p} to "unknown" without looking (the one macro it skips): a
+		// fail, softfail or neutral may be its own, not what receivers compute. The
+		// result is not claimed; the check says it could not be made.
+		v.Result, v.Err = TempError, ErrPMacro
 	}
 	if v.Result == TempError && ctx.Err() != nil {
 		v.Err = errors.Join(err, ctx.Err())
@@ -124,6 +137,13 @@ type adapter struct {
 
 	mu     sync.Mutex
 	synErr error
+	pMacro bool // an evaluated record uses %{p}
+}
+
+func (a *adapter) usesPMacro() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pMacro
 }
 
 func (a *adapter) syntaxError() error {
@@ -147,6 +167,11 @@ func (a *adapter) LookupTXT(ctx context.Context, name string) ([]string, error) 
 		}
 	}
 	if len(spfs) == 1 {
+		if pMacro.MatchString(spfs[0]) {
+			a.mu.Lock()
+			a.pMacro = true
+			a.mu.Unlock()
+		}
 		if _, err := ParseRecord(spfs[0]); err != nil {
 			a.mu.Lock()
 			if a.synErr == nil {

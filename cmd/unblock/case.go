@@ -103,11 +103,35 @@ func checkIP(s string) (string, error) {
 }
 
 func checkDomain(flag, s string) (string, error) {
+	// Clean is asked of s as given: ToLower turns invalid UTF-8 into U+FFFD, which is clean.
 	d := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
-	if d == "" || len(d) > 253 || !strings.Contains(d, ".") || strings.ContainsAny(d, " @/\\:") || !sanitize.Clean(d) {
+	if d == "" || len(d) > 253 || !strings.Contains(d, ".") || strings.ContainsAny(d, " @/\\:") || !sanitize.Clean(s) {
 		return "", badInput("%s %q is not a domain name", flag, s)
 	}
 	return d, nil
+}
+
+// checkAddress is the one test of an address flag: a local part without spaces or
+// control characters, @, and a domain checkDomain accepts.
+func checkAddress(flag, s string) (local, domain string, err error) {
+	local, dom, ok := strings.Cut(strings.TrimSpace(s), "@")
+	if !ok || local == "" || !sanitize.Clean(s) || strings.ContainsAny(s, " \t") {
+		return "", "", badInput("%s %q is not an address", flag, s)
+	}
+	d, err := checkDomain(flag, dom)
+	if err != nil {
+		return "", "", err
+	}
+	return local, d, nil
+}
+
+// checkSelector is the one test of a DKIM selector flag (new, set, check): a selector is
+// a name under _domainkey (RFC 6376 §3.1), so no spaces, no control characters, no ':'.
+func checkSelector(s string) error {
+	if !tokenRE.MatchString(strings.ToLower(s)) || strings.Contains(s, ":") {
+		return badInput("--selector %q is not a DKIM selector", s)
+	}
+	return nil
 }
 
 func oneOfFlag[T ~string](flag, v string, valid []T) (T, error) {
@@ -157,11 +181,7 @@ func (f *identityFlags) apply(id *casefile.Identifiers) error {
 		id.Domain = d
 	}
 	if f.envelopeSender != "" {
-		local, dom, ok := strings.Cut(strings.TrimSpace(f.envelopeSender), "@")
-		if !ok || local == "" || !sanitize.Clean(f.envelopeSender) || strings.ContainsAny(f.envelopeSender, " \t") {
-			return badInput("--envelope-sender %q is not an address", f.envelopeSender)
-		}
-		d, err := checkDomain("--envelope-sender", dom)
+		local, d, err := checkAddress("--envelope-sender", f.envelopeSender)
 		if err != nil {
 			return err
 		}
@@ -178,8 +198,8 @@ func (f *identityFlags) apply(id *casefile.Identifiers) error {
 		id.HELO = h
 	}
 	for _, s := range f.selectors {
-		if !tokenRE.MatchString(strings.ToLower(s)) {
-			return badInput("--selector %q is not a DKIM selector", s)
+		if err := checkSelector(s); err != nil {
+			return err
 		}
 		if !slices.Contains(id.Selectors, s) {
 			id.Selectors = append(id.Selectors, s)

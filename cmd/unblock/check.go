@@ -5,6 +5,7 @@ package main
 // arrive, or as the JSON contract of DESIGN.md.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -86,10 +87,15 @@ func (f *checkFlags) checkTarget() (checks.Target, error) {
 		}
 		t.IP = ip.Unmap()
 	}
+	// The names are checked as new checks them (checkDomain, checkSelector): a name
+	// with a control character or a space is refused before it is looked up or shown.
 	domainFlag := func(flag, v string) (string, error) {
+		if _, err := checkDomain("--"+flag, v); err != nil {
+			return "", err
+		}
 		d, err := resolver.Normalize(v)
-		if err != nil || !strings.Contains(d, ".") || strings.ContainsAny(d, "@/: ") {
-			return "", badInput("--%s %q is not a domain name", flag, sanitize.Line(v))
+		if err != nil || !strings.Contains(d, ".") {
+			return "", badInput("--%s %q is not a domain name", flag, v)
 		}
 		return d, nil
 	}
@@ -97,6 +103,9 @@ func (f *checkFlags) checkTarget() (checks.Target, error) {
 	if f.domain != "" {
 		if i := strings.LastIndexByte(f.domain, '@'); i >= 0 {
 			// An address: its domain is the sending domain, the address the envelope sender.
+			if _, _, err := checkAddress("--domain", f.domain); err != nil {
+				return t, err
+			}
 			t.EnvelopeSender = strings.TrimSpace(f.domain)
 			f.domain = f.domain[i+1:]
 		}
@@ -109,21 +118,23 @@ func (f *checkFlags) checkTarget() (checks.Target, error) {
 		// An address literal is accepted: the helo check says what is wrong with it.
 		if lit := strings.Trim(h, "[]"); strings.HasPrefix(h, "[") {
 			if _, err := netip.ParseAddr(strings.TrimPrefix(lit, "IPv6:")); err != nil {
-				return t, badInput("--helo %q is neither a host name nor an address literal", sanitize.Line(f.helo))
+				return t, badInput("--helo %q is neither a host name nor an address literal", f.helo)
 			}
 			t.HELO = h
 		} else if _, err := netip.ParseAddr(h); err == nil {
 			t.HELO = h
-		} else if _, err := resolver.Normalize(h); err != nil || strings.ContainsAny(h, " /@") {
-			return t, badInput("--helo %q is neither a host name nor an address literal", sanitize.Line(f.helo))
+		} else if _, err := checkDomain("--helo", h); err != nil {
+			return t, err
+		} else if _, err := resolver.Normalize(h); err != nil {
+			return t, badInput("--helo %q is neither a host name nor an address literal", f.helo)
 		} else {
 			// Kept as given: a final dot is itself a finding of the helo check.
 			t.HELO = h
 		}
 	}
 	for _, s := range f.selectors {
-		if s == "" || strings.ContainsAny(s, " /@:;") || !isDomainish(s) {
-			return t, badInput("--selector %q is not a DKIM selector", sanitize.Line(s))
+		if err := checkSelector(s); err != nil {
+			return t, err
 		}
 		t.Selectors = append(t.Selectors, strings.ToLower(s))
 	}
@@ -140,11 +151,6 @@ func (f *checkFlags) checkTarget() (checks.Target, error) {
 		}
 	}
 	return t, nil
-}
-
-func isDomainish(s string) bool {
-	_, err := resolver.Normalize(s)
-	return err == nil
 }
 
 // skipSet validates --skip and --only against the known ids and returns what not to run.
@@ -291,9 +297,18 @@ func writeCheckJSON(w io.Writer, t checks.Target, res *resolver.Resolver, d time
 		DurationMS int64         `json:"duration_ms"`
 		Checks     []checkJSON   `json:"checks"`
 	}{Target: t, Resolver: strings.Join(res.Servers(), " "), DurationMS: d.Milliseconds(), Checks: []checkJSON{}}
+	// The checks sanitize what they got from outside; this is the last guard before a
+	// script's terminal (jq prints a \u001b as a real ESC).
+	doc.Target.Domain, doc.Target.HELO = sanitize.Line(t.Domain), sanitize.Line(t.HELO)
+	doc.Target.EnvelopeSender = sanitize.Line(t.EnvelopeSender)
+	doc.Target.RecipientDomain, doc.Target.SMTPHost = sanitize.Line(t.RecipientDomain), sanitize.Line(t.SMTPHost)
+	doc.Target.Selectors = nil
+	for _, s := range t.Selectors {
+		doc.Target.Selectors = append(doc.Target.Selectors, sanitize.Line(s))
+	}
 	for _, r := range rs {
-		doc.Checks = append(doc.Checks, checkJSON{ID: r.ID, Status: r.Status, Summary: r.Summary, Fix: r.Fix,
-			DurationMS: r.Duration.Milliseconds(), Details: r.Details})
+		doc.Checks = append(doc.Checks, checkJSON{ID: r.ID, Status: r.Status, Summary: sanitize.Line(r.Summary),
+			Fix: sanitize.Text(r.Fix), DurationMS: r.Duration.Milliseconds(), Details: cleanDetails(r.Details)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -301,6 +316,43 @@ func writeCheckJSON(w io.Writer, t checks.Target, res *resolver.Resolver, d time
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	return nil
+}
+
+// cleanDetails returns details with every string sanitized, whatever types the check
+// put in them: they are read back as the JSON they will be written as.
+func cleanDetails(d map[string]any) map[string]any {
+	if len(d) == 0 {
+		return d
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return d
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return d
+	}
+	var clean func(any) any
+	clean = func(x any) any {
+		switch x := x.(type) {
+		case string:
+			return sanitize.Text(x)
+		case []any:
+			for i := range x {
+				x[i] = clean(x[i])
+			}
+		case map[string]any:
+			m := make(map[string]any, len(x))
+			for k, e := range x {
+				m[sanitize.Line(k)] = clean(e)
+			}
+			return m
+		}
+		return x
+	}
+	return clean(v).(map[string]any)
 }
 
 // checkTable prints results as they arrive: a status glyph, the id, the summary, and the
