@@ -467,7 +467,7 @@ func (cs *checksScreen) detail(w, h int) string {
 			add(st.Error.Render(wrap("This check could not run, so it says nothing about your setup: it is not a failure. Re-run it (r) when the network allows.", inner)))
 		}
 		if r.res.Fix != "" {
-			add(st.Accent.Render("Fix: ") + wrap(sanitize.Text(r.res.Fix), inner-5))
+			add(st.Accent.Render("Fix: ") + wrap(strings.ReplaceAll(sanitize.Text(r.res.Fix), "\t", " "), inner-5)) // a tab has no width the layout can count
 		}
 		for _, d := range detailSentences(r.id, r.res.Details) {
 			// One line at a time: a multi-line Render pads every line to the widest.
