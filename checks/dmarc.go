@@ -145,7 +145,13 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 		worse(Warn, why)
 	}
 	if len(rec.Removed) > 0 && applied != dmarc.PolicyNone {
-		fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
+		// pct under 100 was a rollout: t=y keeps it one (RFC 9989), where dropping pct
+		// alone would enforce the policy on all failing mail at once.
+		if v, ok := rec.Value("pct"); ok && v != "100" && !rec.Testing {
+			fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("t", "y"))+"  (pct="+v+" was a partial rollout; t=y keeps the policy in test mode until you drop it)")
+		} else {
+			fixes = append(fixes, authTXTRecord("_dmarc."+p.Domain, rec.With("", "")))
+		}
 	}
 	if len(rec.RUA) == 0 {
 		summary = append(summary, "no rua=: you receive no aggregate reports to see who sends as you")

@@ -43,3 +43,27 @@ func authHasNote(lines []string, s string) bool {
 	}
 	return false
 }
+
+// TestDMARCFixesKeepIntent: the fix for a record with pct under 100 keeps the rollout in
+// test mode (t=y) instead of enforcing the policy on everything, and a rua= written without
+// mailto: gets it, rather than the record given back unchanged.
+func TestDMARCFixesKeepIntent(t *testing.T) {
+	env, _ := liveEnv(t, `
+_dmarc.pct0.test.   TXT "v=DMARC1; p=reject; pct=0; rua=mailto:d@pct0.test"
+_dmarc.pct100.test. TXT "v=DMARC1; p=reject; pct=100; rua=mailto:d@pct100.test"
+_dmarc.rua.test.    TXT "v=DMARC1; p=reject; rua=d@rua.test"
+pct0.test. A 192.0.2.1
+pct100.test. A 192.0.2.1
+rua.test. A 192.0.2.1
+`)
+	for domain, want := range map[string]string{
+		"pct0.test":   `"v=DMARC1; p=reject; rua=mailto:d@pct0.test; t=y"`,
+		"pct100.test": `"v=DMARC1; p=reject; rua=mailto:d@pct100.test"`,
+		"rua.test":    `"v=DMARC1; p=reject; rua=mailto:d@rua.test"`,
+	} {
+		r := runLive(t, env, "dmarc", Target{Domain: domain})
+		if !strings.Contains(r.Fix, "_dmarc."+domain+". IN TXT "+want) {
+			t.Errorf("%s: %s %q\nfix: %s\nwant %s", domain, r.Status, r.Summary, r.Fix, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -120,7 +121,8 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 			worse(Fail, fmt.Sprintf("receivers get permerror for %s: %s", from.Domain, from.Reason))
 		case spf.Neutral:
 			worse(Warn, fmt.Sprintf("%s gets neutral from %s: the policy says nothing about it", t.IP, from.Domain))
-			if lint != nil && lint.Record != nil {
+			// A ?all gets one record below that closes it and authorizes the IP: not two.
+			if lint != nil && lint.Record != nil && !slices.ContainsFunc(lint.Problems, func(p spf.Problem) bool { return strings.HasPrefix(p.Text, "?all") }) {
 				fixes = append(fixes, authTXTRecord(lint.Domain, lint.Record.Authorize(spfIPTerm(t)).String()))
 			}
 		case spf.None:
@@ -317,9 +319,9 @@ func spfRemedy(lint *spf.Report, p spf.Problem, t Target) string {
 	top := lint.Record != nil && p.Domain == lint.Domain
 	switch {
 	case strings.HasPrefix(p.Text, "no all term") && top:
-		return authTXTRecord(lint.Domain, lint.Record.String()+" ~all")
+		return authTXTRecord(lint.Domain, closed(lint.Record, t).String())
 	case strings.HasPrefix(p.Text, "?all") && top:
-		return authTXTRecord(lint.Domain, strings.Replace(lint.Record.String(), " ?all", " ~all", 1))
+		return authTXTRecord(lint.Domain, closed(lint.Record, t).String())
 	case strings.HasPrefix(p.Text, "ptr:"):
 		if t.IP.IsValid() {
 			return fmt.Sprintf("replace %s at %s with the addresses it stands for, such as %s", p.Term, p.Domain, spfIPTerm(t))
@@ -336,7 +338,9 @@ func spfRemedy(lint *spf.Report, p spf.Problem, t Target) string {
 	case strings.Contains(p.Text, "+all") && !top:
 		return fmt.Sprintf("%s ends in +all, so including it authorizes everyone: stop including %s, or have its owner end it with ~all or -all", p.Domain, p.Domain)
 	case strings.Contains(p.Text, "+all") && lint.Record != nil:
-		return authTXTRecord(lint.Domain, strings.Replace(lint.Record.String(), " +all", " ~all", 1))
+		// ~all in its place, with the checked IP kept authorized: the fix must not
+		// softfail the mail it is about.
+		return authTXTRecord(lint.Domain, closed(lint.Record, t).String())
 	case strings.HasPrefix(p.Text, "syntax error"):
 		return fmt.Sprintf("correct or remove %q in the record at %s", p.Term, p.Domain)
 	case strings.HasPrefix(p.Text, "loop"):
@@ -390,4 +394,13 @@ func spfCorrected(txt string) string {
 	}
 	// Tabs and runs of spaces become the single spaces terms are separated by.
 	return strings.Join(append([]string{"v=spf1"}, strings.Fields(rest)...), " ")
+}
+
+// closed is the record ending in ~all, with the checked IP authorized when it is not yet.
+func closed(r *spf.Record, t Target) *spf.Record {
+	out := r.WithAll('~')
+	if t.IP.IsValid() && !strings.Contains(" "+r.String()+" ", " "+spfIPTerm(t)+" ") {
+		out = out.Authorize(spfIPTerm(t))
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -74,7 +75,7 @@ func TestSPFCheck(t *testing.T) {
 		{"not authorized", Target{IP: other, Domain: "good.test"}, Fail, "203.0.113.5 is not authorized to send as good.test (fail)",
 			`good.test. IN TXT "v=spf1 mx include:_spf.esp.test ip4:192.0.2.10 ip4:203.0.113.5 -all"`},
 		{"no record", Target{IP: ip, Domain: "none.test"}, Fail, "none.test publishes no SPF record", `none.test. IN TXT "v=spf1 ip4:192.0.2.10 ~all"`},
-		{"neutral", Target{IP: ip, Domain: "neutral.test"}, Warn, "gets neutral", "ip4:192.0.2.10 ?all"},
+		{"neutral", Target{IP: ip, Domain: "neutral.test"}, Warn, "gets neutral", "ip4:192.0.2.10 ~all"},
 		{"helo fails", Target{IP: other, HELO: "mail.good.test"}, Warn, "the HELO name mail.good.test gets fail", ""},
 		{"syntax error after match", Target{IP: ip, Domain: "broken.test"}, Fail, "permerror", ""},
 		{"include loop", Target{IP: other, Domain: "loop.test"}, Fail, "loop", ""},
@@ -129,5 +130,41 @@ func TestSPFCheckHostile(t *testing.T) {
 	authCase{"truncated UDP", Target{IP: ip, Domain: "good.test"}, Pass, "may send as good.test", ""}.run(t, env, "spf")
 	if srv.Queries("good.test", "TXT")-before < 2 {
 		t.Error("truncated UDP answer was not retried over TCP")
+	}
+}
+
+// TestSPFOpenPolicyFix: the fix for a policy that lets everyone pass (all, +all, +ALL, or
+// ?all, or no all) ends it in ~all and keeps the checked IP authorized, so publishing it
+// does not softfail the very mail checked; it is never the record as published.
+func TestSPFOpenPolicyFix(t *testing.T) {
+	env, _ := liveEnv(t, `
+bare.open.test.  TXT "v=spf1 all"
+upper.open.test. TXT "v=spf1 a +ALL"
+plus.open.test.  TXT "v=spf1 ip4:198.51.100.0/24 +all"
+q.open.test.     TXT "v=spf1 ip4:203.0.113.5 ?all"
+none.open.test.  TXT "v=spf1 ip4:198.51.100.7"
+`)
+	ip := netip.MustParseAddr("203.0.113.5")
+	for domain, want := range map[string]string{
+		"bare.open.test":  `"v=spf1 ip4:203.0.113.5 ~all"`,
+		"upper.open.test": `"v=spf1 a ip4:203.0.113.5 ~all"`,
+		"plus.open.test":  `"v=spf1 ip4:198.51.100.0/24 ip4:203.0.113.5 ~all"`,
+		"q.open.test":     `"v=spf1 ip4:203.0.113.5 ~all"`,
+		"none.open.test":  `"v=spf1 ip4:198.51.100.7 ip4:203.0.113.5 ~all"`,
+	} {
+		r := runLive(t, env, "spf", Target{IP: ip, Domain: domain})
+		if !strings.Contains(r.Fix, domain+". IN TXT "+want) {
+			t.Errorf("%s: %s %q\nfix: %s\nwant %s", domain, r.Status, r.Summary, r.Fix, want)
+		}
+	}
+}
+
+// TestSPFNeutralOneFix: an IP that gets neutral from ?all is given one record to publish,
+// not two complete records (publishing both would be a permerror, RFC 7208 §4.5).
+func TestSPFNeutralOneFix(t *testing.T) {
+	env, _ := liveEnv(t, `q.neutral.test. TXT "v=spf1 ip4:198.51.100.7 ?all"`)
+	r := runLive(t, env, "spf", Target{IP: netip.MustParseAddr("203.0.113.5"), Domain: "q.neutral.test"})
+	if n := strings.Count(r.Fix, "IN TXT \"v=spf1"); n != 1 || !strings.Contains(r.Fix, `"v=spf1 ip4:198.51.100.7 ip4:203.0.113.5 ~all"`) {
+		t.Errorf("%d SPF records offered:\n%s", n, r.Fix)
 	}
 }

@@ -267,6 +267,17 @@ func (r *Record) Applied(domain, recordDomain string, exists bool) Policy {
 // String prints the record as the text to publish.
 func (r *Record) String() string { return strings.Join(r.tags, "; ") }
 
+// Value is the value of a tag as written (names compare case-insensitively).
+func (r *Record) Value(name string) (string, bool) {
+	for _, t := range r.tags {
+		n, v, _ := strings.Cut(t, "=")
+		if strings.EqualFold(strings.TrimSpace(n), name) {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
 // With returns the record's text to publish with tag set to value (added at the end if
 // absent) and the tags RFC 9989 removed left out; an empty tag changes nothing else.
 func (r *Record) With(tag, value string) string {
@@ -280,6 +291,8 @@ func (r *Record) With(tag, value string) string {
 		case tag != "" && strings.EqualFold(n, tag):
 			t = tag + "=" + value
 			found = true
+		case strings.EqualFold(strings.TrimSpace(n), "rua") || strings.EqualFold(strings.TrimSpace(n), "ruf"):
+			t = strings.TrimSpace(n) + "=" + mailtoURIs(t[len(n)+1:])
 		}
 		tags = append(tags, t)
 	}
@@ -291,4 +304,18 @@ func (r *Record) With(tag, value string) string {
 		tags = append(tags, tag+"="+value)
 	}
 	return strings.Join(tags, "; ")
+}
+
+// mailtoURIs writes report addresses given without their scheme ("d@example.com") as the
+// mailto: URIs RFC 9989 §4.7 requires; other URIs are kept as written.
+func mailtoURIs(v string) string {
+	uris := strings.Split(v, ",")
+	for i, u := range uris {
+		u = strings.TrimSpace(u)
+		if strings.Contains(u, "@") && !strings.Contains(u, ":") {
+			u = "mailto:" + u
+		}
+		uris[i] = u
+	}
+	return strings.Join(uris, ",")
 }

@@ -145,6 +145,33 @@ func (r *Record) String() string {
 	return b.String()
 }
 
+// WithAll returns a copy of the record whose all term has the qualifier q ('~' or '-'),
+// written in lower case; a record without one gets it at the end (a redirect then no
+// longer applies, RFC 7208 §6.1).
+func (r *Record) WithAll(q byte) *Record {
+	out := &Record{Exp: r.Exp, Redirect: r.Redirect}
+	all := Term{Text: string(q) + "all", Qualifier: q, Name: "all", Prefix4: -1, Prefix6: -1}
+	found := false
+	for _, x := range r.Terms {
+		if x.Name == "all" && !x.Modifier {
+			if !found {
+				out.Terms = append(out.Terms, all)
+				found = true
+			}
+			continue
+		}
+		if x.Name == "redirect" && x.Modifier && !found {
+			continue // an all term makes it unreachable
+		}
+		out.Terms = append(out.Terms, x)
+	}
+	if !found {
+		out.Terms = append(out.Terms, all)
+		out.Redirect = ""
+	}
+	return out
+}
+
 // Authorize returns a copy of the record with term (ip4:… or include:…) added before the
 // "all" term or the redirect, where a receiver will reach it.
 func (r *Record) Authorize(term string) *Record {
