@@ -229,7 +229,7 @@ func runCheckVerb(ctx context.Context, a *app, f *checkFlags) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	env := &checks.Env{Resolver: res, Now: time.Now}
+	env := &checks.Env{Resolver: res, Now: now} // UNBLOCK_NOW, as the interface does
 	start := time.Now()
 
 	var results <-chan checks.Result
