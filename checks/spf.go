@@ -212,6 +212,10 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 	if r.Status == Pass && lint != nil && lint.Found && from != nil {
 		summary[0] += fmt.Sprintf("; %d of %d lookups", lint.Lookups, spf.MaxLookups)
 	}
+	if r.Status == Warn && from != nil && from.Result == spf.Pass && readable {
+		// A warning leads, but the result receivers see is a pass: the line says both.
+		summary[0] = fmt.Sprintf("%s may send as %s (pass), but %s", t.IP, from.Domain, summary[0])
+	}
 	r.Summary = summary[0]
 	if len(summary) > 1 {
 		r.Details["notes"] = summary[1:]

@@ -103,6 +103,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"11 lookups", "spf", spfT("eleven.spf.test"), Fail, "permerror", "", "7208 §4.6.4"},
 		{"mx with 11 hosts", "spf", spfT("manymx.spf.test"), Fail, "permerror", "", "7208 §4.6.4"},
 		{"ptr mechanism", "spf", Target{IP: netip.MustParseAddr("192.0.2.11"), Domain: "ptr.test"}, Warn, "ptr", "", "7208 §5.5"},
+		{"a pass with a warning says it passes", "spf", Target{IP: netip.MustParseAddr("192.0.2.11"), Domain: "ptr.test"}, Warn, "192.0.2.11 may send as ptr.test (pass), but ptr", "", "7208 §5.5: the result is pass"},
 		{"macros i, l, d", "spf", Target{IP: ip, Domain: "macro.spf.test", EnvelopeSender: "alice@macro.spf.test"}, Pass, "may send as macro.spf.test", "", "7208 §7"},
 		{"macro l for another user", "spf", Target{IP: other, Domain: "macro.spf.test", EnvelopeSender: "bob@macro.spf.test"}, Fail, "not authorized", "", "7208 §7"},
 		{"exp= with a fail", "spf", Target{IP: other, Domain: "exp.spf.test"}, Fail, "not authorized", "", "7208 §6.2"},
