@@ -163,6 +163,7 @@ func runDMARC(ctx context.Context, env *Env, t Target) Result {
 		switch {
 		case e.Err != nil:
 			row["error"] = authTrouble(e.Err)
+			summary = append(summary, fmt.Sprintf("whether %s accepts reports for %s could not be checked (%s)", e.DestDomain, p.Domain, authTrouble(e.Err)))
 		case !e.Authorized:
 			worse(Warn, fmt.Sprintf("%s has not agreed to receive reports for %s: no record at %s, so reports to it are not sent", e.DestDomain, p.Domain, e.Name))
 			fixes = append(fixes, "ask "+e.DestDomain+" to publish "+authTXTRecord(e.Name, "v=DMARC1"))

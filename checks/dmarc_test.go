@@ -67,3 +67,25 @@ rua.test. A 192.0.2.1
 		}
 	}
 }
+
+// TestDMARCReportAddressTrouble: a rua= whose domain cannot exist is a warning (receivers
+// send no reports), and an authorization lookup that fails is said in the result, not
+// left in the details of a plain pass.
+func TestDMARCReportAddressTrouble(t *testing.T) {
+	env, srv := liveEnv(t, `
+_dmarc.baddom.test. TXT "v=DMARC1; p=reject; rua=mailto:d@bad..example"
+_dmarc.extsf.test.  TXT "v=DMARC1; p=reject; rua=mailto:d@reports.example"
+baddom.test. A 192.0.2.1
+extsf.test. A 192.0.2.1
+`)
+	srv.ServFail("extsf.test._report._dmarc.reports.example")
+	r := runLive(t, env, "dmarc", Target{Domain: "baddom.test"})
+	if r.Status != Warn || !strings.Contains(r.Summary, "no valid domain") {
+		t.Errorf("bad rua domain: %s %q", r.Status, r.Summary)
+	}
+	r = runLive(t, env, "dmarc", Target{Domain: "extsf.test"})
+	notes, _ := r.Details["notes"].([]string)
+	if r.Status != Pass || !strings.Contains(strings.Join(notes, "\n"), "whether reports.example accepts reports for extsf.test could not be checked") {
+		t.Errorf("unreadable authorization: %s %q notes %q", r.Status, r.Summary, notes)
+	}
+}

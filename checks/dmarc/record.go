@@ -245,7 +245,30 @@ func ReportDomain(uri string) (string, error) {
 	if at <= 0 || at == len(addr)-1 {
 		return "", fmt.Errorf("%q has no address", uri)
 	}
-	return strings.ToLower(strings.TrimSuffix(addr[at+1:], ".")), nil
+	dom := strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
+	if !hostname(dom) {
+		return "", fmt.Errorf("%q has no valid domain", uri)
+	}
+	return dom, nil
+}
+
+// hostname reports a domain of letters, digits and hyphens in dot-separated labels of 1
+// to 63 characters, none starting or ending with a hyphen (RFC 1123 §2.1), with a dot.
+func hostname(d string) bool {
+	if len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, l := range strings.Split(d, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Applied returns the policy that applies to a domain that found this record at

@@ -406,8 +406,13 @@ func (c *checkTable) row(r checks.Result) {
 		id += strings.Repeat(" ", n)
 	}
 	lipgloss.Fprintln(c.w, st.Render(checkGlyphs[r.Status])+" "+id+" "+sanitize.Line(r.Summary))
+	indent := strings.Repeat(" ", c.width+3)
+	// The check's other findings, beyond the one its line leads with.
+	notes, _ := r.Details["notes"].([]string)
+	for _, n := range notes {
+		lipgloss.Fprintln(c.w, indent+c.muted.Render("also: ")+sanitize.Line(n))
+	}
 	if r.Fix != "" && (r.Status == checks.Fail || r.Status == checks.Warn) {
-		indent := strings.Repeat(" ", c.width+3)
 		for i, line := range strings.Split(sanitize.Text(r.Fix), "\n") {
 			lead := "fix: "
 			if i > 0 {
