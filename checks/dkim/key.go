@@ -115,7 +115,12 @@ func ParseKey(txt string) (*Key, error) {
 			// Some publishers put a bare PKCS#1 key in p=; verifiers differ on it.
 			rk, err2 := x509.ParsePKCS1PublicKey(der)
 			if err2 != nil {
-				return nil, fmt.Errorf("%w: p= is not an RSA public key: %v", ErrSyntax, err)
+				// The parser's own words are ASN.1 internals: say what the bytes are.
+				why := "its bytes are not a DER-encoded public key"
+				if len(der) == ed25519.PublicKeySize {
+					why = "it is 32 bytes, the size of an ed25519 key: publish it with k=ed25519"
+				}
+				return nil, fmt.Errorf("%w: k=rsa but p= is not an RSA public key (%s)", ErrSyntax, why)
 			}
 			pub = rk
 		}

@@ -148,3 +148,12 @@ func TestESPForUsesTheHostTable(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyTypeMismatchSaid: an ed25519 key published as k=rsa is said in words, never as
+// the ASN.1 parser's internals.
+func TestKeyTypeMismatchSaid(t *testing.T) {
+	_, err := ParseKey("v=DKIM1; k=rsa; p=" + edKey(t))
+	if err == nil || strings.Contains(err.Error(), "asn1") || !strings.Contains(err.Error(), "k=ed25519") {
+		t.Errorf("an ed25519 key under k=rsa: %v", err)
+	}
+}
