@@ -16,7 +16,7 @@ func init() {
 // needSendingDomain: DKIM and DMARC are about the sending domain.
 func needSendingDomain(t Target) (bool, string) {
 	if t.Domain == "" {
-		return false, "no sending domain given (--domain or --message)"
+		return false, "no sending domain given"
 	}
 	return true, ""
 }
@@ -144,7 +144,7 @@ func runDKIM(ctx context.Context, env *Env, t Target) Result {
 		head = fmt.Sprintf("could not probe selectors at %s: %s", t.Domain, authTrouble(lookups[0].Err))
 	case probed && len(found) == 0:
 		r.Status, lead = Warn, true
-		head = fmt.Sprintf("no key at the %d common selectors probed for %s; absence proves nothing: give --selector (the s= of a DKIM-Signature)", len(selectors), t.Domain)
+		head = fmt.Sprintf("no key at the %d common selectors probed for %s; absence proves nothing: give the selector your mail is signed with (the s= of its DKIM-Signature)", len(selectors), t.Domain)
 		if len(errs) > 0 {
 			summary = append(summary, fmt.Sprintf("%d selector(s) could not be asked: %s", len(errs), strings.Join(errs, ", ")))
 		}

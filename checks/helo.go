@@ -17,7 +17,7 @@ func init() {
 
 func heloApplies(t Target) (bool, string) {
 	if strings.TrimSpace(t.HELO) == "" {
-		return false, "no HELO name given (--helo, or a message with a Received header)"
+		return false, "no HELO name given"
 	}
 	return true, ""
 }

@@ -22,7 +22,7 @@ func init() {
 
 func needDomain(t Target) (bool, string) {
 	if t.Domain == "" {
-		return false, "no sending domain given (--domain or --message)"
+		return false, "no sending domain given"
 	}
 	return true, ""
 }

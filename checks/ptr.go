@@ -16,7 +16,7 @@ func init() {
 
 func needIP(t Target) (bool, string) {
 	if !t.IP.IsValid() {
-		return false, "no sending IP given (--ip or --message)"
+		return false, "no sending IP given"
 	}
 	return true, ""
 }

@@ -15,7 +15,7 @@ func init() {
 
 func recipientApplies(t Target) (bool, string) {
 	if t.RecipientDomain == "" {
-		return false, "no recipient domain given (--recipient-domain)"
+		return false, "no recipient domain given"
 	}
 	return true, ""
 }

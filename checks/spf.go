@@ -20,7 +20,7 @@ func init() {
 
 func spfApplies(t Target) (bool, string) {
 	if t.Domain == "" && t.HELO == "" && !strings.Contains(t.EnvelopeSender, "@") {
-		return false, "no sending domain or HELO name given (--domain, --helo or --message)"
+		return false, "no sending domain or HELO name given"
 	}
 	return true, ""
 }

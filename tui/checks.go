@@ -392,6 +392,9 @@ func (cs *checksScreen) view() string {
 		case r.has:
 			status = glyph(st, r.res.Status)
 			summary = sanitize.Line(r.res.Summary)
+			if r.res.Status == checks.Skip && strings.HasPrefix(summary, "no ") && strings.HasSuffix(summary, " given") {
+				summary += ": add it on step 3 (esc)"
+			}
 		default:
 			status = st.Muted.Render("·")
 		}

@@ -399,13 +399,27 @@ func newCheckTable(w io.Writer, t checks.Target, ids []string) *checkTable {
 	return c
 }
 
+// skipFlags are the flags that give a check what it lacked when it was skipped.
+var skipFlags = map[string]string{
+	"spf": "--domain, --helo or --message", "dkim": "--domain or --message", "dmarc": "--domain or --message",
+	"helo": "--helo, or a message with a Received header", "mx": "--domain or --message", "a": "--domain or --message",
+	"ptr": "--ip or --message", "fcrdns": "--ip or --message", "recipient": "--recipient-domain",
+	"dnsbl": "--ip or --domain", "mta-sts": "--domain", "tls-rpt": "--domain",
+}
+
 func (c *checkTable) row(r checks.Result) {
 	st := c.styles[r.Status]
 	id := r.ID
 	if n := c.width - len(id); n > 0 {
 		id += strings.Repeat(" ", n)
 	}
-	lipgloss.Fprintln(c.w, st.Render(checkGlyphs[r.Status])+" "+id+" "+sanitize.Line(r.Summary))
+	summary := sanitize.Line(r.Summary)
+	if r.Status == checks.Skip {
+		if flags := skipFlags[r.ID]; flags != "" && strings.HasPrefix(summary, "no ") {
+			summary += " (" + flags + ")" // what the command line takes to run it
+		}
+	}
+	lipgloss.Fprintln(c.w, st.Render(checkGlyphs[r.Status])+" "+id+" "+summary)
 	indent := strings.Repeat(" ", c.width+3)
 	// The check's other findings, beyond the one its line leads with.
 	notes, _ := r.Details["notes"].([]string)
