@@ -597,7 +597,7 @@ func knowledgeData() knowledge {
 					{
 						ID:      "reputation-words",
 						Meaning: "the receiver refuses the sending IP for its reputation",
-						Any:     []string{"reputation", "open relay", "client host rejected", "originating from your ip", "from your ip address", "your isp", "dynamic ip", "dynamic address", "dialup", "dial-up", "residential"},
+						Any:     []string{"reputation", "réputation", "reputación", "reputazione", "open relay", "client host rejected", "originating from your ip", "from your ip address", "your isp", "dynamic ip", "dynamic address", "dialup", "dial-up", "residential"},
 						Cause:   "ip-reputation",
 						Control: "ip-reputation",
 					},

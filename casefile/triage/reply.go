@@ -71,7 +71,7 @@ func (p *parsedReply) parse(text string) {
 	markers.firstEnds(p.lower, ends[:markers.size()])
 	start, host := quotedStart(p.lower, ends[:markers.size()])
 	p.reply = p.joined[start:]
-	p.text = p.joined[quoteContext(p.lower, start):]
+	p.text = strings.TrimLeft(p.joined[quoteContext(p.lower, start):], " ")
 	replyLower := p.lower[start:]
 	var failAt int
 	p.code, p.status, failAt = replyCodes(replyLower)
@@ -407,6 +407,7 @@ var quoteMarkers = []string{
 	"did not like our rcpt to:", "did not like our mail from:", "did not like our data:",
 	"the response was: ", "the response from the remote server was: ", "the error that the other server returned was: ", "it responded as follows: ",
 	"diagnostic-code: smtp; ", "diagnostic-code: ", "delay reason: ", "reported error: ", "reason: ",
+	" a répondu : ", " a répondu: ", // French mail systems' "said:"
 }
 
 // quotedStart finds where the reply begins in lowered text, and the host named before.
@@ -463,6 +464,9 @@ func quoteContext(lower string, start int) int {
 	}
 	near := start - keep
 	if i := strings.LastIndex(prefix[near:], "host "); i >= 0 {
+		if r := near + i - len("remote "); r >= 0 && prefix[r:near+i] == "remote " {
+			return r // qmail's "Remote host said:"
+		}
 		return near + i
 	}
 	for _, m := range quoteMarkers {

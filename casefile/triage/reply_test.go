@@ -221,6 +221,7 @@ func TestClassifyReplyReworded(t *testing.T) {
 		{name: "gmail domain reputation", text: "550-5.7.1 [192.0.2.5] Gmail has detected that this message is likely suspicious due to the very low reputation of the sending domain. - gsmtp",
 			provider: "google", cause: DomainReputation},
 		{name: "spamcop", text: "550 5.7.1 Connection refused - 192.0.2.5 is listed on bl.spamcop.net", cause: Blocklist, ip: "192.0.2.5", provider: "spamcop"},
+		{name: "french reputation", text: "<ivan@example.fr>: l'hôte mx.example.fr[203.0.113.20] a répondu : 550 5.7.1 Service refusé, votre adresse IP 192.0.2.62 est bloquée pour mauvaise réputation", cause: IPReputation, ip: "192.0.2.62", provider: "unknown"},
 		{name: "gmail full", text: "452 4.2.2 The recipient's inbox is out of storage space. - gsmtp", mode: Deferral, cause: Other, provider: "google"},
 		{name: "gmail 4.7.0 unusual rate", text: "421-4.7.0 [192.0.2.7      15] Our system has detected an unusual rate of\n421-4.7.0 unsolicited mail originating from your IP address. To protect our\n421 4.7.0 users from spam, mail sent from your IP address has been temporarily rate limited. - gsmtp",
 			mode: Deferral, provider: "google", cause: IPReputation, ip: "192.0.2.7", control: "unsolicited-rate"},
@@ -375,5 +376,20 @@ func TestGaveUpDeferral(t *testing.T) {
 	f := rep.Findings[0]
 	if f.Route.Kind != "proofpoint-ipcheck" || f.Action != "failed" || len(f.Notes) == 0 || !strings.Contains(f.Notes[0], "gave up") {
 		t.Errorf("mode %s route %s action %s notes %q", f.Mode, f.Route.Kind, f.Action, f.Notes)
+	}
+}
+
+// TestQuotedTextKeepsItsSpeaker: the text of a quoted reply starts with who said it, not
+// with half of it ("Remote host said:", not "host said:"), nor with a space.
+func TestQuotedTextKeepsItsSpeaker(t *testing.T) {
+	long := strings.Repeat("I'm afraid I wasn't able to deliver your message to the following addresses. ", 2)
+	for text, want := range map[string]string{
+		long + "<nina@example.net>:\n203.0.113.30 does not like recipient.\nRemote host said: 550 5.1.1 no such user": "Remote host said: 550 5.1.1",
+		long + "<ivan@example.fr>: le serveur a répondu : 550 5.7.1 Service refusé":                                   "a répondu : 550 5.7.1",
+	} {
+		f := ClassifyReply(text)
+		if !strings.HasPrefix(f.Text, want) {
+			t.Errorf("text %q, want it to start with %q", f.Text, want)
+		}
 	}
 }
