@@ -499,7 +499,8 @@ func (t *triageScreen) view() string {
 				b.WriteString(st.Muted.Render(fmt.Sprintf("  … and %d more", len(t.findings)-shown)) + "\n")
 				break
 			}
-			what := strings.Join(nonEmpty(string(f.Mode), string(f.Cause), f.Provider, f.Control, f.IP, f.RecipientDomain), " · ")
+			// The IP before the names: a narrow screen cuts the end, and an IP cut short reads as another.
+			what := strings.Join(nonEmpty(string(f.Mode), string(f.Cause), f.IP, f.Provider, f.Control, f.RecipientDomain), " · ")
 			b.WriteString(truncate("  "+sanitize.Line(what), w) + "\n")
 			b.WriteString(st.Muted.Render(truncate("    "+f.Text, w)) + "\n")
 		}
