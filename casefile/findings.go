@@ -250,7 +250,8 @@ func isFailure(f triage.Finding) bool {
 // input: among the failures about the case's IPs (or any, for a case without IPs), the
 // case's provider when they name it, otherwise the provider and control named most.
 func (c *Case) adopt(r *Recorder) {
-	if c.Control != "" || slices.ContainsFunc(c.Timeline, Event.IsFailure) {
+	if c.Control != "" || slices.ContainsFunc(c.Timeline, Event.IsFailure) || strings.HasPrefix(c.Provider, "esp:") {
+		// A shared pool's case stays the ESP's whatever receivers refused it (PROVIDERS.md).
 		return
 	}
 	type pc struct{ provider, control string }
@@ -298,19 +299,38 @@ func (c *Case) aboutIP(f triage.Finding) bool {
 }
 
 // OwnsFailure reports whether a finding belongs in this case: a failure about the case's
-// IPs from the case's provider and control (a failure whose provider is unknown is kept
-// when it is about the case's IP); deliveries about the case's IPs are kept as well.
+// IPs from the case's provider and control; a failure whose provider is unknown only when
+// it came from the case's receivers (a host the provider operates, or one of the case's
+// recipient domains); for a shared pool's case (esp:…), every failure about its IPs, which
+// the ESP takes up whoever refused them. Deliveries about the case's IPs are kept as well.
+// Mail the log's own server received and recipients' complaints are no failure of the case.
 func (c *Case) OwnsFailure(f triage.Finding) bool {
-	if !c.aboutIP(f) {
+	if !c.aboutIP(f) || f.Inbound || f.Mode == triage.Complaint {
 		return false
 	}
-	if !isFailure(f) || f.Provider == "" || f.Provider == "unknown" || c.Provider == "" {
+	if !isFailure(f) || c.Provider == "" || c.Provider == "unknown" || strings.HasPrefix(c.Provider, "esp:") {
 		return true
+	}
+	if f.Provider == "" || f.Provider == "unknown" {
+		return c.fromReceivers(f)
 	}
 	if f.Provider != c.Provider {
 		return false
 	}
 	return c.Control == "" || f.Control == "" || f.Control == c.Control
+}
+
+// fromReceivers reports whether a finding no provider owns came from the case's
+// receivers: a host the case's provider operates, or one of its recipient domains.
+func (c *Case) fromReceivers(f triage.Finding) bool {
+	if f.ReceiverProvider == c.Provider {
+		return true
+	}
+	if flt, ok := triage.FilterForHost(f.Receiver); ok && flt.Provider == c.Provider {
+		return true
+	}
+	d := strings.ToLower(f.RecipientDomain)
+	return d != "" && slices.Contains(c.Identifiers.RecipientDomains, d)
 }
 
 func keyOfEvent(e Event) aggKey {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -331,5 +332,41 @@ func TestMessageCountedOnce(t *testing.T) {
 	}
 	if got := back.Seen().Failures; got != 3 {
 		t.Errorf("read back: %d messages, want 3\n%s", got, data)
+	}
+}
+
+// TestAddKeepsOnlyTheCasesFailures: a Proofpoint case takes a failure no provider owns
+// only when it came from its receivers (a Proofpoint host, one of its recipient domains),
+// never mail the log's server received nor a complaint; a shared pool's case keeps its
+// provider and takes every refusal of its IP, whoever refused it.
+func TestAddKeepsOnlyTheCasesFailures(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	ip := "203.0.113.45"
+	f := func(provider, control, rcptDomain, receiver string, mode triage.Mode, inbound bool) triage.Finding {
+		return triage.Finding{Source: "log:" + rcptDomain + control, Mode: mode, Cause: triage.IPReputation, Provider: provider, Control: control,
+			SendingIP: ip, RecipientDomain: rcptDomain, Recipient: "a@" + rcptDomain, Receiver: receiver, At: at, Text: control + " " + rcptDomain, Inbound: inbound}
+	}
+	pdr := f("proofpoint", "dynamic-reputation", "customer.example", "mx0a-1.pphosted.com", triage.HardBlock, false)
+	pdr.IP = ip
+	timeoutOther := f("unknown", "", "slow.example", "mx.slow.example", triage.Deferral, false)
+	timeoutOwn := f("unknown", "", "customer.example", "mx0a-1.pphosted.com", triage.Deferral, false)
+	local := f("unknown", "mailbox-full", "example.com", "", triage.HardBlock, true)
+	complaint := f("unknown", "feedback-loop", "customer.example", "", triage.Complaint, false)
+	yahoo := f("yahoo", "volume-complaints", "yahoo.com", "mta5.am0.yahoodns.net", triage.Deferral, false)
+
+	c := &Case{Role: Sender, Provider: "proofpoint", Identifiers: Identifiers{IPs: []string{ip}, RecipientDomains: []string{"customer.example"}}}
+	c.Add([]triage.Finding{pdr, timeoutOther, timeoutOwn, local, complaint, yahoo}, at)
+	var kept []string
+	for _, e := range c.Failures() {
+		kept = append(kept, e.Reply)
+	}
+	if len(kept) != 2 || !slices.Contains(kept, pdr.Text) || !slices.Contains(kept, timeoutOwn.Text) {
+		t.Errorf("the Proofpoint case kept %q", kept)
+	}
+
+	esp := &Case{Role: Sender, Provider: "esp:sendgrid", Identifiers: Identifiers{IPs: []string{ip}}}
+	esp.Add([]triage.Finding{yahoo, pdr, complaint, local}, at)
+	if esp.Provider != "esp:sendgrid" || len(esp.Failures()) != 2 {
+		t.Errorf("the pool's case: provider %s, %d failures (want esp:sendgrid, the Yahoo and Proofpoint refusals)", esp.Provider, len(esp.Failures()))
 	}
 }

@@ -75,6 +75,9 @@ type Finding struct {
 	Stage            string `json:"stage,omitempty"`             // SMTP stage of the reply: connect, rcpt, data …
 	Action           string `json:"action,omitempty"`            // the DSN's Action field
 	QueueID          string `json:"queue_id,omitempty"`          // the message's ID in the log (Postfix or Exim queue ID, SES or SendGrid message ID), or a filter's queue ID (Proofpoint ppops.net hop)
+	// Inbound: mail the log's own server received (its refusal of another's mail, a
+	// delivery to its own mailboxes): listed, but no failure of the sender's and in no group.
+	Inbound bool `json:"inbound,omitempty"`
 	// Original identifies the message that failed (a bounce's returned copy, a delivered
 	// message's headers): identifiers only, never a failure.
 	Original *Original `json:"original,omitempty"`

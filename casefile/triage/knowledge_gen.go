@@ -536,7 +536,7 @@ func knowledgeData() knowledge {
 					{
 						ID:      "tls",
 						Meaning: "the receiver requires TLS (or its certificate check failed)",
-						Any:     []string{"starttls", "support tls", "tls required", "requires tls", "tls is required", "must use tls", "encryption required", "requires encryption", "tls negotiation", "certificate verif", "ssl required"},
+						Any:     []string{"starttls", "support tls", "tls required", "requires tls", "tls is required", "must use tls", "encryption required", "requires encryption", "tls negotiation", "certificate verif", "ssl required", "cannot start tls", "tls handshake", "handshake failure", "ssl_connect", "tls library problem"},
 						Cause:   "tls",
 						Control: "tls",
 						Route:   "none",
@@ -604,6 +604,7 @@ func knowledgeData() knowledge {
 					{
 						ID:      "connect-refused",
 						Meaning: "the receiver refused the connection itself, which is about the connecting IP",
+						Replies: []string{"4xx", "5xx"},
 						Stages:  []string{"connect", "helo"},
 						Cause:   "ip-reputation",
 						Control: "ip-reputation",

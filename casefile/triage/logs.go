@@ -207,11 +207,11 @@ func (lr *LogReader) finding(e *maillog.Event) Finding {
 	switch {
 	case e.Status == maillog.Complaint:
 		// As an ARF report reads: a recipient's complaint, nothing to delist.
-		f.Mode = Complaint
-		if f.Cause == UnknownCause {
-			f.Cause, f.Control = Other, "feedback-loop"
-			f.Route = RouteFor("none", "")
-		}
+		// Its text ("spamreport", "abuse") is no reply to read: nothing was refused.
+		f.Mode, f.Cause, f.Control, f.Provider = Complaint, Other, "feedback-loop", "unknown"
+		f.Route = RouteFor("none", "")
+		f.Meaning = "a recipient reported the delivered message as spam (a feedback loop)"
+		f.Advice = ""
 	case f.Mode == UnknownMode && e.Status == maillog.Deferred:
 		f.Mode = Deferral
 	case f.Mode == UnknownMode && e.Status == maillog.Bounced:
@@ -227,9 +227,17 @@ func (lr *LogReader) finding(e *maillog.Event) Finding {
 	if !e.Inbound {
 		noteOtherIP(&f, e.SendingIP)
 	}
+	f.Inbound = e.Inbound
+	if e.Inbound && e.Status != maillog.Rejected {
+		f.Notes = append(f.Notes, "delivered by this server into its own mailboxes or a local service: mail it received, not mail it sent")
+	}
 	switch e.Status {
 	case maillog.Rejected:
-		f.Notes = append(f.Notes, "rejected by this log's own server ("+e.Host+") when "+orUnknown(e.RelayIP)+" tried to deliver to it")
+		server := "this log's own server"
+		if e.Host != "" {
+			server += " (" + e.Host + ")"
+		}
+		f.Notes = append(f.Notes, "rejected by "+server+" when "+orUnknown(e.RelayIP)+" tried to deliver to it")
 		f.SendingIP = e.RelayIP
 		f.Receiver = e.Host
 	case maillog.Dropped:

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -263,5 +264,51 @@ func BenchmarkLogReader(b *testing.B) {
 			b.Fatal("no findings")
 		}
 		b.ReportMetric(float64(n), "findings/op")
+	}
+}
+
+// TestLogWhatTheServerReceived: deliveries into the server's own mailboxes (local, lmtp,
+// virtual) and its refusals of others' mail are listed, marked inbound, counted in no
+// sending volume and in no group; what it sent is. TLS failures are tls; a connection lost
+// before any reply is no reputation verdict; a complaint is a feedback loop.
+func TestLogWhatTheServerReceived(t *testing.T) {
+	log := `Nov 24 10:00:00 mx postfix/smtp[1]: 4F2A11C0A1: to=<a@customer.example>, relay=mx0a-1.pphosted.com[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+Nov 24 10:00:01 mx postfix/lmtp[2]: 4F2A11C0A2: to=<me@example.com>, relay=mail.example.com[private/dovecot-lmtp], delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Saved)
+Nov 24 10:00:02 mx postfix/local[3]: 4F2A11C0A3: to=<nobody@example.com>, relay=local, delay=0, delays=0/0/0/0, dsn=5.1.1, status=bounced (unknown user: "nobody")
+Nov 24 10:00:03 mx postfix/smtpd[4]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 554 5.7.1 Service unavailable; Client host [198.51.100.77] blocked using zen.spamhaus.org; from=<x@y.example> to=<me@example.com> proto=ESMTP helo=<y>
+Nov 24 10:00:04 mx postfix/smtp[5]: 4F2A11C0A4: to=<b@legacy.example>, relay=mx.legacy.example[192.0.2.30]:25, delay=5, delays=0/0/5/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)
+Nov 24 10:00:05 mx postfix/smtp[6]: 4F2A11C0A5: to=<c@slow.example>, relay=none, delay=30, delays=0/0/30/0, dsn=4.4.2, status=deferred (lost connection with mx.slow.example[192.0.2.31] while receiving the initial server greeting)
+`
+	rd := NewReader(Options{Year: 2026, Location: time.UTC})
+	if err := rd.Read(context.Background(), "mail.log", strings.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	rep := rd.Report()
+	inbound := 0
+	for _, f := range rep.Findings {
+		if f.Inbound {
+			inbound++
+		}
+		switch f.Recipient {
+		case "b@legacy.example":
+			if f.Cause != TLS {
+				t.Errorf("TLS handshake failure: %s %s", f.Cause, f.Control)
+			}
+		case "c@slow.example":
+			if f.Cause == IPReputation || f.Route.Kind == "recipient-admin" {
+				t.Errorf("a connection lost before any reply: %s → %s", f.Cause, f.Route.Kind)
+			}
+		}
+	}
+	if inbound != 2 || rep.Inbound != 2 {
+		t.Errorf("%d findings marked inbound, report counts %d: want 2 (the local bounce, the smtpd reject)", inbound, rep.Inbound)
+	}
+	for _, g := range rep.Groups {
+		if g.Provider == "spamhaus" || g.Control == "recipient-validation" {
+			t.Errorf("a group of mail the server received: %+v", g)
+		}
+	}
+	if len(rep.Days) != 1 || rep.Days[0].Sent != 1 || rep.Days[0].Messages != 3 {
+		t.Errorf("daily volume counts what was received: %+v", rep.Days)
 	}
 }

@@ -80,6 +80,9 @@ type Report struct {
 	Progressions []maillog.Progression `json:"progressions,omitempty"`
 	Days         []maillog.Day         `json:"daily_volume,omitempty"`
 	Breaches     []maillog.Day         `json:"warmup_breaches,omitempty"`
+	// Inbound counts the findings about mail the log's own server received (its
+	// refusals of others' mail, deliveries to its own mailboxes): listed, in no group.
+	Inbound int `json:"inbound,omitempty"`
 
 	classified bool // some finding had a known mode or cause (when findings are not kept)
 }
@@ -693,7 +696,11 @@ func (rd *Reader) add(f Finding) {
 
 // found takes one finding: into its group, and to OnFinding or the report.
 func (rd *Reader) found(f Finding) error {
-	rd.groups.add(&f)
+	if f.Inbound {
+		rd.report.Inbound++ // another's mail this server received: no group of the sender's failures
+	} else {
+		rd.groups.add(&f)
+	}
 	if f.Mode != UnknownMode || f.Cause != UnknownCause {
 		rd.report.classified = true
 	}

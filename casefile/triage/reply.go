@@ -211,6 +211,11 @@ func (p *parsedReply) finding(sendingIP string) Finding {
 			}
 		}
 		f.Advice = rule.Send
+		if _, ok := rule.Routes[f.Cause]; rule.Cause == "" && len(rule.Routes) > 0 && !ok {
+			// A provider's catch-all advises on the causes it routes, not on one the
+			// codes gave (a 5.1.1 at Gmail is no reputation matter).
+			f.Advice = ""
+		}
 		f.Provider = t.Provider
 		if rule.Provider != "" {
 			f.Provider = rule.Provider

@@ -830,6 +830,10 @@ func printSummary(w *bufio.Writer, p painter, rep *triage.Report, failures int, 
 			line("  " + p.paint(modeStyles[triage.HardBlock], sanitize.Line(fmt.Sprintf("%s %s: %d messages, more than double the %d of the day before", d.Date, d.Host, d.Messages, d.Previous))))
 		}
 	}
+	if rep.Inbound > 0 {
+		line("")
+		line(p.paint(mutedStyle, fmt.Sprintf("%d of the failures are mail this server received (its refusals of others' mail, deliveries to its own mailboxes): not failures of mail you sent, in no group above; --all lists them", rep.Inbound)))
+	}
 	for _, n := range rep.Notes {
 		line(p.paint(mutedStyle, "assumed: ") + sanitize.Line(n))
 	}

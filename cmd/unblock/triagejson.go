@@ -73,6 +73,9 @@ func appendFinding(b []byte, f *triage.Finding) []byte {
 	b = appendField(b, "stage", f.Stage)
 	b = appendField(b, "action", f.Action)
 	b = appendField(b, "queue_id", f.QueueID)
+	if f.Inbound {
+		b = append(b, `,"inbound":true`...)
+	}
 	return append(b, '}')
 }
 

@@ -71,7 +71,11 @@ type Event struct {
 	Stage     string        // the SMTP stage the reply answered: "RCPT TO", "end of DATA" …
 	Size      int64         // message size in bytes, when logged
 	Delay     time.Duration // Postfix delay= (arrival to this attempt), Exim DT= (this delivery)
-	Inbound   bool          // a rejection by our own server of someone else's mail
+	// Inbound: mail this server received, not mail it sent: its own refusal of someone
+	// else's mail (Rejected), or a delivery to its own mailboxes or a local service (Postfix
+	// local, virtual, lmtp, pipe; Exim's local transports). It counts in no sending volume
+	// and is no failure of the sender.
+	Inbound bool
 }
 
 // Source is "file:line", the finding's source.

@@ -237,6 +237,11 @@ func (w *pfWorker) eximDelivery(c *pfChunk, stamp, id []byte, flag string, b []b
 			}
 		case "DT":
 			e.Delay = eximDuration(v)
+		case "T": // a local transport delivers into this server's own mailboxes or a command
+			if t := strings.ToLower(v); strings.Contains(t, "local") || strings.Contains(t, "appendfile") || strings.Contains(t, "lmtp") ||
+				strings.Contains(t, "pipe") || strings.Contains(t, "maildir") || strings.Contains(t, "mailbox") {
+				e.Inbound = true
+			}
 		case "C": // the receiver's reply to a delivery
 			e.Reply = sanitize.Line(unquote(v))
 			e.Text = e.Reply
@@ -251,6 +256,11 @@ func (w *pfWorker) eximDelivery(c *pfChunk, stamp, id []byte, flag string, b []b
 		}
 		e.Text = sanitize.Line(text)
 		e.Reply, e.Stage = eximReply(e.Text)
+	}
+	if e.Status == Deferred && e.Reply == "" && strings.Contains(e.Text, "retry time not reached") {
+		// Exim's own retry database held the message back: no host was tried, nobody
+		// refused anything, and it is no attempt.
+		return
 	}
 	e.DSN = enhancedCode(e.Reply)
 	w.eximEvent(c, stamp, id, &e, true)

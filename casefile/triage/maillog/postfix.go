@@ -533,6 +533,10 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 	whole := string(raw)
 	qid, s := whole[:len(qidb)-2], whole[len(qidb):]
 	e := w.start(h, qid)
+	switch string(h.tag[bytes.LastIndexByte(h.tag, '/')+1:]) {
+	case "local", "virtual", "lmtp", "pipe":
+		e.Inbound = true // into this server's own mailboxes or services
+	}
 	fields, word, text := s, "sent", ""
 	if !counted {
 		tail := s[st+len(", status="):]
