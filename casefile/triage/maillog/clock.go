@@ -39,10 +39,21 @@ func parseSyslog(line []byte) (h syslogHeader, ok bool) {
 	c := rest[0]
 	switch {
 	case c >= 'A' && c <= 'Z':
-		if rest[3] != ' ' || rest[6] != ' ' || rest[9] != ':' || rest[12] != ':' || rest[15] != ' ' {
+		if rest[3] != ' ' || rest[6] != ' ' || rest[9] != ':' || rest[12] != ':' {
 			return h, false
 		}
-		h.stamp, rest = rest[:15], rest[16:]
+		end := 15
+		if rest[15] == '.' {
+			// journalctl -o short-precise: "Nov 23 10:15:03.500123"
+			end = 16
+			for end < len(rest) && end < 26 && rest[end] >= '0' && rest[end] <= '9' {
+				end++
+			}
+		}
+		if end == 16 || end >= len(rest) || rest[end] != ' ' {
+			return h, false
+		}
+		h.stamp, rest = rest[:end], rest[end+1:]
 	case c >= '0' && c <= '9':
 		sp := indexByte(rest, ' ')
 		if sp < 19 || rest[4] != '-' || rest[10] != 'T' {
@@ -231,7 +242,14 @@ func (c *clock) rfc3164(b []byte, src func() string) (time.Time, bool) {
 		}
 	}
 	c.lastMonth = m
-	return c.local(c.year, m, d, hh, mm, ss, 0), true
+	ns := 0
+	if len(b) > 16 && b[15] == '.' {
+		// A fraction of a second (journalctl -o short-precise): to nanoseconds.
+		for i, scale := 16, 100000000; i < len(b) && scale > 0; i, scale = i+1, scale/10 {
+			ns += int(b[i]-'0') * scale
+		}
+	}
+	return c.local(c.year, m, d, hh, mm, ss, ns), true
 }
 
 // local converts a wall time in the clock's zone, caching per minute: zone offsets only

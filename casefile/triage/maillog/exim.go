@@ -254,6 +254,8 @@ func (w *pfWorker) eximDelivery(c *pfChunk, stamp, id []byte, flag string, b []b
 			e.Delay = eximDuration(text[i+4:])
 			text = text[:i]
 		}
+		// Exim writes a multi-line reply's line breaks as a literal \n: one reply, one line.
+		text = strings.ReplaceAll(text, `\n`, " ")
 		e.Text = sanitize.Line(text)
 		e.Reply, e.Stage = eximReply(e.Text)
 	}

@@ -596,3 +596,27 @@ func TestNextField(t *testing.T) {
 		}
 	}
 }
+
+// TestShortPrecise: journalctl -o short-precise stamps ("Nov 23 10:15:03.500123") read
+// like short ones, with their fraction of a second.
+func TestShortPrecise(t *testing.T) {
+	log := "Nov 23 10:15:03.500123 mx3 postfix/smtp[1234]: 1111DDDD1111: to=<ops@customer.example>, relay=mx0a-1.pphosted.com[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=5.7.0, status=bounced (host mx0a-1.pphosted.com[192.0.2.9] said: 554 Blocked - see https://ipcheck.proofpoint.com/?ip=203.0.113.45 (in reply to RCPT TO command))\n" +
+		"Nov 23 10:20:00.000001 mx3 postfix/smtp[1235]: 2222EEEE2222: to=<a@yahoo.com>, relay=mta5.am0.yahoodns.net[192.0.2.8]:25, delay=1, delays=0/0/0/1, dsn=4.7.0, status=deferred (host mta5.am0.yahoodns.net[192.0.2.8] said: 421 4.7.0 [TSS04] Messages from 203.0.113.45 temporarily deferred (in reply to MAIL FROM command))\n"
+	if f := Detect([]byte(log)); f != Postfix {
+		t.Fatalf("detected as %q", f)
+	}
+	evs, _ := readAll(t, Postfix, strings.NewReader(log), Options{Year: 2026, Location: time.UTC})
+	if len(evs) != 2 || !evs[0].At.Equal(time.Date(2026, 11, 23, 10, 15, 3, 500123000, time.UTC)) || !evs[1].At.Equal(time.Date(2026, 11, 23, 10, 20, 0, 1000, time.UTC)) {
+		t.Fatalf("%d events: %+v", len(evs), evs)
+	}
+}
+
+// TestEximMultilineReply: a multi-line reply Exim logged with literal \n separators is one
+// line of text, the separators gone.
+func TestEximMultilineReply(t *testing.T) {
+	log := `2026-11-23 10:00:00 1tAbCd-000123-Xy ** a@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com [192.0.2.7]: SMTP error from remote mail server after end of data: 550-5.7.26 This mail is unauthenticated.\n550-5.7.26 To protect our users\n550 5.7.26 from spam - gsmtp` + "\n"
+	evs, _ := readAll(t, Exim, strings.NewReader(log), Options{Location: time.UTC})
+	if len(evs) != 1 || strings.Contains(evs[0].Text, `\n`) || !strings.HasPrefix(evs[0].Reply, "550-5.7.26 This mail is unauthenticated. 550-5.7.26 To protect") {
+		t.Fatalf("%+v", evs)
+	}
+}
