@@ -40,10 +40,12 @@ func (c *Case) AuthStatements() []AuthStatement {
 	}
 
 	// SPF: the domain check's verdict for the IP, else the tested message's.
+	// A domain with no record gets none, not fail (RFC 7208 §4.5): the block says so, and
+	// the narrative does not call it a failing SPF.
 	if a, ok := get("spf"); ok {
-		add("SPF", spfText(a), a.Status == "fail", a)
+		add("SPF", spfText(a), a.Status == "fail" && a.Result != "none", a)
 	} else if m, ok := get("message/spf"); ok {
-		add("SPF", spfText(m), m.Status == "fail", m)
+		add("SPF", spfText(m), m.Status == "fail" && m.Result != "none", m)
 	}
 
 	// DKIM: a verified signature is a pass; a published key is only a key.

@@ -325,3 +325,27 @@ func TestReferenceStaysWithTheFormRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestSPFNoneIsNotFail: an envelope domain with no SPF record gets none (RFC 7208 §4.5):
+// the message's block says none, and its narrative does not say SPF fails.
+func TestSPFNoneIsNotFail(t *testing.T) {
+	c := senderCase(t)
+	c.Identifiers.EnvelopeSender = "bounces@em.example.com" // publishes no SPF record
+	c.RecordChecks(runChecks(t, senderZone(t), c.CheckTarget()), t0)
+	var spf AuthStatement
+	for _, st := range c.AuthStatements() {
+		if st.Mechanism == "SPF" {
+			spf = st
+		}
+	}
+	if !strings.HasPrefix(spf.Text, "SPF: none for 192.0.2.1 (em.example.com)") || spf.Failing {
+		t.Fatalf("SPF statement %+v", spf)
+	}
+	m, err := Render(c, "postmaster", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(strings.Fields(m.Text), " "), "SPF fails") {
+		t.Errorf("the message says SPF fails for a domain with no record:\n%s", m.Text)
+	}
+}

@@ -109,6 +109,10 @@ func runSPF(ctx context.Context, env *Env, t Target) Result {
 		}
 	}
 
+	if from != nil && lint != nil && lint.Err == nil && !lint.Found {
+		// No record: check_host gives none (RFC 7208 §4.5), as a receiver records it.
+		r.Details["mail_from"] = spfVerdictDetails(from)
+	}
 	// The verdict for the IP comes first: it is what the receiver sees.
 	if from != nil && readable {
 		r.Details["mail_from"] = spfVerdictDetails(from)
