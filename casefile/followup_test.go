@@ -323,6 +323,11 @@ func TestReferenceStaysWithTheFormRequest(t *testing.T) {
 			strings.Contains(text, "have had no answer. Its reference ID") {
 			t.Errorf("%s gives the form's reference to the mailed update:\n%s", kind, m.Text)
 		}
+		// What is new is counted since the last message: "Since then" follows it, never
+		// the request filed before it.
+		if i, j := strings.Index(text, "We wrote to postmaster@proofpoint.com"), strings.Index(text, "Since then,"); j >= 0 && (i < 0 || j < i || strings.Index(text, filed) > i) {
+			t.Errorf("%s: 'Since then' does not follow the last message:\n%s", kind, m.Text)
+		}
 	}
 }
 

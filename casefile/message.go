@@ -986,8 +986,9 @@ func (w *writer) lastSentSentence(withAnswer bool) string {
 	s += "."
 	if req, ok := w.formRequest(); ok && !req.SentAt.Equal(m.SentAt) {
 		// The request filed on the desk's form is what its reference names, however many
-		// messages followed it by mail.
-		return s + " Our " + cmp.Or(kindTitles[req.Kind], "request") + " was filed on the " + formHost(req) + " form on " + req.SentAt.Format(stamp) + "." + w.referenceSentence(true)
+		// messages followed it by mail; it comes first, so that what follows the last
+		// message ("Since then, …") reads as about the last message.
+		return "Our " + cmp.Or(kindTitles[req.Kind], "request") + " was filed on the " + formHost(req) + " form on " + req.SentAt.Format(stamp) + "." + w.referenceSentence(true) + " " + s
 	}
 	return s + w.referenceSentence(filedOnForm(m))
 }
