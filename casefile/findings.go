@@ -392,8 +392,8 @@ func (c *Case) fillFrom(f triage.Finding, e Event) {
 		if c.Cause == "" && f.Cause != "" && f.Cause != triage.UnknownCause {
 			c.Cause = string(f.Cause)
 		}
-		if c.Control == "" {
-			c.Control = f.Control
+		if c.Control == "" && (f.Provider == c.Provider || c.Provider == "" || c.Provider == "unknown") {
+			c.Control = f.Control // another provider's control is not the case's (a pool's case)
 		}
 		if c.Route.Kind == "" && f.Route.Kind != "" && f.Route.Kind != "none" && c.suits(f.Route.Kind) {
 			c.Route.Kind = f.Route.Kind

@@ -354,3 +354,30 @@ func TestSPFNoneIsNotFail(t *testing.T) {
 		t.Errorf("the message says SPF fails for a domain with no record:\n%s", m.Text)
 	}
 }
+
+// TestPoolCaseStaysWithTheESP: a shared pool's case (esp:sendgrid) writes to the ESP's own
+// support, by name, first and in the escalation, and never names another provider's
+// control as the one that blocked it.
+func TestPoolCaseStaysWithTheESP(t *testing.T) {
+	at := time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC)
+	c := &Case{Role: Sender, Provider: "esp:sendgrid", Status: StatusOpen, Identifiers: Identifiers{IPs: []string{"167.89.50.20"}, Domain: "shop.example"}}
+	f := pdrFinding(0, at)
+	f.IP, f.SendingIP, f.Text = "167.89.50.20", "167.89.50.20", "554 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=167.89.50.20"
+	f.Route = triage.RouteFor("esp-support", "")
+	c.Add([]triage.Finding{f}, at)
+	first, err := Render(c, "", RenderOptions{Now: at.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MarkSent(first, at.Add(time.Hour))
+	esc, err := Render(c, "escalation", RenderOptions{Now: at.Add(72 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Message{first, esc} {
+		if !strings.HasPrefix(m.To, "Twilio SendGrid support, https://support.sendgrid.com/") || strings.Contains(m.Subject, "Dynamic Reputation") ||
+			!strings.Contains(m.Subject, "Twilio SendGrid's pool") || c.Control != "" {
+			t.Errorf("%s: to %q, subject %q, case control %q", m.Kind, m.To, m.Subject, c.Control)
+		}
+	}
+}

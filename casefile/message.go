@@ -216,6 +216,12 @@ func (w *writer) to() string {
 	if w.desk.Contact != "" {
 		return w.desk.Contact
 	}
+	if e, ok := strings.CutPrefix(w.c.Provider, "esp:"); ok && w.desk.Kind == "esp-support" {
+		// The ESP the case is about: its own support, where the knowledge has it.
+		if esp, ok := triage.ESPNamed(e); ok && esp.Support != "" {
+			return esp.Product + " support, " + esp.Support
+		}
+	}
 	if w.desk.Kind == "recipient-admin" {
 		var to []string
 		for _, d := range w.recipientDomains() {
@@ -249,6 +255,14 @@ func (w *writer) failure() string {
 	}[c.Mode]
 	if verb == "" {
 		verb = "Delivery failures"
+	}
+	if e, ok := strings.CutPrefix(c.Provider, "esp:"); ok {
+		// The ESP sent the mail; receivers refused it: "from Twilio SendGrid's pool".
+		name := e
+		if esp, ok := triage.ESPNamed(e); ok {
+			name = esp.Product
+		}
+		return verb + " from " + name + "'s pool"
 	}
 	if by := controlName(c.Provider, c.Control); by != "" {
 		verb += " by " + by
@@ -297,6 +311,9 @@ func controlName(provider, control string) string {
 	name := providerNames[provider]
 	if e, ok := strings.CutPrefix(provider, "esp:"); ok {
 		name = e
+		if esp, ok := triage.ESPNamed(e); ok {
+			name = esp.Product
+		}
 	}
 	control = strings.TrimPrefix(control, provider+"-")
 	// A control with a value ("spam-rule:inbound_spam") names the value as given.

@@ -145,6 +145,17 @@ func ESPForHost(host string) (ESP, bool) {
 	return ESP{}, false
 }
 
+// ESPNamed is the email service provider of a provider value's name ("sendgrid" of
+// "esp:sendgrid").
+func ESPNamed(name string) (ESP, bool) {
+	for _, e := range esps {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return ESP{}, false
+}
+
 // ESPRoute is the route for a case whose IP is in an ESP's pool: the ESP's support.
 func ESPRoute(e ESP) Route {
 	r := RouteFor("esp-support", "")
