@@ -381,3 +381,30 @@ func TestPoolCaseStaysWithTheESP(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowUpAfterAForm: a follow-up to a request filed on a form goes to the provider's
+// desk that takes mail when it has one (Microsoft's delist@); where it has none (Cloudmark)
+// it goes to the form, which takes no attachment.
+func TestFollowUpAfterAForm(t *testing.T) {
+	at := time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC)
+	for provider, want := range map[string]string{"microsoft": "delist@microsoft.com", "cloudmark": "https://csi.cloudmark.com/en/reset/"} {
+		c := &Case{Role: Sender, Provider: provider, Status: StatusOpen, Identifiers: Identifiers{IPs: []string{"203.0.113.46"}, Domain: "example.com"}}
+		f := pdrFinding(0, at)
+		f.Provider, f.IP, f.SendingIP = provider, "203.0.113.46", "203.0.113.46"
+		f.Route = triage.RouteFor(map[string]string{"microsoft": "microsoft-delist", "cloudmark": "cloudmark-reset"}[provider], "203.0.113.46")
+		c.Add([]triage.Finding{f}, at)
+		c.Evidence.Files = []File{{Path: "/tmp/bounce.eml", Kind: "bounce", Size: 10, SHA256: strings.Repeat("ab", 32), Added: at}}
+		first, err := Render(c, "", RenderOptions{Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.MarkSent(first, at)
+		esc, err := Render(c, "escalation", RenderOptions{Now: at.Add(96 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if esc.To != want || strings.Contains(want, "://") && strings.Contains(esc.Text, "Evidence attached") {
+			t.Errorf("%s escalation to %q (want %q):\n%s", provider, esc.To, want, esc.Text)
+		}
+	}
+}

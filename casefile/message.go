@@ -133,9 +133,12 @@ func Render(c *Case, kind string, opts RenderOptions) (Message, error) {
 	}
 	w := &writer{c: c, opts: opts, kind: kind, seen: c.Seen(), form: spec.form}
 	w.desk = w.deskFor(spec.route)
-	if (kind == "update" || kind == "escalation") && w.desk.Contact == "" && c.Provider == "proofpoint" && c.Role == Sender {
-		// A form takes no follow-up: Proofpoint asks senders to follow up by mail to postmaster@.
-		w.desk = w.deskFor("proofpoint-postmaster")
+	if (kind == "update" || kind == "escalation") && w.desk.Contact == "" {
+		// A form takes no follow-up: where the provider has a desk that takes mail (Proofpoint's
+		// postmaster@, Microsoft's delist@), the follow-up goes there.
+		if d, ok := mailDesk(c.Provider, c.Role); ok {
+			w.desk = d
+		}
 	}
 	if kind == "update" || kind == "escalation" {
 		last, sent := c.LastSent()
@@ -207,6 +210,16 @@ func (w *writer) deskFor(route string) triage.Desk {
 	}
 	d, _ := triage.DeskFor(route)
 	return d
+}
+
+// mailDesk is a provider's desk that takes mail and answers this role, if it has one.
+func mailDesk(provider string, role Role) (triage.Desk, bool) {
+	for _, d := range triage.Desks() {
+		if d.Provider == provider && d.Contact != "" && (d.Audience == "any" || d.Audience == string(role)) {
+			return d, true
+		}
+	}
+	return triage.Desk{}, false
 }
 
 // to is where the message goes: the desk's address or form; for the recipient's
@@ -397,7 +410,7 @@ func (w *writer) block() string {
 	add("Receiver's verdict", strings.Join(c.ReceiverStatements(), "\n"))
 	add("Receivers' reports", w.reportEvidence())
 	add("Recent changes", w.changesSummary())
-	if w.form {
+	if w.form || w.desk.Contact == "" && strings.Contains(w.to(), "://") {
 		add("Evidence we can provide", w.evidenceSummary()) // a form takes no attachment
 	} else {
 		add("Evidence attached", w.evidenceSummary())
