@@ -410,7 +410,7 @@ func (w *writer) block() string {
 	add("Receiver's verdict", strings.Join(c.ReceiverStatements(), "\n"))
 	add("Receivers' reports", w.reportEvidence())
 	add("Recent changes", w.changesSummary())
-	if w.form || w.desk.Contact == "" && strings.Contains(w.to(), "://") {
+	if w.form || (w.kind == "update" || w.kind == "escalation") && kinds[w.desk.Message].form {
 		add("Evidence we can provide", w.evidenceSummary()) // a form takes no attachment
 	} else {
 		add("Evidence attached", w.evidenceSummary())
