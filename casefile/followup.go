@@ -20,27 +20,46 @@ type FollowUp struct {
 // (triage's desk data; for a support case, the target of the proposed priority). Zero
 // means nobody is expected to answer.
 func (c *Case) ResponseTime(kind string) time.Duration {
-	switch kind {
-	case "support-case":
-		if c.Route.Kind == "" || c.Route.Kind == "proofpoint-support" || c.Route.Kind == "proofpoint-essentials" {
-			return c.ProposePriority().Response
-		}
-	case "update", "escalation", "false-positive":
-		// They go where the case goes.
-		if d, ok := triage.DeskFor(c.RouteKind()); ok {
-			if d.Message == "support-case" {
-				return c.ProposePriority().Response
-			}
-			return d.ResponseTime
-		}
+	if kind == "support-case" && (c.Route.Kind == "" || c.Route.Kind == "proofpoint-support" || c.Route.Kind == "proofpoint-essentials") {
+		return c.ProposePriority().Response
+	}
+	d, ok := c.responseDesk(kind)
+	if !ok {
 		return 0
 	}
+	if d.Message == "support-case" && kind != "support-case" {
+		return c.ProposePriority().Response
+	}
+	return d.ResponseTime
+}
+
+// responseDesk is the desk a message of this kind goes to, whose response time it waits.
+func (c *Case) responseDesk(kind string) (triage.Desk, bool) {
+	switch kind {
+	case "update", "escalation", "false-positive":
+		return triage.DeskFor(c.RouteKind()) // they go where the case goes
+	}
 	if spec, ok := kinds[kind]; ok && spec.route != "" {
-		if d, ok := triage.DeskFor(spec.route); ok {
-			return d.ResponseTime
+		return triage.DeskFor(spec.route)
+	}
+	return triage.Desk{}, false
+}
+
+// dueAfter is when a message's follow-up is due: wait after it was sent, counted in
+// business days (Monday to Friday, UTC) for a desk that answers on business days.
+func (c *Case) dueAfter(m Message, wait time.Duration) time.Time {
+	d, ok := c.responseDesk(m.Kind)
+	if !ok || !d.BusinessDays || wait < 24*time.Hour {
+		return m.SentAt.Add(wait)
+	}
+	t := m.SentAt
+	for days := int(wait / (24 * time.Hour)); days > 0; {
+		t = t.Add(24 * time.Hour)
+		if wd := t.UTC().Weekday(); wd != time.Saturday && wd != time.Sunday {
+			days--
 		}
 	}
-	return 0
+	return t.Add(wait % (24 * time.Hour))
 }
 
 // FollowUpDue reports whether the last message sent has passed its desk's response time
@@ -57,7 +76,7 @@ func (c *Case) FollowUpDue(now time.Time) (FollowUp, bool) {
 	if wait <= 0 {
 		return FollowUp{}, false
 	}
-	f := FollowUp{Message: m, Wait: wait, Due: m.SentAt.Add(wait)}
+	f := FollowUp{Message: m, Wait: wait, Due: c.dueAfter(m, wait)}
 	return f, !now.Before(f.Due)
 }
 
@@ -94,7 +113,7 @@ func (c *Case) CanEscalate(now time.Time) error {
 	if wait <= 0 {
 		return nil
 	}
-	f := FollowUp{Message: m, Wait: wait, Due: m.SentAt.Add(wait)}
+	f := FollowUp{Message: m, Wait: wait, Due: c.dueAfter(m, wait)}
 	if now.Before(f.Due) {
 		e := &TooEarly{f}
 		e.elapsed = now.Sub(m.SentAt)

@@ -408,3 +408,23 @@ func TestFollowUpAfterAForm(t *testing.T) {
 		}
 	}
 }
+
+// TestBusinessDays: a desk that answers on business days is due that many weekdays later:
+// a Cloudmark reset filed on a Friday afternoon is due on Monday, an ESP's two business
+// days from a Friday end on Tuesday; Proofpoint's 72 hours are hours.
+func TestBusinessDays(t *testing.T) {
+	friday := time.Date(2026, 12, 4, 14, 35, 0, 0, time.UTC)
+	for kind, want := range map[string]time.Time{
+		"cloudmark-reset": time.Date(2026, 12, 7, 14, 35, 0, 0, time.UTC),
+		"esp-support":     time.Date(2026, 12, 8, 14, 35, 0, 0, time.UTC),
+		"ipcheck-request": time.Date(2026, 12, 7, 14, 35, 0, 0, time.UTC),
+		"postmaster":      time.Date(2026, 12, 7, 14, 35, 0, 0, time.UTC),
+	} {
+		c := &Case{Role: Sender, Provider: "proofpoint", Status: StatusOpen}
+		c.MarkSent(Message{Kind: kind, Text: "…"}, friday)
+		f, due := c.FollowUpDue(want.Add(-time.Minute))
+		if due || !f.Due.Equal(want) {
+			t.Errorf("%s sent %s: due %s (due a minute before: %v), want %s", kind, friday.Format(time.RFC1123), f.Due.Format(time.RFC1123), due, want.Format(time.RFC1123))
+		}
+	}
+}

@@ -26,6 +26,7 @@ type Desk struct {
 	Message      string        `yaml:"message"`  // message kind written for it; "none" if no message
 	Audience     string        `yaml:"audience"` // customer, sender or any
 	ResponseTime time.Duration `yaml:"response"` // as published; 0 when nobody answers
+	BusinessDays bool          `yaml:"business_days"` // the response time counts Monday to Friday only
 	Basis        string        `yaml:"basis"`    // where the response time comes from
 	Asks         []string      `yaml:"asks"`
 	Notes        string        `yaml:"notes"`
