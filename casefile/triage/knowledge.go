@@ -22,12 +22,12 @@ type Desk struct {
 	Name         string        `yaml:"name"`     // for people: "Proofpoint IP check and delisting request"
 	Provider     string        `yaml:"provider"` // owner of the desk; "unknown" for non-desks
 	Contact      string        `yaml:"contact"`
-	URL          string        `yaml:"url"`      // may hold {ip}
-	Message      string        `yaml:"message"`  // message kind written for it; "none" if no message
-	Audience     string        `yaml:"audience"` // customer, sender or any
-	ResponseTime time.Duration `yaml:"response"` // as published; 0 when nobody answers
+	URL          string        `yaml:"url"`           // may hold {ip}
+	Message      string        `yaml:"message"`       // message kind written for it; "none" if no message
+	Audience     string        `yaml:"audience"`      // customer, sender or any
+	ResponseTime time.Duration `yaml:"response"`      // as published; 0 when nobody answers
 	BusinessDays bool          `yaml:"business_days"` // the response time counts Monday to Friday only
-	Basis        string        `yaml:"basis"`    // where the response time comes from
+	Basis        string        `yaml:"basis"`         // where the response time comes from
 	Asks         []string      `yaml:"asks"`
 	Notes        string        `yaml:"notes"`
 }
