@@ -154,12 +154,12 @@ type identityFlags struct {
 }
 
 func (f *identityFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringSliceVar(&f.ips, "ip", nil, "sending IP (repeat or comma-separate for several)")
+	listVar(cmd.Flags(), &f.ips, "ip", "sending IP (repeat, or separate several with commas, spaces or lines)")
 	cmd.Flags().StringVar(&f.domain, "domain", "", "sending domain")
 	cmd.Flags().StringVar(&f.envelopeSender, "envelope-sender", "", "envelope sender (MAIL FROM) address")
 	cmd.Flags().StringVar(&f.helo, "helo", "", "HELO/EHLO name of the sending server")
-	cmd.Flags().StringSliceVar(&f.selectors, "selector", nil, "DKIM selector (repeatable)")
-	cmd.Flags().StringSliceVar(&f.recipientDomains, "recipient-domain", nil, "recipient domain (repeatable)")
+	listVar(cmd.Flags(), &f.selectors, "selector", "DKIM selector (repeat, or separate several with commas, spaces or lines)")
+	listVar(cmd.Flags(), &f.recipientDomains, "recipient-domain", "recipient domain (repeat, or separate several with commas, spaces or lines)")
 }
 
 // apply adds the identifiers given to the case, checking each.

@@ -200,3 +200,25 @@ func TestTriageYearFromUnblockNow(t *testing.T) {
 		}
 	}
 }
+
+// TestListFlagsKeepEveryLine: --ip "$(cat ips.txt)" and the like keep every value, on
+// lines, with commas or spaces; none is dropped silently.
+func TestListFlagsKeepEveryLine(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"new", "--dir", dir, "--ip", "192.0.2.7\n192.0.2.8\n", "--selector", "s1\ns2, s3", "--recipient-domain", "a.example b.example", "--domain", "example.com"},
+		strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	path := strings.Fields(out.String())[1]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ips: [192.0.2.7, 192.0.2.8]", "selectors: [s1, s2, s3]", "recipient_domains: [a.example, b.example]"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the case lacks %q:\n%s", want, data)
+		}
+	}
+}
