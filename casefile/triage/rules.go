@@ -109,6 +109,9 @@ func init() {
 	}
 }
 
+// Causes are the values of a finding's cause (DESIGN.md).
+var Causes = []Cause{IPReputation, DomainReputation, Blocklist, Authentication, RecipientPolicy, Content, RateLimit, InvalidRecipient, TLS, Other, UnknownCause}
+
 var validCauses = map[Cause]bool{IPReputation: true, DomainReputation: true, Blocklist: true,
 	Authentication: true, RecipientPolicy: true, Content: true, RateLimit: true,
 	InvalidRecipient: true, TLS: true, Other: true, UnknownCause: true}

@@ -602,6 +602,11 @@ message sent.`,
 					return err
 				}
 			}
+			if cause != "" {
+				if _, err := oneOfFlag("--cause", cause, triage.Causes); err != nil {
+					return err
+				}
+			}
 			for _, k := range mailKinds {
 				if _, err := oneOfFlag("--mail-kind", k, casefile.MailKinds); err != nil {
 					return err
