@@ -111,6 +111,16 @@ func checkDomain(flag, s string) (string, error) {
 	return d, nil
 }
 
+// checkHELO is the one test of a HELO name: a host name as a server gives it, a single
+// label included (localhost, mailhost: the bad HELO the helo check exists to report).
+func checkHELO(s string) (string, error) {
+	d := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
+	if d == "" || len(d) > 253 || strings.ContainsAny(d, " @/\\:") || !sanitize.Clean(s) {
+		return "", badInput("--helo %q is not a host name", s)
+	}
+	return d, nil
+}
+
 // checkAddress is the one test of an address flag: a local part without spaces or
 // control characters, @, and a domain checkDomain accepts.
 func checkAddress(flag, s string) (local, domain string, err error) {
@@ -191,7 +201,7 @@ func (f *identityFlags) apply(id *casefile.Identifiers) error {
 		}
 	}
 	if f.helo != "" {
-		h, err := checkDomain("--helo", f.helo)
+		h, err := checkHELO(f.helo)
 		if err != nil {
 			return err
 		}

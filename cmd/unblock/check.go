@@ -123,7 +123,7 @@ func (f *checkFlags) checkTarget() (checks.Target, error) {
 			t.HELO = h
 		} else if _, err := netip.ParseAddr(h); err == nil {
 			t.HELO = h
-		} else if _, err := checkDomain("--helo", h); err != nil {
+		} else if _, err := checkHELO(h); err != nil {
 			return t, err
 		} else if _, err := resolver.Normalize(h); err != nil {
 			return t, badInput("--helo %q is neither a host name nor an address literal", f.helo)

@@ -50,7 +50,7 @@ mail.ok.example.          A   192.0.2.10
 			}
 			msg := errb.String()
 			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "unblock: "+tc.flag+" ") ||
-				!(strings.Contains(msg, "is not a domain name") || strings.Contains(msg, "is not an address") || strings.Contains(msg, "is not a DKIM selector")) {
+				!(strings.Contains(msg, "is not a domain name") || strings.Contains(msg, "is not a host name") || strings.Contains(msg, "is not an address") || strings.Contains(msg, "is not a DKIM selector")) {
 				t.Errorf("%q: stderr %q, want one line naming %s and what is wrong", args, msg, tc.flag)
 			}
 			if strings.ContainsAny(msg, "\x1b\x07\u009b") {
