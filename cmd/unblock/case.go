@@ -259,6 +259,7 @@ mode) is not duplicated: add new failures to it with "unblock add CASE FILE", or
 			if err := ids.apply(&c.Identifiers); err != nil {
 				return err
 			}
+			a.noteUnlikely(c)
 			s, err := a.store()
 			if err != nil {
 				return err
@@ -884,4 +885,24 @@ func exportCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&kind, "kind", "", "message kind to include (default: as for message)")
 	cmd.Flags().BoolVar(&redact, "redact", false, "write recipient addresses as a***@domain in the message")
 	return cmd
+}
+
+// noteUnlikely says on stderr what in a new case is likely a mistake, without refusing
+// it: an address no receiver sees, a provider unblock has no desk for.
+func (a *app) noteUnlikely(c *casefile.Case) {
+	for _, s := range c.Identifiers.IPs {
+		if ip, err := netip.ParseAddr(s); err == nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+			fmt.Fprintf(a.stderr, "unblock: note: %s is not a public address, so no receiver sees it: the IP to delist is the public one your mail leaves from (in the receiver's Received header)\n", s)
+		}
+	}
+	known := strings.HasPrefix(c.Provider, "esp:")
+	for _, d := range triage.Desks() {
+		known = known || d.Provider == c.Provider
+	}
+	for _, t := range triage.Tables() {
+		known = known || t.Provider == c.Provider
+	}
+	if !known {
+		fmt.Fprintf(a.stderr, "unblock: note: provider %q is not one unblock knows, so the case has no desk to write to (known: proofpoint, microsoft, google, yahoo, cloudmark, mimecast, esp:NAME …)\n", c.Provider)
+	}
 }
