@@ -351,6 +351,7 @@ func (c *Case) Failures() []Event {
 // Seen is what the timeline says about the failures: derived, never stored.
 type Seen struct {
 	Failures         int // messages that failed (sums counts)
+	Undated          int // of them, those whose input gave no time (First and Last leave them out)
 	Events           int // timeline entries that are failures
 	First, Last      time.Time
 	LastEvent        Event // the latest failure (by time; the last added when none has a time)
@@ -378,8 +379,11 @@ func (c *Case) SeenSince(since time.Time) Seen {
 				s.Last = last
 				s.LastEvent = e
 			}
-		} else if s.Last.IsZero() {
-			s.LastEvent = e
+		} else {
+			s.Undated += e.MessageCount()
+			if s.Last.IsZero() {
+				s.LastEvent = e
+			}
 		}
 		if e.RecipientDomain != "" && !domains[e.RecipientDomain] {
 			domains[e.RecipientDomain] = true

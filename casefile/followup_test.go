@@ -428,3 +428,24 @@ func TestBusinessDays(t *testing.T) {
 		}
 	}
 }
+
+// TestUndatedFailuresNoSince: failures pasted without a time may be older than the first
+// one with a time: the message says "since" of none, and says how many came without one.
+func TestUndatedFailuresNoSince(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 2, 0, 0, time.UTC)
+	c := &Case{Role: Sender, Provider: "proofpoint", Status: StatusOpen, Identifiers: Identifiers{IPs: []string{"192.0.2.1"}, Domain: "example.com"}}
+	undated := pdrFinding(1, time.Time{})
+	undated.Recipient, undated.Source = "", "paste:1"
+	dated := pdrFinding(2, at)
+	c.Add([]triage.Finding{undated}, at.Add(-24*time.Hour))
+	c.Add([]triage.Finding{dated}, at)
+	m, err := Render(c, "postmaster", RenderOptions{Now: at.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(m.Text), " ")
+	if strings.Contains(text, "Since "+at.Format(stamp)) || !strings.Contains(text, "The earliest failure with a time was at "+at.Format(stamp)+"; 1 failure came without one.") ||
+		blockField(m.Text, "Without a time") != "1 failure reported without a timestamp" {
+		t.Errorf("undated failures:\n%s", m.Text)
+	}
+}

@@ -372,6 +372,10 @@ func (w *writer) block() string {
 	if !s.First.IsZero() {
 		add("First seen", s.First.Format(stamp))
 		add("Latest seen", s.Last.Format(stamp))
+		if s.Undated > 0 {
+			// First and latest are of the failures with a time; the others may be older.
+			add("Without a time", plural(s.Undated, "failure")+" reported without a timestamp")
+		}
 	}
 	if s.Failures > 0 {
 		add("Failures recorded", plural(s.Failures, "message"))
@@ -704,6 +708,9 @@ func (w *writer) situation() string {
 	text := w.fromText() + " to " + w.domainsText() + " " + verb
 	switch {
 	case w.seen.First.IsZero():
+	case w.seen.Undated > 0:
+		// Failures without a time may be older than the first with one: no "since"; the
+		// times are said after, for those that have one.
 	case w.once():
 		text += " at " + w.seen.First.Format(stamp)
 	default:
@@ -712,8 +719,11 @@ func (w *writer) situation() string {
 	if w.exactReply() != "" {
 		text += " with the reply above"
 	}
-	text = strings.ToUpper(text[:1]) + text[1:]
-	return text + w.standing() + "."
+	text = strings.ToUpper(text[:1]) + text[1:] + w.standing() + "."
+	if s := w.seen; s.Undated > 0 && !s.First.IsZero() {
+		text += fmt.Sprintf(" The earliest failure with a time was at %s; %s came without one.", s.First.Format(stamp), plural(s.Undated, "failure"))
+	}
+	return text
 }
 
 // these is "these messages are" or "this message is", by the case's count.
