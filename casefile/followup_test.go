@@ -449,3 +449,19 @@ func TestUndatedFailuresNoSince(t *testing.T) {
 		t.Errorf("undated failures:\n%s", m.Text)
 	}
 }
+
+// TestNamedRecipientDomainsKept: a recipient domain the person named stays in the message
+// when the failures bring their own.
+func TestNamedRecipientDomainsKept(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 2, 0, 0, time.UTC)
+	c := &Case{Role: Sender, Provider: "proofpoint", Status: StatusOpen,
+		Identifiers: Identifiers{IPs: []string{"192.0.2.1"}, Domain: "example.com", RecipientDomains: []string{"named.example"}}}
+	c.Add([]triage.Finding{pdrFinding(1, at)}, at)
+	m, err := Render(c, "postmaster", RenderOptions{Now: at.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := blockField(m.Text, "Recipient domains"); got != "customer.example, named.example" {
+		t.Errorf("recipient domains %q", got)
+	}
+}

@@ -438,10 +438,15 @@ func (w *writer) block() string {
 }
 
 func (w *writer) recipientDomains() []string {
-	if len(w.seen.RecipientDomains) > 0 {
-		return w.seen.RecipientDomains
+	// Those of the failures, and those the person named as affected (step 3, --recipient-domain).
+	out := slices.Clone(w.seen.RecipientDomains)
+	for _, d := range w.c.Identifiers.RecipientDomains {
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
 	}
-	return w.c.Identifiers.RecipientDomains
+	slices.Sort(out)
+	return out
 }
 
 // recipients are the recipient addresses of the failures, at most five.
