@@ -318,9 +318,13 @@ func checkNews(t *testing.T, c *Case, kind, text string) {
 				t.Errorf("a form's request is spoken of as mail (%q):\n%s", bad, text)
 			}
 		}
-		ref := "We have no reference ID for it."
+		what := "reference ID"
+		if last.Kind == "support-case" {
+			what = "case number" // the Customer Success Center's word
+		}
+		ref := "We have no " + what + " for it."
 		if c.Route.Reference != "" {
-			ref = "Its reference ID is " + c.Route.Reference + "."
+			ref = "Its " + what + " is " + c.Route.Reference + "."
 		}
 		if !strings.Contains(flat, ref) {
 			t.Errorf("the reference is not stated as %q:\n%s", ref, text)

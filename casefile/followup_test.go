@@ -465,3 +465,28 @@ func TestNamedRecipientDomainsKept(t *testing.T) {
 		t.Errorf("recipient domains %q", got)
 	}
 }
+
+// TestCaseNumberNamesTheSupportCase: a customer who sent a false-positive report beside the
+// support case: the Customer Success Center's case number is the support case's.
+func TestCaseNumberNamesTheSupportCase(t *testing.T) {
+	c := customerCase(t)
+	c.Messages, c.Status = nil, StatusOpen
+	t1 := t0.Add(-48 * time.Hour)
+	for i, kind := range []string{"false-positive", "support-case"} {
+		m, err := Render(c, kind, RenderOptions{Now: t1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.MarkSent(m, t1.Add(time.Duration(i)*time.Minute))
+	}
+	c.Route.Reference = "01927733"
+	esc, err := Render(c, "escalation", RenderOptions{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(esc.Text), " ")
+	want := "Our support case was filed on the support.proofpoint.com form on " + t1.Add(time.Minute).Format(stamp) + " (1 day ago) and has had no answer. Its case number is 01927733."
+	if !strings.Contains(text, want) || strings.Contains(text, "report was filed on the support.proofpoint.com form on "+t1.Format(stamp)+". Its") {
+		t.Errorf("want %q in:\n%s", want, esc.Text)
+	}
+}

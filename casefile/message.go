@@ -88,6 +88,11 @@ func (c *Case) DefaultMessageKind() (string, error) {
 	if _, sent := c.LastSent(); sent && c.Status.IsOpen() {
 		return "update", nil
 	}
+	return c.routeMessageKind()
+}
+
+// routeMessageKind is the message the case's route calls for (its first request).
+func (c *Case) routeMessageKind() (string, error) {
 	route := c.RouteKind()
 	// A false positive: the sender asks the recipient's admin; a customer admin files the
 	// Customer Success Center form, whose fields (product, component, priority) the
@@ -1039,12 +1044,24 @@ func (w *writer) lastSentSentence(withAnswer bool) string {
 }
 
 // formRequest is the first message of the case filed on a desk's web form, if one was.
+// The request of the kind the case's route calls for comes first (a support case, not a
+// false-positive report sent beside it): the desk's reference names it.
 func (w *writer) formRequest() (Message, bool) {
-	var first Message
+	routeKind, _ := w.c.routeMessageKind()
+	var first, ofRoute Message
 	for _, m := range w.c.Messages {
-		if !m.SentAt.IsZero() && filedOnForm(m) && (first.SentAt.IsZero() || m.SentAt.Before(first.SentAt)) {
+		if m.SentAt.IsZero() || !filedOnForm(m) {
+			continue
+		}
+		if first.SentAt.IsZero() || m.SentAt.Before(first.SentAt) {
 			first = m
 		}
+		if m.Kind == routeKind && (ofRoute.SentAt.IsZero() || m.SentAt.Before(ofRoute.SentAt)) {
+			ofRoute = m
+		}
+	}
+	if !ofRoute.SentAt.IsZero() {
+		return ofRoute, true
 	}
 	return first, !first.SentAt.IsZero()
 }
@@ -1052,13 +1069,17 @@ func (w *writer) formRequest() (Message, bool) {
 // referenceSentence gives the reference the desk gave, and says so when a form's request
 // has none recorded (the desk asks for it). form: the sentence before is about that request.
 func (w *writer) referenceSentence(form bool) string {
+	what := "reference ID"
+	if req, ok := w.formRequest(); ok && req.Kind == "support-case" {
+		what = "case number" // what the Customer Success Center gives
+	}
 	switch ref := w.c.Route.Reference; {
 	case ref != "" && form:
-		return " Its reference ID is " + ref + "."
+		return " Its " + what + " is " + ref + "."
 	case ref != "":
 		return " Reference: " + ref + "."
 	case form:
-		return " We have no reference ID for it."
+		return " We have no " + what + " for it."
 	}
 	return ""
 }
