@@ -777,13 +777,23 @@ func validRef(ref string) bool {
 }
 
 // DefaultRoute is the route kind for a case that has none recorded: the desk of its
-// provider for its role and mode (PROVIDERS.md).
-func DefaultRoute(role Role, provider string, mode triage.Mode) string {
+// provider for its role, mode and cause (PROVIDERS.md). A cause the sender fixes on its
+// own side (authentication, a wrong address) goes to no desk of a provider that has none.
+func DefaultRoute(role Role, provider string, mode triage.Mode, cause string) string {
 	if strings.HasPrefix(provider, "esp:") {
 		return "esp-support"
 	}
 	if role == Customer && provider == "proofpoint" {
 		return "proofpoint-support"
+	}
+	switch triage.Cause(cause) {
+	case triage.Authentication:
+		return "fix-authentication"
+	case triage.InvalidRecipient:
+		return "fix-recipient"
+	}
+	if provider == "google" && triage.Cause(cause) != triage.RecipientPolicy {
+		return "wait" // no delist form: Postmaster Tools, the fix, and time; gcdp goes to the admin
 	}
 	if mode == triage.Deferral && provider != "yahoo" {
 		return "wait"
@@ -823,5 +833,5 @@ func (c *Case) RouteKind() string {
 	if c.Route.Kind != "" {
 		return c.Route.Kind
 	}
-	return DefaultRoute(c.Role, c.Provider, c.Mode)
+	return DefaultRoute(c.Role, c.Provider, c.Mode, c.Cause)
 }

@@ -316,3 +316,25 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("an explicit directory is not used: %q", s.Dir())
 	}
 }
+
+// TestDefaultRouteByCause: a case without a recorded route goes where its provider, mode
+// and cause say: a fix on the sender's side goes to no desk; Gmail has no delist form.
+func TestDefaultRouteByCause(t *testing.T) {
+	for _, c := range []struct {
+		provider string
+		mode     triage.Mode
+		cause    string
+		want     string
+	}{
+		{"google", triage.HardBlock, "authentication", "fix-authentication"},
+		{"google", triage.HardBlock, "ip-reputation", "wait"},
+		{"google", triage.HardBlock, "recipient-policy", "recipient-admin"},
+		{"proofpoint", triage.HardBlock, "ip-reputation", "proofpoint-ipcheck"},
+		{"proofpoint", triage.HardBlock, "invalid-recipient", "fix-recipient"},
+		{"microsoft", triage.HardBlock, "", "microsoft-delist"},
+	} {
+		if got := DefaultRoute(Sender, c.provider, c.mode, c.cause); got != c.want {
+			t.Errorf("%s %s %s: %s, want %s", c.provider, c.mode, c.cause, got, c.want)
+		}
+	}
+}

@@ -402,6 +402,9 @@ func (t *triageScreen) cycle(d int) tea.Cmd {
 		c.Cause = step(causeChoices, c.Cause, d)
 	case fProvider:
 		c.Provider = step(providerChoices(), c.Provider, d)
+		if !slices.Contains(controlChoices(c.Provider, ""), c.Control) {
+			c.Control = "" // another provider's control is not this one's
+		}
 	case fControl:
 		c.Control = step(controlChoices(c.Provider, c.Control), c.Control, d)
 	case fRoute:
@@ -414,7 +417,7 @@ func (t *triageScreen) cycle(d int) tea.Cmd {
 		// or whose control it was still unanswered, there is no route to propose.
 		c.Route.Kind = ""
 		if c.Provider != "" && c.Mode != "" {
-			c.Route.Kind = casefile.DefaultRoute(c.Role, c.Provider, c.Mode)
+			c.Route.Kind = casefile.DefaultRoute(c.Role, c.Provider, c.Mode, c.Cause)
 		}
 	}
 	return t.s.touch()
