@@ -490,3 +490,19 @@ func TestCaseNumberNamesTheSupportCase(t *testing.T) {
 		t.Errorf("want %q in:\n%s", want, esc.Text)
 	}
 }
+
+// TestEscalationAfterAnAnswer: an escalation after the desk answered says so, never that
+// the request had no answer.
+func TestEscalationAfterAnAnswer(t *testing.T) {
+	c := senderCase(t)
+	req := c.Messages[0]
+	c.RecordAnswer(req.SentAt.Add(24 * time.Hour))
+	m, err := Render(c, "escalation", RenderOptions{Now: req.SentAt.Add(100 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(m.Text), " ")
+	if strings.Contains(text, "no answer") || !strings.Contains(text, "was answered on "+req.SentAt.Add(24*time.Hour).Format(stamp)) {
+		t.Errorf("escalation after an answer:\n%s", m.Text)
+	}
+}

@@ -1022,6 +1022,8 @@ func (w *writer) lastSentSentence(withAnswer bool) string {
 		s = "Our " + cmp.Or(kindTitles[m.Kind], "request") + " was filed on the " + formHost(m) + " form on " + m.SentAt.Format(stamp) + ago
 		if withAnswer && m.AnsweredAt.IsZero() {
 			s += " and has had no answer"
+		} else if withAnswer {
+			s += " and was answered on " + m.AnsweredAt.Format(stamp)
 		}
 	} else {
 		s = "We wrote"
@@ -1031,6 +1033,8 @@ func (w *writer) lastSentSentence(withAnswer bool) string {
 		s += " on " + m.SentAt.Format(stamp) + ago
 		if withAnswer && m.AnsweredAt.IsZero() {
 			s += " and have had no answer"
+		} else if withAnswer {
+			s += "; the answer came on " + m.AnsweredAt.Format(stamp)
 		}
 	}
 	s += "."

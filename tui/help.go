@@ -70,6 +70,8 @@ func helpSections(k KeyMap) []helpSection {
 			with(k.Update, "write the update (the checks run again first)"),
 			b("e", "write the escalation (warns before the follow-up is due)"),
 			with(probeKey, "probe the recipient's MX from the sending IP now (on the sending server)"),
+			with(refKey, "keep the reference the desk gave (after a message is sent)"),
+			with(answeredKey, "record that the desk answered (the follow-up clock stops)"),
 			b("1-6", "go to a step"), with(k.Back, "the list of cases"),
 		}},
 		{"Dialogs", []key.Binding{

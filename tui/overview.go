@@ -144,7 +144,7 @@ func (o *overview) update(msg tea.Msg) tea.Cmd {
 		if !o.sent {
 			return flash("a reference comes with the desk's answer to a message marked sent")
 		}
-		o.ref = newInput(o.s.c, "PDR reference ID, ticket or CSC case number, or the thread's subject")
+		o.ref = newInput(o.s.c, "reference ID, ticket or case number")
 		o.ref.CharLimit = 200
 		o.ref.SetValue(o.s.cas.Route.Reference)
 		o.editingRef = true
