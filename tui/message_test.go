@@ -306,9 +306,14 @@ func TestNoDeskNoMessage(t *testing.T) {
 		t.Fatalf("another provider's desk is offered:\n%s", d.screen())
 	}
 	d.keys("m")
-	d.drain(30 * time.Millisecond)
+	d.waitText("there is no message to mark sent")
 	if len(d.m.cas.Messages) != 0 {
 		t.Fatalf("m recorded %d messages for a case with no message", len(d.m.cas.Messages))
+	}
+	d.keys("d")
+	d.waitText("there is no message to copy, save or redact")
+	if strings.Contains(d.screen(), "choose one with a kind") || strings.Contains(d.screen(), "redacted (a***") {
+		t.Fatalf("the screen offers kinds or claims a redaction:\n%s", d.screen())
 	}
 }
 

@@ -158,6 +158,9 @@ func (o *overview) update(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, probeKey):
 		return o.probeNow()
 	case key.Matches(km, k.Update):
+		if !o.sent && len(kindsFor(o.s.cas)) == 0 {
+			return flash("this case has no desk to write to, so there is no message to follow up")
+		}
 		if !o.sent {
 			return flash("an update follows a message marked sent: write and send the first message (enter)")
 		}
