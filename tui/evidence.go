@@ -292,28 +292,28 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(km, k.Back) && e.pane == 0:
-		e.storeFields()
-		return tea.Sequence(e.s.touch(), emit(backMsg{}))
+		e.flush() // marks the case changed only when a field did
+		return emit(backMsg{})
 	case key.Matches(km, k.Tab) && e.pane == 1:
 		// In the fields tab goes to the next field, as in any form, and never leaves them:
 		// a letter typed after it must not act as a key of the checklist. esc leaves.
-		e.storeFields()
+		e.flush()
 		e.inputs[e.field].Blur()
 		e.field = (e.field + 1) % len(e.inputs)
-		return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
+		return e.inputs[e.field].Focus()
 	case key.Matches(km, k.Tab):
-		e.storeFields()
+		e.flush()
 		e.pane = 1
-		return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
+		return e.inputs[e.field].Focus()
 	}
 	if e.pane == 1 {
 		switch {
 		case key.Matches(km, k.Back):
 			// esc leaves the field first; a second esc leaves the step.
-			e.storeFields()
+			e.flush()
 			e.inputs[e.field].Blur()
 			e.pane = 0
-			return e.s.touch()
+			return nil
 		case km.String() == "up" || km.String() == "shift+tab":
 			return e.moveField(e.field - 1)
 		case km.String() == "down":
@@ -322,8 +322,8 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 			if e.field < len(e.fields())-1 {
 				return e.moveField(e.field + 1)
 			}
-			e.storeFields()
-			return tea.Sequence(e.s.touch(), emit(nextMsg{}))
+			e.flush() // marks the case changed only when a field did
+			return emit(nextMsg{})
 		}
 		var cmd tea.Cmd
 		e.inputs[e.field], cmd = e.inputs[e.field].Update(msg)
@@ -344,8 +344,8 @@ func (e *evidence) update(msg tea.Msg) tea.Cmd {
 		e.attaching = true
 		return e.path.Focus()
 	case key.Matches(km, k.Next):
-		e.storeFields()
-		return tea.Sequence(e.s.touch(), emit(nextMsg{}))
+		e.flush() // marks the case changed only when a field did
+		return emit(nextMsg{})
 	}
 	return nil
 }
@@ -354,8 +354,8 @@ func (e *evidence) moveField(to int) tea.Cmd {
 	e.inputs[e.field].Blur()
 	n := len(e.fields())
 	e.field = (to + n) % n
-	e.storeFields()
-	return tea.Batch(e.inputs[e.field].Focus(), e.s.touch())
+	e.flush()
+	return e.inputs[e.field].Focus()
 }
 
 // toggle ticks or unticks an item only a person can vouch for; the others tick

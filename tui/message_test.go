@@ -350,3 +350,29 @@ func TestChangesNoneConfirms(t *testing.T) {
 		t.Fatalf("changes %+v, confirmed %v", d.m.cas.Changes, d.m.cas.Scope.Confirmed)
 	}
 }
+
+// TestTabbingChangesNothing: moving through the evidence fields without typing leaves the
+// case unchanged, so quitting does not ask to save.
+func TestTabbingChangesNothing(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	opts, _ := testOptions(t, st)
+	opts.Case = c.ID
+	d := newDriver(t, opts, 120, 35)
+	d.waitText("Timeline")
+	d.drain(30 * time.Millisecond)
+	if d.m.dirty() {
+		t.Fatal("the case is unsaved before anything was done")
+	}
+	d.keys("5")
+	d.waitText("Recent changes")
+	d.keys("tab", "tab", "tab", "down", "up", "esc")
+	d.drain(30 * time.Millisecond)
+	if d.m.dirty() {
+		t.Fatal("moving through the fields marked the case unsaved")
+	}
+	d.keys("tab", "down", "y", "tab") // business impact
+	if !d.m.dirty() && !d.m.saving {
+		t.Fatal("typing in a field did not mark the case changed")
+	}
+}
