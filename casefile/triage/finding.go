@@ -91,6 +91,9 @@ type Group struct {
 	Mode             Mode      `json:"mode"`
 	Cause            Cause     `json:"cause"`
 	Count            int       `json:"count"`
+	// ByMode counts the group's findings by mode when there is more than one (a PDR delay
+	// and a PDR block go to one group, whose mode is the block's).
+	ByMode map[Mode]int `json:"by_mode,omitempty"`
 	FirstSeen        time.Time `json:"first_seen,omitzero"`
 	LastSeen         time.Time `json:"last_seen,omitzero"`
 	RecipientDomains []string  `json:"recipient_domains,omitempty"`

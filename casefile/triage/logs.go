@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -359,6 +360,10 @@ func (g *Grouper) add(f *Finding) {
 		gr.Meaning, gr.Advice = f.Meaning, f.Advice
 	}
 	gr.Count++
+	if gr.ByMode == nil {
+		gr.ByMode = map[Mode]int{}
+	}
+	gr.ByMode[f.Mode]++
 	if !f.At.IsZero() {
 		if gr.FirstSeen.IsZero() || f.At.Before(gr.FirstSeen) {
 			gr.FirstSeen = f.At
@@ -380,6 +385,11 @@ func (g *Grouper) Groups() []Group {
 	for i, gr := range g.groups {
 		gr.RecipientDomains = slices.Sorted(slices.Values(gr.RecipientDomains))
 		gr.Route.Asks = slices.Clone(gr.Route.Asks)
+		if len(gr.ByMode) < 2 {
+			gr.ByMode = nil // one mode: the group's own says it
+		} else {
+			gr.ByMode = maps.Clone(gr.ByMode)
+		}
 		out[i] = gr
 	}
 	return out

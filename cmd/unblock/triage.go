@@ -766,6 +766,16 @@ func printSummary(w *bufio.Writer, p painter, rep *triage.Report, failures int, 
 			title += " · " + g.IP
 		}
 		title += fmt.Sprintf(" · %d×", g.Count)
+		if len(g.ByMode) > 1 {
+			// A group of blocks and deferrals says how many of each.
+			var parts []string
+			for _, m := range []triage.Mode{triage.HardBlock, triage.Deferral, triage.Filtering, triage.Complaint, triage.UnknownMode} {
+				if n := g.ByMode[m]; n > 0 {
+					parts = append(parts, fmt.Sprintf("%d %s", n, m))
+				}
+			}
+			title += " (" + strings.Join(parts, ", ") + ")"
+		}
 		line(p.paint(boldStyle, sanitize.Line(title)))
 		if !g.FirstSeen.IsZero() {
 			line("  " + p.paint(mutedStyle, "seen ") + g.FirstSeen.Format(time.RFC3339) + " … " + g.LastSeen.Format(time.RFC3339))
