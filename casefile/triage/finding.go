@@ -85,19 +85,19 @@ type Finding struct {
 
 // Group aggregates findings by provider, control and IP.
 type Group struct {
-	Provider         string    `json:"provider"`
-	Control          string    `json:"control,omitempty"`
-	IP               string    `json:"ip,omitempty"`
-	Mode             Mode      `json:"mode"`
-	Cause            Cause     `json:"cause"`
-	Count            int       `json:"count"`
+	Provider string `json:"provider"`
+	Control  string `json:"control,omitempty"`
+	IP       string `json:"ip,omitempty"`
+	Mode     Mode   `json:"mode"`
+	Cause    Cause  `json:"cause"`
+	Count    int    `json:"count"`
 	// ByMode counts the group's findings by mode when there is more than one (a PDR delay
 	// and a PDR block go to one group, whose mode is the block's).
-	ByMode map[Mode]int `json:"by_mode,omitempty"`
-	FirstSeen        time.Time `json:"first_seen,omitzero"`
-	LastSeen         time.Time `json:"last_seen,omitzero"`
-	RecipientDomains []string  `json:"recipient_domains,omitempty"`
-	Route            Route     `json:"route"`
-	Meaning          string    `json:"meaning,omitempty"` // what the group's replies mean, for people
-	Advice           string    `json:"advice,omitempty"`  // what to do or send
+	ByMode           map[Mode]int `json:"by_mode,omitempty"`
+	FirstSeen        time.Time    `json:"first_seen,omitzero"`
+	LastSeen         time.Time    `json:"last_seen,omitzero"`
+	RecipientDomains []string     `json:"recipient_domains,omitempty"`
+	Route            Route        `json:"route"`
+	Meaning          string       `json:"meaning,omitempty"` // what the group's replies mean, for people
+	Advice           string       `json:"advice,omitempty"`  // what to do or send
 }
