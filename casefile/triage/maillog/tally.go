@@ -28,6 +28,7 @@ type Progression struct {
 	Source    string `json:"source"` // where the first attempt stands
 	Steps     []Step `json:"steps"`
 	seq       int    // order of first appearance
+	queue     queueKey
 }
 
 // Final is the last status seen.
@@ -103,7 +104,7 @@ const maxProgressions = 1 << 16
 // daily volume per sending host. It keeps nothing for messages sent at the first attempt.
 type Tally struct {
 	progress map[progressKey]*Progression
-	byQueue  map[string][]*Progression
+	byQueue  map[queueKey][]*Progression
 	days     map[dayKey]*Day
 	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
 	recent   [4]recentDay    // the last days counted: a log's lines go to a few hosts' same day
@@ -115,8 +116,15 @@ type Tally struct {
 	OnDone func(Progression)
 }
 
+// queueKey is one message in one queue: a queue ID is unique only in the queue of one
+// host's instance, and merged logs of several hosts may reuse one.
+type queueKey struct{ host, instance, id string }
+
 // progressKey is one recipient of one message.
-type progressKey struct{ id, recipient string }
+type progressKey struct {
+	queueKey
+	recipient string
+}
 
 type dayKey struct {
 	host string
@@ -135,7 +143,7 @@ type recentDay struct {
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{progress: map[progressKey]*Progression{}, byQueue: map[string][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
+	return &Tally{progress: map[progressKey]*Progression{}, byQueue: map[queueKey][]*Progression{}, days: map[dayKey]*Day{}, byDay: map[dayNum]*Day{}}
 }
 
 // Add counts one event.
@@ -155,16 +163,17 @@ func (t *Tally) AddEvent(e *Event) {
 		return
 	}
 	// A message is new on the day of its first attempt; retries are attempts only.
-	key := progressKey{id, e.Recipient}
+	q := queueKey{e.Host, e.Instance, id}
+	key := progressKey{q, e.Recipient}
 	p := t.progress[key]
 	t.addDay(e, p == nil)
 	if e.Status == Expired && e.Recipient == "" {
 		// Postfix's qmgr says it of the message: every recipient still waiting expired.
 		open := false
-		for _, p := range slices.Clone(t.byQueue[id]) {
+		for _, p := range slices.Clone(t.byQueue[q]) {
 			if f := p.Final(); f == Deferred {
 				p.step(e)
-				t.ended(id, p)
+				t.ended(p)
 				open = true
 			}
 		}
@@ -192,18 +201,19 @@ func (t *Tally) AddEvent(e *Event) {
 		b.WriteString(strconv.Itoa(e.Line))
 		all := b.String()
 		n1, n2, n3 := len(id), len(id)+len(e.Recipient), len(id)+len(e.Recipient)+len(e.Sender)
-		key = progressKey{all[:n1], all[n1:n2]}
-		p = &Progression{QueueID: key.id, Recipient: key.recipient, Sender: all[n2:n3], Host: t.host(e.SendingHost()), Source: all[n3:],
-			seq: len(t.progress), Steps: make([]Step, 0, 2)}
+		q = queueKey{t.host(e.Host), t.host(e.Instance), all[:n1]}
+		key = progressKey{q, all[n1:n2]}
+		p = &Progression{QueueID: q.id, Recipient: key.recipient, Sender: all[n2:n3], Host: t.host(e.SendingHost()), Source: all[n3:],
+			seq: len(t.progress), Steps: make([]Step, 0, 2), queue: q}
 		t.progress[key] = p
-		t.byQueue[key.id] = append(t.byQueue[key.id], p)
+		t.byQueue[q] = append(t.byQueue[q], p)
 	}
 	p.step(e)
-	t.ended(key.id, p)
+	t.ended(p)
 }
 
 // ended hands a progression that has reached its end to OnDone, and forgets it.
-func (t *Tally) ended(id string, p *Progression) {
+func (t *Tally) ended(p *Progression) {
 	if t.OnDone == nil {
 		return
 	}
@@ -212,12 +222,12 @@ func (t *Tally) ended(id string, p *Progression) {
 	default:
 		return
 	}
-	delete(t.progress, progressKey{p.QueueID, p.Recipient})
-	rest := slices.DeleteFunc(t.byQueue[id], func(q *Progression) bool { return q == p })
+	delete(t.progress, progressKey{p.queue, p.Recipient})
+	rest := slices.DeleteFunc(t.byQueue[p.queue], func(q *Progression) bool { return q == p })
 	if len(rest) == 0 {
-		delete(t.byQueue, id)
+		delete(t.byQueue, p.queue)
 	} else {
-		t.byQueue[id] = rest
+		t.byQueue[p.queue] = rest
 	}
 	t.OnDone(*p)
 }

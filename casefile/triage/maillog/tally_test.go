@@ -193,3 +193,20 @@ func TestCounting(t *testing.T) {
 		t.Errorf("counting changed the tally")
 	}
 }
+
+// TestQueueIDsPerHost: two hosts' queues may reuse a queue ID: each host's message is its
+// own progression.
+func TestQueueIDsPerHost(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	ev := func(host string, min int, st Status) Event {
+		return Event{At: at.Add(time.Duration(min) * time.Minute), Host: host, QueueID: "4C2B1A0F9E", Recipient: "dan@customer.example", Status: st, File: "mail.log", Format: Postfix}
+	}
+	tl := NewTally()
+	for _, e := range []Event{ev("mx1", 0, Deferred), ev("mx2", 5, Sent), ev("mx1", 30, Bounced)} {
+		tl.Add(e)
+	}
+	ps := tl.Progressions()
+	if len(ps) != 1 || ps[0].Host != "mx1" || ps[0].String() != "deferred, then bounced" {
+		t.Fatalf("progressions %+v", ps)
+	}
+}
