@@ -7,6 +7,7 @@ package casefile
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"time"
@@ -108,7 +109,7 @@ type Route struct {
 
 // Identifiers are what the provider needs to find the mail.
 type Identifiers struct {
-	IPs              []string `yaml:"ips,omitempty,flow"`
+	IPs              IPList   `yaml:"ips,omitempty,flow"`
 	Domain           string   `yaml:"domain,omitempty"`
 	EnvelopeSender   string   `yaml:"envelope_sender,omitempty"`
 	HELO             string   `yaml:"helo,omitempty"`
@@ -433,6 +434,29 @@ func (c *Case) Validate() error {
 			return fmt.Errorf("evidence %s: kind %q is not one of %v", f.Path, f.Kind, EvidenceKinds)
 		}
 	}
+	return nil
+}
+
+// IPList is a case's sending IPs: each is checked where the file is read, so a file
+// edited by hand names the line of a value that is no IP address.
+type IPList []string
+
+// UnmarshalYAML checks each address where it is read.
+func (l *IPList) UnmarshalYAML(n *yaml.Node) error {
+	var v []string
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	for i, s := range v {
+		if _, err := netip.ParseAddr(s); err != nil {
+			line := n.Line
+			if i < len(n.Content) {
+				line = n.Content[i].Line
+			}
+			return fmt.Errorf("line %d: field ips: %q is not an IP address", line, s)
+		}
+	}
+	*l = v
 	return nil
 }
 
