@@ -67,6 +67,10 @@ func hidden(r rune) bool {
 		return true
 	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
 		return true
+	case r == 0x2028, r == 0x2029, r == 0xfeff, r == 0x200b:
+		// Line and paragraph separators break lines in editors, forms and scripts; a byte
+		// order mark and a zero-width space hide in text unseen.
+		return true
 	}
 	return false
 }

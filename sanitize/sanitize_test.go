@@ -76,3 +76,10 @@ func BenchmarkTextPlain(b *testing.B) {
 		_ = Text(s)
 	}
 }
+
+func TestInvisibleSeparators(t *testing.T) {
+	got := Line("a\u2028b\u2029c\ufeffd\u200be")
+	if got != "a<U+2028>b<U+2029>c<U+FEFF>d<U+200B>e" || !Clean(Text("x\u2028y")) {
+		t.Errorf("Line = %q", got)
+	}
+}
