@@ -818,7 +818,11 @@ func ipcheckBody(w *writer) (string, string) {
 	return n, fmt.Sprintf("Could you review %s and remove it from Proofpoint Dynamic Reputation, or tell us what still keeps it listed?", w.who())
 }
 
+// confirmationHint stands where a form asks for an address its confirmation goes to.
+const confirmationHint = "(an address of yours that receives mail: the confirmation link goes there)"
+
 func cloudmarkBody(w *writer) (string, string) {
+	w.extra = append(w.extra, field{"Email address for the confirmation", confirmationHint})
 	n := w.situation() + w.authSentence() + w.changesSentence()
 	return n, fmt.Sprintf("Could you reset Cloudmark Sender Intelligence's statistics for %s so that our mail is accepted again?", w.who())
 }
@@ -1187,7 +1191,9 @@ func escalationBody(w *writer) (string, string) {
 }
 
 func microsoftDelistBody(w *writer) (string, string) {
-	w.extra = append(w.extra, field{"Email address for the confirmation", w.c.Identifiers.EnvelopeSender})
+	// The envelope sender may be a bounce processor's address nobody reads: the person
+	// names a mailbox that receives the confirmation link.
+	w.extra = append(w.extra, field{"Email address for the confirmation", confirmationHint})
 	n := w.situation()
 	if len(w.c.Identifiers.IPs) > 1 {
 		n += fmt.Sprintf(" The portal takes one address and one IP per request: this request is for %s; the %s each need their own.", w.who(), plural(len(w.c.Identifiers.IPs)-1, "other IP"))
