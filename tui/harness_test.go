@@ -302,3 +302,13 @@ func trimLines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// openCase opens a saved case's overview in a w×h interface, as `unblock open CASE` does.
+func openCase(t testing.TB, st *casefile.Store, id string, w, h int) *driver {
+	t.Helper()
+	opts, _ := testOptions(t, st)
+	opts.Case = id
+	d := newDriver(t, opts, w, h)
+	d.waitText("Timeline")
+	return d
+}

@@ -223,10 +223,7 @@ func TestSupportCaseFields(t *testing.T) {
 	// A sender's IP-check case has no such fields.
 	st := testStore(t)
 	c := timelineCase(t, st, 3)
-	opts, _ := testOptions(t, st)
-	opts.Case = c.ID
-	d := newDriver(t, opts, 80, 24)
-	d.waitText("Timeline")
+	d := openCase(t, st, c.ID, 80, 24)
 	d.keys("5")
 	d.waitText("Checklist")
 	if strings.Contains(d.screen(), "CSC case number") {
@@ -296,10 +293,7 @@ func TestNoDeskNoMessage(t *testing.T) {
 	if err := st.Create(c, false); err != nil {
 		t.Fatal(err)
 	}
-	opts, _ := testOptions(t, st)
-	opts.Case = c.ID
-	d := newDriver(t, opts, 120, 35)
-	d.waitText("Timeline")
+	d := openCase(t, st, c.ID, 120, 35)
 	d.keys("6")
 	d.waitText("there is no message to write")
 	if strings.Contains(d.screen(), "proofpoint") {
@@ -323,10 +317,7 @@ func TestNoDeskNoMessage(t *testing.T) {
 func TestChangesNoneConfirms(t *testing.T) {
 	st := testStore(t)
 	c := timelineCase(t, st, 3)
-	opts, _ := testOptions(t, st)
-	opts.Case = c.ID
-	d := newDriver(t, opts, 120, 35)
-	d.waitText("Timeline")
+	d := openCase(t, st, c.ID, 120, 35)
 	d.keys("5")
 	d.waitText("Recent changes")
 	d.keys("tab")
@@ -356,10 +347,7 @@ func TestChangesNoneConfirms(t *testing.T) {
 func TestTabbingChangesNothing(t *testing.T) {
 	st := testStore(t)
 	c := timelineCase(t, st, 3)
-	opts, _ := testOptions(t, st)
-	opts.Case = c.ID
-	d := newDriver(t, opts, 120, 35)
-	d.waitText("Timeline")
+	d := openCase(t, st, c.ID, 120, 35)
 	d.drain(30 * time.Millisecond)
 	if d.m.dirty() {
 		t.Fatal("the case is unsaved before anything was done")

@@ -749,10 +749,7 @@ func TestMessageKeys(t *testing.T) {
 func TestQuitKeepsTyping(t *testing.T) {
 	st := testStore(t)
 	c := timelineCase(t, st, 3)
-	opts, _ := testOptions(t, st)
-	opts.Case = c.ID
-	d := newDriver(t, opts, 80, 24)
-	d.waitText("Timeline")
+	d := openCase(t, st, c.ID, 80, 24)
 	d.keys("3")
 	d.waitText("What the provider needs")
 	d.keys("down", "down", "down", "ctrl+u", "mx1.example.com", "ctrl+c")
@@ -774,10 +771,7 @@ func TestQuitKeepsTyping(t *testing.T) {
 func TestOpenThenList(t *testing.T) {
 	st := testStore(t)
 	c := timelineCase(t, st, 3)
-	opts, _ := testOptions(t, st)
-	opts.Case = c.ID
-	d := newDriver(t, opts, 80, 24)
-	d.waitText("Timeline")
+	d := openCase(t, st, c.ID, 80, 24)
 	d.keys("esc")
 	d.waitText("1 saved case")
 	d.keys("enter")
