@@ -236,6 +236,13 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 	case casesMsg:
 		return m.gotCases(msg)
 	case openedMsg:
+		if msg.err != nil && m.carry != nil && m.cas != nil && !m.created {
+			// The case that covers the paste could not be opened (another session holds
+			// it): the new case and its paste stay where they were, nothing goes elsewhere.
+			m.carry = nil
+			m.sess.dirty = true
+			return flashError(oneLine(msg.err) + ": your new case is still here; ctrl+s again to create it anyway (f), or add the paste to that case later")
+		}
 		if msg.err != nil {
 			m.loadErr = msg.err
 			m.cur = scrPicker

@@ -816,3 +816,44 @@ func TestOverviewReports(t *testing.T) {
 		t.Fatalf("the overview does not show the report evidence %q:\n%s", want, d.screen())
 	}
 }
+
+// TestDuplicateHeldElsewhere: when the case that covers the paste is held by another
+// session, enter in the duplicate dialog cannot open it: the new case and its paste stay,
+// and nothing goes into the next case opened.
+func TestDuplicateHeldElsewhere(t *testing.T) {
+	st := testStore(t)
+	c := timelineCase(t, st, 3)
+	other := &casefile.Case{Role: casefile.Sender, Provider: "proofpoint", Mode: triage.HardBlock,
+		Identifiers: casefile.Identifiers{IPs: []string{"192.0.2.226"}, Domain: "example.com"}}
+	other.Timeline = append(other.Timeline, c.Timeline[:2]...)
+	if err := st.Create(other, false); err != nil {
+		t.Fatal(err)
+	}
+	held, err := st.Lock(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	opts, _ := testOptions(t, st)
+	d := newDriver(t, opts, 120, 35)
+	d.waitText("2 saved cases")
+	d.keys("n")
+	d.waitText("Who are you")
+	d.keys("enter")
+	d.waitText("What failed?")
+	d.send(tea.PasteMsg{Content: readBounce(t)})
+	d.waitText("Proposed")
+	d.keys("enter")
+	d.waitText("What the provider needs")
+	d.keys("ctrl+s")
+	d.waitText("already open")
+	d.keys("enter")
+	d.waitText("your new case is still here")
+	if d.m.created || d.m.carry != nil || len(d.m.cas.Timeline) == 0 || d.m.cur != scrIdents {
+		t.Fatalf("after the refused open: created %v, carry %d, %d events, screen %d", d.m.created, len(d.m.carry), len(d.m.cas.Timeline), d.m.cur)
+	}
+	got, err := st.View(other.ID)
+	if err != nil || len(got.Timeline) != 2 {
+		t.Fatalf("the other case changed: %v, %d events", err, len(got.Timeline))
+	}
+}
