@@ -353,6 +353,7 @@ func (c *Case) Failures() []Event {
 type Seen struct {
 	Failures         int // messages that failed (sums counts)
 	Undated          int // of them, those whose input gave no time (First and Last leave them out)
+	Unnamed          int // of them, those whose input named no recipient: replies, not known messages
 	Events           int // timeline entries that are failures
 	First, Last      time.Time
 	LastEvent        Event // the latest failure (by time; the last added when none has a time)
@@ -372,6 +373,9 @@ func (c *Case) SeenSince(since time.Time) Seen {
 		}
 		s.Events++
 		s.Failures += e.MessageCount()
+		if len(e.Recipients) == 0 {
+			s.Unnamed += e.MessageCount()
+		}
 		if !e.At.IsZero() {
 			if s.First.IsZero() || e.At.Before(s.First) {
 				s.First = e.At

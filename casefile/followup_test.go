@@ -2,6 +2,7 @@ package casefile
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -504,5 +505,28 @@ func TestEscalationAfterAnAnswer(t *testing.T) {
 	text := strings.Join(strings.Fields(m.Text), " ")
 	if strings.Contains(text, "no answer") || !strings.Contains(text, "was answered on "+req.SentAt.Add(24*time.Hour).Format(stamp)) {
 		t.Errorf("escalation after an answer:\n%s", m.Text)
+	}
+}
+
+// TestRepliesAreNotMessages: replies pasted with no recipient may be retries of one
+// message: they are counted as failures, never as that many messages.
+func TestRepliesAreNotMessages(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	c := &Case{Role: Sender, Provider: "yahoo", Status: StatusOpen, Identifiers: Identifiers{IPs: []string{"192.0.2.1"}, Domain: "example.com"}}
+	var fs []triage.Finding
+	for i := range 4 {
+		f := pdrFinding(i, at.Add(time.Duration(i)*time.Minute))
+		f.Recipient, f.RecipientDomain, f.Provider, f.Mode = "", "", "yahoo", triage.Deferral
+		f.Text = "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred"
+		f.Source = fmt.Sprintf("paste:%d", i+1)
+		fs = append(fs, f)
+	}
+	c.Add(fs, at.Add(time.Hour))
+	m, err := Render(c, "yahoo-sender-support", RenderOptions{Now: at.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := blockField(m.Text, "Failures recorded"); got != "4 failures (replies that name no recipient)" {
+		t.Errorf("Failures recorded: %q\n%s", got, m.Text)
 	}
 }

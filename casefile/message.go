@@ -382,7 +382,11 @@ func (w *writer) block() string {
 			add("Without a time", plural(s.Undated, "failure")+" reported without a timestamp")
 		}
 	}
-	if s.Failures > 0 {
+	switch {
+	case s.Failures > 0 && s.Unnamed == s.Failures && w.c.Mode != triage.Filtering:
+		// Replies that name no recipient may be retries of one message: not "messages".
+		add("Failures recorded", plural(s.Failures, "failure")+" (replies that name no recipient)")
+	case s.Failures > 0:
 		add("Failures recorded", plural(s.Failures, "message"))
 	}
 	if r := w.exactReply(); r != "" {
