@@ -67,6 +67,10 @@ func hashFile(path string) (sum string, size int64, err error) {
 // ManifestName is the bundle's list of files with their SHA-256, in sha256sum's format.
 const ManifestName = "SHA256SUMS"
 
+// ErrExportDestination marks an export refused for where it was asked to go (a file, a
+// directory that is not empty): the person's input, not the case.
+var ErrExportDestination = errors.New("export destination")
+
 // Export writes the evidence bundle into dir (new, or an empty directory it replaces):
 // the message, the case, the attached files and the last check results, with a SHA-256
 // manifest. An attached file that changed or vanished since it was attached is an error:
@@ -88,10 +92,14 @@ func Export(c *Case, dir string, m Message) ([]string, error) {
 	}
 	if st, err := os.Lstat(abs); err == nil {
 		if !st.IsDir() {
-			return nil, fmt.Errorf("%s exists and is %s: export into a new directory", dir, fileKind(st.Mode()))
+			kind := fileKind(st.Mode())
+			if st.Mode().IsRegular() {
+				kind = "a file"
+			}
+			return nil, fmt.Errorf("%w: %s exists and is %s, not a directory: export into a new directory", ErrExportDestination, dir, kind)
 		}
 		if entries, err := os.ReadDir(abs); err != nil || len(entries) > 0 {
-			return nil, fmt.Errorf("%s is not empty: export into a new directory", dir)
+			return nil, fmt.Errorf("%w: %s is not empty: export into a new directory", ErrExportDestination, dir)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err

@@ -873,6 +873,9 @@ func exportCmd(a *app) *cobra.Command {
 				return badInput("%v", err)
 			}
 			files, err := casefile.Export(c, args[1], msg)
+			if errors.Is(err, casefile.ErrExportDestination) {
+				return badInput("%s", strings.TrimPrefix(err.Error(), casefile.ErrExportDestination.Error()+": "))
+			}
 			if err != nil {
 				return problem(err)
 			}
