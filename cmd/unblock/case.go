@@ -141,6 +141,11 @@ func checkSelector(s string) error {
 	if !tokenRE.MatchString(strings.ToLower(s)) || strings.Contains(s, ":") {
 		return badInput("--selector %q is not a DKIM selector", s)
 	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 { // DNS labels (RFC 1035 §2.3.4)
+			return badInput("--selector %q is not a DKIM selector: each dot-separated part is 1 to 63 characters", s)
+		}
+	}
 	return nil
 }
 
