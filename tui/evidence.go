@@ -412,8 +412,13 @@ func (e *evidence) view() string {
 	b.WriteString(readinessLine(st, r, w) + "\n")
 	route := c.RouteKind()
 	head := "Checklist"
-	if d, ok := triage.DeskFor(route); ok {
-		head += " for " + d.Name
+	desk, hasDesk := triage.DeskFor(route)
+	noDesk := !hasDesk || desk.Message == "" || desk.Message == "none"
+	switch {
+	case hasDesk && !noDesk:
+		head += " for " + desk.Name
+	case hasDesk:
+		head += " (" + desk.Name + ": the evidence, should a case follow)"
 	}
 	// The pane with focus has its heading in the accent colour and, without colour,
 	// underlined; the ▸ marks only the selected row.
@@ -443,17 +448,21 @@ func (e *evidence) view() string {
 		}
 		b.WriteString(truncate(line, w) + "\n")
 	}
+	asks := "  The desk also asks for"
+	if noDesk {
+		asks = "  Keep" // no desk asks anything: what to keep
+	}
 	if d, ok := triage.DeskFor(route); ok && len(d.Asks) > 0 {
 		if _, bodyH := e.s.c.body(); bodyH >= 26 {
 			// Room enough: what the desk asks for, one item a line, to check against.
-			b.WriteString(st.Muted.Render("  The desk also asks for:") + "\n")
+			b.WriteString(st.Muted.Render(asks+":") + "\n")
 			for _, a := range d.Asks {
 				b.WriteString(st.Muted.Render(truncate("    · "+a, w)) + "\n")
 			}
 		} else if !e.supportCase() {
 			// A short screen has a line for it, cut to the width; a support case needs
 			// that line for the priority below, one of the things the desk asks for.
-			b.WriteString(st.Muted.Render(truncate("  The desk also asks for: "+strings.Join(d.Asks, "; "), w)) + "\n")
+			b.WriteString(st.Muted.Render(truncate(asks+": "+strings.Join(d.Asks, "; "), w)) + "\n")
 		}
 	}
 	if e.attaching {

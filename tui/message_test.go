@@ -306,6 +306,14 @@ func TestNoDeskNoMessage(t *testing.T) {
 	}
 	d.keys("d")
 	d.waitText("there is no message to copy, save or redact")
+	// The evidence step speaks of no desk asking anything.
+	d.keys("esc")
+	d.waitText("Case overview")
+	d.keys("5")
+	d.waitText("the evidence, should a case follow")
+	if strings.Contains(d.screen(), "The desk also asks for") {
+		t.Fatalf("the evidence step speaks of a desk:\n%s", d.screen())
+	}
 	if strings.Contains(d.screen(), "choose one with a kind") || strings.Contains(d.screen(), "redacted (a***") {
 		t.Fatalf("the screen offers kinds or claims a redaction:\n%s", d.screen())
 	}
