@@ -188,7 +188,12 @@ func (r *Recorder) Close() Added {
 	for _, k := range r.order {
 		p := r.pending[k]
 		if !c.OwnsFailure(p.first) {
-			left[[3]string{p.first.Provider, p.first.Control, findingIP(p.first)}] += p.e.AttemptCount()
+			provider, control := p.first.Provider, p.first.Control
+			if esp, ok := triage.ESPOfRoute(p.first.Route); ok {
+				// A pool's IP: its case is the ESP's, whoever refused it.
+				provider, control = "esp:"+esp.Name, ""
+			}
+			left[[3]string{provider, control, findingIP(p.first)}] += p.e.AttemptCount()
 			continue
 		}
 		c.Timeline = append(c.Timeline, p.e)

@@ -370,3 +370,20 @@ func TestAddKeepsOnlyTheCasesFailures(t *testing.T) {
 		t.Errorf("the pool's case: provider %s, %d failures (want esp:sendgrid, the Yahoo and Proofpoint refusals)", esp.Provider, len(esp.Failures()))
 	}
 }
+
+// TestLeftOutPoolNamesTheESP: failures of an ESP pool's IP left out of another case are
+// offered their own case as the ESP's (esp:NAME), not as the receiver's.
+func TestLeftOutPoolNamesTheESP(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	esp, ok := triage.ESPNamed("sendgrid")
+	if !ok {
+		t.Fatal("no SendGrid in the knowledge")
+	}
+	f := triage.Finding{Source: "events:1", Mode: triage.HardBlock, Cause: triage.IPReputation, Provider: "proofpoint", Control: "dynamic-reputation",
+		IP: "167.89.50.20", SendingIP: "167.89.50.20", At: at, Text: "554 5.7.0 Blocked", Route: triage.ESPRoute(esp)}
+	c := &Case{Role: Sender, Provider: "proofpoint", Identifiers: Identifiers{IPs: []string{"203.0.113.45"}}}
+	added := c.Add([]triage.Finding{f}, at)
+	if len(added.Left) != 1 || added.Left[0].Start != "unblock new --provider esp:sendgrid --ip 167.89.50.20" {
+		t.Errorf("left out: %+v", added.Left)
+	}
+}

@@ -157,6 +157,19 @@ func ESPNamed(name string) (ESP, bool) {
 	return ESP{}, false
 }
 
+// ESPOfRoute names the ESP a route to esp-support goes to (its support URL), if known.
+func ESPOfRoute(r Route) (ESP, bool) {
+	if r.Kind != "esp-support" || r.URL == "" {
+		return ESP{}, false
+	}
+	for _, e := range esps {
+		if e.Support == r.URL {
+			return e, true
+		}
+	}
+	return ESP{}, false
+}
+
 // ESPRoute is the route for a case whose IP is in an ESP's pool: the ESP's support.
 func ESPRoute(e ESP) Route {
 	r := RouteFor("esp-support", "")
