@@ -346,6 +346,7 @@ var (
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
 	atLine       = regexp.MustCompile(`at line \d+`)
 	keyOfLine    = regexp.MustCompile(`^\s*(?:- )?([A-Za-z0-9_]+):`)
+	badTime      = regexp.MustCompile(`parsing time "(.*?)"`)
 )
 
 // loadError rewrites the YAML decoder's errors as FILE:LINE: field NAME: reason, on one line.
@@ -365,6 +366,12 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 	var out []string
 	for _, msg := range msgs {
 		m := lineMsg.FindStringSubmatch(msg)
+		if t := badTime.FindStringSubmatch(msg); m == nil && t != nil {
+			// The time parser names neither line nor field, and speaks in Go's layout: the
+			// value's line is found, and the form it must have is said.
+			out = append(out, timeError(name, lines, t[1], offset).Error())
+			continue
+		}
 		if m == nil {
 			out = append(out, fmt.Sprintf("%s: %s", name, strings.TrimPrefix(msg, "yaml: ")))
 			continue
@@ -384,6 +391,21 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 		out = append(out, fmt.Sprintf("%s:%d: %s", name, n+offset, reason))
 	}
 	return errors.New(strings.Join(out, "; "))
+}
+
+// timeError says which line holds a value that is no time, and what a time looks like.
+func timeError(name string, lines [][]byte, value string, offset int) error {
+	for i, l := range lines {
+		k := keyOfLine.FindSubmatch(l)
+		if k == nil {
+			continue
+		}
+		v := strings.Trim(strings.TrimSpace(string(l[bytes.IndexByte(l, ':')+1:])), `"'`)
+		if v == value {
+			return fmt.Errorf("%s:%d: field %s: %q is not a time (RFC 3339, such as 2026-11-22T09:00:00Z)", name, i+1+offset, k[1], value)
+		}
+	}
+	return fmt.Errorf("%s: %q is not a time (RFC 3339, such as 2026-11-22T09:00:00Z)", name, value)
 }
 
 // Marshal encodes a case as its file's bytes: the fields through yaml/v3, the timeline

@@ -184,6 +184,7 @@ func TestStrictLoad(t *testing.T) {
 		{"unknown", strings.Replace(goodCase, "    reply_code: 550", "    reply_code: 550\n    colour: red", 1), `unknown.yaml:12: unknown field "colour"`},
 		{"wrongtype", strings.Replace(goodCase, "reply_code: 550", "reply_code: five", 1), "wrongtype.yaml:11: field reply_code: cannot unmarshal"},
 		{"badstatus", strings.Replace(goodCase, "status: open", "status: pending", 1), `badstatus.yaml:3: field status: "pending" is not one of`},
+		{"badtime", strings.Replace(goodCase, "created: 2026-11-22T09:00:00Z", "created: yesterday", 1), `badtime.yaml:4: field created: "yesterday" is not a time (RFC 3339, such as 2026-11-22T09:00:00Z)`},
 		{"badip", strings.Replace(goodCase, "provider: proofpoint", "provider: proofpoint\nidentifiers:\n  ips: [192.0.2.1, \"203.0.113.1/../x y\"]", 1), `badip.yaml:9: field ips: "203.0.113.1/../x y" is not an IP address`},
 		{"newer", strings.Replace(goodCase, "schema: 1", "schema: 3\nfuture_field: yes", 1), "newer.yaml: written with case-file schema 3, newer than this unblock knows (2)"},
 		{"noschema", strings.Replace(goodCase, "schema: 1\n", "", 1), "noschema.yaml: not a case file"},
