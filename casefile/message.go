@@ -106,14 +106,20 @@ func (c *Case) routeMessageKind() (string, error) {
 		if ok {
 			why = " (" + d.Basis + ")"
 		}
-		return "", fmt.Errorf("the case's route is %s%s: there is no message to write; choose one with a kind", route, why)
+		return "", &NoMessageError{fmt.Sprintf("the case's route is %s%s: there is no message to write", route, why)}
 	}
 	if !slices.Contains(c.MessageKinds(), d.Message) {
-		return "", fmt.Errorf("the case's route is %s, whose message is in the sender's voice, and the case's role is %s: choose one of %s with a kind",
-			route, c.Role, strings.Join(c.MessageKinds(), ", "))
+		return "", &NoMessageError{fmt.Sprintf("the case's route is %s, whose message is in the sender's voice, and the case's role is %s (it writes %s)",
+			route, c.Role, strings.Join(c.MessageKinds(), ", "))}
 	}
 	return d.Message, nil
 }
+
+// NoMessageError says why a case's route calls for no message of its own: the command
+// line adds how to ask for a kind, the interface shows it as it is.
+type NoMessageError struct{ Reason string }
+
+func (e *NoMessageError) Error() string { return e.Reason }
 
 // Render writes a message of the given kind (DefaultMessageKind when empty) from the
 // case. It states only what the case holds: an unknown value is left out, never guessed.

@@ -452,7 +452,7 @@ func (e *evidence) view() string {
 	if noDesk {
 		asks = "  Keep" // no desk asks anything: what to keep
 	}
-	if d, ok := triage.DeskFor(route); ok && len(d.Asks) > 0 {
+	if d := desk; hasDesk && len(d.Asks) > 0 {
 		if _, bodyH := e.s.c.body(); bodyH >= 26 {
 			// Room enough: what the desk asks for, one item a line, to check against.
 			b.WriteString(st.Muted.Render(asks+":") + "\n")

@@ -112,8 +112,7 @@ func (ms *messageScreen) render() {
 	if len(ms.kinds) == 0 {
 		ms.err = "no message fits this case yet"
 		if _, err := ms.s.cas.DefaultMessageKind(); err != nil {
-			// The command line's "choose one with a kind" offers nothing here: no kind fits.
-			ms.err = strings.TrimSuffix(oneLine(err), "; choose one with a kind")
+			ms.err = oneLine(err)
 		}
 		ms.vp.SetContent("")
 		return
@@ -234,7 +233,11 @@ func (ms *messageScreen) key(km tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case ms.err != "" && (key.Matches(km, k.Redact) || key.Matches(km, k.Copy) || key.Matches(km, k.Save) || key.Matches(km, k.Sent) || key.Matches(km, k.Print)):
 		// No message to act on: say so rather than do nothing (or claim a redaction).
-		return flashWarn("there is no message to " + map[bool]string{true: "mark sent", false: "copy, save or redact"}[key.Matches(km, k.Sent)] + ": " + ms.err)
+		act := "copy, save or redact"
+		if key.Matches(km, k.Sent) {
+			act = "mark sent"
+		}
+		return flashWarn("there is no message to " + act + ": " + ms.err)
 	case key.Matches(km, k.Redact):
 		ms.redact = !ms.redact
 		ms.render()

@@ -495,16 +495,7 @@ func TestDuplicate(t *testing.T) {
 	opts, _ := testOptions(t, st)
 	d := newDriver(t, opts, 80, 24)
 	d.waitText("1 saved case")
-	d.keys("n")
-	d.waitText("Who are you")
-	d.keys("enter")
-	d.waitText("What failed?")
-	d.send(tea.PasteMsg{Content: readBounce(t)})
-	d.waitText("Proposed")
-	d.keys("enter")
-	d.waitText("What the provider needs")
-	d.keys("ctrl+s")
-	d.waitText("already open")
+	toDuplicate(t, d)
 	if d.m.cur != scrIdents {
 		t.Errorf("behind the duplicate dialog the screen is %d, want the identifiers", d.m.cur)
 	}
@@ -837,6 +828,22 @@ func TestDuplicateHeldElsewhere(t *testing.T) {
 	opts, _ := testOptions(t, st)
 	d := newDriver(t, opts, 120, 35)
 	d.waitText("2 saved cases")
+	toDuplicate(t, d)
+	d.keys("enter")
+	d.waitText("your new case is still here")
+	if d.m.created || d.m.carry != nil || len(d.m.cas.Timeline) == 0 || d.m.cur != scrIdents {
+		t.Fatalf("after the refused open: created %v, carry %d, %d events, screen %d", d.m.created, len(d.m.carry), len(d.m.cas.Timeline), d.m.cur)
+	}
+	got, err := st.View(other.ID)
+	if err != nil || len(got.Timeline) != 2 {
+		t.Fatalf("the other case changed: %v, %d events", err, len(got.Timeline))
+	}
+}
+
+// toDuplicate starts a new case from the bounce fixture, whose IP an open case covers,
+// and goes on to the duplicate dialog.
+func toDuplicate(t *testing.T, d *driver) {
+	t.Helper()
 	d.keys("n")
 	d.waitText("Who are you")
 	d.keys("enter")
@@ -847,13 +854,4 @@ func TestDuplicateHeldElsewhere(t *testing.T) {
 	d.waitText("What the provider needs")
 	d.keys("ctrl+s")
 	d.waitText("already open")
-	d.keys("enter")
-	d.waitText("your new case is still here")
-	if d.m.created || d.m.carry != nil || len(d.m.cas.Timeline) == 0 || d.m.cur != scrIdents {
-		t.Fatalf("after the refused open: created %v, carry %d, %d events, screen %d", d.m.created, len(d.m.carry), len(d.m.cas.Timeline), d.m.cur)
-	}
-	got, err := st.View(other.ID)
-	if err != nil || len(got.Timeline) != 2 {
-		t.Fatalf("the other case changed: %v, %d events", err, len(got.Timeline))
-	}
 }

@@ -834,7 +834,7 @@ the others are in the sender's voice.`,
 			}
 			switch {
 			case renderErr != nil:
-				return badInput("%v", renderErr)
+				return badInput("%v", withKindHint(renderErr))
 			case early != nil:
 				return problem(fmt.Errorf("escalation refused: %v; --force writes it anyway", early))
 			case err != nil:
@@ -875,7 +875,7 @@ func exportCmd(a *app) *cobra.Command {
 			}
 			msg, err := casefile.Render(c, kind, casefile.RenderOptions{Redact: redact, Now: now()})
 			if err != nil {
-				return badInput("%v", err)
+				return badInput("%v", withKindHint(err))
 			}
 			files, err := casefile.Export(c, args[1], msg)
 			if errors.Is(err, casefile.ErrExportDestination) {
@@ -913,4 +913,12 @@ func (a *app) noteUnlikely(c *casefile.Case) {
 	if !known {
 		fmt.Fprintf(a.stderr, "unblock: note: provider %q is not one unblock knows, so the case has no desk to write to (known: proofpoint, microsoft, google, yahoo, cloudmark, mimecast, esp:NAME …)\n", c.Provider)
 	}
+}
+
+// withKindHint tells how to ask for a message when the case's route calls for none.
+func withKindHint(err error) error {
+	if nm, ok := errors.AsType[*casefile.NoMessageError](err); ok {
+		return fmt.Errorf("%s: choose one with --kind", nm.Reason)
+	}
+	return err
 }
