@@ -68,17 +68,7 @@ func TestRepliesWithAColon(t *testing.T) {
 	for i, r := range replies {
 		c.Timeline[i].Reply = r
 	}
-	got, err := Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want bytes.Buffer
-	if err := encodeYAML(&want, c); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("Marshal differs from yaml/v3's encoding:\n%s\n----\n%s", got, want.Bytes())
-	}
+	got := sameAsYAML(t, c)
 	if n := bytes.Count(got, []byte("    reply: '")); n != len(replies) {
 		t.Errorf("%d replies single-quoted, want %d:\n%s", n, len(replies), got)
 	}
@@ -104,17 +94,7 @@ func TestMarshalReadsBack(t *testing.T) {
 		c.Timeline[len(tricky)-1-i].Source = v
 	}
 	c.Timeline[2].RecipientDomain = "null"
-	got, err := Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want bytes.Buffer
-	if err := encodeYAML(&want, c); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("Marshal differs from yaml/v3's encoding:\n%s\n----\n%s", got, want.Bytes())
-	}
+	got := sameAsYAML(t, c)
 	back, err := Parse("x.yaml", got)
 	if err != nil {
 		t.Fatal(err)
@@ -237,4 +217,21 @@ func TestColonQuotedIsYAMLs(t *testing.T) {
 	if quoted < 100 {
 		t.Fatalf("only %d strings single-quoted: the test proves little", quoted)
 	}
+}
+
+// sameAsYAML fails unless Marshal writes c as yaml/v3 does.
+func sameAsYAML(t *testing.T, c *Case) []byte {
+	t.Helper()
+	got, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := encodeYAML(&want, c); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("Marshal differs from yaml/v3's encoding:\n%s\n----\n%s", got, want.Bytes())
+	}
+	return got
 }

@@ -132,10 +132,7 @@ func TestMarkSentTwice(t *testing.T) {
 			if err := st.Save(c); err != nil {
 				t.Fatal(err)
 			}
-			opts, _ := testOptions(t, st)
-			opts.Case = c.ID
-			d := newDriver(t, opts, sz.w, sz.h)
-			d.waitText("Timeline")
+			d := openCase(t, st, c.ID, sz.w, sz.h)
 			d.keys("6")
 			d.waitText("kind ←/→")
 			d.keys("m")
@@ -180,10 +177,7 @@ func TestSupportCaseFields(t *testing.T) {
 			if err := st.Save(c); err != nil {
 				t.Fatal(err)
 			}
-			opts, _ := testOptions(t, st)
-			opts.Case = c.ID
-			d := newDriver(t, opts, sz.w, sz.h)
-			d.waitText("Timeline")
+			d := openCase(t, st, c.ID, sz.w, sz.h)
 			d.keys("5")
 			d.waitText("CSC case number")
 			d.keys("tab")

@@ -298,10 +298,7 @@ func TestOverview(t *testing.T) {
 		t.Run(fmt.Sprint(sz.w), func(t *testing.T) {
 			st := testStore(t)
 			c := timelineCase(t, st, 60)
-			opts, _ := testOptions(t, st)
-			opts.Case = c.ID
-			d := newDriver(t, opts, sz.w, sz.h)
-			d.waitText("Timeline")
+			d := openCase(t, st, c.ID, sz.w, sz.h)
 			golden(t, fmt.Sprintf("overview-%d", sz.w), d.screen())
 			if !strings.Contains(d.screen(), "Since then: 40 new failures") {
 				t.Errorf("the overview does not count what is new since the message sent:\n%s", d.screen())
