@@ -109,6 +109,7 @@ type Tally struct {
 	byDay    map[dayNum]*Day // the same days by number, to count without formatting dates
 	recent   [4]recentDay    // the last days counted: a log's lines go to a few hosts' same day
 	hosts    map[string]string
+	started  int // progressions started, for their order of first appearance
 	// Dropped counts progressions not kept because maxProgressions was reached.
 	Dropped int
 	// OnDone, when set, receives each progression when it ends (sent, bounced or expired)
@@ -204,7 +205,8 @@ func (t *Tally) AddEvent(e *Event) {
 		q = queueKey{t.host(e.Host), t.host(e.Instance), all[:n1]}
 		key = progressKey{q, all[n1:n2]}
 		p = &Progression{QueueID: q.id, Recipient: key.recipient, Sender: all[n2:n3], Host: t.host(e.SendingHost()), Source: all[n3:],
-			seq: len(t.progress), Steps: make([]Step, 0, 2), queue: q}
+			seq: t.started, Steps: make([]Step, 0, 2), queue: q}
+		t.started++
 		t.progress[key] = p
 		t.byQueue[q] = append(t.byQueue[q], p)
 	}

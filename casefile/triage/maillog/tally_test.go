@@ -210,3 +210,33 @@ func TestQueueIDsPerHost(t *testing.T) {
 		t.Fatalf("progressions %+v", ps)
 	}
 }
+
+// Progressions that started at the same second are listed in the order the log gave them,
+// even when others ended between them: the output is the same from run to run.
+func TestProgressionsInLogOrder(t *testing.T) {
+	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	tl := NewTally()
+	tl.OnDone = func(Progression) {}
+	add := func(prefix string, st Status) []string {
+		var ids []string
+		for i := range 40 {
+			id := fmt.Sprintf("%s%03d", prefix, i)
+			tl.Add(Event{At: at, QueueID: id, Recipient: "a@example.com", Status: st})
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	add("E", Deferred)
+	want := add("K", Deferred)
+	add("E", Sent) // the first forty end
+	want = append(want, add("L", Deferred)...)
+	for range 3 {
+		var got []string
+		for _, p := range tl.Progressions() {
+			got = append(got, p.QueueID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("progressions in the order\n%v\nwant the log's\n%v", got, want)
+		}
+	}
+}
