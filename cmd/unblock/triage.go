@@ -310,6 +310,12 @@ func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.F
 					w.WriteByte(',')
 				}
 				w.WriteString("\n    ")
+				if p, ok := v.(*maillog.Progression); ok {
+					// One a line, as the progressions that ended are.
+					line = appendProgression(line[:0], p)
+					w.Write(line)
+					continue
+				}
 				if err := value(v); err != nil {
 					return err
 				}

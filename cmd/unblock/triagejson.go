@@ -79,56 +79,44 @@ func appendFinding(b []byte, f *triage.Finding) []byte {
 	return append(b, '}')
 }
 
-// appendProgression appends a progression as encoding/json writes it indented by "  "
-// with the prefix "    " (the first line without it), without the line end.
+// appendProgression appends a progression as encoding/json writes it, on one line (one
+// a line, as the findings are), without the line end.
 func appendProgression(b []byte, p *maillog.Progression) []byte {
-	const in1, in2, in3 = "\n      ", "\n        ", "\n          "
-	b = append(b, "{"+in1+`"queue_id": `...)
+	b = append(b, `{"queue_id":`...)
 	b = appendJSONString(b, p.QueueID)
-	if p.Recipient != "" {
-		b = append(b, ","+in1+`"recipient": `...)
-		b = appendJSONString(b, p.Recipient)
-	}
-	if p.Sender != "" {
-		b = append(b, ","+in1+`"sender": `...)
-		b = appendJSONString(b, p.Sender)
-	}
-	if p.Host != "" {
-		b = append(b, ","+in1+`"sending_host": `...)
-		b = appendJSONString(b, p.Host)
-	}
-	b = append(b, ","+in1+`"source": `...)
+	b = appendField(b, "recipient", p.Recipient)
+	b = appendField(b, "sender", p.Sender)
+	b = appendField(b, "sending_host", p.Host)
+	b = append(b, `,"source":`...)
 	b = appendJSONString(b, p.Source)
-	b = append(b, ","+in1+`"steps": `...)
+	b = append(b, `,"steps":`...)
 	switch {
 	case p.Steps == nil:
 		b = append(b, "null"...)
 	case len(p.Steps) == 0:
 		b = append(b, "[]"...)
 	default:
-		b = append(b, '[')
 		for i := range p.Steps {
 			s := &p.Steps[i]
-			if i > 0 {
+			if i == 0 {
+				b = append(b, '[')
+			} else {
 				b = append(b, ',')
 			}
-			b = append(b, in2+"{"+in3+`"status": `...)
+			b = append(b, `{"status":`...)
 			b = appendJSONString(b, string(s.Status))
-			b = append(b, ","+in3+`"count": `...)
+			b = append(b, `,"count":`...)
 			b = strconv.AppendInt(b, int64(s.Count), 10)
-			b = append(b, ","+in3+`"first": `...)
+			b = append(b, `,"first":`...)
 			b = appendJSONTime(b, s.First)
-			b = append(b, ","+in3+`"last": `...)
+			b = append(b, `,"last":`...)
 			b = appendJSONTime(b, s.Last)
-			if s.DSN != "" {
-				b = append(b, ","+in3+`"dsn": `...)
-				b = appendJSONString(b, s.DSN)
-			}
-			b = append(b, in2+"}"...)
+			b = appendField(b, "dsn", s.DSN)
+			b = append(b, '}')
 		}
-		b = append(b, in1+"]"...)
+		b = append(b, ']')
 	}
-	return append(b, "\n    }"...)
+	return append(b, '}')
 }
 
 // appendField appends ,"key":"value" unless the value is empty (omitempty).

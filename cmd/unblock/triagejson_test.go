@@ -68,7 +68,6 @@ func TestTriageJSONAsEncodingJSON(t *testing.T) {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false)
-		enc.SetIndent("    ", "  ")
 		if err := enc.Encode(&progressions[i]); err != nil {
 			t.Fatal(err)
 		}
