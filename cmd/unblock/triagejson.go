@@ -23,7 +23,8 @@ func appendFinding(b []byte, f *triage.Finding) []byte {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(f); err != nil {
+		g := *f // f itself stays off the heap for the findings of logs
+		if err := enc.Encode(&g); err != nil {
 			return append(b, "null"...)
 		}
 		return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
