@@ -157,7 +157,8 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(triageMemoryLimit))
 		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	}
-	w := bufio.NewWriterSize(a.stdout, 64<<10)
+	growPipe(a.stdout)
+	w := bufio.NewWriterSize(a.stdout, 256<<10)
 	var (
 		sink   func(triage.Finding) error
 		finish func(*triage.Report) error
