@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 )
@@ -135,10 +134,10 @@ func checkPrivateDir(dir string) error {
 	return nil
 }
 
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./+:=@%-]+$`)
+var shellSafe = lazyRegexp(`^[A-Za-z0-9_./+:=@%-]+$`)
 
 func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
+	if shellSafe().MatchString(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, `'`, `'\''`) + "'"
@@ -147,10 +146,10 @@ func shellQuote(s string) string {
 // validID is what an id may be: it names a file in the case directory and other files
 // beside it (locks, saved messages), so no separators, no leading dot, nothing a shell or
 // a terminal treats specially.
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+var validID = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 func checkID(id string) error {
-	if !validID.MatchString(id) || strings.Contains(id, "..") {
+	if !validID().MatchString(id) || strings.Contains(id, "..") {
 		return fmt.Errorf("field id: %q is not a case id (letters, digits, '.', '_' and '-', at most 100, no '..')", id)
 	}
 	return nil

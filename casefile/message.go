@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -486,7 +485,7 @@ func (w *writer) recipients() []string {
 	return out
 }
 
-var address = regexp.MustCompile(`[A-Za-z0-9._%+=-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}`)
+var address = lazyRegexp(`[A-Za-z0-9._%+=-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}`)
 
 // redact hides the recipient addresses in a text when asked; the sender's own addresses
 // stay, the recipient of a third party does not.
@@ -494,7 +493,7 @@ func (w *writer) redact(text string) string {
 	if !w.opts.Redact {
 		return text
 	}
-	return address.ReplaceAllStringFunc(text, w.redactAddr)
+	return address().ReplaceAllStringFunc(text, w.redactAddr)
 }
 
 func (w *writer) redactAddr(addr string) string {

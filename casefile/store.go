@@ -167,7 +167,7 @@ const storeLockName = ".store.lock"
 // of work) before saying who holds it.
 const storeLockWait = 10 * time.Second
 
-var nonID = regexp.MustCompile(`[^a-z0-9]+`)
+var nonID = lazyRegexp(`[^a-z0-9]+`)
 
 // idFor makes a short readable id: date, provider, then the IP or the domain.
 func idFor(c *Case, now time.Time) string {
@@ -180,7 +180,7 @@ func idFor(c *Case, now time.Time) string {
 	case c.Mode != "":
 		parts = append(parts, string(c.Mode))
 	}
-	id := strings.Trim(nonID.ReplaceAllString(strings.ToLower(strings.Join(parts, "-")), "-"), "-")
+	id := strings.Trim(nonID().ReplaceAllString(strings.ToLower(strings.Join(parts, "-")), "-"), "-")
 	if len(id) > 60 {
 		id = strings.TrimRight(id[:60], "-")
 	}
@@ -224,9 +224,9 @@ func load(path string, snapshot bool) (*Case, error) {
 
 // schemaLine finds the schema number without decoding the whole document, so a newer
 // schema is refused for what it is and not for the fields this program does not know.
-var schemaLine = regexp.MustCompile(`(?m)^schema:[ \t]*([^\s#]*)`)
+var schemaLine = lazyRegexp(`(?m)^schema:[ \t]*([^\s#]*)`)
 
-var idLine = regexp.MustCompile(`(?m)^id:`)
+var idLine = lazyRegexp(`(?m)^id:`)
 
 // Parse decodes a case file's bytes; name is used in errors.
 func Parse(name string, data []byte) (*Case, error) { return parse(name, data, true, false) }
@@ -234,7 +234,7 @@ func Parse(name string, data []byte) (*Case, error) { return parse(name, data, t
 // parse is Parse; owned says that data will never change, so that the case's strings
 // may share its bytes instead of copying them.
 func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
-	m := schemaLine.FindSubmatchIndex(data)
+	m := schemaLine().FindSubmatchIndex(data)
 	if m == nil {
 		return nil, fmt.Errorf("%s: not a case file: no schema field", name)
 	}
@@ -267,7 +267,7 @@ func parse(name string, data []byte, snapshot, owned bool) (*Case, error) {
 	}
 	// The id names files (locks, saved messages): a hand-made one must not reach outside.
 	if err := checkID(c.ID); err != nil {
-		if m := idLine.FindIndex(data); m != nil {
+		if m := idLine().FindIndex(data); m != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, 1+bytes.Count(data[:m[0]], []byte("\n")), err)
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -341,12 +341,18 @@ func decodeStrict(data []byte, v any) error {
 	return err
 }
 
+// lazyRegexp compiles an expression on its first use: the program starts without
+// compiling what most commands never match.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
 var (
-	lineMsg      = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
-	atLine       = regexp.MustCompile(`at line \d+`)
-	keyOfLine    = regexp.MustCompile(`^\s*(?:- )?([A-Za-z0-9_]+):`)
-	badTime      = regexp.MustCompile(`parsing time "(.*?)"`)
+	lineMsg      = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownField = lazyRegexp(`^field (\S+) not found in type`)
+	atLine       = lazyRegexp(`at line \d+`)
+	keyOfLine    = lazyRegexp(`^\s*(?:- )?([A-Za-z0-9_]+):`)
+	badTime      = lazyRegexp(`parsing time "(.*?)"`)
 )
 
 // loadError rewrites the YAML decoder's errors as FILE:LINE: field NAME: reason, on one line.
@@ -365,8 +371,8 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 	lines := bytes.Split(data, []byte("\n"))
 	var out []string
 	for _, msg := range msgs {
-		m := lineMsg.FindStringSubmatch(msg)
-		if t := badTime.FindStringSubmatch(msg); m == nil && t != nil {
+		m := lineMsg().FindStringSubmatch(msg)
+		if t := badTime().FindStringSubmatch(msg); m == nil && t != nil {
 			// The time parser names neither line nor field, and speaks in Go's layout: the
 			// value's line is found, and the form it must have is said.
 			out = append(out, timeError(name, lines, t[1], offset).Error())
@@ -377,14 +383,14 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 			continue
 		}
 		n, _ := strconv.Atoi(m[1])
-		reason := atLine.ReplaceAllStringFunc(m[2], func(s string) string {
+		reason := atLine().ReplaceAllStringFunc(m[2], func(s string) string {
 			k, _ := strconv.Atoi(strings.TrimPrefix(s, "at line "))
 			return fmt.Sprintf("at line %d", k+offset)
 		})
-		if f := unknownField.FindStringSubmatch(reason); f != nil {
+		if f := unknownField().FindStringSubmatch(reason); f != nil {
 			reason = fmt.Sprintf("unknown field %q", f[1])
 		} else if typed && !strings.HasPrefix(reason, "field ") && n >= 1 && n <= len(lines) {
-			if k := keyOfLine.FindSubmatch(lines[n-1]); k != nil {
+			if k := keyOfLine().FindSubmatch(lines[n-1]); k != nil {
 				reason = fmt.Sprintf("field %s: %s", k[1], reason)
 			}
 		}
@@ -396,7 +402,7 @@ func loadErrorAt(name string, data []byte, err error, offset int) error {
 // timeError says which line holds a value that is no time, and what a time looks like.
 func timeError(name string, lines [][]byte, value string, offset int) error {
 	for i, l := range lines {
-		k := keyOfLine.FindSubmatch(l)
+		k := keyOfLine().FindSubmatch(l)
 		if k == nil {
 			continue
 		}

@@ -23,8 +23,9 @@ func dnsblApplies(t Target) (bool, string) {
 	return true, ""
 }
 
-// dnsblZones is the list of blocklists asked; tests may swap it.
-var dnsblZones = dnsbl.Zones()
+// dnsblZones is the list of blocklists asked when not nil (tests set it); nil asks the
+// default lists.
+var dnsblZones []dnsbl.Zone
 
 // majorWeight is the weight from which a listing is a failure: lists most filters reject
 // or score heavily on. Lighter listings (PBL, UCEPROTECT) are warnings.
@@ -47,13 +48,17 @@ func runDNSBL(ctx context.Context, env *Env, t Target) Result {
 			asks = append(asks, ask{dnsbl.KindDomain, org})
 		}
 	}
+	lists := dnsblZones
+	if lists == nil {
+		lists = dnsbl.Zones()
+	}
 	answers := make([][]dnsbl.Result, len(asks))
 	var wg sync.WaitGroup
 	for i, a := range asks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = dnsbl.Check(ctx, env.Resolver, dnsblZones, a.kind, a.subject)
+			answers[i] = dnsbl.Check(ctx, env.Resolver, lists, a.kind, a.subject)
 		}()
 	}
 	wg.Wait()

@@ -2,9 +2,13 @@ package triage
 
 // A multi-pattern matcher (Aho–Corasick, compiled to a DFA over the bytes the patterns
 // use) so that one pass over a reply tells which of the tables' phrases it contains:
-// a reply is triaged in microseconds however many rules the tables hold.
+// a reply is triaged in microseconds however many rules the tables hold. The automaton is
+// built on the first match, not when the program starts: most commands match nothing.
+
+import "sync"
 
 type phraseSet struct {
+	built  sync.Once
 	ids    map[string]int
 	class  [256]uint8 // byte → class; 0 for bytes no phrase uses
 	nclass int
@@ -27,8 +31,10 @@ func (ps *phraseSet) add(p string) int {
 
 func (ps *phraseSet) size() int { return len(ps.ids) }
 
-// compile builds the automaton from the registered phrases.
-func (ps *phraseSet) compile() {
+// compile builds the automaton from the registered phrases, once, before the first match.
+func (ps *phraseSet) compile() { ps.built.Do(ps.build) }
+
+func (ps *phraseSet) build() {
 	ps.class = [256]uint8{}
 	ps.nclass = 1
 	for p := range ps.ids {
@@ -97,6 +103,7 @@ func (ps *phraseSet) compile() {
 
 // scan marks in seen (one bit per phrase) every phrase that occurs in text.
 func (ps *phraseSet) scan(text string, seen []uint64) {
+	ps.compile()
 	nc := ps.nclass
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
@@ -113,6 +120,7 @@ func (ps *phraseSet) firstEnds(text string, ends []int) {
 	for i := range ends {
 		ends[i] = -1
 	}
+	ps.compile()
 	nc := ps.nclass
 	s := int32(0)
 	for i := 0; i < len(text); i++ {

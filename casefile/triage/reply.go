@@ -128,7 +128,6 @@ var markers = func() *phraseSet {
 	if ps.size() > 64 {
 		panic("triage: more than 64 reply markers")
 	}
-	ps.compile()
 	return &ps
 }()
 

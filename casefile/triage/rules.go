@@ -136,7 +136,6 @@ func loadRules() error {
 		}
 		tables = append(tables, t)
 	}
-	phrases.compile()
 	slices.SortStableFunc(tables, func(a, b *ProviderTable) int { return a.Order - b.Order })
 	for _, t := range tables {
 		for i := range t.Rules {

@@ -76,15 +76,14 @@ type Result struct {
 //go:embed zones.yaml
 var zonesYAML []byte
 
-var defaultZones []Zone
-
-func init() {
+// defaultZones are read on first use: most commands ask no list.
+var defaultZones = sync.OnceValue(func() []Zone {
 	zs, err := ParseZones(zonesYAML)
 	if err != nil {
 		panic(err) // embedded data; the tests load it
 	}
-	defaultZones = zs
-}
+	return zs
+})
 
 // Label is the short name of what a list's answer means: the part of its meaning before
 // ":" ("SBL", "listed by SpamCop"), or, when that is only the list's own name ("DroneBL:
@@ -98,7 +97,7 @@ func Label(meaning, list string) string {
 }
 
 // Zones returns the lists asked by default.
-func Zones() []Zone { return slices.Clone(defaultZones) }
+func Zones() []Zone { return slices.Clone(defaultZones()) }
 
 // ParseZones reads a zone list in the format of zones.yaml.
 func ParseZones(data []byte) ([]Zone, error) {
