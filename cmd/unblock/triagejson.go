@@ -159,15 +159,23 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// plainJSON8 reports whether eight bytes go into a JSON string as they are: none below
-// 0x20, none at 0x80 or above, no quote and no backslash.
-func plainJSON8(s string) bool {
+// plainRun returns how many bytes from i on go into a JSON string as they are, counted
+// eight at a time (a shorter tail is left to the caller): none below 0x20, none at 0x80
+// or above, no quote and no backslash.
+func plainRun(s string, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	q := w ^ ('"' * ones)
-	bs := w ^ ('\\' * ones)
-	return (w|(w-0x20*ones)|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
+	n := i
+	for ; n+8 <= len(s); n += 8 {
+		c := s[n : n+8]
+		w := uint64(c[0]) | uint64(c[1])<<8 | uint64(c[2])<<16 | uint64(c[3])<<24 |
+			uint64(c[4])<<32 | uint64(c[5])<<40 | uint64(c[6])<<48 | uint64(c[7])<<56
+		q := w ^ ('"' * ones)
+		bs := w ^ ('\\' * ones)
+		if (w|(w-0x20*ones)|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	return n - i
 }
 
 // appendJSONString appends s quoted as encoding/json does without HTML escaping: quote,
@@ -179,9 +187,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs a look: printable ASCII but quote and
 		// backslash.
-		for i+8 <= len(s) && plainJSON8(s[i:i+8]) {
-			i += 8
-		}
+		i += plainRun(s, i)
 		if i == len(s) {
 			break
 		}
