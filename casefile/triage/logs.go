@@ -701,7 +701,7 @@ func (rd *Reader) readLogs(ctx context.Context, sets [][]*opened) error {
 		go func() {
 			defer wg.Done()
 			defer close(ch)
-			rd.produce(set, ch, stop)
+			rd.produce(ctx, set, ch, stop)
 		}()
 	}
 	for _, h := range heads {
@@ -799,7 +799,7 @@ func (rd *Reader) fetch(h *logHead) error {
 }
 
 // produce reads one set's logs in order, in batches of events.
-func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}) {
+func (rd *Reader) produce(ctx context.Context, set []*opened, ch chan<- logItem, stop <-chan struct{}) {
 	send := func(it logItem) bool {
 		select {
 		case ch <- it:
@@ -819,16 +819,36 @@ func (rd *Reader) produce(set []*opened, ch chan<- logItem, stop <-chan struct{}
 			opt.Year = rd.opts.Year
 		}
 		batch := rd.batch(size)
-		res, err := maillog.ReadFormat(maillog.Format(in.format), in.br, opt, func(e maillog.Event) error {
+		add := func(e maillog.Event) error {
 			batch = append(batch, e)
 			if len(batch) == size {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				if !send(logItem{events: batch}) {
 					return errStopped
 				}
 				batch = rd.batch(size)
 			}
 			return nil
-		})
+		}
+		var (
+			res maillog.Result
+			err error
+		)
+		if data, unmap, ok := rd.mapLog(in); ok {
+			reported := int64(in.br.Buffered()) // peeked, so already counted as read
+			opt.Progress = func(n int64) {
+				if n > reported {
+					rd.progress(n - reported)
+					reported = n
+				}
+			}
+			res, err = maillog.ReadData(maillog.Format(in.format), data, opt, add)
+			unmap()
+		} else {
+			res, err = maillog.ReadFormat(maillog.Format(in.format), in.br, opt, add)
+		}
 		if errors.Is(err, errStopped) {
 			return
 		}

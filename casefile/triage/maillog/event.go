@@ -150,11 +150,31 @@ func ReadFormat(f Format, r io.Reader, opt Options, fn func(Event) error) (Resul
 	return readFormat(f, bufio.NewReaderSize(cr, 64<<10), cr, opt, fn)
 }
 
-func readFormat(f Format, br *bufio.Reader, cr *counter, opt Options, fn func(Event) error) (Result, error) {
-	// What the caller passes may come from a command line or a file name: sanitized once.
+// ReadData reads a log held in memory, a mapped file, as ReadFormat reads one from a
+// reader. Postfix and Exim logs are cut into chunks where they lie, without copying
+// their lines. A file that shrinks under its mapping (logrotate's copytruncate) ends the
+// read with ErrShrank, where reading the missing pages would otherwise crash the program.
+func ReadData(f Format, data []byte, opt Options, fn func(Event) error) (Result, error) {
+	if f != Postfix && f != Exim {
+		return ReadFormat(f, bytes.NewReader(data), opt, fn)
+	}
+	return readChunks(nil, data, f, opt.sanitized(), fn)
+}
+
+// ErrShrank is returned (wrapped) when a mapped log became shorter while it was read.
+var ErrShrank = errors.New("the file became shorter while it was read (rotated by copytruncate?): read it again")
+
+// sanitized is the options with what the caller passes, which may come from a command
+// line or a file name, sanitized once.
+func (opt Options) sanitized() Options {
 	opt.Name = sanitize.Line(name(opt))
 	opt.Host = sanitize.Line(opt.Host)
 	opt.SendingIP = sanitize.Line(opt.SendingIP)
+	return opt
+}
+
+func readFormat(f Format, br *bufio.Reader, cr *counter, opt Options, fn func(Event) error) (Result, error) {
+	opt = opt.sanitized()
 	var (
 		res Result
 		err error

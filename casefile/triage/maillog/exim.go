@@ -21,7 +21,7 @@ func ReadExim(r io.Reader, opt Options, fn func(Event) error) (Result, error) {
 // the arrivals that join a delivery to its sender and Message-ID and the times done after,
 // in order (readChunks).
 func readExim(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	return readChunks(br, Exim, opt, fn)
+	return readChunks(br, nil, Exim, opt, fn)
 }
 
 // eximStamp measures "2026-11-22 21:16:01[.123][ +0100]" at the start of a line.

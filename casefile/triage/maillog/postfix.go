@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,14 +133,28 @@ type pfWorker struct {
 type hostCache struct{ name, ip string }
 
 func readPostfix(br *bufio.Reader, opt Options, fn func(Event) error) (Result, error) {
-	return readChunks(br, Postfix, opt, fn)
+	return readChunks(br, nil, Postfix, opt, fn)
 }
 
 // readChunks reads a Postfix or Exim log in chunks parsed by several workers (see
-// postfixChunk).
-func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) error) (Result, error) {
-	res := Result{Format: format}
+// postfixChunk): from br, or, when data is not nil, from a mapped file's bytes.
+func readChunks(br *bufio.Reader, data []byte, format Format, opt Options, fn func(Event) error) (res Result, err error) {
 	clk := newClock(opt)
+	if data != nil {
+		// Each goroutine that touches a mapped file turns the fault of a page gone (the
+		// file shrank) into ErrShrank.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if r := recover(); r != nil {
+				if !isFault(r) {
+					panic(r)
+				}
+				clk.assumed(&res)
+				err = fmt.Errorf("%s: %w", name(opt), ErrShrank)
+			}
+		}()
+	}
+	res = Result{Format: format}
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	work := make(chan *pfChunk, workers)
 	ordered := make(chan *pfChunk, workers+1)
@@ -158,6 +173,10 @@ func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) err
 		defer wg.Done()
 		defer close(work)
 		defer close(ordered)
+		if data != nil {
+			splitData(data, work, ordered, free, stop)
+			return
+		}
 		splitChunks(br, opt.Live, work, ordered, free, stop)
 	}()
 	for range workers {
@@ -165,8 +184,11 @@ func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) err
 		go func() {
 			defer wg.Done()
 			w := &pfWorker{opt: opt, exim: format == Exim}
+			if data != nil {
+				debug.SetPanicOnFault(true) // for this goroutine, which ends with the read
+			}
 			for c := range work {
-				w.chunk(c)
+				w.parse(c, data != nil)
 				close(c.done)
 			}
 		}()
@@ -237,7 +259,7 @@ func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) err
 			}
 		}
 		res.Skipped += c.skipped
-		tooLong, readErr, lines := c.tooLong, c.readErr, c.lines
+		tooLong, readErr, lines, size := c.tooLong, c.readErr, c.lines, len(c.data)
 		clear(c.evs)
 		select {
 		case free <- c:
@@ -249,6 +271,12 @@ func readChunks(br *bufio.Reader, format Format, opt Options, fn func(Event) err
 			return res, fmt.Errorf("%s:%d: line longer than %d KiB: %w", name(opt), base+tooLong, MaxLine>>10, ErrNotLog)
 		}
 		base += lines
+		if data != nil {
+			res.Bytes += int64(size)
+			if opt.Progress != nil {
+				opt.Progress(res.Bytes)
+			}
+		}
 		if readErr != nil {
 			res.Lines = base
 			clk.assumed(&res)
@@ -329,6 +357,87 @@ func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, fre
 			return
 		}
 	}
+}
+
+// splitData cuts a log held in memory into chunks of whole lines, as splitChunks cuts
+// one it reads, without copying them. A fault reading the bytes (a mapped file that
+// shrank) ends the chunks with ErrShrank.
+func splitData(data []byte, work, ordered chan<- *pfChunk, free <-chan *pfChunk, stop <-chan struct{}) {
+	debug.SetPanicOnFault(true) // for this goroutine, which ends with the read
+	for len(data) > 0 {
+		var c *pfChunk
+		select {
+		case c = <-free:
+		default:
+			c = &pfChunk{}
+		}
+		*c = pfChunk{ops: c.ops[:0], evs: c.evs[:0], done: make(chan struct{})}
+		n, end := cutChunk(c, data)
+		data = data[n:]
+		select {
+		case ordered <- c:
+		case <-stop:
+			return
+		}
+		select {
+		case work <- c:
+		case <-stop:
+			return
+		}
+		if end {
+			return
+		}
+	}
+}
+
+// cutChunk sets the chunk to the lines at the start of data and says how many bytes it
+// took, and whether it is the last (the end of data, a line too long, or a fault).
+func cutChunk(c *pfChunk, data []byte) (n int, end bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !isFault(r) {
+				panic(r)
+			}
+			c.data, c.readErr, n, end = nil, ErrShrank, len(data), true
+		}
+	}()
+	n = min(len(data), postfixChunk)
+	if n == len(data) {
+		c.data = data
+		return n, true
+	}
+	i := bytes.LastIndexByte(data[:n], '\n')
+	if i < 0 || n-i-1 > MaxLine {
+		// No line end in the chunk, or a tail longer than a line may be.
+		c.data = data[:n]
+		c.tooLong = bytes.Count(c.data, []byte("\n")) + 1
+		return n, true
+	}
+	c.data = data[:i+1]
+	return i + 1, false
+}
+
+// isFault reports whether a recovered panic is the fault of a memory access (see
+// debug.SetPanicOnFault).
+func isFault(r any) bool {
+	_, ok := r.(interface{ Addr() uintptr })
+	return ok
+}
+
+// parse parses a chunk; in a mapped file, a fault (the file shrank) becomes the chunk's
+// read error, after what was parsed before it.
+func (w *pfWorker) parse(c *pfChunk, mapped bool) {
+	if mapped {
+		defer func() {
+			if r := recover(); r != nil {
+				if !isFault(r) {
+					panic(r)
+				}
+				c.readErr = ErrShrank
+			}
+		}()
+	}
+	w.chunk(c)
 }
 
 // chunk parses the lines of one chunk into ops.
