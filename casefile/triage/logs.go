@@ -836,16 +836,17 @@ func (rd *Reader) produce(ctx context.Context, set []*opened, ch chan<- logItem,
 			res maillog.Result
 			err error
 		)
-		if data, unmap, ok := rd.mapLog(in); ok {
+		if ml := rd.mapLog(in); ml != nil {
 			reported := int64(in.br.Buffered()) // peeked, so already counted as read
 			opt.Progress = func(n int64) {
+				ml.read(n)
 				if n > reported {
 					rd.progress(n - reported)
 					reported = n
 				}
 			}
-			res, err = maillog.ReadData(maillog.Format(in.format), data, opt, add)
-			unmap()
+			res, err = maillog.ReadData(maillog.Format(in.format), ml.data(), opt, add)
+			ml.unmap()
 		} else {
 			res, err = maillog.ReadFormat(maillog.Format(in.format), in.br, opt, add)
 		}

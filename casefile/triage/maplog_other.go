@@ -2,5 +2,10 @@
 
 package triage
 
-// mapLog maps nothing where there is no mmap: logs are read.
-func (rd *Reader) mapLog(*opened) ([]byte, func(), bool) { return nil, nil, false }
+// A mappedLog is never made where there is no mmap: logs are read.
+type mappedLog struct{}
+
+func (rd *Reader) mapLog(*opened) *mappedLog { return nil }
+func (ml *mappedLog) data() []byte           { return nil }
+func (ml *mappedLog) read(int64)             {}
+func (ml *mappedLog) unmap()                 {}

@@ -40,10 +40,10 @@ func TestMappedLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, unmap, ok := probe.mapLog(in); !ok {
+	if ml := probe.mapLog(in); ml == nil {
 		t.Fatal("a 4 MB log file is not mapped")
 	} else {
-		unmap()
+		ml.unmap()
 	}
 	in.close()
 	rd := NewReader(mapped)
