@@ -667,6 +667,18 @@ func (w *pfWorker) delivery(c *pfChunk, h syslogHeader, qidb, msg []byte) {
 		c.skipped++
 		return
 	}
+	if counted {
+		// The recipient opens the fields and the DSN ends them ("to=<…>, relay=…,
+		// delay=…, delays=…, dsn=2.0.0"): nothing between is read.
+		if i := strings.LastIndex(fields, ", dsn="); i >= 0 {
+			e.DSN = clean(fields[i+len(", dsn="):])
+			fields = fields[:i]
+		}
+		if to, _ := nextField(fields); strings.HasPrefix(to, "to=") {
+			e.Recipient = clean(strings.Trim(to[len("to="):], "<>"))
+		}
+		fields = ""
+	}
 	for fields != "" {
 		var f string
 		f, fields = nextField(fields)

@@ -3,6 +3,7 @@ package maillog
 import (
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -158,17 +159,33 @@ func TestProgressionsDone(t *testing.T) {
 }
 
 // Counting leaves the reply and relay of mail that went through unread, and nothing a
-// tally counts changes: the same days and progressions, the same failures in full.
+// tally counts changes: the same days and progressions, the same failures in full, and
+// each delivery with the same recipient, DSN, sender and Message-ID as read in full.
 func TestCounting(t *testing.T) {
 	var log strings.Builder
 	if _, err := io.Copy(&log, maillogtest.NewPostfix(5, 1<<20)); err != nil {
 		t.Fatal(err)
 	}
-	read := func(counting bool) (*Tally, []Event) {
+	// The genuine log's deliveries too, and local ones with orig_to and lmtp.
+	genuine, err := os.ReadFile("testdata/postfix-3.7.11/maillog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Write(genuine)
+	log.WriteString("Nov 22 21:17:39 mta postfix/qmgr[900]: 4A1B2C3D4E: from=<alice@example.net>, size=1200, nrcpt=1 (queue active)\n")
+	log.WriteString("Nov 22 21:17:39 mta postfix/qmgr[900]: 5B2C3D4E5F: from=<alice@example.net>, size=1300, nrcpt=1 (queue active)\n")
+	log.WriteString("Nov 22 21:17:40 mta postfix/local[2000]: 4A1B2C3D4E: to=<bob@example.org>, orig_to=<postmaster@example.org>, relay=local, delay=0.1, delays=0.05/0/0/0.05, dsn=2.0.0, status=sent (delivered to mailbox)\n")
+	log.WriteString("Nov 22 21:17:41 mta postfix/lmtp[2001]: 5B2C3D4E5F: to=<carol@example.org>, relay=mail.example.org[private/dovecot-lmtp], conn_use=2, delay=0.2, delays=0.1/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <carol@example.org> Saved)\n")
+	type counted struct{ qid, rcpt, dsn, sender, msgID string }
+	read := func(counting bool) (*Tally, []Event, []counted) {
 		tl := NewTally()
 		var failures []Event
+		var sent []counted
 		_, err := ReadPostfix(strings.NewReader(log.String()), Options{Name: "m", Year: 2026, Location: time.UTC, Counting: counting}, func(e Event) error {
 			tl.Add(e)
+			if e.Status == Sent {
+				sent = append(sent, counted{e.QueueID, e.Recipient, e.DSN, e.Sender, e.MessageID})
+			}
 			switch {
 			case e.Status.Failed():
 				failures = append(failures, e)
@@ -182,14 +199,22 @@ func TestCounting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tl, failures
+		return tl, failures, sent
 	}
-	full, fullFailures := read(false)
-	counted, countedFailures := read(true)
+	full, fullFailures, fullSent := read(false)
+	counting, countedFailures, countedSent := read(true)
 	if len(fullFailures) == 0 || !reflect.DeepEqual(fullFailures, countedFailures) {
 		t.Errorf("failures differ: %d read in full, %d counting", len(fullFailures), len(countedFailures))
 	}
-	if !reflect.DeepEqual(full.Days(), counted.Days()) || !reflect.DeepEqual(full.Progressions(), counted.Progressions()) {
+	if len(fullSent) == 0 || !reflect.DeepEqual(fullSent, countedSent) {
+		t.Errorf("deliveries differ: %d read in full, %d counting", len(fullSent), len(countedSent))
+		for i := range min(len(fullSent), len(countedSent)) {
+			if fullSent[i] != countedSent[i] {
+				t.Fatalf("first difference: %+v, counting %+v", fullSent[i], countedSent[i])
+			}
+		}
+	}
+	if !reflect.DeepEqual(full.Days(), counting.Days()) || !reflect.DeepEqual(full.Progressions(), counting.Progressions()) {
 		t.Errorf("counting changed the tally")
 	}
 }
