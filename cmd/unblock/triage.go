@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -871,14 +872,23 @@ func width(s string) int {
 // shortSource keeps the end of a long source (the file name and line), so the columns
 // after it stay aligned.
 func shortSource(s string, n int) string {
-	if len(s) <= n || width(s) <= n {
+	w := width(s)
+	if w <= n {
 		return s
 	}
-	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r)) > n-1 {
-		r = r[1:]
+	if w == len(s) {
+		return "…" + s[len(s)-(n-1):] // only ASCII has as many columns as bytes
 	}
-	return "…" + string(r)
+	// The shortest tail that fits: tails are narrower the later they start.
+	var starts []int
+	for i := range s {
+		starts = append(starts, i)
+	}
+	k := sort.Search(len(starts), func(k int) bool { return lipgloss.Width(s[starts[k]:]) <= n-1 })
+	if k == len(starts) {
+		return "…"
+	}
+	return "…" + s[starts[k]:]
 }
 
 // truncateRunes cuts s to at most n bytes without splitting a character.

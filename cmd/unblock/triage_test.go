@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"charm.land/lipgloss/v2"
 )
 
 // deferrals writes n Proofpoint deferrals of n messages, a minute apart.
@@ -219,6 +221,26 @@ func TestListFlagsKeepEveryLine(t *testing.T) {
 	for _, want := range []string{"ips: [192.0.2.7, 192.0.2.8]", "selectors: [s1, s2, s3]", "recipient_domains: [a.example, b.example]"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the case lacks %q:\n%s", want, data)
+		}
+	}
+}
+
+// A long source keeps its end, as many columns as fit and no more, whatever its letters.
+func TestShortSource(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"/var/log/mail.log:12", 40, "/var/log/mail.log:12"},
+		{"/tmp/BenchmarkTriage1234567890/001/mail.log:786652", 24, "…890/001/mail.log:786652"},
+		{"/srv/журнал/почта.log:7", 12, "…почта.log:7"},
+		{"/srv/日本語のログ/メール.log:9", 12, "…ール.log:9"},
+		{"日本語", 1, "…"},
+	} {
+		got := shortSource(c.in, c.n)
+		if got != c.want || lipgloss.Width(got) > c.n {
+			t.Errorf("shortSource(%q, %d) = %q (%d columns), want %q", c.in, c.n, got, lipgloss.Width(got), c.want)
 		}
 	}
 }
