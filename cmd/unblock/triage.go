@@ -159,7 +159,7 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	}
 	growPipe(a.stdout)
-	w := bufio.NewWriterSize(a.stdout, 256<<10)
+	w := bufio.NewWriterSize(a.stdout, 1<<20)
 	var (
 		sink   func(triage.Finding) error
 		finish func(*triage.Report) error
