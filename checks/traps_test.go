@@ -265,6 +265,7 @@ blocked.bl.test.multi.surbl.org. A 127.0.0.1
 		{"a key and another TXT at the selector", "dkim", dk("mixed"), Fail, "other TXT record", `"other_records":["v=spf1 -all"]`, "6376 §3.6.2.2 (several records: the results are undefined)"},
 		{"k=RSA in upper case", "dkim", dk("krsaup"), Fail, "case-sensitive", "", "6376 §3.2 (values are case-sensitive), §6.1.2"},
 		{"TAB between DKIM tags and inside p=", "dkim", dk("tab"), Pass, "key published", `"bits":2048`, "6376 §3.2, §3.6.1 (FWS, which holds HTAB)"},
+		{"key folded with CRLF between tags and inside p=", "dkim", dk("crlf"), Pass, "key published", `"bits":2048`, "6376 §3.2 (FWS = [*WSP CRLF] 1*WSP), §3.6.1"},
 
 		// the recipient's filter, from its MX (PROVIDERS.md)
 		{"Proofpoint MX in upper case", "recipient", rc("pp.rcpt.test"), Pass, "Proofpoint Enterprise", `"url":"https://ipcheck.proofpoint.com/?ip=192.0.2.10"`, "4343 (names are case-insensitive)"},

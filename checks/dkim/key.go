@@ -42,8 +42,14 @@ type Key struct {
 	Notes    string   // n
 }
 
-// ParseKey parses a key record's text (the TXT strings joined).
+// folding turns the line breaks of a folded record into spaces.
+var folding = strings.NewReplacer("\r", " ", "\n", " ", "\u240d", " ", "\u240a", " ")
+
+// ParseKey parses a key record's text (the TXT strings joined). A record may be folded
+// with CRLF (RFC 6376 §3.2: FWS between tags and inside p=); its CR and LF, raw or made
+// visible where the record entered (sanitize.Record: ␍ ␊), are whitespace.
 func ParseKey(txt string) (*Key, error) {
+	txt = folding.Replace(txt)
 	k := &Key{Type: "rsa"}
 	seen := map[string]bool{}
 	var p string
