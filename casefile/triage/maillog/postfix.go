@@ -293,18 +293,12 @@ func readChunks(br *bufio.Reader, data []byte, format Format, opt Options, fn fu
 func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, free <-chan *pfChunk, stop <-chan struct{}) {
 	var carry []byte
 	for {
-		var c *pfChunk
-		select {
-		case c = <-free:
-		default:
-			c = &pfChunk{}
-		}
+		c := nextChunk(free)
 		need := max(postfixChunk, len(carry)+MaxLine)
 		if cap(c.buf) < need {
 			c.buf = make([]byte, need)
 		}
 		buf := c.buf[:need]
-		*c = pfChunk{buf: c.buf, ops: c.ops[:0], evs: c.evs[:0], done: make(chan struct{})}
 		n := copy(buf, carry)
 		var m int
 		var err error
@@ -343,19 +337,37 @@ func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, fre
 		if len(c.data) == 0 && c.readErr == nil && c.tooLong == 0 {
 			return
 		}
-		select {
-		case ordered <- c:
-		case <-stop:
+		if !handOn(c, ordered, work, stop) || end || c.readErr != nil {
 			return
 		}
-		select {
-		case work <- c:
-		case <-stop:
-			return
-		}
-		if end || c.readErr != nil {
-			return
-		}
+	}
+}
+
+// nextChunk takes an emptied chunk from the free list, or a new one.
+func nextChunk(free <-chan *pfChunk) *pfChunk {
+	var c *pfChunk
+	select {
+	case c = <-free:
+	default:
+		c = &pfChunk{}
+	}
+	*c = pfChunk{buf: c.buf, ops: c.ops[:0], evs: c.evs[:0], done: make(chan struct{})}
+	return c
+}
+
+// handOn gives a chunk to the in-order pass, then to a worker; false when the read has
+// stopped.
+func handOn(c *pfChunk, ordered, work chan<- *pfChunk, stop <-chan struct{}) bool {
+	select {
+	case ordered <- c:
+	case <-stop:
+		return false
+	}
+	select {
+	case work <- c:
+		return true
+	case <-stop:
+		return false
 	}
 }
 
@@ -365,26 +377,10 @@ func splitChunks(br *bufio.Reader, live bool, work, ordered chan<- *pfChunk, fre
 func splitData(data []byte, work, ordered chan<- *pfChunk, free <-chan *pfChunk, stop <-chan struct{}) {
 	debug.SetPanicOnFault(true) // for this goroutine, which ends with the read
 	for len(data) > 0 {
-		var c *pfChunk
-		select {
-		case c = <-free:
-		default:
-			c = &pfChunk{}
-		}
-		*c = pfChunk{ops: c.ops[:0], evs: c.evs[:0], done: make(chan struct{})}
+		c := nextChunk(free)
 		n, end := cutChunk(c, data)
 		data = data[n:]
-		select {
-		case ordered <- c:
-		case <-stop:
-			return
-		}
-		select {
-		case work <- c:
-		case <-stop:
-			return
-		}
-		if end {
+		if !handOn(c, ordered, work, stop) || end {
 			return
 		}
 	}
