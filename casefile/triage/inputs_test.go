@@ -77,8 +77,9 @@ func TestRotatedSet(t *testing.T) {
 		sameLines(t, fmt.Sprint(order), progressionLines(rep.Progressions), want)
 		sameLines(t, fmt.Sprint(order, " findings"), found, []string{
 			"testdata/rotated/mail.log.3.gz:3 2025-12-30T22:00:00Z deferral news@example.com",
-			"testdata/rotated/mail.log.2.bz2:2 2025-12-31T23:59:30Z deferral ",
-			"testdata/rotated/mail.log.1.zst:1 2026-01-01T00:00:30Z hard-block ",
+			// The sender from the arrival in the file before: the set is one queue.
+			"testdata/rotated/mail.log.2.bz2:2 2025-12-31T23:59:30Z deferral news@example.com",
+			"testdata/rotated/mail.log.1.zst:1 2026-01-01T00:00:30Z hard-block news@example.com",
 			"testdata/rotated/mail.log.1.zst:4 2026-01-01T10:00:00Z deferral news@example.com",
 		})
 		var packing []string
@@ -345,4 +346,56 @@ func TestEmptyMember(t *testing.T) {
 	if err := NewReader(Options{}).ReadInputs(context.Background(), []string{empty}, nil); err == nil || !strings.Contains(err.Error(), "empty input") {
 		t.Errorf("alone: %v", err)
 	}
+}
+
+// A file given twice, by its name or through a link, is read once, and a note says so; a
+// folder is its files given one by one: a rotated set in it reads as the set.
+func TestInputsReadOnce(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(mustAbs(t, "testdata/rotated/mail.log.1.zst"), link); err != nil {
+		t.Fatal(err)
+	}
+	read := func(args ...string) *Report {
+		t.Helper()
+		rd := NewReader(Options{Year: 2026, Location: time.UTC, IP: "198.51.100.4"})
+		if err := rd.ReadInputs(context.Background(), args, nil); err != nil {
+			t.Fatal(err)
+		}
+		return rd.Report()
+	}
+	once := read("testdata/rotated/mail.log.1.zst")
+	twice := read("testdata/rotated/mail.log.1.zst", "testdata/rotated/mail.log.1.zst", link)
+	if len(twice.Findings) != len(once.Findings) || len(twice.Inputs) != 1 || twice.Groups[0].Count != once.Groups[0].Count {
+		t.Errorf("a file given three times: %d findings, %d inputs; once: %d findings", len(twice.Findings), len(twice.Inputs), len(once.Findings))
+	}
+	sameLines(t, "notes", slices.DeleteFunc(twice.Notes, func(n string) bool { return !strings.Contains(n, "once") }), []string{
+		"testdata/rotated/mail.log.1.zst: given twice, read once",
+		link + ": the same file as testdata/rotated/mail.log.1.zst, read once",
+	})
+
+	asSet := read("testdata/rotated/mail.log", "testdata/rotated/mail.log.1.zst", "testdata/rotated/mail.log.2.bz2", "testdata/rotated/mail.log.3.gz")
+	set := filepath.Join(dir, "set")
+	os.Mkdir(set, 0o755)
+	for _, name := range []string{"mail.log", "mail.log.1.zst", "mail.log.2.bz2", "mail.log.3.gz"} {
+		b, err := os.ReadFile(filepath.Join("testdata/rotated", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(set, name), b, 0o644)
+	}
+	folder := read(set)
+	sameLines(t, "a folder's progressions", progressionLines(folder.Progressions), progressionLines(asSet.Progressions))
+	if len(folder.Findings) != len(asSet.Findings) || len(folder.Inputs) != len(asSet.Inputs) {
+		t.Errorf("folder: %d findings, %d inputs; the set given: %d, %d", len(folder.Findings), len(folder.Inputs), len(asSet.Findings), len(asSet.Inputs))
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }

@@ -413,33 +413,87 @@ func (rd *Reader) ReadInputs(ctx context.Context, args []string, stdin io.Reader
 			in.close()
 		}
 	}()
-	for _, arg := range args {
+	// A file given twice (a name and a link to it, a set and one of its members, "-" twice)
+	// is read once.
+	type taken struct {
+		name string
+		fi   os.FileInfo
+	}
+	var seen []taken
+	readBefore := func(name string, fi os.FileInfo) bool {
+		if fi == nil {
+			return false
+		}
+		for _, t := range seen {
+			if os.SameFile(t.fi, fi) {
+				note := sanitize.Line(name) + ": given twice, read once"
+				if t.name != name {
+					note = sanitize.Line(name) + ": the same file as " + sanitize.Line(t.name) + ", read once"
+				}
+				rd.report.Notes = append(rd.report.Notes, note)
+				return true
+			}
+		}
+		seen = append(seen, taken{name, fi})
+		return false
+	}
+	members := len(args) > 1 // of a set, where an empty one is skipped
+	var take func(arg string) error
+	take = func(arg string) error {
 		var (
 			in  *opened
 			err error
 		)
 		switch {
 		case arg == "-":
+			var fi os.FileInfo
+			if f, ok := stdin.(*os.File); ok {
+				fi, _ = f.Stat()
+			}
+			if readBefore("stdin", fi) {
+				return nil
+			}
 			in, err = rd.open(ctx, "stdin", stdin)
 		default:
 			st, serr := os.Stat(arg)
-			if serr != nil {
+			switch {
+			case serr != nil:
 				return &InputError{Name: arg, Reason: "cannot read: " + errReason(serr)}
-			}
-			if st.IsDir() {
-				if err := rd.ReadPath(ctx, arg); err != nil {
-					return err
+			case st.IsDir() && rd.opts.Follow:
+				return &InputError{Name: arg, Reason: "--follow reads one log file, not a folder"}
+			case st.IsDir():
+				// Its files, as if each were given: messages one by one, logs as a set.
+				files, err := maildirFiles(arg)
+				if err != nil {
+					return &InputError{Name: arg, Reason: "cannot read folder: " + errReason(err)}
 				}
-				continue
+				if len(files) == 0 {
+					return &InputError{Name: arg, Reason: "folder holds no messages"}
+				}
+				members = true
+				for _, name := range files {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					if err := take(name); err != nil {
+						return err
+					}
+				}
+				return nil
+			case rd.opts.Follow && !st.Mode().IsRegular():
+				return &InputError{Name: arg, Reason: "--follow reads a log file that grows, and this is not a regular file (standard input is followed by piping into it)"}
+			}
+			if readBefore(arg, st) {
+				return nil
 			}
 			in, err = rd.openFile(ctx, arg)
 		}
 		var ie *InputError
-		if len(args) > 1 && errors.As(err, &ie) && ie.Reason == reasonEmpty {
+		if members && errors.As(err, &ie) && ie.Reason == reasonEmpty {
 			// An empty member of a set (mail.log just rotated, mail.err) is no reason to
 			// stop reading the others.
 			rd.report.Notes = append(rd.report.Notes, sanitize.Line(arg)+": empty, skipped")
-			continue
+			return nil
 		}
 		if err != nil {
 			return err
@@ -447,12 +501,15 @@ func (rd *Reader) ReadInputs(ctx context.Context, args []string, stdin io.Reader
 		if !in.log() {
 			err = rd.readText(ctx, in)
 			in.close()
-			if err != nil {
-				return err
-			}
-			continue
+			return err
 		}
 		logs = append(logs, in)
+		return nil
+	}
+	for _, arg := range args {
+		if err := take(arg); err != nil {
+			return err
+		}
 	}
 	if rd.opts.Follow && len(logs) != 1 {
 		return &InputError{Name: args[0], Reason: "--follow reads a log, and this is not one"}
@@ -812,9 +869,10 @@ func (rd *Reader) produce(ctx context.Context, set []*opened, ch chan<- logItem,
 	if rd.opts.Follow {
 		size = 1 // each event as it comes
 	}
+	queue := maillog.NewQueue() // a set is one host's log: one queue, whatever file says what
 	for _, in := range set {
 		// Delivered mail is counted, not classified: the log reader needs nothing else of it.
-		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow, Counting: true, Now: rd.opts.Now}
+		opt := maillog.Options{Name: in.name, Year: in.year, YearNote: in.yearNote, Location: rd.opts.Location, SendingIP: rd.opts.IP, Live: rd.opts.Follow, Counting: true, Now: rd.opts.Now, Queue: queue}
 		if in.yearNote == "" {
 			opt.Year = rd.opts.Year
 		}
@@ -846,7 +904,7 @@ func (rd *Reader) produce(ctx context.Context, set []*opened, ch chan<- logItem,
 				}
 			}
 			res, err = maillog.ReadData(maillog.Format(in.format), ml.data(), opt, add)
-			ml.unmap()
+			ml.close(res.Bytes)
 		} else {
 			res, err = maillog.ReadFormat(maillog.Format(in.format), in.br, opt, add)
 		}

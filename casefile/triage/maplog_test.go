@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/unblock-mail/unblock/casefile/triage/maillog"
 	"github.com/unblock-mail/unblock/casefile/triage/maillog/maillogtest"
@@ -43,7 +46,7 @@ func TestMappedLog(t *testing.T) {
 	if ml := probe.mapLog(in); ml == nil {
 		t.Fatal("a 4 MB log file is not mapped")
 	} else {
-		ml.unmap()
+		ml.close(0)
 	}
 	in.close()
 	rd := NewReader(mapped)
@@ -73,5 +76,52 @@ func TestMappedLog(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Name != path || ie.Reason != maillog.ErrShrank.Error() {
 		t.Errorf("a log cut short under the read: %v", err)
+	}
+}
+
+// Standard input redirected from a file is mapped like a file, and left read to its end, as
+// reading it would leave it: what runs after on the same input sees nothing left.
+func TestMappedStdinLeftRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	data, err := io.ReadAll(maillogtest.NewPostfix(13, 2<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, data, 0o600)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	skip := int64(1000)
+	f.Seek(skip, io.SeekStart) // a shell that read some of it first
+	rd := NewReader(Options{Year: 2026, Location: time.UTC})
+	if err := rd.ReadInputs(context.Background(), []string{"-", "-"}, f); err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != int64(len(data)) {
+		t.Errorf("standard input left at %d of %d bytes", pos, len(data))
+	}
+	rep := rd.Report()
+	if len(rep.Inputs) != 1 || rep.Inputs[0].Bytes != int64(len(data))-skip {
+		t.Errorf("inputs %+v, want one of %d bytes", rep.Inputs, int64(len(data))-skip)
+	}
+}
+
+// --follow refuses what does not grow as a file does, before reading anything: a FIFO
+// (whose opening would wait for a writer, deaf to ctrl-c) and a folder.
+func TestFollowRefusesNonFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{fifo, dir} {
+		rd := NewReader(Options{Follow: true})
+		err := rd.ReadInputs(context.Background(), []string{arg}, nil)
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Name != arg || !strings.Contains(ie.Reason, "--follow") {
+			t.Errorf("--follow %s: %v", arg, err)
+		}
 	}
 }

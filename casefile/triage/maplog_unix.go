@@ -4,6 +4,7 @@ package triage
 
 import (
 	"io"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +17,7 @@ const releaseStep = 8 << 20
 
 // A mappedLog is a log file mapped into memory, read where it lies.
 type mappedLog struct {
+	f        *os.File
 	m        []byte // the whole file
 	off      int    // where the reading stands in it
 	released int    // the pages of m before this are let go
@@ -46,7 +48,7 @@ func (rd *Reader) mapLog(in *opened) *mappedLog {
 		return nil
 	}
 	unix.Madvise(m, unix.MADV_SEQUENTIAL)
-	return &mappedLog{m: m, off: int(off)}
+	return &mappedLog{f: in.file, m: m, off: int(off)}
 }
 
 // data is what is left to read.
@@ -64,4 +66,9 @@ func (ml *mappedLog) read(n int64) {
 	ml.released = end
 }
 
-func (ml *mappedLog) unmap() { unix.Munmap(ml.m) }
+// close unmaps the file and leaves its offset after the n bytes of data read, as reading
+// them would have: a standard input shared with what runs next is left as read.
+func (ml *mappedLog) close(n int64) {
+	unix.Munmap(ml.m)
+	ml.f.Seek(int64(ml.off)+n, io.SeekStart)
+}

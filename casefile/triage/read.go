@@ -154,42 +154,13 @@ func ReadPath(ctx context.Context, path string, opts Options) (*Report, error) {
 	return rd.Report(), nil
 }
 
-// ReadPath reads a file or folder into the report.
+// ReadPath reads a file or folder into the report: a folder's files as if each were given
+// (ReadInputs).
 func (rd *Reader) ReadPath(ctx context.Context, path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return &InputError{Name: path, Reason: "cannot read: " + errReason(err)}
+	if path == "-" {
+		path = "./-" // a file of that name, not standard input
 	}
-	if !st.IsDir() {
-		f, err := os.Open(path)
-		if err != nil {
-			return &InputError{Name: path, Reason: "cannot read: " + errReason(err)}
-		}
-		defer f.Close()
-		return rd.Read(ctx, path, f)
-	}
-	files, err := maildirFiles(path)
-	if err != nil {
-		return &InputError{Name: path, Reason: "cannot read folder: " + errReason(err)}
-	}
-	if len(files) == 0 {
-		return &InputError{Name: path, Reason: "folder holds no messages"}
-	}
-	for _, name := range files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			return &InputError{Name: name, Reason: "cannot read: " + errReason(err)}
-		}
-		err = rd.Read(ctx, name, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return rd.ReadInputs(ctx, []string{path}, nil)
 }
 
 // maildirFiles lists the message files of a Maildir (cur/ and new/) or a plain folder.

@@ -175,6 +175,9 @@ func (a *app) triage(ctx context.Context, args []string, opts triage.Options, ou
 		sink, finish, abort = jsonDocument(w, progressions)
 	default:
 		sink, finish = humanOutput(w, newPainter(a.stdout), out.all, opts.Follow, progressions)
+		// What is not yet written stays unwritten (the table head of --follow): an input
+		// refused leaves stdout as it was.
+		abort = func(error) { w.Reset(a.stdout) }
 	}
 	opts.OnFinding = sink
 	opts.OnProgression = progressions.add

@@ -244,3 +244,18 @@ func TestShortSource(t *testing.T) {
 		}
 	}
 }
+
+// --follow refused (an empty file, a folder, one that does not exist) leaves stdout empty:
+// the table's head is not written before there is a log to follow.
+func TestTriageFollowRefusedStdoutEmpty(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.log")
+	os.WriteFile(empty, nil, 0o644)
+	for _, arg := range []string{empty, dir, filepath.Join(dir, "missing.log")} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"triage", "--follow", arg}, strings.NewReader(""), &out, &errb)
+		if code != 2 || out.Len() != 0 || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("--follow %s: exit %d, stdout %q, stderr %q", arg, code, out.String(), errb.String())
+		}
+	}
+}

@@ -113,6 +113,10 @@ type Options struct {
 	// queue ID, recipient, sender, Message-ID, size and DSN, but no relay, delay, reply or
 	// text, which are neither read nor kept. Failures carry everything.
 	Counting bool
+	// Queue, when set, holds what the files read before said of the messages in their
+	// queue, and keeps what this one says: the files of a rotated set share one, so that a
+	// delivery knows its sender when its arrival is in the file before. Nil: a new queue.
+	Queue *Queue
 }
 
 // Result says what a reader read and what it assumed.

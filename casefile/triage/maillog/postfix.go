@@ -32,6 +32,14 @@ type queuedMessage struct {
 	size      int64
 }
 
+// A Queue is what a log said of the messages in its queue (sender, Message-ID, size),
+// kept from one file of a rotated set to the next, where the messages' deliveries may be
+// logged (Options.Queue).
+type Queue struct{ m map[qidKey]queuedMessage }
+
+// NewQueue returns an empty queue.
+func NewQueue() *Queue { return &Queue{m: map[qidKey]queuedMessage{}} }
+
 // maxQueue bounds the messages remembered between their arrival and removal, so memory
 // stays constant even for a log whose "removed" lines were filtered out.
 const maxQueue = 1 << 17
@@ -193,7 +201,10 @@ func readChunks(br *bufio.Reader, data []byte, format Format, opt Options, fn fu
 			}
 		}()
 	}
-	queue := make(map[qidKey]queuedMessage)
+	if opt.Queue == nil {
+		opt.Queue = NewQueue()
+	}
+	queue := opt.Queue.m
 	remember := func(qid qidKey, m queuedMessage) {
 		if _, ok := queue[qid]; !ok && len(queue) >= maxQueue {
 			clear(queue)
