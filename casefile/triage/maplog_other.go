@@ -8,4 +8,4 @@ type mappedLog struct{}
 func (rd *Reader) mapLog(*opened) *mappedLog { return nil }
 func (ml *mappedLog) data() []byte           { return nil }
 func (ml *mappedLog) read(int64)             {}
-func (ml *mappedLog) unmap()                 {}
+func (ml *mappedLog) close(int64)            {}
