@@ -82,7 +82,7 @@ func indexStampOf(st fs.FileInfo) indexStamp {
 	s := indexStamp{size: st.Size(), mtime: st.ModTime().UnixNano()}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		s.ino = sys.Ino
-		s.ctime = sys.Ctim.Nano()
+		s.ctime = ctime(sys)
 	}
 	return s
 }

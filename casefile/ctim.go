@@ -1,0 +1,8 @@
+//go:build linux || openbsd || solaris || illumos || aix
+
+package casefile
+
+import "syscall"
+
+// ctime is the time a file's inode last changed.
+func ctime(s *syscall.Stat_t) int64 { return s.Ctim.Nano() }
