@@ -293,4 +293,3 @@ func TestUnwritableDirectory(t *testing.T) {
 		t.Error("the case file changed")
 	}
 }
-
