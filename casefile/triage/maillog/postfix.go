@@ -201,10 +201,11 @@ func readChunks(br *bufio.Reader, data []byte, format Format, opt Options, fn fu
 			}
 		}()
 	}
-	if opt.Queue == nil {
-		opt.Queue = NewQueue()
+	q := opt.Queue
+	if q == nil {
+		q = NewQueue()
 	}
-	queue := opt.Queue.m
+	queue := q.m
 	remember := func(qid qidKey, m queuedMessage) {
 		if _, ok := queue[qid]; !ok && len(queue) >= maxQueue {
 			clear(queue)
