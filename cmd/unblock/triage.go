@@ -287,13 +287,20 @@ func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.F
 			_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 			return err
 		}
+		// The progressions that ended while the log was read are spooled; those still
+		// retried follow them.
+		for _, p := range rep.Progressions {
+			if err := progressions.add(p); err != nil {
+				return err
+			}
+		}
 		for _, f := range []struct {
 			key    string
 			values []any
 			always bool
 		}{
 			{"groups", elements(rep.Groups), true},
-			{"progressions", elements(rep.Progressions), progressions.n > 0},
+			{"progressions", nil, progressions.n > 0},
 			{"daily_volume", elements(rep.Days), false},
 			{"warmup_breaches", elements(rep.Breaches), false},
 			{"notes", elements(rep.Notes), false},
@@ -306,7 +313,6 @@ func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.F
 			w.WriteString(",\n  \"" + f.key + "\": [")
 			done := 0
 			if f.key == "progressions" {
-				// Those that ended while the log was read, then those still retried.
 				if err := progressions.writeTo(w); err != nil {
 					return err
 				}
@@ -317,12 +323,6 @@ func jsonDocument(w *bufio.Writer, progressions *progressionSink) (func(triage.F
 					w.WriteByte(',')
 				}
 				w.WriteString("\n    ")
-				if p, ok := v.(*maillog.Progression); ok {
-					// One a line, as the progressions that ended are.
-					line = appendProgression(line[:0], p)
-					w.Write(line)
-					continue
-				}
 				if err := value(v); err != nil {
 					return err
 				}
