@@ -890,24 +890,7 @@ func (rd *Reader) produce(ctx context.Context, set []*opened, ch chan<- logItem,
 			}
 			return nil
 		}
-		var (
-			res maillog.Result
-			err error
-		)
-		if ml := rd.mapLog(in); ml != nil {
-			reported := int64(in.br.Buffered()) // peeked, so already counted as read
-			opt.Progress = func(n int64) {
-				ml.read(n)
-				if n > reported {
-					rd.progress(n - reported)
-					reported = n
-				}
-			}
-			res, err = maillog.ReadData(maillog.Format(in.format), ml.data(), opt, add)
-			ml.close(res.Bytes)
-		} else {
-			res, err = maillog.ReadFormat(maillog.Format(in.format), in.br, opt, add)
-		}
+		res, err := rd.readLog(in, opt, add)
 		if errors.Is(err, errStopped) {
 			return
 		}
@@ -918,6 +901,26 @@ func (rd *Reader) produce(ctx context.Context, set []*opened, ch chan<- logItem,
 			return
 		}
 	}
+}
+
+// readLog reads one log: mapped when it is a large plain file (mapLog), else from its
+// reader.
+func (rd *Reader) readLog(in *opened, opt maillog.Options, fn func(maillog.Event) error) (maillog.Result, error) {
+	ml := rd.mapLog(in)
+	if ml == nil {
+		return maillog.ReadFormat(maillog.Format(in.format), in.br, opt, fn)
+	}
+	counted := int64(in.br.Buffered()) // peeked, so already counted as read
+	opt.Progress = func(n int64) {
+		ml.read(n) // its pages can go
+		if n > counted {
+			rd.progress(n - counted)
+			counted = n
+		}
+	}
+	res, err := maillog.ReadData(maillog.Format(in.format), ml.data(), opt, fn)
+	ml.close(res.Bytes)
+	return res, err
 }
 
 // logError names the input (and line) of a log reader's error.
